@@ -1,0 +1,137 @@
+// The typed face of mtr-packet's line protocol. Every other package speaks in these types;
+// only protocol/ turns them into text and back.
+
+export type IpVersion = 4 | 6;
+export type ProbeProtocol = 'icmp' | 'udp' | 'tcp' | 'sctp';
+
+/** One MPLS label stack entry (RFC 4950), in mtr-packet's reply order: label,tc,s,ttl. */
+export interface MplsLabel {
+  label: number;
+  /** traffic class (the former "experimental use" bits) */
+  tc: number;
+  /** bottom-of-stack bit, 0 or 1 */
+  bottomOfStack: number;
+  ttl: number;
+}
+
+/** A syntactically valid command line: token, command word, name/value pairs in order. */
+export interface RawCommand {
+  token: number;
+  name: string;
+  args: Array<[name: string, value: string]>;
+}
+
+/** `send-probe` after argument decoding (mtr-packet's defaults applied). */
+export interface SendProbeRequest {
+  token: number;
+  command: 'send-probe';
+  /** undefined when the request named neither ip-4 nor ip-6 */
+  ipVersion: IpVersion | undefined;
+  /** the ip-4 / ip-6 value exactly as sent; validated by the packet process */
+  address: string | undefined;
+  protocol: ProbeProtocol;
+  /** destination port; 0 when not given */
+  port: number;
+  localAddress: string | undefined;
+  /** 0 when not given */
+  localPort: number;
+  ttl: number;
+  /** bytes including IP and transport headers */
+  size: number;
+  bitPattern: number;
+  tos: number;
+  /** undefined when not given (a given mark of 0 is still a request to set SO_MARK 0) */
+  mark: number | undefined;
+  /** seconds */
+  timeout: number;
+  localDevice: string | undefined;
+}
+
+export interface CheckSupportRequest {
+  token: number;
+  command: 'check-support';
+  feature: string;
+}
+
+export interface UnknownCommandRequest {
+  token: number;
+  command: 'unknown';
+  name: string;
+}
+
+export type Request = SendProbeRequest | CheckSupportRequest | UnknownCommandRequest;
+
+/** Replies that carry the answering host and the round-trip time. */
+export type ProbeResultName =
+  | 'reply'
+  | 'ttl-expired'
+  | 'no-route'
+  // later mtr versions' words for ICMP unreachable answers; the front-end understands them
+  | 'no-route-network'
+  | 'no-route-host'
+  | 'host-down';
+
+export interface ProbeResultReply {
+  token: number;
+  type: ProbeResultName;
+  ipVersion: IpVersion;
+  address: string;
+  /** microseconds */
+  roundTripTime: number;
+  mpls: MplsLabel[] | undefined;
+}
+
+/** Replies that are only a word after the token. */
+export type BareReplyName =
+  | 'no-reply'
+  | 'no-route'
+  | 'network-down'
+  | 'permission-denied'
+  | 'probes-exhausted'
+  | 'address-in-use'
+  | 'address-not-available'
+  | 'unknown-command'
+  | 'command-parse-error'
+  | 'command-buffer-overflow';
+
+export interface BareReply {
+  token: number;
+  type: BareReplyName;
+}
+
+export interface InvalidArgumentReply {
+  token: number;
+  type: 'invalid-argument';
+  /** e.g. 'ip-version-not-supported', 'protocol-not-supported'; undefined for the bare form */
+  reason: string | undefined;
+}
+
+export interface UnexpectedErrorReply {
+  token: number;
+  type: 'unexpected-error';
+  errno: number;
+}
+
+export interface FeatureSupportReply {
+  token: number;
+  type: 'feature-support';
+  /** 'ok', 'no', or the version string for feature `version` */
+  support: string;
+}
+
+/** Any line we do not understand is kept whole, never dropped. */
+export interface UnknownReply {
+  token: number;
+  type: 'unknown';
+  name: string;
+  args: Array<[name: string, value: string]>;
+  line: string;
+}
+
+export type Reply =
+  | ProbeResultReply
+  | BareReply
+  | InvalidArgumentReply
+  | UnexpectedErrorReply
+  | FeatureSupportReply
+  | UnknownReply;
