@@ -1,0 +1,145 @@
+// Every word of mtr-packet's line protocol, written once. Types are derived from these tables;
+// the compile-time checks at the bottom tie them to the hand-written unions in types.ts.
+
+import type { BareReplyName, ProbeProtocol, ProbeResultName } from './types.js';
+
+/** Limits of mtr-packet 0.95 (packet/cmdparse.h, packet/command.h). */
+export const COMMAND_BUFFER_SIZE = 4096;
+/** A pending line that reaches this many bytes without a newline overflows (the buffer keeps one byte for NUL). */
+export const MAX_LINE_BYTES = COMMAND_BUFFER_SIZE - 1;
+export const MAX_COMMAND_ARGUMENTS = 16;
+/** token + command name + 16 name/value pairs */
+export const MAX_COMMAND_TOKENS = MAX_COMMAND_ARGUMENTS * 2 + 2;
+/** `local-port` below this is refused with `invalid-argument` (privileged ports). */
+export const MIN_LOCAL_PORT = 1024;
+
+export const COMMAND = {
+  sendProbe: 'send-probe',
+  checkSupport: 'check-support',
+} as const;
+export type CommandName = (typeof COMMAND)[keyof typeof COMMAND];
+
+/** Argument names of `send-probe` and `check-support`. */
+export const ARG = {
+  ip4: 'ip-4',
+  ip6: 'ip-6',
+  localIp4: 'local-ip-4',
+  localIp6: 'local-ip-6',
+  protocol: 'protocol',
+  port: 'port',
+  localPort: 'local-port',
+  tos: 'tos',
+  mark: 'mark',
+  size: 'size',
+  bitPattern: 'bit-pattern',
+  ttl: 'ttl',
+  timeout: 'timeout',
+  /** not known to 0.95 (it ignores the pair); later mtr front-ends send it */
+  localDevice: 'local-device',
+  feature: 'feature',
+} as const;
+export type ArgumentName = (typeof ARG)[keyof typeof ARG];
+
+/** Argument names inside replies. */
+export const REPLY_ARG = {
+  ip4: 'ip-4',
+  ip6: 'ip-6',
+  roundTripTime: 'round-trip-time',
+  mpls: 'mpls',
+  reason: 'reason',
+  errno: 'errno',
+  support: 'support',
+} as const;
+export type ReplyArgumentName = (typeof REPLY_ARG)[keyof typeof REPLY_ARG];
+
+export const PROTOCOLS = ['icmp', 'udp', 'tcp', 'sctp'] as const;
+
+/** Replies carrying `ip-4|ip-6 ADDR round-trip-time US [mpls ...]`. */
+export const PROBE_RESULT_REPLIES = [
+  'reply',
+  'ttl-expired',
+  'no-route',
+  'no-route-network',
+  'no-route-host',
+  'host-down',
+] as const;
+
+/** Replies that are only a word after the token. */
+export const BARE_REPLIES = [
+  'no-reply',
+  'no-route',
+  'network-down',
+  'permission-denied',
+  'probes-exhausted',
+  'address-in-use',
+  'address-not-available',
+  'unknown-command',
+  'command-parse-error',
+  'command-buffer-overflow',
+] as const;
+
+export const REPLY = {
+  reply: 'reply',
+  ttlExpired: 'ttl-expired',
+  noRoute: 'no-route',
+  noRouteNetwork: 'no-route-network',
+  noRouteHost: 'no-route-host',
+  hostDown: 'host-down',
+  noReply: 'no-reply',
+  networkDown: 'network-down',
+  permissionDenied: 'permission-denied',
+  probesExhausted: 'probes-exhausted',
+  invalidArgument: 'invalid-argument',
+  addressInUse: 'address-in-use',
+  addressNotAvailable: 'address-not-available',
+  unexpectedError: 'unexpected-error',
+  featureSupport: 'feature-support',
+  unknownCommand: 'unknown-command',
+  commandParseError: 'command-parse-error',
+  commandBufferOverflow: 'command-buffer-overflow',
+} as const;
+export type ReplyName = (typeof REPLY)[keyof typeof REPLY];
+
+/** `invalid-argument reason WORD` words used by mtr-packet 0.95. */
+export const INVALID_ARGUMENT_REASON = {
+  ipVersionNotSupported: 'ip-version-not-supported',
+  protocolNotSupported: 'protocol-not-supported',
+} as const;
+export type InvalidArgumentReason = (typeof INVALID_ARGUMENT_REASON)[keyof typeof INVALID_ARGUMENT_REASON];
+
+/** Feature names `check-support` knows in 0.95; any other feature answers `no`. */
+export const FEATURES = ['version', 'ip-4', 'ip-6', 'send-probe', 'icmp', 'udp', 'tcp', 'sctp', 'mark'] as const;
+export type FeatureName = (typeof FEATURES)[number];
+
+export const SUPPORT = { ok: 'ok', no: 'no' } as const;
+
+/** The version string 0.95 answers to `check-support feature version`. */
+export const REFERENCE_VERSION = '0.95';
+
+/** `send-probe` defaults of mtr-packet 0.95 (`mark` and `local-device` have none: not given = not set). */
+export const SEND_PROBE_DEFAULTS = {
+  protocol: 'icmp',
+  port: 0,
+  localPort: 0,
+  ttl: 255,
+  size: 64,
+  bitPattern: 0,
+  tos: 0,
+  timeout: 10,
+} as const;
+
+// ---- compile-time ties to types.ts ------------------------------------------------------------
+
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+function assertType<T extends true>(): T | undefined {
+  return undefined;
+}
+assertType<Same<(typeof PROTOCOLS)[number], ProbeProtocol>>();
+assertType<Same<(typeof PROBE_RESULT_REPLIES)[number], ProbeResultName>>();
+assertType<Same<(typeof BARE_REPLIES)[number], BareReplyName>>();
+assertType<
+  Same<
+    ReplyName,
+    ProbeResultName | BareReplyName | 'invalid-argument' | 'unexpected-error' | 'feature-support'
+  >
+>();

@@ -1,0 +1,236 @@
+// Requests: a parsed command line -> typed request (or the immediate error reply), and back.
+// Decoding follows mtr-packet 0.95's decode_probe_argument: arguments in order, unknown names
+// ignored, the first bad value answers `TOKEN invalid-argument`. Checks that depend on the host
+// (ip version / protocol support, ttl and size limits at send time) belong to the daemon.
+
+import { ARG, COMMAND, MIN_LOCAL_PORT, SEND_PROBE_DEFAULTS } from './names.js';
+import { parseCIntArgument } from './parse.js';
+import type {
+  BareReply,
+  InvalidArgumentReply,
+  ProbeProtocol,
+  RawCommand,
+  Reply,
+  Request,
+  SendProbeRequest,
+} from './types.js';
+import { assertNever, checkInt, checkWord } from './words.js';
+
+export function invalidArgument(token: number, reason?: string): InvalidArgumentReply {
+  return { token, type: 'invalid-argument', reason };
+}
+
+export function unknownCommand(token: number): BareReply {
+  return { token, type: 'unknown-command' };
+}
+
+/** Request and Reply share no discriminant name: requests have `command`, replies `type`. */
+export function isRequest(x: Request | Reply): x is Request {
+  return 'command' in x;
+}
+
+export function isReply(x: Request | Reply): x is Reply {
+  return 'type' in x;
+}
+
+/** A send-probe request with 0.95's defaults and nothing else set. */
+export function defaultSendProbe(token: number): SendProbeRequest {
+  return {
+    token,
+    command: 'send-probe',
+    ipVersion: undefined,
+    address: undefined,
+    protocol: SEND_PROBE_DEFAULTS.protocol,
+    port: SEND_PROBE_DEFAULTS.port,
+    localAddress: undefined,
+    localPort: SEND_PROBE_DEFAULTS.localPort,
+    ttl: SEND_PROBE_DEFAULTS.ttl,
+    size: SEND_PROBE_DEFAULTS.size,
+    bitPattern: SEND_PROBE_DEFAULTS.bitPattern,
+    tos: SEND_PROBE_DEFAULTS.tos,
+    mark: undefined,
+    timeout: SEND_PROBE_DEFAULTS.timeout,
+    localDevice: undefined,
+  };
+}
+
+/**
+ * Decode a parsed command. Returns the request, or the reply the reference answers at once:
+ * `invalid-argument` (bad send-probe value; check-support without `feature`) or `unknown-command`.
+ */
+export function decodeRequest(cmd: RawCommand): Request | Reply {
+  switch (cmd.name) {
+    case COMMAND.sendProbe:
+      return decodeSendProbe(cmd);
+    case COMMAND.checkSupport: {
+      // the first `feature` wins, like find_parameter()
+      for (const [name, value] of cmd.args) {
+        if (name === ARG.feature) return { token: cmd.token, command: 'check-support', feature: value };
+      }
+      return invalidArgument(cmd.token);
+    }
+    default:
+      return unknownCommand(cmd.token);
+  }
+}
+
+/** The request a syntactically valid line stands for, unknown commands included (never an error reply for them). */
+export function requestOf(cmd: RawCommand): Request | InvalidArgumentReply {
+  const decoded = decodeRequest(cmd);
+  if (isRequest(decoded)) return decoded;
+  if (decoded.type === 'unknown-command') return { token: cmd.token, command: 'unknown', name: cmd.name };
+  return decoded as InvalidArgumentReply;
+}
+
+function decodeSendProbe(cmd: RawCommand): SendProbeRequest | InvalidArgumentReply {
+  const req = defaultSendProbe(cmd.token);
+  for (const [name, value] of cmd.args) {
+    switch (name) {
+      case ARG.ip4:
+        req.ipVersion = 4;
+        req.address = value;
+        break;
+      case ARG.ip6:
+        req.ipVersion = 6;
+        req.address = value;
+        break;
+      case ARG.localIp4:
+      case ARG.localIp6:
+        req.localAddress = value;
+        break;
+      case ARG.localDevice:
+        req.localDevice = value;
+        break;
+      case ARG.protocol: {
+        const protocol = PROTOCOL_BY_NAME.get(value);
+        if (protocol === undefined) return invalidArgument(cmd.token);
+        req.protocol = protocol;
+        break;
+      }
+      case ARG.localPort: {
+        const n = parseCIntArgument(value);
+        if (n === undefined || n < MIN_LOCAL_PORT) return invalidArgument(cmd.token);
+        req.localPort = n;
+        break;
+      }
+      case ARG.port:
+      case ARG.tos:
+      case ARG.mark:
+      case ARG.size:
+      case ARG.bitPattern:
+      case ARG.ttl:
+      case ARG.timeout: {
+        const n = parseCIntArgument(value);
+        if (n === undefined) return invalidArgument(cmd.token);
+        setNumeric(req, name, n);
+        break;
+      }
+      default:
+        break; // unknown argument names are ignored
+    }
+  }
+  return req;
+}
+
+type NumericArg = typeof ARG.port | typeof ARG.tos | typeof ARG.mark | typeof ARG.size | typeof ARG.bitPattern | typeof ARG.ttl | typeof ARG.timeout;
+
+function setNumeric(req: SendProbeRequest, name: NumericArg, n: number): void {
+  switch (name) {
+    case ARG.port:
+      req.port = n;
+      return;
+    case ARG.tos:
+      req.tos = n;
+      return;
+    case ARG.mark:
+      req.mark = n;
+      return;
+    case ARG.size:
+      req.size = n;
+      return;
+    case ARG.bitPattern:
+      req.bitPattern = n;
+      return;
+    case ARG.ttl:
+      req.ttl = n;
+      return;
+    case ARG.timeout:
+      req.timeout = n;
+      return;
+    default:
+      assertNever(name);
+  }
+}
+
+const PROTOCOL_BY_NAME = new Map<string, ProbeProtocol>([
+  ['icmp', 'icmp'],
+  ['udp', 'udp'],
+  ['tcp', 'tcp'],
+  ['sctp', 'sctp'],
+]);
+
+/** `TOKEN NAME [ARG VALUE]...`, no newline. Throws RangeError for words with whitespace or non-int tokens. */
+export function formatCommand(
+  token: number,
+  name: string,
+  args: ReadonlyArray<readonly [name: string, value: string]> = [],
+): string {
+  let line = `${checkInt(token, 'token')} ${checkWord(name, 'command name')}`;
+  for (const [argName, value] of args) {
+    line += ` ${checkWord(argName, 'argument name')} ${checkWord(value, `value of ${argName}`)}`;
+  }
+  return line;
+}
+
+/**
+ * The request line (no newline) the front-end writes. send-probe emits `ip-4|ip-6 ADDR`, then only
+ * what differs from 0.95's defaults, except `ttl` and `timeout` which are always written; a 0 port
+ * or local-port means "not given" and is left out. decodeRequest(parseCommandLine(formatRequest(r)))
+ * gives r back. Throws RangeError when the request cannot be expressed (address without version,
+ * non-integer numbers, words with whitespace, a local-port that 0.95 would refuse).
+ */
+export function formatRequest(req: Request): string {
+  switch (req.command) {
+    case 'send-probe':
+      return formatCommand(req.token, COMMAND.sendProbe, sendProbeArgs(req));
+    case 'check-support':
+      return formatCommand(req.token, COMMAND.checkSupport, [[ARG.feature, req.feature]]);
+    case 'unknown':
+      return formatCommand(req.token, req.name);
+    default:
+      return assertNever(req);
+  }
+}
+
+function sendProbeArgs(req: SendProbeRequest): Array<[string, string]> {
+  const d = SEND_PROBE_DEFAULTS;
+  const args: Array<[string, string]> = [];
+  const num = (name: string, n: number): void => {
+    args.push([name, String(checkInt(n, name))]);
+  };
+  if (req.address !== undefined || req.ipVersion !== undefined) {
+    if (req.ipVersion !== 4 && req.ipVersion !== 6) throw new RangeError('send-probe address needs ipVersion 4 or 6');
+    if (req.address === undefined) throw new RangeError('send-probe ipVersion needs an address');
+    args.push([req.ipVersion === 6 ? ARG.ip6 : ARG.ip4, req.address]);
+  }
+  if (req.localAddress !== undefined) {
+    args.push([req.ipVersion === 6 ? ARG.localIp6 : ARG.localIp4, req.localAddress]);
+  }
+  if (req.protocol !== d.protocol) {
+    if (!PROTOCOL_BY_NAME.has(req.protocol)) throw new RangeError(`unknown protocol ${String(req.protocol)}`);
+    args.push([ARG.protocol, req.protocol]);
+  }
+  if (req.port !== d.port) num(ARG.port, req.port);
+  if (req.localPort !== d.localPort) {
+    if (req.localPort < MIN_LOCAL_PORT) throw new RangeError(`local-port below ${MIN_LOCAL_PORT} is refused`);
+    num(ARG.localPort, req.localPort);
+  }
+  num(ARG.ttl, req.ttl);
+  if (req.size !== d.size) num(ARG.size, req.size);
+  if (req.bitPattern !== d.bitPattern) num(ARG.bitPattern, req.bitPattern);
+  if (req.tos !== d.tos) num(ARG.tos, req.tos);
+  if (req.mark !== undefined) num(ARG.mark, req.mark);
+  num(ARG.timeout, req.timeout);
+  if (req.localDevice !== undefined) args.push([ARG.localDevice, req.localDevice]);
+  return args;
+}
