@@ -2,7 +2,13 @@
   "targets": [
     {
       "target_name": "mtr_native",
-      "sources": ["src/cc/addon.cc"],
+      "sources": [
+        "src/cc/addon.cc",
+        "src/cc/engine.cc",
+        "src/cc/errors.cc",
+        "src/cc/privileges.cc",
+        "src/cc/sockets.cc"
+      ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-O2", "-Wall", "-Wextra"],

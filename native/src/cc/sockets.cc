@@ -1,0 +1,304 @@
+#include "sockets.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/filter.h>
+#include <linux/icmp.h>
+#include <netinet/icmp6.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace mtr {
+
+namespace {
+
+constexpr int kReceiveBufferBytes = 4 * 1024 * 1024;
+constexpr size_t kControlBytes = 256;  // room for a timestamp cmsg and then some
+
+SysResult SetOpt(int fd, int level, int name, const void* value, socklen_t len) {
+  if (setsockopt(fd, level, name, value, len) != 0) return Fail(errno, "setsockopt");
+  return Ok();
+}
+
+SysResult SetIntOpt(int fd, int level, int name, int value) {
+  return SetOpt(fd, level, name, &value, sizeof value);
+}
+
+// Root may exceed rmem_max with SO_RCVBUFFORCE; otherwise the kernel clamps SO_RCVBUF.
+void LargeReceiveBuffer(int fd) {
+  if (SetIntOpt(fd, SOL_SOCKET, SO_RCVBUFFORCE, kReceiveBufferBytes).ok()) return;
+  (void)SetIntOpt(fd, SOL_SOCKET, SO_RCVBUF, kReceiveBufferBytes);
+}
+
+int64_t TimespecNs(int64_t sec, int64_t nsec) { return sec * 1000000000LL + nsec; }
+
+}  // namespace
+
+SysResult Fail(int err, const char* syscall) {
+  SysResult r;
+  r.err = err;
+  r.syscall = syscall;
+  return r;
+}
+
+int64_t RealtimeNs() {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return TimespecNs(ts.tv_sec, ts.tv_nsec);
+}
+
+int OpenRaw(int family, int protocol) {
+  int fd = socket(family, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
+  return fd >= 0 ? fd : -errno;
+}
+
+void CloseFd(int fd) {
+  if (fd >= 0) close(fd);  // Linux releases the fd even when close() reports EINTR: never retry
+}
+
+SysResult SetupIcmp4Receive(int fd) {
+  // ICMP_FILTER is a bitmask of types to DROP.
+  struct icmp_filter filter;
+  filter.data = ~((1U << ICMP_ECHOREPLY) | (1U << ICMP_DEST_UNREACH) | (1U << ICMP_TIME_EXCEEDED));
+  SysResult r = SetOpt(fd, SOL_RAW, ICMP_FILTER, &filter, sizeof filter);
+  if (!r.ok()) return r;
+  LargeReceiveBuffer(fd);
+  return SetIntOpt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
+}
+
+SysResult SetupIcmp6Receive(int fd) {
+  struct icmp6_filter filter;
+  ICMP6_FILTER_SETBLOCKALL(&filter);
+  ICMP6_FILTER_SETPASS(ICMP6_ECHO_REPLY, &filter);
+  ICMP6_FILTER_SETPASS(ICMP6_DST_UNREACH, &filter);
+  ICMP6_FILTER_SETPASS(ICMP6_PACKET_TOO_BIG, &filter);
+  ICMP6_FILTER_SETPASS(ICMP6_TIME_EXCEEDED, &filter);
+  ICMP6_FILTER_SETPASS(ICMP6_PARAM_PROB, &filter);
+  SysResult r = SetOpt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter);
+  if (!r.ok()) return r;
+  LargeReceiveBuffer(fd);
+  return SetIntOpt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
+}
+
+SysResult SetupSendOnly(int fd) {
+  struct sock_filter drop_all[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+  struct sock_fprog prog;
+  prog.len = 1;
+  prog.filter = drop_all;
+  SysResult r = SetOpt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog);
+  if (!r.ok()) return r;
+  (void)SetIntOpt(fd, SOL_SOCKET, SO_RCVBUF, 4096);
+  return Ok();
+}
+
+SysResult SetIpv6Checksum(int fd, int offset) { return SetIntOpt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, offset); }
+
+SysResult SetMark(int fd, uint32_t mark) {
+  return SetOpt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark);
+}
+
+SysResult BindDevice(int fd, const std::string& device) {
+  return SetOpt(fd, SOL_SOCKET, SO_BINDTODEVICE, device.data(), static_cast<socklen_t>(device.size()));
+}
+
+SysResult Send4(int fd, const uint8_t* packet, size_t len, const uint8_t* dst4, int64_t* departure_ns) {
+  struct sockaddr_in to;
+  std::memset(&to, 0, sizeof to);
+  to.sin_family = AF_INET;
+  std::memcpy(&to.sin_addr, dst4, 4);
+  for (;;) {
+    *departure_ns = RealtimeNs();
+    ssize_t n = sendto(fd, packet, len, 0, reinterpret_cast<struct sockaddr*>(&to), sizeof to);
+    if (n >= 0) return Ok();
+    if (errno != EINTR) return Fail(errno, "sendto");
+  }
+}
+
+SysResult Send6(int fd, const uint8_t* packet, size_t len, const uint8_t* dst16, const Send6Options& opts,
+                int64_t* departure_ns) {
+  struct sockaddr_in6 to;
+  std::memset(&to, 0, sizeof to);
+  to.sin6_family = AF_INET6;
+  std::memcpy(&to.sin6_addr, dst16, 16);
+  to.sin6_scope_id = opts.scope_id;
+
+  struct iovec iov;
+  iov.iov_base = const_cast<uint8_t*>(packet);
+  iov.iov_len = len;
+
+  alignas(struct cmsghdr) uint8_t control[CMSG_SPACE(sizeof(int)) * 2 + CMSG_SPACE(sizeof(struct in6_pktinfo))];
+  std::memset(control, 0, sizeof control);
+
+  struct msghdr msg;
+  std::memset(&msg, 0, sizeof msg);
+  msg.msg_name = &to;
+  msg.msg_namelen = sizeof to;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+
+  size_t used = 0;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = IPPROTO_IPV6;
+  c->cmsg_type = IPV6_HOPLIMIT;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &opts.hop_limit, sizeof(int));
+  used += CMSG_SPACE(sizeof(int));
+
+  c = CMSG_NXTHDR(&msg, c);
+  c->cmsg_level = IPPROTO_IPV6;
+  c->cmsg_type = IPV6_TCLASS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &opts.traffic_class, sizeof(int));
+  used += CMSG_SPACE(sizeof(int));
+
+  if (opts.src != nullptr) {
+    c = CMSG_NXTHDR(&msg, c);
+    struct in6_pktinfo info;
+    std::memset(&info, 0, sizeof info);
+    std::memcpy(&info.ipi6_addr, opts.src, 16);
+    info.ipi6_ifindex = 0;
+    c->cmsg_level = IPPROTO_IPV6;
+    c->cmsg_type = IPV6_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof info);
+    std::memcpy(CMSG_DATA(c), &info, sizeof info);
+    used += CMSG_SPACE(sizeof info);
+  }
+  msg.msg_controllen = used;
+
+  for (;;) {
+    *departure_ns = RealtimeNs();
+    ssize_t n = sendmsg(fd, &msg, 0);
+    if (n >= 0) return Ok();
+    if (errno != EINTR) return Fail(errno, "sendmsg");
+  }
+}
+
+SysResult SourceAddress(int family, const uint8_t* dst, uint32_t scope_id, uint32_t mark, const std::string& device,
+                        uint8_t* out) {
+  int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return Fail(errno, "socket");
+  SysResult r;
+  if (mark != 0) r = SetMark(fd, mark);
+  if (r.ok() && !device.empty()) r = BindDevice(fd, device);
+  if (r.ok()) {
+    struct sockaddr_storage to;
+    std::memset(&to, 0, sizeof to);
+    socklen_t to_len;
+    if (family == AF_INET) {
+      auto* sin = reinterpret_cast<struct sockaddr_in*>(&to);
+      sin->sin_family = AF_INET;
+      sin->sin_port = htons(33434);  // any non-zero port: connect() on UDP sends nothing
+      std::memcpy(&sin->sin_addr, dst, 4);
+      to_len = sizeof *sin;
+    } else {
+      auto* sin6 = reinterpret_cast<struct sockaddr_in6*>(&to);
+      sin6->sin6_family = AF_INET6;
+      sin6->sin6_port = htons(33434);
+      std::memcpy(&sin6->sin6_addr, dst, 16);
+      sin6->sin6_scope_id = scope_id;
+      to_len = sizeof *sin6;
+    }
+    int rc;
+    do {
+      rc = connect(fd, reinterpret_cast<struct sockaddr*>(&to), to_len);
+    } while (rc != 0 && errno == EINTR);
+    if (rc != 0) r = Fail(errno, "connect");
+  }
+  if (r.ok()) {
+    struct sockaddr_storage local;
+    socklen_t local_len = sizeof local;
+    if (getsockname(fd, reinterpret_cast<struct sockaddr*>(&local), &local_len) != 0) {
+      r = Fail(errno, "getsockname");
+    } else if (family == AF_INET) {
+      std::memcpy(out, &reinterpret_cast<struct sockaddr_in*>(&local)->sin_addr, 4);
+    } else {
+      std::memcpy(out, &reinterpret_cast<struct sockaddr_in6*>(&local)->sin6_addr, 16);
+    }
+  }
+  CloseFd(fd);
+  return r;
+}
+
+Receiver::Receiver(int family)
+    : family_(family),
+      data_(kSlots * kSlotBytes),
+      names_(kSlots * sizeof(struct sockaddr_storage)),
+      control_(kSlots * kControlBytes) {}
+
+int Receiver::Read(int fd, Received* out, uint64_t* skipped) {
+  struct mmsghdr msgs[kSlots];
+  struct iovec iovs[kSlots];
+  std::memset(msgs, 0, sizeof msgs);
+  for (size_t i = 0; i < kSlots; i++) {
+    iovs[i].iov_base = data_.data() + i * kSlotBytes;
+    iovs[i].iov_len = kSlotBytes;
+    struct msghdr& h = msgs[i].msg_hdr;
+    h.msg_name = names_.data() + i * sizeof(struct sockaddr_storage);
+    h.msg_namelen = sizeof(struct sockaddr_storage);
+    h.msg_iov = &iovs[i];
+    h.msg_iovlen = 1;
+    h.msg_control = control_.data() + i * kControlBytes;
+    h.msg_controllen = kControlBytes;
+  }
+  int n;
+  do {
+    n = recvmmsg(fd, msgs, kSlots, MSG_DONTWAIT, nullptr);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return -errno;
+  const int64_t read_ns = RealtimeNs();
+
+  int count = 0;
+  for (int i = 0; i < n; i++) {
+    const struct msghdr& h = msgs[i].msg_hdr;
+    if ((h.msg_flags & MSG_TRUNC) != 0 || msgs[i].msg_len > kSlotBytes) {
+      (*skipped)++;
+      continue;
+    }
+    Received& r = out[count];
+    r.family = family_;
+    std::memset(r.from, 0, sizeof r.from);
+    if (family_ == AF_INET) {
+      if (h.msg_namelen < sizeof(struct sockaddr_in)) {
+        (*skipped)++;
+        continue;
+      }
+      std::memcpy(r.from, &static_cast<const struct sockaddr_in*>(h.msg_name)->sin_addr, 4);
+    } else {
+      if (h.msg_namelen < sizeof(struct sockaddr_in6)) {
+        (*skipped)++;
+        continue;
+      }
+      std::memcpy(r.from, &static_cast<const struct sockaddr_in6*>(h.msg_name)->sin6_addr, 16);
+    }
+    r.data = static_cast<const uint8_t*>(h.msg_iov->iov_base);
+    r.len = msgs[i].msg_len;
+    r.rx_ns = read_ns;
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(const_cast<struct msghdr*>(&h)); c != nullptr;
+         c = CMSG_NXTHDR(const_cast<struct msghdr*>(&h), c)) {
+      if (c->cmsg_level != SOL_SOCKET) continue;
+      if (c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+        struct timespec ts;
+        std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        r.rx_ns = TimespecNs(ts.tv_sec, ts.tv_nsec);
+      }
+#if defined(SO_TIMESTAMPNS_NEW)
+      else if (c->cmsg_type == SO_TIMESTAMPNS_NEW && SO_TIMESTAMPNS_NEW != SCM_TIMESTAMPNS &&
+               c->cmsg_len >= CMSG_LEN(2 * sizeof(int64_t))) {
+        int64_t ts[2];
+        std::memcpy(ts, CMSG_DATA(c), sizeof ts);
+        r.rx_ns = TimespecNs(ts[0], ts[1]);
+      }
+#endif
+    }
+    count++;
+  }
+  return count;
+}
+
+}  // namespace mtr

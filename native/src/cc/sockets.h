@@ -1,0 +1,84 @@
+// Plain C++ socket layer: no napi.h here. Every function does syscalls only and reports
+// failure as a positive errno plus the name of the failing syscall; nothing throws.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace mtr {
+
+struct SysResult {
+  int err = 0;                // positive errno; 0 on success
+  const char* syscall = "";   // the syscall that failed, Node-style ("sendto", "setsockopt", ...)
+  bool ok() const { return err == 0; }
+};
+
+inline SysResult Ok() { return SysResult{}; }
+SysResult Fail(int err, const char* syscall);
+
+// CLOCK_REALTIME in ns: the clock SO_TIMESTAMPNS stamps received packets with.
+int64_t RealtimeNs();
+
+// A non-blocking, close-on-exec raw socket; returns fd >= 0 or -errno.
+int OpenRaw(int family, int protocol);
+void CloseFd(int fd);
+
+// Receive sockets: type filter, large receive buffer, kernel receive timestamps.
+SysResult SetupIcmp4Receive(int fd);
+SysResult SetupIcmp6Receive(int fd);
+// Send-only raw sockets that would otherwise queue a copy of every matching inbound packet:
+// a drop-everything socket filter and a small receive buffer.
+SysResult SetupSendOnly(int fd);
+SysResult SetIpv6Checksum(int fd, int offset);
+
+SysResult SetMark(int fd, uint32_t mark);
+SysResult BindDevice(int fd, const std::string& device);  // "" unbinds
+
+struct Send6Options {
+  int hop_limit = 64;
+  int traffic_class = 0;
+  const uint8_t* src = nullptr;  // 16 bytes, or nullptr for the kernel's choice
+  uint32_t scope_id = 0;
+};
+
+// Each stamps *departure_ns with RealtimeNs() immediately before the send syscall.
+SysResult Send4(int fd, const uint8_t* packet, size_t len, const uint8_t* dst4, int64_t* departure_ns);
+SysResult Send6(int fd, const uint8_t* packet, size_t len, const uint8_t* dst16, const Send6Options& opts,
+                int64_t* departure_ns);
+
+// The kernel's source address for dst (UDP connect + getsockname). out gets 4 or 16 bytes.
+SysResult SourceAddress(int family, const uint8_t* dst, uint32_t scope_id, uint32_t mark, const std::string& device,
+                        uint8_t* out);
+
+struct Received {
+  int family = 0;
+  uint8_t from[16] = {};
+  const uint8_t* data = nullptr;  // valid until the next Read()
+  size_t len = 0;
+  int64_t rx_ns = 0;  // CLOCK_REALTIME ns: the kernel's stamp, or the read time if the kernel gave none
+};
+
+// Batched reader (recvmmsg) with its own buffers; one per receive socket.
+class Receiver {
+ public:
+  static constexpr size_t kSlots = 32;
+  static constexpr size_t kSlotBytes = 4096;
+
+  explicit Receiver(int family);
+  // Reads what is queued, up to kSlots datagrams. Returns the number of entries written to out
+  // (possibly 0 after skipping truncated ones), or -errno (-EAGAIN when nothing is queued).
+  // Truncated datagrams are skipped and counted in *skipped.
+  int Read(int fd, Received* out, uint64_t* skipped);
+
+ private:
+  int family_;
+  std::vector<uint8_t> data_;
+  std::vector<uint8_t> names_;
+  std::vector<uint8_t> control_;
+};
+
+}  // namespace mtr
