@@ -67,6 +67,14 @@ export interface DropPrivilegesResult {
   capsCleared: boolean;
   boundingCleared: boolean;
   noNewPrivs: boolean;
+  /**
+   * Every thread of the process (not only the caller) shows empty effective and permitted sets.
+   * Capabilities are per thread: other threads are reached by a one-off real-time signal, but a
+   * thread that blocks every signal (Node's SIGUSR1 inspector watchdog) cannot be; it is only
+   * cleared by a uid switch away from root (glibc applies setuid to all threads). So this is
+   * normally true with a uid given and false when staying root.
+   */
+  allThreads: boolean;
   /** uid/gid were switched (only done when running as root and asked for). */
   switched: boolean;
   uid: number;
@@ -248,7 +256,9 @@ export class Engine {
 
 /**
  * Drops privileges once the sockets are open: bounding and ambient sets, then (as root, when asked)
- * setgroups(0)/setgid/setuid, then capset to nothing and PR_SET_NO_NEW_PRIVS.
+ * setgroups(0)/setgid/setuid, then capset to nothing and PR_SET_NO_NEW_PRIVS, on the calling thread
+ * and then on every other thread that accepts signals (see allThreads). Throws a Node-style error
+ * if a step fails (e.g. setuid EPERM).
  */
 export function dropPrivileges(opts: { uid?: number; gid?: number } = {}): DropPrivilegesResult {
   return addon().dropPrivileges(opts.uid, opts.gid);

@@ -463,6 +463,8 @@ setTimeout(() => { e.close(); out({ drop, status, reopen, replies }); }, 200);`,
       replies: number;
     };
     expect(res.drop).toMatchObject({ capsCleared: true, noNewPrivs: true, switched: false, uid: 0, gid: 0 });
+    // Staying root, a thread that blocks all signals (Node's inspector watchdog) keeps its sets.
+    expect(typeof res.drop['allThreads']).toBe('boolean');
     expect(procStatus(res.status, 'CapEff')).toMatch(/^0+$/);
     expect(procStatus(res.status, 'CapPrm')).toMatch(/^0+$/);
     expect(procStatus(res.status, 'CapBnd')).toMatch(/^0+$/);
@@ -479,13 +481,25 @@ const e = new addon.Engine(() => {});
 e.open();
 const drop = addon.dropPrivileges(65534, 65534);
 const status = fs.readFileSync('/proc/self/status', 'utf8');
+const threads = fs.readdirSync('/proc/self/task').map((t) => {
+  try { return fs.readFileSync('/proc/self/task/' + t + '/status', 'utf8').match(/CapPrm:\s*(\S+)/)[1]; } catch { return '0'; }
+});
 e.close();
-out({ drop, status, uid: process.getuid(), gid: process.getgid(), groups: process.getgroups() });`,
+out({ drop, status, threads, uid: process.getuid(), gid: process.getgid(), groups: process.getgroups() });`,
     );
     const r = await runChild([process.execPath, script], 5000);
     expect(r.code, r.stderr).toBe(0);
-    const res = lastJson(r.stdout) as { drop: Record<string, unknown>; status: string; uid: number; gid: number; groups: number[] };
-    expect(res.drop).toMatchObject({ capsCleared: true, switched: true, uid: 65534, gid: 65534 });
+    const res = lastJson(r.stdout) as {
+      drop: Record<string, unknown>;
+      status: string;
+      threads: string[];
+      uid: number;
+      gid: number;
+      groups: number[];
+    };
+    expect(res.drop).toMatchObject({ capsCleared: true, allThreads: true, switched: true, uid: 65534, gid: 65534 });
+    expect(res.threads.length).toBeGreaterThan(1);
+    for (const prm of res.threads) expect(prm).toMatch(/^0+$/); // every thread, not only the caller
     expect(res.uid).toBe(65534);
     expect(res.gid).toBe(65534);
     expect(res.groups.filter((g) => g !== 65534)).toEqual([]);

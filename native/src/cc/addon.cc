@@ -40,6 +40,7 @@ Napi::Value DropPrivileges(const Napi::CallbackInfo& info) {
   o.Set("capsCleared", out.caps_cleared);
   o.Set("boundingCleared", out.bounding_cleared);
   o.Set("noNewPrivs", out.no_new_privs);
+  o.Set("allThreads", out.all_threads);
   o.Set("switched", out.switched);
   o.Set("uid", static_cast<double>(out.uid));
   o.Set("gid", static_cast<double>(out.gid));

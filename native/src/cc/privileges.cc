@@ -1,17 +1,146 @@
 #include "privileges.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <set>
 
 namespace mtr {
 
 namespace {
+
+// Capabilities, the bounding set and no_new_privs belong to each thread, not to the process, and
+// Node runs several threads (libuv pool, V8 platform workers). The calling thread drops first; every
+// other thread then does the same from a short-lived signal handler (what libpsx does for libcap).
+
+// The per-thread drop; only raw syscalls, so it is async-signal-safe. Returns 0 or an errno.
+int DropThisThread() {
+  for (int cap = 0; cap < 64; cap++) {
+    if (syscall(SYS_prctl, PR_CAPBSET_READ, cap, 0, 0, 0) < 0) break;
+    (void)syscall(SYS_prctl, PR_CAPBSET_DROP, cap, 0, 0, 0);
+  }
+  (void)syscall(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  struct __user_cap_header_struct header;
+  struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+  header.version = _LINUX_CAPABILITY_VERSION_3;
+  header.pid = 0;
+  std::memset(data, 0, sizeof data);
+  if (syscall(SYS_capset, &header, data) != 0) return errno;
+  if (syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return errno;
+  return 0;
+}
+
+// Acknowledgements from other threads; only touched with atomics (signal handler context).
+// Process-wide by nature: signal handlers are process-wide. Only the caller of DropPrivileges
+// (once, on one thread) and the handler touch it.
+int g_acks = 0;
+
+void OnDropSignal(int) {
+  const int saved = errno;
+  (void)DropThisThread();
+  __atomic_fetch_add(&g_acks, 1, __ATOMIC_SEQ_CST);
+  errno = saved;
+}
+
+std::set<pid_t> ThreadIds() {
+  std::set<pid_t> tids;
+  DIR* d = opendir("/proc/self/task");
+  if (d == nullptr) return tids;
+  while (struct dirent* e = readdir(d)) {
+    if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+    tids.insert(static_cast<pid_t>(std::strtol(e->d_name, nullptr, 10)));
+  }
+  closedir(d);
+  return tids;
+}
+
+// Reads a hex field ("CapEff", "SigBlk") of /proc/self/task/<tid>/status. False if the thread
+// is gone or the field is missing.
+bool TaskField(pid_t tid, const char* field, uint64_t* value) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/self/task/%d/status", static_cast<int>(tid));
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[4096];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0) return false;
+  buf[n] = 0;
+  char key[32];
+  snprintf(key, sizeof key, "\n%s:", field);
+  const char* at = strstr(buf, key);
+  if (at == nullptr) return false;
+  char* end = nullptr;
+  *value = std::strtoull(at + strlen(key), &end, 16);
+  return end != at + strlen(key);
+}
+
+// Has every other thread run DropThisThread(). Returns whether every thread now shows empty
+// effective and permitted sets (the kernel's own account, per thread).
+bool DropOtherThreads() {
+  const pid_t self = static_cast<pid_t>(syscall(SYS_gettid));
+  const pid_t pid = getpid();
+  // A real-time signal nobody handles. The handler stays installed afterwards: a late delivery
+  // only repeats a harmless drop, where restoring SIG_DFL would make it kill the process.
+  int sig = -1;
+  for (int s = SIGRTMAX - 1; s > SIGRTMIN + 2; s--) {
+    struct sigaction cur;
+    if (sigaction(s, nullptr, &cur) != 0) continue;
+    if (!(cur.sa_flags & SA_SIGINFO) && cur.sa_handler == OnDropSignal) {
+      sig = s;  // installed by an earlier call
+      break;
+    }
+    if (sig < 0 && !(cur.sa_flags & SA_SIGINFO) && cur.sa_handler == SIG_DFL) sig = s;
+  }
+  if (sig < 0) return false;
+  struct sigaction act;
+  std::memset(&act, 0, sizeof act);
+  act.sa_handler = OnDropSignal;
+  act.sa_flags = SA_RESTART;
+  sigfillset(&act.sa_mask);
+  if (sigaction(sig, &act, nullptr) != 0) return false;
+
+  std::set<pid_t> done{self};
+  // Threads may be born while we work: repeat until a pass finds none new (a thread inherits its
+  // creator's sets, so one created by an already-dropped thread is clean anyway).
+  for (int pass = 0; pass < 8; pass++) {
+    int sent = 0;
+    __atomic_store_n(&g_acks, 0, __ATOMIC_SEQ_CST);
+    for (pid_t tid : ThreadIds()) {
+      if (done.count(tid) != 0) continue;
+      done.insert(tid);
+      uint64_t blocked = 0;
+      // A thread that blocks the signal would never answer: leave it (it shows up below).
+      if (!TaskField(tid, "SigBlk", &blocked) || (blocked & (1ULL << (sig - 1))) != 0) continue;
+      if (syscall(SYS_tgkill, pid, tid, sig) == 0) sent++;
+    }
+    if (sent == 0) break;
+    for (int i = 0; i < 1000 && __atomic_load_n(&g_acks, __ATOMIC_SEQ_CST) < sent; i++) {
+      struct timespec ms = {0, 1000000};
+      nanosleep(&ms, nullptr);
+    }
+  }
+
+  bool ok = true;
+  for (pid_t tid : ThreadIds()) {
+    uint64_t eff = 0, prm = 0;
+    if (!TaskField(tid, "CapEff", &eff) || !TaskField(tid, "CapPrm", &prm)) continue;  // gone
+    if (eff != 0 || prm != 0) ok = false;
+  }
+  return ok;
+}
 
 bool CapsAllClear() {
   struct __user_cap_header_struct header;
@@ -78,6 +207,7 @@ DropOutcome DropPrivileges(const DropRequest& req) {
     }
   }
 
+  if (out.result.ok()) out.all_threads = DropOtherThreads();
   out.caps_cleared = CapsAllClear();
   out.uid = getuid();
   out.gid = getgid();

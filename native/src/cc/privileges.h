@@ -19,6 +19,7 @@ struct DropOutcome {
   bool caps_cleared = false;      // capget says effective, permitted and inheritable are all empty
   bool bounding_cleared = false;  // every capability dropped from the bounding set
   bool no_new_privs = false;
+  bool all_threads = false;       // every thread of the process shows empty CapEff/CapPrm
   bool switched = false;          // uid/gid were changed
   uid_t uid = 0;
   gid_t gid = 0;
