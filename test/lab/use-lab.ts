@@ -1,0 +1,53 @@
+/**
+ * Vitest glue for the netns lab.
+ *
+ *   describeLab('my suite', () => {
+ *     const lab = useLab({ delaysMs: [1, 5, 10, 2] });
+ *     it('...', async () => { await lab().exec('client', [...]); });
+ *   });
+ *
+ * `describeLab` skips (with a visible console line) when the lab cannot run here, except in CI (env CI set and
+ * not "false"/"0"), where the suite fails instead, so a misconfigured runner is never silently green.
+ */
+import { afterAll, beforeAll, describe, it } from 'vitest';
+import { canRunLab, createLab, type Lab, type LabOptions } from './lab.js';
+
+export function inCI(): boolean {
+  const ci = process.env.CI;
+  return ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0';
+}
+
+/** `describe` that skips, or in CI fails, when the lab cannot run on this machine. */
+export function describeLab(name: string, fn: () => void): void {
+  const can = canRunLab();
+  if (can.ok) {
+    describe(name, fn);
+  } else if (inCI()) {
+    describe(name, () => {
+      it('can run the netns lab', () => {
+        throw new Error(`netns lab cannot run in CI: ${can.reason}`);
+      });
+    });
+  } else {
+    console.warn(`[lab] skipping "${name}": ${can.reason}`);
+    describe.skip(name, fn);
+  }
+}
+
+/**
+ * Create a lab in beforeAll and tear it down in afterAll of the enclosing describe.
+ * Returns an accessor (the lab does not exist yet when the describe body runs).
+ */
+export function useLab(opts?: LabOptions): () => Lab {
+  let lab: Lab | undefined;
+  beforeAll(async () => {
+    lab = await createLab(opts);
+  });
+  afterAll(async () => {
+    await lab?.teardown();
+  });
+  return () => {
+    if (!lab) throw new Error('lab not created (did beforeAll fail?)');
+    return lab;
+  };
+}
