@@ -29,7 +29,7 @@ describe('RFC 1071 internet checksum', () => {
     h[11] = 0x61;
     expect(checksumValid(h)).toBe(true);
     expect(internetChecksum(h)).toBe(0);
-    h[19] ^= 1;
+    h[19] = h[19]! ^ 1;
     expect(checksumValid(h)).toBe(false);
   });
 
@@ -107,7 +107,7 @@ describe('CRC32c', () => {
     zeroed.fill(0, 8, 12);
     expect(crc32c(zeroed)).toBe(crc);
     expect(sctpChecksumValid(p)).toBe(true);
-    p[20] ^= 0x80;
+    p[20] = p[20]! ^ 0x80;
     expect(sctpChecksumValid(p)).toBe(false);
   });
 });
