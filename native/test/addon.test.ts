@@ -422,6 +422,53 @@ setTimeout(() => { e.close(); out({ closed: true }); }, 50);`,
     expect(r3.code, r3.stderr).toBe(0);
   });
 
+  it('per-env: engines in worker threads receive their own replies; a terminated worker closes its engine', async () => {
+    const script = childScript(
+      'workers.cjs',
+      `const { Worker } = require('node:worker_threads');
+const src = \`
+const { parentPort, workerData } = require('node:worker_threads');
+const addon = require(\${JSON.stringify(${JSON.stringify(addonPath)})});
+const lo = new Uint8Array([127, 0, 0, 1]);
+const e = new addon.Engine((buf, meta) => {
+  const ids = [];
+  for (let m = 0; m < meta.length; m += 5) {
+    const d = new Uint8Array(buf, meta[m + 2], meta[m + 3]);
+    ids.push((d[24] << 8) | d[25]);
+  }
+  parentPort.postMessage(ids);
+  if (ids.includes(workerData.id) && !workerData.leaveOpen) e.close();
+});
+e.open();
+const ip = new Uint8Array(28); ip[0] = 0x45; ip[3] = 28; ip[8] = 64; ip[9] = 1;
+ip.set(lo, 12); ip.set(lo, 16); ip[20] = 8; ip[24] = workerData.id >> 8; ip[25] = workerData.id & 255;
+let s = 0; for (let i = 20; i < 28; i += 2) s += (ip[i] << 8) | ip[i + 1];
+while (s > 0xffff) s = (s & 0xffff) + (s >>> 16);
+s = ~s & 0xffff; ip[22] = s >> 8; ip[23] = s & 255;
+e.sendIPv4(ip, lo, 0);
+\`;
+const results = {};
+let pending = 3;
+const base = (process.pid * 7) & 0xfff0;
+[['closes1', base + 1, false], ['closes2', base + 2, false], ['terminated', base + 3, true]].forEach(([name, id, leaveOpen]) => {
+  const w = new Worker(src, { eval: true, workerData: { id, leaveOpen } });
+  results[name] = { got: false };
+  w.on('message', (ids) => { if (ids.includes(id)) { results[name].got = true; if (leaveOpen) w.terminate(); } });
+  w.on('error', (err) => { results[name].error = String(err); });
+  w.on('exit', (code) => { results[name].exit = code; if (--pending === 0) out(results); });
+});`,
+    );
+    const r = await runChild([process.execPath, script], 10_000);
+    expect(r.timedOut).toBe(false);
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.code, r.stderr).toBe(0);
+    expect(lastJson(r.stdout)).toEqual({
+      closes1: { got: true, exit: 0 },
+      closes2: { got: true, exit: 0 },
+      terminated: { got: true, exit: 1 },
+    });
+  });
+
   it('an exception thrown by the batch handler surfaces as uncaughtException', async () => {
     const script = childScript(
       'throws.cjs',

@@ -76,7 +76,10 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info),
   received_.resize(Receiver::kSlots);
 }
 
-Engine::~Engine() { CloseAll(false); }
+Engine::~Engine() {
+  held_ = false;  // the wrapper's reference is going away with the object: nothing to release
+  CloseAll();
+}
 
 SysResult Engine::StartPoll(Family& fam, int family) {
   auto* p = new Poller();
@@ -91,8 +94,7 @@ SysResult Engine::StartPoll(Family& fam, int family) {
   p->handle.data = p;
   rc = uv_poll_start(&p->handle, UV_READABLE, &Engine::OnReadable);
   if (rc != 0) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&p->handle),
-             [](uv_handle_t* h) { delete static_cast<Poller*>(h->data); });
+    uv_close(reinterpret_cast<uv_handle_t*>(&p->handle), &Engine::OnPollClosed);
     return Fail(-rc, "uv_poll_start");
   }
   if (!refed_) uv_unref(reinterpret_cast<uv_handle_t*>(&p->handle));
@@ -192,8 +194,16 @@ Napi::Value Engine::Open(const Napi::CallbackInfo& info) {
     opened_ = true;
     Ref();  // while open, the polls call back into this object: keep it alive
     held_ = true;
-    napi_add_env_cleanup_hook(env_, &Engine::OnEnvCleanup, this);
-    hook_added_ = true;
+    tracker_ = new CloseTracker();
+    tracker_->engine = this;
+    for (Family* f : {&v4_, &v6_}) {
+      if (f->poller == nullptr) continue;
+      f->poller->tracker = tracker_;
+      tracker_->pending++;
+    }
+    if (napi_add_async_cleanup_hook(env_, &Engine::OnEnvCleanup, tracker_, &tracker_->hook) != napi_ok) {
+      tracker_->hook = nullptr;
+    }
   }
 
   auto mode_name = [](Mode m) {
@@ -338,7 +348,7 @@ Napi::Value Engine::SourceAddress(const Napi::CallbackInfo& info) {
 Napi::Value Engine::Now(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), Rel(RealtimeNs())); }
 
 Napi::Value Engine::Close(const Napi::CallbackInfo& info) {
-  CloseAll(false);
+  CloseAll();
   return info.Env().Undefined();
 }
 
@@ -366,7 +376,7 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
   return o;
 }
 
-void Engine::CloseAll(bool from_env_cleanup) {
+void Engine::CloseAll() {
   if (closed_) return;
   closed_ = true;
   for (Family* f : {&v4_, &v6_}) {
@@ -375,8 +385,7 @@ void Engine::CloseAll(bool from_env_cleanup) {
       f->poller = nullptr;
       p->owner = nullptr;
       uv_poll_stop(&p->handle);  // stop polling before the fd goes away
-      uv_close(reinterpret_cast<uv_handle_t*>(&p->handle),
-               [](uv_handle_t* h) { delete static_cast<Poller*>(h->data); });
+      uv_close(reinterpret_cast<uv_handle_t*>(&p->handle), &Engine::OnPollClosed);
     }
     CloseFd(f->recv_fd);
     f->recv_fd = -1;
@@ -388,9 +397,9 @@ void Engine::CloseAll(bool from_env_cleanup) {
     CloseFd(s.fd);
     s.fd = -1;
   }
-  if (hook_added_) {
-    hook_added_ = false;
-    if (!from_env_cleanup) napi_remove_env_cleanup_hook(env_, &Engine::OnEnvCleanup, this);
+  if (tracker_ != nullptr) {
+    tracker_->engine = nullptr;  // the tracker now belongs to the closing poll handles
+    tracker_ = nullptr;
   }
   if (held_) {
     held_ = false;
@@ -398,7 +407,22 @@ void Engine::CloseAll(bool from_env_cleanup) {
   }
 }
 
-void Engine::OnEnvCleanup(void* arg) { static_cast<Engine*>(arg)->CloseAll(true); }
+void Engine::OnEnvCleanup(napi_async_cleanup_hook_handle, void* arg) {
+  // The env is going away with the engine still open: close now; the hook is removed by the
+  // last close callback (OnPollClosed), which lets the teardown go on.
+  auto* tracker = static_cast<CloseTracker*>(arg);
+  if (tracker->engine != nullptr) tracker->engine->CloseAll();
+}
+
+void Engine::OnPollClosed(uv_handle_t* handle) {
+  auto* p = static_cast<Poller*>(handle->data);
+  CloseTracker* tracker = p->tracker;
+  delete p;
+  if (tracker == nullptr) return;
+  if (--tracker->pending > 0) return;
+  if (tracker->hook != nullptr) napi_remove_async_cleanup_hook(tracker->hook);
+  delete tracker;
+}
 
 void Engine::OnReadable(uv_poll_t* handle, int status, int events) {
   auto* p = static_cast<Poller*>(handle->data);
@@ -443,18 +467,34 @@ void Engine::Drain(Poller* p) {
   packets_ += count;
   batches_++;
 
-  Napi::Env env(env_);
-  Napi::HandleScope scope(env);
-  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, batch_bytes_.size());
-  std::memcpy(buffer.Data(), batch_bytes_.data(), batch_bytes_.size());
-  Napi::Float64Array meta = Napi::Float64Array::New(env, batch_meta_.size());
-  std::memcpy(meta.Data(), batch_meta_.data(), batch_meta_.size() * sizeof(double));
-  on_batch_.MakeCallback(env.Global(), {buffer, meta}, *async_);
-  if (env.IsExceptionPending()) {
-    // The JS handler threw: report it like any uncaught exception instead of losing it.
-    Napi::Error e = env.GetAndClearPendingException();
-    napi_fatal_exception(env, e.Value());
+  // Raw napi here: while a worker is being terminated every call may fail, and the C++ wrappers
+  // would turn such a failure into a fatal error. On any failure the batch is dropped.
+  napi_env env = env_;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  void* data = nullptr;
+  napi_value buffer, meta_buffer, meta, callback, recv;
+  const size_t meta_bytes = batch_meta_.size() * sizeof(double);
+  bool ok = napi_create_arraybuffer(env, batch_bytes_.size(), &data, &buffer) == napi_ok;
+  if (ok) std::memcpy(data, batch_bytes_.data(), batch_bytes_.size());
+  ok = ok && napi_create_arraybuffer(env, meta_bytes, &data, &meta_buffer) == napi_ok;
+  if (ok) std::memcpy(data, batch_meta_.data(), meta_bytes);
+  ok = ok && napi_create_typedarray(env, napi_float64_array, batch_meta_.size(), meta_buffer, 0, &meta) == napi_ok;
+  ok = ok && napi_get_reference_value(env, on_batch_, &callback) == napi_ok && callback != nullptr;
+  ok = ok && napi_get_global(env, &recv) == napi_ok;  // napi_make_callback wants an object receiver
+  if (ok) {
+    napi_value argv[2] = {buffer, meta};
+    napi_value result;
+    napi_status status = napi_make_callback(env, *async_, recv, callback, 2, argv, &result);
+    bool pending = false;
+    if (status != napi_ok && napi_is_exception_pending(env, &pending) == napi_ok && pending) {
+      // The JS handler threw: report it like any uncaught exception instead of losing it. (When
+      // the env is shutting down this fails quietly and the exception goes with the env.)
+      napi_value error;
+      if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
+    }
   }
+  napi_close_handle_scope(env, scope);
 }
 
 }  // namespace mtr

@@ -32,9 +32,19 @@ class Engine : public Napi::ObjectWrap<Engine> {
     std::string device;  // "" = not bound
   };
 
+  // Outlives the Engine while poll handles are closing. The env's async cleanup hook stays
+  // registered until the last handle's close callback has run, so neither an env teardown (worker
+  // exit) nor the addon's unloading can overtake a pending close callback.
+  struct CloseTracker {
+    Engine* engine = nullptr;  // nullptr once the engine has closed
+    int pending = 0;           // poll handles not yet through their close callback
+    napi_async_cleanup_hook_handle hook = nullptr;
+  };
+
   struct Poller {
     uv_poll_t handle;
     Engine* owner = nullptr;  // nullptr once the engine let go of it (closing)
+    CloseTracker* tracker = nullptr;
     int fd = -1;
     std::unique_ptr<Receiver> receiver;
   };
@@ -65,8 +75,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
   SysResult StartPoll(Family& fam, int family);
   // Brings a send socket to the wanted mark/device; costs nothing when it already matches.
   SysResult Configure(SendSocket& s, uint32_t mark, const std::string& device);
-  void CloseAll(bool from_env_cleanup);
-  static void OnEnvCleanup(void* arg);
+  void CloseAll();
+  static void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg);
+  static void OnPollClosed(uv_handle_t* handle);
   static void OnReadable(uv_poll_t* handle, int status, int events);
   void Drain(Poller* p);
   double Rel(int64_t realtime_ns) const { return static_cast<double>(realtime_ns - epoch_ns_); }
@@ -80,7 +91,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   bool opened_ = false;
   bool closed_ = false;
   bool held_ = false;      // the JS object is kept alive while open
-  bool hook_added_ = false;
+  CloseTracker* tracker_ = nullptr;
   bool refed_ = true;
 
   Family v4_, v6_;
