@@ -3,10 +3,10 @@
 // Acceptance rules (glibc resolv/inet_pton.c, which is what mtr-packet 0.95 calls):
 //   IPv4: exactly four dotted parts, each one or more decimal digits with a value 0..255 and
 //         no leading zero ("0" is fine, "00" and "01" are rejected); nothing else, no spaces.
-//   IPv6: up to eight groups of 1..4 hex digits (either case) separated by ':'; one '::' stands
-//         for one or more zero groups ('::' may not stand for zero groups: "1:2:3:4:5:6:7:8::"
-//         is rejected, but "1::2:3:4:5:6:7:8"... also rejected as 9 groups would not fit); a
-//         leading ':' must be part of '::'; a trailing single ':' after digits is rejected;
+//   IPv6: up to eight groups of 1..4 hex digits (either case) separated by ':'; at most one
+//         '::', which must stand for at least one zero group (so "1:2:3:4:5:6:7:8::" and
+//         "1::2:3:4:5:6:7:8" are rejected, "1:2:3:4:5:6:7::" is accepted); a leading ':' must be
+//         part of '::'; a trailing single ':' after digits is rejected;
 //         the last 32 bits may be written as a dotted quad (IPv4 rules above), which must end
 //         the text; no zone ids ("%eth0"), no brackets, no prefix lengths.
 // Formatting follows glibc inet_ntop: IPv4 "%u.%u.%u.%u"; IPv6 lowercase hex without leading
