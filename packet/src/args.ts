@@ -1,0 +1,52 @@
+// Command-line arguments of mtr-packet-ts. mtr execs it with none; the rest is for people.
+
+import { DEFAULT_MAX_IN_FLIGHT } from './probes.js';
+
+export const PACKAGE_VERSION = '0.1.0';
+
+export const USAGE = `Usage: mtr-packet-ts [--verbose] [--max-in-flight N]
+       mtr-packet-ts --help | --version
+
+Sends network probes and reports their answers, speaking mtr-packet 0.95's
+line protocol: one command per line on stdin, one reply per line on stdout,
+each carrying the token of its request, e.g.
+
+  printf '1 send-probe ip-4 127.0.0.1\\n' | mtr-packet-ts
+  1 reply ip-4 127.0.0.1 round-trip-time 42
+
+It needs raw sockets: run it as root (it then clears every capability, and
+switches to the invoking user when started through sudo) or give the node
+binary CAP_NET_RAW. On end of input it answers every probe still in flight,
+then exits 0.
+
+Options:
+  --verbose          say on stderr which sockets and privileges it runs with
+  --max-in-flight N  answer probes-exhausted beyond N probes in flight
+                     (default ${DEFAULT_MAX_IN_FLIGHT})
+  --help             show this text
+  --version          show the version
+`;
+
+export interface Args {
+  help: boolean;
+  version: boolean;
+  verbose: boolean;
+  maxInFlight: number;
+}
+
+export function parseArgs(argv: readonly string[]): Args | { error: string } {
+  const a: Args = { help: false, version: false, verbose: false, maxInFlight: DEFAULT_MAX_IN_FLIGHT };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') a.help = true;
+    else if (arg === '--version' || arg === '-v') a.version = true;
+    else if (arg === '--verbose') a.verbose = true;
+    else if (arg === '--max-in-flight' || arg.startsWith('--max-in-flight=')) {
+      const v = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
+      const n = v !== undefined && /^[0-9]+$/.test(v) ? Number(v) : NaN;
+      if (!(n >= 1 && n <= 30000)) return { error: '--max-in-flight takes a whole number from 1 to 30000' };
+      a.maxInFlight = n;
+    } else return { error: `unknown argument '${arg}'` };
+  }
+  return a;
+}

@@ -1,0 +1,140 @@
+// mtr-packet-ts: the process. Opens the sockets while privileged, drops privileges, then
+// frames stdin into commands for the Daemon and writes its replies to stdout.
+
+import { LineFramer } from '@mtr-ts/protocol';
+import { Daemon, PROTOCOL_VERSION } from './daemon.js';
+import { openTransport, type OpenedTransport } from './native-transport.js';
+import { OutputWriter } from './output.js';
+import type { Received } from './transport.js';
+import { PACKAGE_VERSION, parseArgs, USAGE } from './args.js';
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`mtr-packet-ts: ${message}\n`);
+  process.exit(code);
+}
+
+function main(): void {
+  const parsed = parseArgs(process.argv.slice(2));
+  if ('error' in parsed) fail(`${parsed.error}\n${USAGE}`, 2);
+  if (parsed.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  if (parsed.version) {
+    process.stdout.write(`mtr-packet-ts ${PACKAGE_VERSION} (mtr-packet protocol ${PROTOCOL_VERSION})\n`);
+    return;
+  }
+  const verbose = parsed.verbose;
+
+  let opened: OpenedTransport;
+  // Set once the daemon exists; no packet can be delivered before the loop runs anyway.
+  let onBatch: (batch: readonly Received[]) => void = () => {};
+  try {
+    opened = openTransport((batch) => onBatch(batch));
+  } catch (e) {
+    fail((e as Error).message);
+  }
+  const transport = opened.transport;
+
+  // Privileges: nothing after this point needs more than the open sockets.
+  let dropNote = '';
+  try {
+    dropNote = opened.dropPrivileges();
+  } catch (e) {
+    fail(`could not drop privileges: ${(e as Error).message}`);
+  }
+
+  const out = new OutputWriter(process.stdout, () => shutdown(0));
+  const d = new Daemon(transport, (line) => out.line(line), {
+    maxInFlight: parsed.maxInFlight,
+    protocols: opened.protocols,
+    markSupported: opened.markSupported,
+  });
+
+  if (verbose) {
+    process.stderr.write(
+      `mtr-packet-ts: ${opened.describe()}; ${dropNote}; icmp id ${d.icmpId}; at most ${d.probes.maxInFlight} probes in flight\n`,
+    );
+  }
+
+  // One timer, always for the earliest deadline.
+  let timer: NodeJS.Timeout | undefined;
+  let timerAt = Infinity;
+  const arm = (): void => {
+    const waitNs = d.nextDeadlineIn();
+    if (waitNs === undefined) {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      timerAt = Infinity;
+      return;
+    }
+    const at = transport.now() + waitNs;
+    if (timer !== undefined && at >= timerAt) return;
+    if (timer) clearTimeout(timer);
+    timerAt = at;
+    // +1 ms: setTimeout may fire a little early; expire() is exact anyway
+    timer = setTimeout(onTimer, Math.ceil(waitNs / 1e6) + 1);
+  };
+  const onTimer = (): void => {
+    timer = undefined;
+    timerAt = Infinity;
+    d.expire();
+    out.flush();
+    arm();
+    maybeFinish();
+  };
+  d.onDeadlineChange = arm;
+  onBatch = (batch) => {
+    d.handlePackets(batch);
+    out.flush();
+    maybeFinish();
+  };
+
+  const framer = new LineFramer();
+  let eof = false;
+  const handle = (events: ReturnType<LineFramer['push']>): void => {
+    for (const ev of events) {
+      if (ev.kind === 'line') d.handleLine(ev.line);
+      else d.handleOverflow();
+    }
+  };
+
+  process.stdin.on('data', (chunk: Buffer) => {
+    handle(framer.push(chunk));
+    out.flush();
+    arm();
+  });
+  process.stdin.on('end', () => {
+    handle(framer.end());
+    out.flush();
+    eof = true;
+    arm();
+    maybeFinish();
+  });
+  process.stdin.on('error', () => {
+    eof = true;
+    maybeFinish();
+  });
+
+  // Probes answered after EOF still need the loop; the sockets keep it alive until shutdown.
+  function maybeFinish(): void {
+    if (eof && d.inFlight === 0) shutdown(0);
+  }
+
+  let done = false;
+  function shutdown(code: number): void {
+    if (done) return;
+    done = true;
+    if (timer) clearTimeout(timer);
+    out.flush();
+    transport.close();
+    process.exitCode = code;
+    out.end(() => process.exit(code));
+  }
+
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.on(sig, () => shutdown(0));
+  }
+}
+
+main();

@@ -1,0 +1,141 @@
+// The table of probes in flight: sequence allocation, O(1) lookup by sequence, and the
+// deadlines ordered in an indexed binary heap so a reply removes its probe in O(log n)
+// and nothing answered lingers in memory until its timeout.
+
+import type { IpVersion, ProbeProtocol } from '@mtr-ts/protocol';
+
+/** Sequence numbers live where a port can carry them too (UDP/TCP/SCTP), as mtr-packet's do. */
+export const MIN_SEQUENCE = 33434;
+export const MAX_SEQUENCE = 65535;
+const SEQUENCE_SPAN = MAX_SEQUENCE - MIN_SEQUENCE + 1;
+
+/** Far below the sequence span, so a sequence is never reused soon after it was freed. */
+export const DEFAULT_MAX_IN_FLIGHT = 16384;
+
+export interface Probe {
+  token: number;
+  family: IpVersion;
+  protocol: ProbeProtocol;
+  /** destination address bytes (4 or 16) */
+  dst: Uint8Array;
+  sequence: number;
+  /** departure, on the native clock (ns) */
+  txNs: number;
+  /** departure + timeout (ns) */
+  deadlineNs: number;
+  /** position in the deadline heap; -1 when not in it */
+  heapIndex: number;
+}
+
+export class ProbeTable {
+  private readonly bySequence = new Map<number, Probe>();
+  private readonly heap: Probe[] = [];
+  private cursor: number;
+
+  constructor(readonly maxInFlight: number = DEFAULT_MAX_IN_FLIGHT, firstSequence?: number) {
+    if (maxInFlight < 1 || maxInFlight > SEQUENCE_SPAN - 1024) {
+      throw new RangeError(`maxInFlight must be between 1 and ${SEQUENCE_SPAN - 1024}`);
+    }
+    this.cursor =
+      firstSequence ?? MIN_SEQUENCE + Math.floor(Math.random() * SEQUENCE_SPAN);
+  }
+
+  get size(): number {
+    return this.bySequence.size;
+  }
+
+  get full(): boolean {
+    return this.bySequence.size >= this.maxInFlight;
+  }
+
+  /** The next free sequence, going round the space so a freed one is reused as late as possible. */
+  allocateSequence(): number {
+    for (;;) {
+      const s = this.cursor;
+      this.cursor = s >= MAX_SEQUENCE ? MIN_SEQUENCE : s + 1;
+      if (!this.bySequence.has(s)) return s;
+    }
+  }
+
+  get(sequence: number): Probe | undefined {
+    return this.bySequence.get(sequence);
+  }
+
+  add(probe: Probe): void {
+    this.bySequence.set(probe.sequence, probe);
+    probe.heapIndex = this.heap.length;
+    this.heap.push(probe);
+    this.siftUp(probe.heapIndex);
+  }
+
+  /** Removes a probe (answered or expired). */
+  remove(probe: Probe): void {
+    if (this.bySequence.get(probe.sequence) !== probe) return;
+    this.bySequence.delete(probe.sequence);
+    const i = probe.heapIndex;
+    const last = this.heap.pop()!;
+    probe.heapIndex = -1;
+    if (last !== probe) {
+      this.heap[i] = last;
+      last.heapIndex = i;
+      this.siftDown(i);
+      this.siftUp(last.heapIndex);
+    }
+  }
+
+  /** The probe with the earliest deadline. */
+  peekDeadline(): Probe | undefined {
+    return this.heap[0];
+  }
+
+  /** Removes and returns every probe whose deadline is at or before nowNs, earliest first. */
+  takeExpired(nowNs: number): Probe[] {
+    const out: Probe[] = [];
+    for (;;) {
+      const top = this.heap[0];
+      if (top === undefined || top.deadlineNs > nowNs) return out;
+      this.remove(top);
+      out.push(top);
+    }
+  }
+
+  private less(a: Probe, b: Probe): boolean {
+    // ties broken by departure so expiry order follows sending order
+    return a.deadlineNs < b.deadlineNs || (a.deadlineNs === b.deadlineNs && a.txNs < b.txNs);
+  }
+
+  private siftUp(i: number): void {
+    const h = this.heap;
+    const p = h[i]!;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const q = h[parent]!;
+      if (!this.less(p, q)) break;
+      h[i] = q;
+      q.heapIndex = i;
+      i = parent;
+    }
+    h[i] = p;
+    p.heapIndex = i;
+  }
+
+  private siftDown(i: number): void {
+    const h = this.heap;
+    const n = h.length;
+    const p = h[i]!;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= n) break;
+      const r = l + 1;
+      let c = l;
+      if (r < n && this.less(h[r]!, h[l]!)) c = r;
+      const child = h[c]!;
+      if (!this.less(child, p)) break;
+      h[i] = child;
+      child.heapIndex = i;
+      i = c;
+    }
+    h[i] = p;
+    p.heapIndex = i;
+  }
+}

@@ -1,0 +1,44 @@
+// What the test machine can do, and the rule for tests that need more:
+// in CI (CI=true) a privileged test that cannot run is a failure, never a skip;
+// elsewhere it skips and says why on screen.
+
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+export const inCI = process.env.CI === 'true' || process.env.CI === '1';
+export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+export const ourPacket = fileURLToPath(new URL('../../packet/bin/mtr-packet-ts', import.meta.url));
+export const ourFrontend = fileURLToPath(new URL('../../frontend/bin/mtr-ts.js', import.meta.url));
+
+function which(cmd: string): string | undefined {
+  try {
+    return execFileSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export const referencePacket = process.env.MTR_REFERENCE_PACKET ?? which('mtr-packet');
+export const referenceMtr = which('mtr');
+
+/**
+ * Returns undefined when the requirements hold. Otherwise, in CI it throws (the suite fails);
+ * elsewhere it prints the reason and returns it, for `describe.skipIf`.
+ */
+export function requirements(what: string, needs: Array<[ok: boolean, why: string]>): string | undefined {
+  const missing = needs.filter(([ok]) => !ok).map(([, why]) => why);
+  if (missing.length === 0) return undefined;
+  const reason = `${what}: ${missing.join('; ')}`;
+  if (inCI) throw new Error(`cannot run in CI: ${reason}`);
+  console.warn(`SKIPPED ${reason}`);
+  return reason;
+}
+
+export const rootNeed: [boolean, string] = [isRoot, 'needs root (raw sockets, network namespaces)'];
+export const referenceNeed: [boolean, string] = [
+  referencePacket !== undefined && existsSync(referencePacket),
+  "needs the reference mtr-packet (Debian's mtr-tiny)",
+];
