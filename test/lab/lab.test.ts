@@ -136,14 +136,18 @@ describeLab('netns lab (reference mtr-packet as prober)', () => {
       });
     }
 
-    it('r3 answers no-route for an unroutable address (IPv4 and IPv6)', async () => {
+    it('r3 answers no-route for an unroutable address (IPv4 and IPv6), every one of a burst', async () => {
       const l = lab();
-      const replies = await probe(l, [
-        `1 send-probe ip-4 ${l.unroutable4} timeout 2`,
-        `2 send-probe ip-6 ${l.unroutable6} timeout 2`,
-      ]);
-      expect(replies.get(1)).toMatchObject({ type: 'no-route', addr: l.addr4.r3 });
-      expect(replies.get(2)).toMatchObject({ type: 'no-route', addr: l.addr6.r3 });
+      const lines: string[] = [];
+      for (let i = 0; i < 20; i++) {
+        lines.push(`${i * 2 + 1} send-probe ip-4 ${l.unroutable4} timeout 2`);
+        lines.push(`${i * 2 + 2} send-probe ip-6 ${l.unroutable6} timeout 2`);
+      }
+      const replies = await probe(l, lines);
+      for (let i = 0; i < 20; i++) {
+        expect(replies.get(i * 2 + 1)).toMatchObject({ type: 'no-route', addr: l.addr4.r3 });
+        expect(replies.get(i * 2 + 2)).toMatchObject({ type: 'no-route', addr: l.addr6.r3 });
+      }
     });
 
     it('rejectForward makes a router answer Destination Unreachable; clearRejects undoes it', async () => {
@@ -182,6 +186,60 @@ describeLab('netns lab (reference mtr-packet as prober)', () => {
         }
       } finally {
         await l.setLink(1, { delayMs: 1 });
+      }
+    });
+
+    it('carries 3000 packets/s for a second without loss or reordering', async () => {
+      const l = lab();
+      const rxScript = [
+        'import socket, struct, sys',
+        's = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)',
+        's.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)',
+        "s.bind(('::', 5555)); s.settimeout(1.0)",
+        "print('ready', flush=True)",
+        'n = 0; last = -1; reordered = 0',
+        'try:',
+        '    while True:',
+        '        q = struct.unpack("!I", s.recv(2048)[:4])[0]; n += 1',
+        '        reordered += q < last; last = q',
+        'except socket.timeout: pass',
+        "print(n, reordered, flush=True)",
+      ].join('\n');
+      const txScript = [
+        'import socket, struct, sys, time',
+        'rate, n = 3000, 3000',
+        's4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)',
+        's6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)',
+        't0 = time.monotonic()',
+        'for i in range(n):',
+        '    while time.monotonic() < t0 + i / rate: pass',
+        `    (s4.sendto(struct.pack("!I", i) + bytes(60), ("${l.addr4.dest}", 5555)) if i % 2 == 0 else`,
+        `     s6.sendto(struct.pack("!I", i) + bytes(60), ("${l.addr6.dest}", 5555)))`,
+      ].join('\n');
+      const rx = l.spawnIn('dest', 'python3', ['-c', rxScript], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      const done = new Promise<void>((resolve) => rx.on('close', () => resolve()));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error('receiver did not start')), 5000);
+        rx.stdout!.setEncoding('utf8').on('data', (d: string) => {
+          out += d;
+          if (out.includes('ready')) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+      });
+      const before = await Promise.all(([1, 2, 3, 4] as const).map((k) => l.linkStats(k)));
+      const tx = await l.exec('client', ['python3', '-c', txScript]);
+      expect(tx.code, tx.stderr).toBe(0);
+      await done;
+      const [received, reordered] = out.trim().split('\n').pop()!.split(' ').map(Number);
+      expect(received).toBe(3000);
+      expect(reordered).toBe(0);
+      const after = await Promise.all(([1, 2, 3, 4] as const).map((k) => l.linkStats(k)));
+      for (let k = 0; k < 4; k++) {
+        expect(after[k]!.forward.tx - before[k]!.forward.tx).toBeGreaterThanOrEqual(3000);
+        expect(after[k]!.forward.dropped).toBe(0);
       }
     });
 

@@ -15,7 +15,9 @@
  *   (Linux picks the source from the route back to the client, i.e. the interface the probe came in on):
  *     r1 10.0.1.2 / fd00:0:0:1::2, r2 10.0.2.2, r3 10.0.3.2, dest 10.0.4.2 (and the IPv6 analogues).
  *   Routes: client default -> r1 -> r2 -> r3; r3 has routes only for the lab subnets (no default), so any other
- *   address (see `unroutable4/6`) gets ICMP net unreachable / ICMPv6 no-route from r3. dest default -> r3.
+ *   IPv6 address (see `unroutable6`) gets ICMPv6 no-route from r3. For IPv4, r3 routes 10.0.200.0/24 towards
+ *   dest and an nft rule rejects it with ICMP net unreachable (the kernel's own route-miss answer is rate limited
+ *   by a global sysctl we may not touch). dest default -> r3.
  *   Neighbour entries are static (fixed MACs), so the first probe is not delayed by ARP/NDP.
  *
  * Every node: ICMP rate limits off (v4 ratelimit/ratemask 0, v6 ratelimit 0), DAD off, rp_filter off,
@@ -131,7 +133,11 @@ export interface Lab {
   /** Expected responders for TTL 1..4: [r1, r2, r3, dest]. */
   readonly hops4: readonly [string, string, string, string];
   readonly hops6: readonly [string, string, string, string];
-  /** An address no router has a route for: r3 answers Destination Unreachable (net) / ICMPv6 no route. */
+  /**
+   * An address no router has a route for: r3 answers Destination Unreachable (net) / ICMPv6 no route, without
+   * rate limit (IPv4: by an nft reject on 10.0.200.0/24 at r3, since the kernel's own route-miss answer is
+   * limited by a global sysctl to 1/s after 5).
+   */
   readonly unroutable4: string;
   readonly unroutable6: string;
   readonly links: readonly LinkInfo[];
@@ -355,6 +361,8 @@ const LINKS: readonly LinkInfo[] = ([1, 2, 3, 4] as const).map((k) => ({
   prefix6: `fd00:0:0:${k}::/64`,
 }));
 
+const UNROUTABLE4_NET = '10.0.200.0/24';
+
 const mac = (k: number, side: 1 | 2): string => `02:6d:74:00:0${k}:0${side}`;
 
 const ADDR4: Record<NodeName, string> = {
@@ -481,7 +489,7 @@ class LabImpl implements Lab {
   readonly addr6 = ADDR6;
   readonly hops4 = [ADDR4.r1, ADDR4.r2, ADDR4.r3, ADDR4.dest] as const;
   readonly hops6 = [ADDR6.r1, ADDR6.r2, ADDR6.r3, ADDR6.dest] as const;
-  readonly unroutable4 = '10.0.200.1';
+  readonly unroutable4 = '10.0.200.1';  // inside UNROUTABLE4_NET
   readonly unroutable6 = 'fd00:0:0:200::1';
   readonly links = LINKS;
 
@@ -558,6 +566,21 @@ class LabImpl implements Lab {
       NODES.map((node) => must('ip', ['-n', n[node], '-batch', '-'], { input: this.nodeConfig(node) })),
     );
 
+    // IPv4 route misses are answered by the kernel's ip_error(), which is rate limited by the global (not
+    // per-namespace) net.ipv4.route.error_cost: 1/s after a burst of 5. So r3 rejects the unroutable range
+    // itself, with the same ICMP net unreachable, unlimited: nft's reject goes through icmp_send(), whose limits
+    // are off. (The forward hook only sees routed packets, hence r3's route for the range towards dest.)
+    // IPv6 route misses use the normal ICMPv6 path, which is not limited.
+    await this.nft(
+      'r3',
+      `table ip mtrts_base {\n` +
+        `  chain filter_forward {\n` +
+        `    type filter hook forward priority 0; policy accept;\n` +
+        `    ip daddr ${UNROUTABLE4_NET} reject with icmp type net-unreachable\n` +
+        `  }\n` +
+        `}\n`,
+    );
+
     if (this.opts.silentRouter !== undefined) await this.setSilent(this.opts.silentRouter, true);
 
     // Forwarders: A side = left (client side), so "ab" is towards dest.
@@ -617,6 +640,7 @@ class LabImpl implements Lab {
         );
         break;
       case 'r3':
+        c.push(`route add ${UNROUTABLE4_NET} via ${L(4).right4}`); // rejected by nft before it leaves (see setup)
         for (const k of [1, 2]) {
           c.push(`route add ${L(k).prefix4} via ${L(3).left4}`, `route add ${L(k).prefix6} via ${L(3).left6}`);
         }
@@ -633,10 +657,16 @@ class LabImpl implements Lab {
     const deadline = Date.now() + 10_000;
     for (;;) {
       let ready = true;
-      for (const node of NODES) {
-        const out = await must('ip', ['-n', this.names[node], '-o', 'addr', 'show']);
-        const links = await must('ip', ['-n', this.names[node], '-o', 'link', 'show']);
-        if (/tentative/.test(out) || /\bl\d: .*state (DOWN|LOWERLAYERDOWN)/.test(links)) ready = false;
+      for (const ns of [...NODES, 'wire'] as const) {
+        const links = JSON.parse(await must('ip', ['-j', '-n', this.names[ns], 'link', 'show'])) as Array<{
+          ifname: string;
+          operstate: string;
+        }>;
+        const addrs = JSON.parse(await must('ip', ['-j', '-n', this.names[ns], 'addr', 'show'])) as Array<{
+          addr_info?: Array<{ tentative?: boolean }>;
+        }>;
+        if (links.some((l) => /^l\d/.test(l.ifname) && l.operstate !== 'UP')) ready = false;
+        if (addrs.some((x) => x.addr_info?.some((i) => i.tentative))) ready = false;
       }
       if (ready) return;
       if (Date.now() > deadline) throw new Error('lab: interfaces did not come up within 10 s');
@@ -645,7 +675,7 @@ class LabImpl implements Lab {
   }
 
   exec(ns: NsName, cmd: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    if (cmd.length === 0) throw new Error('lab.exec: empty command');
+    if (cmd.length === 0) return Promise.reject(new Error('lab.exec: empty command'));
     return run('ip', ['netns', 'exec', this.names[ns], ...cmd], opts);
   }
 
