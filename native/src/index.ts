@@ -170,8 +170,9 @@ function checkDevice(device: string | undefined): string | undefined {
   return device;
 }
 
-function checkByte(name: string, v: number): number {
-  if (!Number.isInteger(v) || v < 0 || v > 255) throw new RangeError(`${name} must be an integer 0..255`);
+/** 0..255, or -1 for the kernel's default, as IPV6_HOPLIMIT / IPV6_TCLASS take them. */
+function checkByteOrDefault(name: string, v: number): number {
+  if (!Number.isInteger(v) || v < -1 || v > 255) throw new RangeError(`${name} must be an integer -1..255`);
   return v;
 }
 
@@ -212,8 +213,8 @@ export class Engine {
       proto,
       packet,
       dst,
-      checkByte('hopLimit', opts.hopLimit),
-      checkByte('trafficClass', opts.trafficClass),
+      checkByteOrDefault('hopLimit', opts.hopLimit),
+      checkByteOrDefault('trafficClass', opts.trafficClass),
       opts.src,
       checkMark(opts.mark),
       checkDevice(opts.device),

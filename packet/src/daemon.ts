@@ -149,6 +149,13 @@ export class Daemon {
       return;
     }
 
+    // IPv6 takes hop limit and traffic class as socket values: -1 is the kernel's default, and
+    // anything outside -1..255 is EINVAL, as it is for mtr-packet's setsockopt.
+    if (family === 6 && !(inByteOrDefault(req.ttl) && inByteOrDefault(req.tos))) {
+      this.reply({ token, type: 'invalid-argument', reason: undefined });
+      return;
+    }
+
     const sequence = this.probes.allocateSequence();
     const identity: ProbeIdentity = { icmpId: this.icmpId, sequence };
     const built = buildProbe(req, family, dst, src, identity);
@@ -173,11 +180,11 @@ export class Daemon {
               { ...opts, hopLimit: req.ttl, trafficClass: req.tos, ...(src ? { src } : {}) },
             );
     } catch (e) {
-      if (isSendError(e)) {
-        this.reply(replyForErrno(token, e.errno));
-        return;
-      }
-      throw e;
+      // A send error maps to its reply; anything else the layer below refused is a bad argument.
+      this.reply(
+        isSendError(e) ? replyForErrno(token, e.errno) : { token, type: 'invalid-argument', reason: undefined },
+      );
+      return;
     }
 
     const probe: Probe = {
@@ -245,6 +252,10 @@ export class Daemon {
   get inFlight(): number {
     return this.probes.size;
   }
+}
+
+function inByteOrDefault(v: number): boolean {
+  return v >= -1 && v <= 255;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -75,13 +75,18 @@ function main(): void {
     // +1 ms: setTimeout may fire a little early; expire() is exact anyway
     timer = setTimeout(onTimer, Math.ceil(waitNs / 1e6) + 1);
   };
-  const onTimer = (): void => {
-    timer = undefined;
-    timerAt = Infinity;
+  // Expiry runs in the check phase, after this loop turn's poll phase has read every answer
+  // already queued on the sockets: an answer that arrived in time is never called a no-reply.
+  const expireNow = (): void => {
     d.expire();
     out.flush();
     arm();
     maybeFinish();
+  };
+  const onTimer = (): void => {
+    timer = undefined;
+    timerAt = Infinity;
+    setImmediate(expireNow);
   };
   d.onDeadlineChange = arm;
   onBatch = (batch) => {

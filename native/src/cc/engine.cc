@@ -33,6 +33,15 @@ bool GetUint32(const Napi::Value& v, uint32_t* out) {
   return true;
 }
 
+// An IPv6 hop limit or traffic class: 0..255, or -1 for the kernel's default (as the socket options take it).
+bool GetByteOrDefault(const Napi::Value& v, int* out) {
+  if (!v.IsNumber()) return false;
+  double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= -1 && d <= 255) || d != static_cast<double>(static_cast<int>(d))) return false;
+  *out = static_cast<int>(d);
+  return true;
+}
+
 bool GetDevice(const Napi::Value& v, std::string* out) {
   if (v.IsUndefined() || v.IsNull()) {
     out->clear();
@@ -268,13 +277,14 @@ Napi::Value Engine::SendIPv4(const Napi::CallbackInfo& info) {
 // sendIPv6(proto, packet, dst(16), hopLimit, trafficClass, src?: Uint8Array(16), mark?, device?, scopeId?): number
 Napi::Value Engine::SendIPv6(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint32_t proto = 0, hop = 0, tclass = 0, mark = 0, scope = 0;
+  uint32_t proto = 0, mark = 0, scope = 0;
+  int hop = 0, tclass = 0;
   const uint8_t *packet, *dst, *src = nullptr;
   size_t len, dst_len, src_len = 16;
   std::string device;
   bool ok = info.Length() >= 5 && GetUint32(info[0], &proto) && GetBytes(info[1], &packet, &len) &&
-            GetBytes(info[2], &dst, &dst_len) && dst_len == 16 && GetUint32(info[3], &hop) && hop <= 255 &&
-            GetUint32(info[4], &tclass) && tclass <= 255;
+            GetBytes(info[2], &dst, &dst_len) && dst_len == 16 && GetByteOrDefault(info[3], &hop) &&
+            GetByteOrDefault(info[4], &tclass);
   if (ok && info.Length() > 5 && !info[5].IsUndefined() && !info[5].IsNull())
     ok = GetBytes(info[5], &src, &src_len) && src_len == 16;
   if (ok && info.Length() > 6 && !info[6].IsUndefined()) ok = GetUint32(info[6], &mark);
@@ -282,7 +292,7 @@ Napi::Value Engine::SendIPv6(const Napi::CallbackInfo& info) {
   if (ok && info.Length() > 8 && !info[8].IsUndefined()) ok = GetUint32(info[8], &scope);
   if (!ok) {
     ThrowType(env,
-              "sendIPv6(proto, packet: Uint8Array, dst: Uint8Array(16), hopLimit: 0..255, trafficClass: 0..255, "
+              "sendIPv6(proto, packet: Uint8Array, dst: Uint8Array(16), hopLimit: -1..255, trafficClass: -1..255, "
               "src?: Uint8Array(16), mark?: uint32, device?: string, scopeId?: uint32)");
     return env.Undefined();
   }
@@ -304,8 +314,8 @@ Napi::Value Engine::SendIPv6(const Napi::CallbackInfo& info) {
   }
   SysResult r = Configure(s, mark, device);
   Send6Options opts;
-  opts.hop_limit = static_cast<int>(hop);
-  opts.traffic_class = static_cast<int>(tclass);
+  opts.hop_limit = hop;
+  opts.traffic_class = tclass;
   opts.src = src;
   opts.scope_id = scope;
   int64_t departure = 0;

@@ -66,7 +66,7 @@ struct Received {
 class Receiver {
  public:
   static constexpr size_t kSlots = 32;
-  static constexpr size_t kSlotBytes = 4096;
+  static constexpr size_t kSlotBytes = 16384;  // an echo reply to mtr-packet's largest probe (9000 bytes) fits
 
   explicit Receiver(int family);
   // Reads what is queued, up to kSlots datagrams. Returns the number of entries written to out
