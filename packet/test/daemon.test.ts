@@ -1,0 +1,290 @@
+// The daemon core without sockets: a fake transport records what would go on the wire and
+// hands back crafted answers (byte fixtures from the wire codecs).
+
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import {
+  buildIcmpEchoReply,
+  buildIcmpDestUnreachable,
+  buildIcmpTimeExceeded,
+  parseIPv4,
+  parseIPv6,
+  wrapIPv4,
+} from '@mtr-ts/native/wire';
+import { Daemon } from '../src/daemon.js';
+import { ProbeTable, MIN_SEQUENCE, MAX_SEQUENCE, type Probe } from '../src/probes.js';
+import type { Received, SendOptions, Transport } from '../src/transport.js';
+
+interface Sent {
+  family: 4 | 6;
+  packet: Uint8Array;
+  dst: Uint8Array;
+  opts: SendOptions & { hopLimit?: number; trafficClass?: number };
+  proto?: number;
+}
+
+class FakeTransport implements Transport {
+  ip4 = true;
+  ip6 = true;
+  sctp = false;
+  clock = 1_000_000_000;
+  sent: Sent[] = [];
+  failWith: { errno: number; code: string } | undefined;
+  sendIPv4(packet: Uint8Array, dst: Uint8Array, opts: SendOptions = {}): number {
+    if (this.failWith) throw Object.assign(new Error(this.failWith.code), this.failWith);
+    this.sent.push({ family: 4, packet, dst, opts });
+    return this.clock;
+  }
+  sendIPv6(proto: number, packet: Uint8Array, dst: Uint8Array, opts: Sent['opts']): number {
+    if (this.failWith) throw Object.assign(new Error(this.failWith.code), this.failWith);
+    this.sent.push({ family: 6, packet, dst, opts, proto });
+    return this.clock;
+  }
+  now(): number {
+    return this.clock;
+  }
+  close(): void {}
+}
+
+function setup(opts: ConstructorParameters<typeof Daemon>[2] = {}) {
+  const t = new FakeTransport();
+  const out: string[] = [];
+  const d = new Daemon(t, (l) => out.push(l), { icmpId: 0x1234, firstSequence: 40000, ...opts });
+  return { t, out, d };
+}
+
+const v4 = (s: string) => parseIPv4(s)!;
+const v6 = (s: string) => parseIPv6(s)!;
+const ME4 = v4('10.0.1.1');
+
+/** The quoted original datagram a router returns: the first 28 bytes of what we sent. */
+function quote(sent: Sent): Uint8Array {
+  return sent.packet.slice(0, 28);
+}
+
+describe('Daemon: requests to the wire', () => {
+  it('builds the IPv4 ICMP probe the request describes: TTL, TOS, size, pattern, our identity', () => {
+    const { t, out, d } = setup();
+    d.handleLine('7 send-probe ip-4 10.0.4.2 ttl 3 tos 16 size 100 bit-pattern 171');
+    expect(out).toEqual([]);
+    const p = t.sent[0]!.packet;
+    expect(p.length).toBe(100);
+    expect(p[0]).toBe(0x45);
+    expect(p[1]).toBe(16); // TOS
+    expect(p[8]).toBe(3); // TTL
+    expect(p[9]).toBe(1); // ICMP
+    expect(Array.from(p.subarray(16, 20))).toEqual([10, 0, 4, 2]);
+    expect(p[20]).toBe(8); // echo request
+    expect((p[24]! << 8) | p[25]!).toBe(0x1234);
+    expect((p[26]! << 8) | p[27]!).toBe(40000);
+    expect(p.subarray(28).every((b) => b === 171)).toBe(true);
+    expect(d.inFlight).toBe(1);
+  });
+
+  it('cuts an IPv4 TTL and TOS to 8 bits as mtr-packet 0.95 does', () => {
+    const { t, d } = setup();
+    d.handleLine('1 send-probe ip-4 10.0.4.2 ttl 257 tos 300');
+    expect(t.sent[0]!.packet[8]).toBe(1);
+    expect(t.sent[0]!.packet[1]).toBe(44);
+  });
+
+  it('sends the ICMPv6 message with hop limit and traffic class beside it', () => {
+    const { t, d } = setup();
+    d.handleLine('1 send-probe ip-6 fd00::2 ttl 2 tos 32 size 60');
+    const s = t.sent[0]!;
+    expect(s.proto).toBe(58);
+    expect(s.packet.length).toBe(20);
+    expect(s.packet[0]).toBe(128);
+    expect(s.opts).toMatchObject({ hopLimit: 2, trafficClass: 32 });
+  });
+
+  it('passes mark and device with the probe they belong to only', () => {
+    const { t, d } = setup();
+    d.handleLine('1 send-probe ip-4 10.0.4.2 mark 7 local-device eth9');
+    d.handleLine('2 send-probe ip-4 10.0.4.2');
+    expect(t.sent[0]!.opts).toEqual({ mark: 7, device: 'eth9' });
+    expect(t.sent[1]!.opts).toEqual({});
+  });
+
+  it.each([
+    [101, '1 no-route'],
+    [113, '1 no-route'],
+    [100, '1 network-down'],
+    [1, '1 permission-denied'],
+    [98, '1 address-in-use'],
+    [99, '1 address-not-available'],
+    [22, '1 invalid-argument'],
+    [13, '1 unexpected-error errno 13'],
+  ])('maps send errno %i to "%s" and goes on', (errno, line) => {
+    const { t, out, d } = setup();
+    t.failWith = { errno, code: 'E' };
+    d.handleLine('1 send-probe ip-4 10.0.4.2');
+    expect(out).toEqual([line]);
+    expect(d.inFlight).toBe(0);
+    t.failWith = undefined;
+    d.handleLine('2 check-support feature icmp');
+    expect(out[1]).toBe('2 feature-support support ok');
+  });
+
+  it('refuses a family it could not open, and protocols it does not send', () => {
+    const { t, out, d } = setup();
+    t.ip6 = false;
+    d.handleLine('1 send-probe ip-6 ::1');
+    d.handleLine('2 send-probe ip-4 127.0.0.1 protocol sctp');
+    d.handleLine('3 check-support feature ip-6');
+    expect(out).toEqual([
+      '1 invalid-argument reason ip-version-not-supported',
+      '2 invalid-argument reason protocol-not-supported',
+      '3 feature-support support no',
+    ]);
+  });
+});
+
+describe('Daemon: answers to replies', () => {
+  it('an echo reply answers its probe with the kernel-stamped round-trip time', () => {
+    const { t, out, d } = setup();
+    d.handleLine('42 send-probe ip-4 10.0.4.2');
+    const reply = wrapIPv4(buildIcmpEchoReply({ v6: false, id: 0x1234, seq: 40000 }), { src: v4('10.0.4.2'), dst: ME4 });
+    d.handlePackets([{ family: 4, from: v4('10.0.4.2'), data: reply, rxNs: t.clock + 1_834_999 }]);
+    expect(out).toEqual(['42 reply ip-4 10.0.4.2 round-trip-time 1834']);
+    expect(d.inFlight).toBe(0);
+    // the same answer again is nobody's
+    d.handlePackets([{ family: 4, from: v4('10.0.4.2'), data: reply, rxNs: t.clock + 2_000_000 }]);
+    expect(out).toHaveLength(1);
+  });
+
+  it('a Time Exceeded quoting our probe answers ttl-expired from the router, with MPLS labels', () => {
+    const { t, out, d } = setup();
+    d.handleLine('5 send-probe ip-4 10.0.4.2 ttl 2');
+    const te = buildIcmpTimeExceeded({
+      v6: false,
+      routerSrc: v4('10.0.2.2'),
+      dst: ME4,
+      quoted: quote(t.sent[0]!),
+      mplsLabels: [
+        { label: 16004, tc: 0, bottomOfStack: 0, ttl: 1 },
+        { label: 24005, tc: 5, bottomOfStack: 1, ttl: 1 },
+      ],
+    });
+    d.handlePackets([{ family: 4, from: v4('10.0.2.2'), data: wrapIPv4(te, { src: v4('10.0.2.2'), dst: ME4 }), rxNs: t.clock + 12_000 }]);
+    expect(out).toEqual(['5 ttl-expired ip-4 10.0.2.2 round-trip-time 12 mpls 16004,0,0,1,24005,5,1,1']);
+  });
+
+  it('Destination Unreachable answers no-route; port unreachable from the target answers reply', () => {
+    const { t, out, d } = setup();
+    d.handleLine('1 send-probe ip-4 10.0.4.2');
+    d.handleLine('2 send-probe ip-4 10.0.4.2');
+    const net = buildIcmpDestUnreachable({ v6: false, code: 0, routerSrc: v4('10.0.3.2'), dst: ME4, quoted: quote(t.sent[0]!) });
+    const port = buildIcmpDestUnreachable({ v6: false, code: 3, routerSrc: v4('10.0.4.2'), dst: ME4, quoted: quote(t.sent[1]!) });
+    d.handlePackets([
+      { family: 4, from: v4('10.0.3.2'), data: wrapIPv4(net, { src: v4('10.0.3.2'), dst: ME4 }), rxNs: t.clock + 5000 },
+      { family: 4, from: v4('10.0.4.2'), data: wrapIPv4(port, { src: v4('10.0.4.2'), dst: ME4 }), rxNs: t.clock + 6000 },
+    ]);
+    expect(out).toEqual(['1 no-route ip-4 10.0.3.2 round-trip-time 5', '2 reply ip-4 10.0.4.2 round-trip-time 6']);
+  });
+
+  it('an ICMPv6 Time Exceeded answers its probe', () => {
+    const { t, out, d } = setup();
+    d.handleLine('9 send-probe ip-6 fd00:0:0:4::2 ttl 1');
+    const sent = t.sent[0]!;
+    // the router quotes the IPv6 header the kernel built, then our ICMPv6 message
+    const ip6 = new Uint8Array(40 + sent.packet.length);
+    ip6[0] = 0x60;
+    ip6[5] = sent.packet.length;
+    ip6[6] = 58;
+    ip6[7] = 1;
+    ip6.set(v6('fd00:0:0:1::1'), 8);
+    ip6.set(sent.dst, 24);
+    ip6.set(sent.packet, 40);
+    const te = buildIcmpTimeExceeded({ v6: true, routerSrc: v6('fd00:0:0:1::2'), dst: v6('fd00:0:0:1::1'), quoted: ip6 });
+    d.handlePackets([{ family: 6, from: v6('fd00:0:0:1::2'), data: te, rxNs: t.clock + 700_000 }]);
+    expect(out).toEqual(['9 ttl-expired ip-6 fd00:0:0:1::2 round-trip-time 700']);
+  });
+
+  it("ignores another process's answers: other ICMP id, other destination, other family", () => {
+    const { t, out, d } = setup();
+    d.handleLine('1 send-probe ip-4 10.0.4.2 ttl 2');
+    const q = quote(t.sent[0]!);
+    const otherId = q.slice();
+    otherId[24] ^= 0xff;
+    const otherDst = q.slice();
+    otherDst[19] = 9;
+    const packets: Received[] = [otherId, otherDst].map((quoted) => ({
+      family: 4,
+      from: v4('10.0.2.2'),
+      data: wrapIPv4(buildIcmpTimeExceeded({ v6: false, routerSrc: v4('10.0.2.2'), dst: ME4, quoted }), { src: v4('10.0.2.2'), dst: ME4 }),
+      rxNs: t.clock + 1000,
+    }));
+    packets.push({ family: 4, from: v4('10.0.4.2'), data: new Uint8Array([0x45, 1, 2]), rxNs: t.clock });
+    d.handlePackets(packets);
+    expect(out).toEqual([]);
+    expect(d.inFlight).toBe(1);
+    expect(d.stats.unmatchedPackets + d.stats.ignoredPackets).toBe(3);
+  });
+
+  it('answers no-reply at the deadline, in deadline order, and not before', () => {
+    const { t, out, d } = setup();
+    d.handleLine('1 send-probe ip-4 10.0.4.2 timeout 3');
+    t.clock += 1e9;
+    d.handleLine('2 send-probe ip-4 10.0.4.2 timeout 1');
+    d.expire(t.clock + 0.999e9);
+    expect(out).toEqual([]);
+    expect(d.nextDeadlineIn()).toBe(1e9);
+    d.expire(t.clock + 1e9);
+    expect(out).toEqual(['2 no-reply']);
+    d.expire(t.clock + 2e9);
+    expect(out).toEqual(['2 no-reply', '1 no-reply']);
+    expect(d.nextDeadlineIn()).toBeUndefined();
+  });
+});
+
+describe('ProbeTable', () => {
+  const probe = (sequence: number, deadlineNs: number): Probe => ({
+    token: sequence,
+    family: 4,
+    protocol: 'icmp',
+    dst: new Uint8Array(4),
+    sequence,
+    txNs: 0,
+    deadlineNs,
+    heapIndex: -1,
+  });
+
+  it('allocates sequences round the space, skipping those in flight', () => {
+    const t = new ProbeTable(10, MAX_SEQUENCE - 1);
+    const a = t.allocateSequence();
+    t.add(probe(a, 1));
+    const b = t.allocateSequence();
+    expect([a, b]).toEqual([MAX_SEQUENCE - 1, MAX_SEQUENCE]);
+    expect(t.allocateSequence()).toBe(MIN_SEQUENCE);
+    // come round again: MAX_SEQUENCE - 1 is still in flight and is skipped
+    const t2 = new ProbeTable(10, MAX_SEQUENCE - 1);
+    t2.add(probe(MAX_SEQUENCE - 1, 1));
+    expect(t2.allocateSequence()).toBe(MAX_SEQUENCE);
+  });
+
+  it('keeps deadlines in order through any mix of adds and removals', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 1000 }), fc.boolean()), { maxLength: 200 }),
+        (ops) => {
+          const t = new ProbeTable(1000);
+          const live = new Map<number, Probe>();
+          ops.forEach(([deadline, remove], i) => {
+            const p = probe(MIN_SEQUENCE + i, deadline);
+            t.add(p);
+            live.set(p.sequence, p);
+            if (remove && live.size > 1) {
+              const victim = [...live.values()][deadline % live.size]!;
+              t.remove(victim);
+              live.delete(victim.sequence);
+            }
+          });
+          const expired = t.takeExpired(Infinity).map((p) => p.deadlineNs);
+          expect(expired).toEqual([...live.values()].map((p) => p.deadlineNs).sort((a, b) => a - b));
+          expect(t.size).toBe(0);
+        },
+      ),
+    );
+  });
+});
