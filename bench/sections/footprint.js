@@ -1,0 +1,1 @@
+export async function footprint(ctx) { throw new Error('not written'); }

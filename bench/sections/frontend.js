@@ -1,0 +1,1 @@
+export async function frontend(ctx) { throw new Error('not written'); }

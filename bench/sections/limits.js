@@ -1,0 +1,1 @@
+export async function limits(ctx) { throw new Error('not written'); }
