@@ -1,22 +1,29 @@
 // Between the daemon and the wire codecs: a validated request becomes probe bytes, and a
-// received packet becomes an answer naming the sequence it answers. Pure functions.
+// received packet becomes an answer that names what it quotes. Pure functions.
 
-import type { IpVersion, MplsLabel, ProbeResultName, ProbeProtocol, SendProbeRequest } from '@mtr-ts/protocol';
+import type { IpVersion, MplsLabel, ProbeResultName, SendProbeRequest } from '@mtr-ts/protocol';
 import {
   buildIcmpEcho,
   buildIPv4Packet,
+  buildUdp,
   decodeIcmpv6Message,
   decodeIPv4Packet,
   formatIPv4,
   formatIPv6,
   IPPROTO_ICMP,
+  IPPROTO_UDP,
   parseIPv4,
   parseIPv6,
+  type QuotedProbe,
 } from '@mtr-ts/native/wire';
 
 /** mtr-packet's packet buffer: no probe (IPv4: whole packet; IPv6: without the IP header) is larger. */
 export const PACKET_BUFFER_SIZE = 9000;
+const IPV4_HEADER_LEN = 20;
 const IPV6_HEADER_LEN = 40;
+const UDP_HEADER_LEN = 8;
+/** mtr-packet keeps room for a sequence in every UDP payload */
+const UDP_MIN_PAYLOAD = 4;
 const ZERO_V4 = new Uint8Array(4); // an IP_HDRINCL source of 0.0.0.0 is filled in by the kernel
 
 export interface ProbeIdentity {
@@ -32,6 +39,30 @@ export function formatAddress(family: IpVersion, bytes: Uint8Array): string {
   return family === 4 ? formatIPv4(bytes) : formatIPv6(bytes);
 }
 
+/** The UDP ports of a probe, as mtr-packet places its sequence: in the destination port, the source port, or the checksum. */
+export function udpPorts(
+  req: Pick<SendProbeRequest, 'port' | 'localPort'>,
+  id: ProbeIdentity,
+): { srcPort: number; dstPort: number; checksum: number | undefined } {
+  if (req.port) {
+    return req.localPort
+      ? { srcPort: req.localPort & 0xffff, dstPort: req.port & 0xffff, checksum: id.sequence }
+      : { srcPort: id.sequence, dstPort: req.port & 0xffff, checksum: undefined };
+  }
+  return { srcPort: (req.localPort || id.icmpId) & 0xffff, dstPort: id.sequence, checksum: undefined };
+}
+
+export interface BuiltProbe {
+  bytes: Uint8Array;
+  srcPort: number;
+  dstPort: number;
+}
+
+/** Whether building this probe needs the source address (checksums over the pseudo-header). */
+export function needsSource(req: SendProbeRequest): boolean {
+  return req.protocol === 'udp';
+}
+
 /**
  * The bytes to send: for IPv4 the whole packet (IP header included, TTL and TOS cut to 8 bits
  * as mtr-packet 0.95 does), for IPv6 the transport message (hop limit and traffic class go
@@ -43,9 +74,12 @@ export function buildProbe(
   dst: Uint8Array,
   src: Uint8Array | undefined,
   id: ProbeIdentity,
-): Uint8Array | undefined {
+): BuiltProbe | undefined {
+  const ipHeader = family === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
   const limit = family === 4 ? PACKET_BUFFER_SIZE : PACKET_BUFFER_SIZE + IPV6_HEADER_LEN;
   if (req.size > limit) return undefined;
+  const v4 = (protocol: number, payload: Uint8Array): Uint8Array =>
+    buildIPv4Packet({ src: src ?? ZERO_V4, dst, ttl: req.ttl, tos: req.tos, protocol, payload });
   switch (req.protocol) {
     case 'icmp': {
       const icmp = buildIcmpEcho({
@@ -55,51 +89,52 @@ export function buildProbe(
         size: req.size,
         bitPattern: req.bitPattern,
       });
-      if (family === 6) return icmp;
-      return buildIPv4Packet({
-        src: src ?? ZERO_V4,
+      return { bytes: family === 6 ? icmp : v4(IPPROTO_ICMP, icmp), srcPort: 0, dstPort: 0 };
+    }
+    case 'udp': {
+      if (src === undefined) return undefined;
+      const ports = udpPorts(req, id);
+      const payloadLen = Math.max(req.size - ipHeader - UDP_HEADER_LEN, UDP_MIN_PAYLOAD);
+      const udp = buildUdp({
+        v6: family === 6,
+        srcPort: ports.srcPort,
+        dstPort: ports.dstPort,
+        payloadLen,
+        bitPattern: req.bitPattern,
+        src,
         dst,
-        ttl: req.ttl,
-        tos: req.tos,
-        protocol: IPPROTO_ICMP,
-        payload: icmp,
+        ...(ports.checksum !== undefined ? { checksumValue: ports.checksum } : {}),
       });
+      return { bytes: family === 6 ? udp : v4(IPPROTO_UDP, udp), srcPort: ports.srcPort, dstPort: ports.dstPort };
     }
     default:
       return undefined;
   }
 }
 
-export interface Answer {
-  type: ProbeResultName;
-  protocol: ProbeProtocol;
-  sequence: number;
-  /** the destination quoted in an ICMP error; undefined for an echo reply */
-  quotedDst: Uint8Array | undefined;
-  mpls: MplsLabel[] | undefined;
-}
+export type Answer =
+  | { kind: 'echo'; id: number; sequence: number }
+  | { kind: 'quoted'; type: ProbeResultName; quoted: QuotedProbe; mpls: MplsLabel[] | undefined };
 
 /**
- * What a received packet answers, or undefined when it answers none of ours. Matching follows
- * mtr-packet: an echo reply or a quoted echo request must carry our ICMP identifier; port
- * unreachable from the destination means the probe arrived (`reply`); any other unreachable is
- * `no-route` from the host that said so.
+ * What a received packet says, or undefined when it cannot answer a probe. As mtr-packet:
+ * port unreachable from the destination means the probe arrived (`reply`); any other
+ * unreachable is `no-route` from the host that said so.
  */
-export function decodeAnswer(p: { family: IpVersion; from: Uint8Array; data: Uint8Array }, icmpId: number): Answer | undefined {
+export function decodeAnswer(p: { family: IpVersion; from: Uint8Array; data: Uint8Array }): Answer | undefined {
   const d = p.family === 4 ? decodeIPv4Packet(p.data) : decodeIcmpv6Message(p.data, p.from);
   switch (d.kind) {
     case 'echo-reply':
-      if (d.id !== icmpId) return undefined;
-      return { type: 'reply', protocol: 'icmp', sequence: d.seq, quotedDst: undefined, mpls: undefined };
+      return { kind: 'echo', id: d.id, sequence: d.seq };
     case 'time-exceeded':
-    case 'dest-unreachable': {
-      const q = d.quoted;
-      let type: ProbeResultName;
-      if (d.kind === 'time-exceeded') type = 'ttl-expired';
-      else type = d.code === (p.family === 4 ? 3 : 4) ? 'reply' : 'no-route';
-      if (q.protocol !== 'icmp' || q.icmpId !== icmpId || q.icmpSeq === undefined) return undefined;
-      return { type, protocol: 'icmp', sequence: q.icmpSeq, quotedDst: q.dst, mpls: d.mpls };
-    }
+      return { kind: 'quoted', type: 'ttl-expired', quoted: d.quoted, mpls: d.mpls };
+    case 'dest-unreachable':
+      return {
+        kind: 'quoted',
+        type: d.code === (p.family === 4 ? 3 : 4) ? 'reply' : 'no-route',
+        quoted: d.quoted,
+        mpls: d.mpls,
+      };
     default:
       return undefined;
   }

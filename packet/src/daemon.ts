@@ -11,15 +11,16 @@ import {
   type Reply,
   type SendProbeRequest,
 } from '@mtr-ts/protocol';
-import { buildProbe, decodeAnswer, parseAddress, formatAddress, type ProbeIdentity } from './codec.js';
+import { buildProbe, decodeAnswer, formatAddress, needsSource, parseAddress, type Answer, type ProbeIdentity } from './codec.js';
+import { SourceCache } from './source-cache.js';
 import { ProbeTable, type Probe, DEFAULT_MAX_IN_FLIGHT } from './probes.js';
 import { isSendError, type Received, type Transport } from './transport.js';
 
 /** The protocol version we answer `check-support feature version` with: the mtr-packet protocol we speak. */
 export const PROTOCOL_VERSION = '0.95';
 
-const PROTOCOL_NUMBERS = { icmp: 1, udp: 17, tcp: 6, sctp: 132 } as const;
-const ICMPV6 = 58;
+/** IPv6 raw socket protocol per probe protocol (ICMP probes are ICMPv6 there). */
+const PROTOCOL_NUMBERS_V6 = { icmp: 58, udp: 17, tcp: 6, sctp: 132 } as const;
 
 export interface DaemonOptions {
   maxInFlight?: number;
@@ -43,6 +44,7 @@ export class Daemon {
   readonly stats: DaemonStats = { ignoredPackets: 0, unmatchedPackets: 0 };
   private readonly protocols: ReadonlySet<string>;
   private readonly markSupported: boolean;
+  private readonly sources: SourceCache;
   /** called whenever the earliest deadline may have changed */
   onDeadlineChange: () => void = () => {};
 
@@ -55,6 +57,7 @@ export class Daemon {
     this.icmpId = opts.icmpId ?? Math.floor(Math.random() * 0x10000);
     this.protocols = opts.protocols ?? new Set(['icmp']);
     this.markSupported = opts.markSupported ?? false;
+    this.sources = new SourceCache((family, dst) => transport.sourceAddress(family, dst), () => transport.now());
   }
 
   private reply(r: Reply): void {
@@ -156,29 +159,29 @@ export class Daemon {
       return;
     }
 
+    let txNs: number;
     const sequence = this.probes.allocateSequence();
     const identity: ProbeIdentity = { icmpId: this.icmpId, sequence };
-    const built = buildProbe(req, family, dst, src, identity);
-    if (built === undefined) {
-      this.reply({ token, type: 'invalid-argument', reason: undefined });
-      return;
-    }
-
-    const opts: { mark?: number; device?: string } = {};
-    if (req.mark !== undefined) opts.mark = req.mark;
-    if (req.localDevice !== undefined) opts.device = req.localDevice;
-
-    let txNs: number;
+    let built;
     try {
+      const source = src ?? (needsSource(req) ? this.sources.get(family, dst) : undefined);
+      built = buildProbe(req, family, dst, source, identity);
+      if (built === undefined) {
+        this.reply({ token, type: 'invalid-argument', reason: undefined });
+        return;
+      }
+      const opts: { mark?: number; device?: string } = {};
+      if (req.mark !== undefined) opts.mark = req.mark;
+      if (req.localDevice !== undefined) opts.device = req.localDevice;
       txNs =
         family === 4
-          ? this.transport.sendIPv4(built, dst, opts)
-          : this.transport.sendIPv6(
-              req.protocol === 'icmp' ? ICMPV6 : PROTOCOL_NUMBERS[req.protocol],
-              built,
-              dst,
-              { ...opts, hopLimit: req.ttl, trafficClass: req.tos, ...(src ? { src } : {}) },
-            );
+          ? this.transport.sendIPv4(built.bytes, dst, opts)
+          : this.transport.sendIPv6(PROTOCOL_NUMBERS_V6[req.protocol], built.bytes, dst, {
+              ...opts,
+              hopLimit: req.ttl,
+              trafficClass: req.tos,
+              ...(src ? { src } : {}),
+            });
     } catch (e) {
       // A send error maps to its reply; anything else the layer below refused is a bad argument.
       this.reply(
@@ -193,6 +196,8 @@ export class Daemon {
       protocol: req.protocol,
       dst,
       sequence,
+      srcPort: built.srcPort,
+      dstPort: built.dstPort,
       txNs,
       deadlineNs: txNs + req.timeout * 1e9,
       heapIndex: -1,
@@ -208,19 +213,13 @@ export class Daemon {
   }
 
   private handlePacket(p: Received): void {
-    const answer = decodeAnswer(p, this.icmpId);
+    const answer = decodeAnswer(p);
     if (answer === undefined) {
       this.stats.ignoredPackets++;
       return;
     }
-    const probe = this.probes.get(answer.sequence);
-    if (
-      probe === undefined ||
-      probe.family !== p.family ||
-      probe.protocol !== answer.protocol ||
-      (answer.quotedDst !== undefined && !sameBytes(answer.quotedDst, probe.dst)) ||
-      (answer.quotedDst === undefined && !sameBytes(p.from, probe.dst))
-    ) {
+    const probe = this.match(answer, p);
+    if (probe === undefined) {
       this.stats.unmatchedPackets++;
       return;
     }
@@ -228,12 +227,46 @@ export class Daemon {
     const rtt = Math.max(0, Math.floor((p.rxNs - probe.txNs) / 1000));
     this.reply({
       token: probe.token,
-      type: answer.type,
+      type: answer.kind === 'echo' ? 'reply' : answer.type,
       ipVersion: p.family,
       address: formatAddress(p.family, p.from),
       roundTripTime: rtt,
-      mpls: answer.mpls,
+      mpls: answer.kind === 'echo' ? undefined : answer.mpls,
     });
+  }
+
+  /**
+   * The probe an answer is for: by our ICMP identifier and sequence, or by the ports that carry
+   * the sequence (UDP: destination port, source port or checksum, as mtr-packet places it), and
+   * always the same family, protocol and destination.
+   */
+  private match(a: Answer, p: Received): Probe | undefined {
+    const same = (probe: Probe | undefined, protocol: Probe['protocol'], dst: Uint8Array): Probe | undefined =>
+      probe !== undefined && probe.family === p.family && probe.protocol === protocol && sameBytes(dst, probe.dst)
+        ? probe
+        : undefined;
+    if (a.kind === 'echo') {
+      return a.id === this.icmpId ? same(this.probes.get(a.sequence), 'icmp', p.from) : undefined;
+    }
+    const q = a.quoted;
+    switch (q.protocol) {
+      case 'icmp':
+        if (q.icmpId !== this.icmpId || q.icmpSeq === undefined) return undefined;
+        return same(this.probes.get(q.icmpSeq), 'icmp', q.dst);
+      case 'udp':
+        for (const s of [q.dstPort, q.srcPort, q.udpChecksum]) {
+          if (s === undefined) continue;
+          const probe = same(this.probes.get(s), 'udp', q.dst);
+          if (probe !== undefined && probe.srcPort === q.srcPort && probe.dstPort === q.dstPort) return probe;
+        }
+        return undefined;
+      case 'tcp':
+      case 'sctp': {
+        if (q.srcPort === undefined) return undefined;
+        const probe = same(this.probes.get(q.srcPort), q.protocol, q.dst);
+        return probe !== undefined && probe.dstPort === q.dstPort ? probe : undefined;
+      }
+    }
   }
 
   /** Answers `no-reply` for every probe past its deadline. */

@@ -39,12 +39,13 @@ export function openTransport(onBatch: (batch: readonly Received[]) => void): Op
     sctp: opened.sctp,
     sendIPv4: (packet, dst, opts) => engine.sendIPv4(packet, dst, opts),
     sendIPv6: (proto, packet, dst, opts) => engine.sendIPv6(proto, packet, dst, opts),
+    sourceAddress: (family, dst) => engine.sourceAddress(family, dst),
     now: () => engine.now(),
     close: () => engine.close(),
   };
   return {
     transport,
-    protocols: new Set(['icmp']),
+    protocols: new Set(['icmp', 'udp']),
     markSupported: false,
     dropPrivileges() {
       const sudoUid = process.env.SUDO_UID;

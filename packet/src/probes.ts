@@ -19,6 +19,9 @@ export interface Probe {
   /** destination address bytes (4 or 16) */
   dst: Uint8Array;
   sequence: number;
+  /** UDP/TCP/SCTP: the ports on the wire (0 for ICMP) */
+  srcPort: number;
+  dstPort: number;
   /** departure, on the native clock (ns) */
   txNs: number;
   /** departure + timeout (ns) */

@@ -32,6 +32,8 @@ export interface Transport {
     dst: Uint8Array,
     opts: SendOptions & { hopLimit: number; trafficClass: number; src?: Uint8Array },
   ): number;
+  /** The kernel's choice of source address towards dst. Throws { errno } (e.g. ENETUNREACH). */
+  sourceAddress(family: IpVersion, dst: Uint8Array): Uint8Array;
   /** ns on the same clock as departures and receptions */
   now(): number;
   /** Closes the sockets; the process can exit afterwards. */

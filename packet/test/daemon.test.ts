@@ -40,6 +40,9 @@ class FakeTransport implements Transport {
     this.sent.push({ family: 6, packet, dst, opts, proto });
     return this.clock;
   }
+  sourceAddress(family: 4 | 6): Uint8Array {
+    return family === 4 ? ME4 : parseIPv6('fd00:0:0:1::1')!;
+  }
   now(): number {
     return this.clock;
   }
