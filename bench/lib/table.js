@@ -22,7 +22,7 @@ export class Table {
    */
   add(r) {
     const num = (x) => typeof x === 'number' && Number.isFinite(x);
-    const ratio = num(r.ours) && num(r.ref) && r.ref !== 0 ? r.ours / r.ref : undefined;
+    const ratio = !r.noRatio && num(r.ours) && num(r.ref) && r.ref !== 0 ? r.ours / r.ref : undefined;
     let verdict = '—';
     if (r.target) {
       const t = r.target;
