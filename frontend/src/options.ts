@@ -1,0 +1,358 @@
+// mtr's command line, once: one table feeds yargs, the --help text and the Config type.
+//
+// Meanings and limits follow mtr 0.95 (ui/mtr.c parse_arg). Differences, on purpose:
+// - there is no curses or GTK interface: without an output flag (or with -t) mtr-ts runs in
+//   report mode (-r), and says so on stderr when stderr is a terminal;
+// - errors are one line on stderr and exit status 1.
+
+import yargs from 'yargs';
+import { readFileSync } from 'node:fs';
+import { checkOrder, DEFAULT_ORDER } from './fields.js';
+
+export type OutputMode = 'report' | 'wide' | 'json' | 'csv' | 'xml' | 'raw' | 'split';
+export type Protocol = 'icmp' | 'udp' | 'tcp' | 'sctp';
+
+type Kind = 'flag' | 'int' | 'float' | 'string';
+
+interface OptionDef {
+  readonly long: string;
+  readonly short?: string;
+  readonly kind: Kind;
+  readonly arg?: string;
+  readonly help: string;
+}
+
+/** In --help order (mtr's). */
+export const OPTIONS = [
+  { long: 'filename', short: 'F', kind: 'string', arg: 'FILE', help: 'read hostname(s) from a file' },
+  { long: 'inet', short: '4', kind: 'flag', help: 'use IPv4 only' },
+  { long: 'inet6', short: '6', kind: 'flag', help: 'use IPv6 only' },
+  { long: 'udp', short: 'u', kind: 'flag', help: 'use UDP instead of ICMP echo' },
+  { long: 'tcp', short: 'T', kind: 'flag', help: 'use TCP instead of ICMP echo' },
+  { long: 'sctp', short: 'S', kind: 'flag', help: 'use SCTP instead of ICMP echo' },
+  { long: 'interface', short: 'I', kind: 'string', arg: 'NAME', help: 'use named network interface' },
+  { long: 'address', short: 'a', kind: 'string', arg: 'ADDRESS', help: 'bind the outgoing socket to ADDRESS' },
+  { long: 'first-ttl', short: 'f', kind: 'int', arg: 'NUMBER', help: 'set what TTL to start' },
+  { long: 'max-ttl', short: 'm', kind: 'int', arg: 'NUMBER', help: 'maximum number of hops' },
+  { long: 'max-unknown', short: 'U', kind: 'int', arg: 'NUMBER', help: 'maximum unknown host' },
+  { long: 'port', short: 'P', kind: 'int', arg: 'PORT', help: 'target port number for TCP, SCTP, or UDP' },
+  { long: 'localport', short: 'L', kind: 'int', arg: 'LOCALPORT', help: 'source port number for UDP' },
+  { long: 'psize', short: 's', kind: 'int', arg: 'PACKETSIZE', help: 'set the packet size used for probing' },
+  { long: 'bitpattern', short: 'B', kind: 'int', arg: 'NUMBER', help: 'set bit pattern to use in payload' },
+  { long: 'interval', short: 'i', kind: 'float', arg: 'SECONDS', help: 'ICMP echo request interval' },
+  { long: 'gracetime', short: 'G', kind: 'float', arg: 'SECONDS', help: 'number of seconds to wait for responses' },
+  { long: 'tos', short: 'Q', kind: 'int', arg: 'NUMBER', help: 'type of service field in IP header' },
+  { long: 'mpls', short: 'e', kind: 'flag', help: 'display information from ICMP extensions' },
+  { long: 'timeout', short: 'Z', kind: 'int', arg: 'SECONDS', help: 'seconds to keep probe sockets open' },
+  { long: 'mark', short: 'M', kind: 'int', arg: 'MARK', help: 'mark each sent packet' },
+  { long: 'report', short: 'r', kind: 'flag', help: 'output using report mode' },
+  { long: 'report-wide', short: 'w', kind: 'flag', help: 'output wide report' },
+  { long: 'report-cycles', short: 'c', kind: 'int', arg: 'COUNT', help: 'set the number of pings sent' },
+  { long: 'json', short: 'j', kind: 'flag', help: 'output json' },
+  { long: 'xml', short: 'x', kind: 'flag', help: 'output xml' },
+  { long: 'csv', short: 'C', kind: 'flag', help: 'output comma separated values' },
+  { long: 'raw', short: 'l', kind: 'flag', help: 'output raw format' },
+  { long: 'split', short: 'p', kind: 'flag', help: 'split output' },
+  { long: 'curses', short: 't', kind: 'flag', help: 'accepted; no curses here: report mode' },
+  { long: 'displaymode', kind: 'int', arg: 'MODE', help: 'accepted for compatibility, ignored' },
+  { long: 'no-dns', short: 'n', kind: 'flag', help: 'do not resolve host names' },
+  { long: 'show-ips', short: 'b', kind: 'flag', help: 'show IP numbers and host names' },
+  { long: 'order', short: 'o', kind: 'string', arg: 'FIELDS', help: 'select output fields' },
+  { long: 'ipinfo', short: 'y', kind: 'int', arg: 'NUMBER', help: 'select IP information in output' },
+  { long: 'aslookup', short: 'z', kind: 'flag', help: 'display AS number' },
+  { long: 'help', short: 'h', kind: 'flag', help: 'display this help and exit' },
+  { long: 'version', short: 'v', kind: 'flag', help: 'output version information and exit' },
+] as const satisfies readonly OptionDef[];
+
+export const VERSION = '0.1.0';
+export const PROGRAM = 'mtr-ts';
+
+export function versionText(): string {
+  return `${PROGRAM} ${VERSION} (mtr 0.95 compatible)`;
+}
+
+export function helpText(): string {
+  const lines = ['', 'Usage:', ` ${PROGRAM} [options] hostname...`, ''];
+  for (const o of OPTIONS as readonly OptionDef[]) {
+    const left = (o.short !== undefined ? ` -${o.short}, ` : '     ') + `--${o.long}` + (o.arg !== undefined ? ` ${o.arg}` : '');
+    lines.push(left.padEnd(28, ' ') + o.help);
+  }
+  lines.push(
+    '',
+    'There is no interactive (curses) display: without -r/-w/-j/-C/-x/-l/-p, mtr-ts behaves as',
+    'with -r (a report after -c cycles, default 10). Ctrl-C prints the report so far (exit 130).',
+    '',
+    'Environment:',
+    '  MTR_OPTIONS          options read before the command line',
+    '  MTR_PACKET           the packet program to run (default: mtr-packet-ts of this package)',
+    '  MTR_TS_DNS_SERVER    DNS server(s) for names and AS lookups, e.g. 127.0.0.1:5353',
+    '',
+    "See the 'man 8 mtr' for details; fields, formats and defaults are mtr 0.95's.",
+  );
+  return lines.join('\n');
+}
+
+export interface Config {
+  mode: OutputMode;
+  /** true when no output flag was given (or -t): report mode stands in for curses */
+  defaultedMode: boolean;
+  targets: string[];
+  cycles: number;
+  /** seconds */
+  interval: number;
+  gracetime: number;
+  /** whole seconds, as sent to the packet process */
+  timeout: number;
+  firstTtl: number;
+  maxTtl: number;
+  maxUnknown: number;
+  /** negative: random sizes up to |psize| */
+  psize: number;
+  /** -1: random */
+  bitpattern: number;
+  tos: number;
+  mpls: boolean;
+  interfaceName: string | undefined;
+  address: string | undefined;
+  protocol: Protocol;
+  /** 0 = not given */
+  port: number;
+  localPort: number;
+  mark: number | undefined;
+  af: 4 | 6 | undefined;
+  dns: boolean;
+  showIps: boolean;
+  order: string;
+  ipinfo: number | undefined;
+  help: boolean;
+  version: boolean;
+}
+
+export class UsageError extends Error {}
+
+const MODE_OF: Record<string, OutputMode | 'curses'> = {
+  r: 'report', report: 'report',
+  w: 'wide', 'report-wide': 'wide',
+  j: 'json', json: 'json',
+  C: 'csv', csv: 'csv',
+  x: 'xml', xml: 'xml',
+  l: 'raw', raw: 'raw',
+  p: 'split', split: 'split',
+  t: 'curses', curses: 'curses',
+};
+
+const TAKES_ARG = new Set<string>();
+for (const o of OPTIONS as readonly OptionDef[]) {
+  if (o.kind !== 'flag') {
+    TAKES_ARG.add(o.long);
+    if (o.short !== undefined) TAKES_ARG.add(o.short);
+  }
+}
+
+/** The last output-mode flag in argv order (mtr: the last one wins). */
+function lastMode(args: readonly string[]): OutputMode | 'curses' | undefined {
+  let mode: OutputMode | 'curses' | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] as string;
+    if (a === '--') break;
+    if (a.startsWith('--')) {
+      const name = a.slice(2).split('=')[0] as string;
+      const m = MODE_OF[name];
+      if (m !== undefined) mode = m;
+      else if (TAKES_ARG.has(name) && !a.includes('=')) i++;
+    } else if (a.startsWith('-') && a.length > 1) {
+      for (let k = 1; k < a.length; k++) {
+        const c = a[k] as string;
+        const m = MODE_OF[c];
+        if (m !== undefined) mode = m;
+        else if (TAKES_ARG.has(c)) {
+          if (k === a.length - 1) i++;
+          break;
+        }
+      }
+    }
+  }
+  return mode;
+}
+
+function toInt(v: unknown, flag: string): number {
+  const s = String(v).trim();
+  if (!/^[+-]?(0x[0-9a-f]+|\d+)$/i.test(s)) throw new UsageError(`invalid argument: '${String(v)}' for ${flag}`);
+  const n = Number(s.replace(/^\+/, ''));
+  if (!Number.isSafeInteger(n)) throw new UsageError(`invalid argument: '${String(v)}' for ${flag}`);
+  return n;
+}
+
+function toFloat(v: unknown, flag: string): number {
+  const s = String(v).trim();
+  const n = Number(s);
+  if (s === '' || !Number.isFinite(n)) throw new UsageError(`invalid argument: '${String(v)}' for ${flag}`);
+  return n;
+}
+
+/** MTR_OPTIONS words, split on spaces and tabs as mtr does. */
+export function splitEnvOptions(text: string | undefined): string[] {
+  return text === undefined ? [] : text.split(/[ \t]+/).filter((w) => w.length > 0);
+}
+
+export interface ParseEnv {
+  isRoot: boolean;
+  readFile: (path: string) => string;
+}
+
+const defaultEnv: ParseEnv = {
+  isRoot: typeof process.getuid === 'function' ? process.getuid() === 0 : false,
+  readFile: (p) => readFileSync(p === '-' ? 0 : p, 'utf8'),
+};
+
+/** argv (without node and script) -> Config, or a UsageError with one line to print. */
+export function parseOptions(argv: readonly string[], envOptions: string | undefined = undefined, env: ParseEnv = defaultEnv): Config {
+  const args = [...splitEnvOptions(envOptions), ...argv];
+  const y = yargs(args)
+    .help(false)
+    .version(false)
+    .strictOptions()
+    .exitProcess(false)
+    .parserConfiguration({
+      'duplicate-arguments-array': false,
+      'camel-case-expansion': false,
+      'boolean-negation': false,
+      'strip-aliased': true,
+      'short-option-groups': true,
+      'halt-at-non-option': false,
+    })
+    .fail((msg, err) => {
+      throw new UsageError(err?.message ?? msg);
+    });
+  for (const o of OPTIONS as readonly OptionDef[]) {
+    y.option(o.long, {
+      ...(o.short !== undefined ? { alias: o.short } : {}),
+      type: o.kind === 'flag' ? 'boolean' : 'string',
+      ...(o.kind === 'flag' ? {} : { requiresArg: true }),
+    });
+  }
+  let a: Record<string, unknown>;
+  try {
+    a = y.parseSync() as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError((e as Error).message);
+  }
+  const has = (k: string): boolean => a[k] !== undefined && a[k] !== false;
+  const last = (k: string): unknown => (Array.isArray(a[k]) ? (a[k] as unknown[]).at(-1) : a[k]);
+
+  const mode = lastMode(args);
+  const cfg: Config = {
+    mode: mode === undefined || mode === 'curses' ? 'report' : mode,
+    defaultedMode: mode === undefined || mode === 'curses',
+    targets: [],
+    cycles: 10,
+    interval: 1,
+    gracetime: 5,
+    timeout: 10,
+    firstTtl: 1,
+    maxTtl: 30,
+    maxUnknown: 12,
+    psize: 64,
+    bitpattern: 0,
+    tos: 0,
+    mpls: has('mpls'),
+    interfaceName: undefined,
+    address: undefined,
+    protocol: 'icmp',
+    port: 0,
+    localPort: 0,
+    mark: undefined,
+    af: undefined,
+    dns: !has('no-dns'),
+    showIps: has('show-ips'),
+    order: DEFAULT_ORDER,
+    ipinfo: undefined,
+    help: has('help'),
+    version: has('version'),
+  };
+  if (cfg.help || cfg.version) return cfg;
+
+  if (has('report-cycles')) cfg.cycles = toInt(last('report-cycles'), '-c');
+  if (has('psize')) cfg.psize = toInt(last('psize'), '-s');
+  if (has('interface')) cfg.interfaceName = String(last('interface'));
+  if (has('address')) cfg.address = String(last('address'));
+  if (has('interval')) {
+    cfg.interval = toFloat(last('interval'), '-i');
+    if (cfg.interval <= 0) throw new UsageError('wait time must be positive');
+    if (!env.isRoot && cfg.interval < 1) throw new UsageError('non-root users cannot request an interval < 1.0 seconds');
+  }
+  if (has('max-ttl')) cfg.maxTtl = Math.max(1, Math.min(255, toInt(last('max-ttl'), '-m')));
+  if (has('first-ttl')) cfg.firstTtl = Math.max(1, Math.min(cfg.maxTtl, toInt(last('first-ttl'), '-f')));
+  if (cfg.firstTtl > cfg.maxTtl) cfg.firstTtl = cfg.maxTtl;
+  if (has('max-unknown')) cfg.maxUnknown = Math.max(1, toInt(last('max-unknown'), '-U'));
+  if (has('order')) {
+    const o = String(last('order'));
+    const err = checkOrder(o);
+    if (err !== undefined) throw new UsageError(err);
+    cfg.order = o;
+  }
+  if (has('bitpattern')) {
+    cfg.bitpattern = toInt(last('bitpattern'), '-B');
+    if (cfg.bitpattern > 255) cfg.bitpattern = -1;
+  }
+  if (has('gracetime')) {
+    cfg.gracetime = toFloat(last('gracetime'), '-G');
+    if (cfg.gracetime <= 0) throw new UsageError('wait time must be positive');
+  }
+  if (has('tos')) {
+    cfg.tos = toInt(last('tos'), '-Q');
+    if (cfg.tos > 255 || cfg.tos < 0) cfg.tos = 0;
+  }
+  const protos = (['udp', 'tcp', 'sctp'] as const).filter((p) => has(p));
+  if (protos.length > 1) throw new UsageError('-u , -T and -S are mutually exclusive');
+  if (protos[0] !== undefined) cfg.protocol = protos[0];
+  if (cfg.protocol === 'tcp' || cfg.protocol === 'sctp') cfg.port = 80;
+  if (has('port')) {
+    cfg.port = toInt(last('port'), '-P');
+    if (cfg.port < 1 || cfg.port > 65535) throw new UsageError(`Illegal port number: ${cfg.port}`);
+  }
+  if (has('localport')) {
+    cfg.localPort = toInt(last('localport'), '-L');
+    if (cfg.localPort < 1024 || cfg.localPort > 65535) throw new UsageError(`Illegal port number: ${cfg.localPort}`);
+  }
+  if (has('timeout')) cfg.timeout = toInt(last('timeout'), '-Z');
+  if (has('inet') && has('inet6')) {
+    // the later one wins, as in mtr
+    const i4 = args.lastIndexOf('-4');
+    const i6 = args.lastIndexOf('-6');
+    cfg.af = i6 > i4 ? 6 : 4;
+  } else if (has('inet')) cfg.af = 4;
+  else if (has('inet6')) cfg.af = 6;
+  if (has('ipinfo')) {
+    const n = toInt(last('ipinfo'), '-y');
+    if (n < 0 || n > 4) throw new UsageError(`value ${n} out of range (0 - 4)`);
+    cfg.ipinfo = n;
+  }
+  if (has('aslookup')) cfg.ipinfo = 0;
+  if (has('mark')) {
+    const m = toInt(last('mark'), '-M');
+    if (m < 0 || m > 0xffffffff) throw new UsageError(`invalid argument: '${String(last('mark'))}' for -M`);
+    cfg.mark = m;
+  }
+  if (has('displaymode')) {
+    const d = toInt(last('displaymode'), '--displaymode');
+    if (d < 0 || d > 2) throw new UsageError(`value out of range (0 - 2): ${d}`);
+  }
+  if (has('filename')) {
+    const file = String(last('filename'));
+    let text: string;
+    try {
+      text = env.readFile(file);
+    } catch (e) {
+      throw new UsageError(`open ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    for (const line of text.split('\n')) {
+      const t = line.trim();
+      if (t.length > 0) cfg.targets.push(t);
+    }
+  }
+  for (const t of a['_'] as Array<string | number>) cfg.targets.push(String(t));
+  if (cfg.targets.length === 0) cfg.targets.push('localhost');
+  return cfg;
+}
