@@ -89,6 +89,15 @@ function localAddressFor(cfg: Config, family: 4 | 6): string | undefined {
   return undefined;
 }
 
+/** getaddrinfo's words (gai_strerror), as mtr prints them */
+const RESOLVE_ERRORS: Record<string, string> = {
+  ENOTFOUND: 'Name or service not known',
+  EAI_ADDRFAMILY: 'Address family for hostname not supported',
+  EAI_AGAIN: 'Temporary failure in name resolution',
+  EAI_FAIL: 'Non-recoverable failure in name resolution',
+  ENODATA: 'No address associated with hostname',
+};
+
 /** Runs mtr-ts; resolves with the exit status. */
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
   const say = (msg: string): void => io.err(`${PROGRAM}: ${msg}\n`);
@@ -132,12 +141,16 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       let address: string;
       let family: 4 | 6;
       try {
+        const literal = isIP(target);
+        if (literal !== 0 && cfg.af !== undefined && literal !== cfg.af) {
+          throw Object.assign(new Error('family'), { code: 'EAI_ADDRFAMILY' });
+        }
         const r = await dnsp.lookup(target, { family: cfg.af ?? 0 });
         address = r.address;
         family = r.family === 6 ? 6 : 4;
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
-        say(`Failed to resolve host: ${target}${code === 'ENOTFOUND' ? ': Name or service not known' : code !== undefined ? `: ${code}` : ''}`);
+        say(`Failed to resolve host: ${target}: ${RESOLVE_ERRORS[code ?? ''] ?? code ?? 'unknown error'}`);
         status = 1;
         continue;
       }
@@ -163,7 +176,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
               },
             })
           : undefined;
-      const client = new PacketClient({ path: packetPath });
+      const client = new PacketClient({ path: packetPath, env: io.env });
       try {
         await client.checkFeatures(family, cfg.protocol, cfg.mark !== undefined);
         const progress = io.errIsTty && cfg.mode !== 'raw' && cfg.mode !== 'split';
