@@ -37,6 +37,13 @@ export function procMem(pid) {
   }
 }
 
+// Daemons still running when the benchmark exits (Ctrl-C, a crash) are killed by pid; the lab module tears
+// down its namespaces on exit/SIGINT/SIGTERM/SIGHUP by itself.
+const live = new Set();
+process.on('exit', () => {
+  for (const d of live) d.kill();
+});
+
 export class Daemon {
   /**
    * @param {'ours'|'ref'} which
@@ -52,6 +59,7 @@ export class Daemon {
     this.spawnedAt = process.hrtime.bigint();
     this.child = spawn(cmd, argv, { stdio: ['pipe', 'pipe', 'pipe'] });
     this.pid = this.child.pid;
+    live.add(this);
     this.stderr = '';
     this.exited = false;
     this.exit = new Promise((resolve) => {
@@ -62,6 +70,7 @@ export class Daemon {
       });
       this.child.on('close', (code, signal) => {
         this.exited = true;
+        live.delete(this);
         resolve({ code, signal });
       });
     });
