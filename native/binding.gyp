@@ -7,6 +7,7 @@
         "src/cc/engine.cc",
         "src/cc/errors.cc",
         "src/cc/privileges.cc",
+        "src/cc/probe_sockets.cc",
         "src/cc/sockets.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -5,14 +5,51 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 
+export type PacketSource = 'raw' | 'ping' | 'error' | 'tcp';
+
 export interface ReceivedPacket {
   family: 4 | 6;
-  /** Source address of the packet: 4 or 16 bytes. */
+  /**
+   * Source address: 4 or 16 bytes. 'raw'/'ping': the packet's sender; 'error': the ICMP message's
+   * sender (SO_EE_OFFENDER); 'tcp': the probe's destination.
+   */
   from: Uint8Array;
-  /** IPv4: the whole IPv4 packet (header + ICMP). IPv6: the ICMPv6 message only. */
+  /**
+   * 'raw': IPv4: the whole IPv4 packet (header + ICMP); IPv6: the ICMPv6 message only.
+   * 'ping': the ICMP/ICMPv6 echo reply message (no IP header; its identifier is the ping socket's port).
+   * 'error': the original payload as the router quoted it: for ICMP probes our ICMP echo header +
+   * data (identifier = the ping socket's port), for UDP the UDP payload, for TCP the TCP header.
+   * 'tcp': empty.
+   */
   data: Uint8Array;
-  /** Kernel receive time (SO_TIMESTAMPNS), ns since the engine's epoch; same clock as send()'s return and now(). */
+  /**
+   * ns since the engine's epoch; same clock as the send returns and now(). 'raw', 'ping', 'error':
+   * the kernel's receive timestamp (SO_TIMESTAMPNS, also delivered with error-queue reads) of the
+   * ICMP message. 'tcp': the clock read when the event loop woke for the socket (a SYN-ACK or RST
+   * has no kernel timestamp through connect()), or for an immediate ECONNREFUSED when connect() returned.
+   */
   rxNs: number;
+  /**
+   * Where it came from: 'raw' (raw ICMP socket), 'ping' (datagram ICMP echo reply), 'error' (a
+   * socket's error queue: an ICMP error for one of our datagram or TCP probes), 'tcp' (a TCP
+   * probe's connect finished). Batches from raw sockets carry 'raw' only.
+   */
+  source: PacketSource;
+  /** 'error': ICMP type and code from sock_extended_err (ICMPv6 numbering for IPv6). */
+  icmpType?: number;
+  icmpCode?: number;
+  /** 'error': the protocol of the socket the error was queued on. */
+  errProto?: 'icmp' | 'udp' | 'tcp';
+  /** 'error': the original destination address (msg_name of the error-queue read). */
+  origDst?: Uint8Array;
+  /** 'error' for UDP and TCP: the original destination port. */
+  origDstPort?: number;
+  /** 'error': our source port (UDP/TCP), or the ping socket's port (= ICMP identifier) for ICMP. */
+  origSrcPort?: number;
+  /** 'tcp', and 'error' with errProto 'tcp': the probe id from connectTcp(). */
+  tcpId?: number;
+  /** 'tcp': 0 (connected) or the errno (111 ECONNREFUSED, 113 EHOSTUNREACH, 110 ETIMEDOUT, ...). */
+  tcpErrno?: number;
 }
 
 /** An Error shaped like Node's system errors. */
@@ -24,14 +61,70 @@ export interface ErrnoError extends Error {
 
 export type FamilyMode = 'raw' | 'dgram' | 'none';
 
+/**
+ * 'auto' (default): raw sockets, and per family a fallback to datagram sockets when raw ones cannot
+ * be opened. 'raw': raw only. 'dgram': datagram only, even when raw sockets would open.
+ */
+export type OpenMode = 'auto' | 'raw' | 'dgram';
+
+export interface OpenOptions {
+  mode?: OpenMode;
+}
+
 export interface OpenResult {
   ip4: FamilyMode;
   ip6: FamilyMode;
-  /** errno code ('EPERM', ...) of why ip4 is 'none'. */
+  /** errno code ('EPERM', ...) of why ip4 is 'none': the raw socket's failure if raw was tried, else the datagram one's. */
   ip4Error?: string;
   ip6Error?: string;
-  /** SCTP probes can be sent on at least one open family. */
+  /** errno code of a failed datagram-mode open (e.g. 'EACCES': the gid is outside net.ipv4.ping_group_range). */
+  ip4DgramError?: string;
+  ip6DgramError?: string;
+  /** SCTP probes can be sent on at least one open family (raw mode only). */
   sctp: boolean;
+  /** RLIMIT_NOFILE soft limit after open() raised it to the hard limit (-1: unlimited/unknown). */
+  maxFiles: number;
+}
+
+export interface CapabilityFacts {
+  /** SO_MARK can be set now (CAP_NET_ADMIN). */
+  mark: boolean;
+  /** SO_BINDTODEVICE can be set now on a fresh socket. */
+  bindToDevice: boolean;
+}
+
+export interface ProbeSendOptions {
+  /** IPv4 TTL / IPv6 hop limit, 1..255 (-1: the kernel default). */
+  ttl: number;
+  /** IPv4 TOS / IPv6 traffic class, 0..255 (-1: the kernel default). */
+  tos: number;
+  /** SO_MARK (0 or absent: unmarked). */
+  mark?: number;
+  /** Outgoing interface (absent: routing decides). */
+  device?: string;
+  /** Source address, 4 or 16 bytes (absent: the kernel's choice). */
+  src?: Uint8Array;
+  /** sin6_scope_id for link-local IPv6 destinations. */
+  scopeId?: number;
+}
+
+export interface DgramSendResult {
+  /** Departure time, ns since the engine's epoch. */
+  txNs: number;
+  /**
+   * The socket's local port. For 'icmp' the kernel wrote it into the echo identifier (replies and
+   * quoted errors carry it); for 'udp' it is the UDP source port of every datagram-mode UDP probe.
+   */
+  localPort: number;
+}
+
+export interface TcpConnectResult {
+  /** The probe's id: events carry it as tcpId; closeTcp(id) ends it early. */
+  id: number;
+  /** Departure time (immediately before connect()), ns since the engine's epoch. */
+  txNs: number;
+  /** The bound source port (srcPort, or the kernel's pick when srcPort was 0). */
+  localPort: number;
 }
 
 export interface SendOptions {
@@ -60,6 +153,8 @@ export interface EngineStats {
   skipped: number;
   readErrors: number;
   batches: number;
+  /** TCP probe sockets open now. */
+  tcpInFlight: number;
 }
 
 export interface DropPrivilegesResult {
@@ -86,8 +181,42 @@ export const IPPROTO_UDP = 17;
 export const IPPROTO_TCP = 6;
 export const IPPROTO_SCTP = 132;
 
+type NativeOpenResult = Omit<OpenResult, 'ip4Error' | 'ip6Error' | 'ip4DgramError' | 'ip6DgramError'> & {
+  ip4Error?: ErrnoError;
+  ip6Error?: ErrnoError;
+  ip4DgramError?: ErrnoError;
+  ip6DgramError?: ErrnoError;
+};
+
 interface NativeEngine {
-  open(): OpenResult & { ip4Error?: ErrnoError; ip6Error?: ErrnoError };
+  open(mode: OpenMode | undefined): NativeOpenResult;
+  sendDgram(
+    family: 4 | 6,
+    proto: 'icmp' | 'udp',
+    payload: Uint8Array,
+    dst: Uint8Array,
+    dstPort: number,
+    ttl: number,
+    tos: number,
+    mark: number,
+    device: string | undefined,
+    src: Uint8Array | undefined,
+    scopeId: number,
+  ): DgramSendResult;
+  connectTcp(
+    family: 4 | 6,
+    dst: Uint8Array,
+    dstPort: number,
+    srcPort: number,
+    ttl: number,
+    tos: number,
+    mark: number,
+    device: string | undefined,
+    src: Uint8Array | undefined,
+    scopeId: number,
+  ): TcpConnectResult;
+  closeTcp(id: number): boolean;
+  probeCapabilities(): CapabilityFacts;
   sendIPv4(packet: Uint8Array, dst: Uint8Array, mark: number, device: string | undefined): number;
   sendIPv6(
     proto: number,
@@ -109,7 +238,7 @@ interface NativeEngine {
 }
 
 interface NativeAddon {
-  Engine: new (onBatch: (buffer: ArrayBuffer, meta: Float64Array) => void) => NativeEngine;
+  Engine: new (onBatch: (buffer: ArrayBuffer, meta: Float64Array, ext?: Float64Array) => void) => NativeEngine;
   dropPrivileges(uid: number | undefined, gid: number | undefined): DropPrivilegesResult;
   errnoName(errno: number): string;
 }
@@ -134,20 +263,46 @@ function addon(): NativeAddon {
 }
 
 const META_FIELDS = 5; // family, fromOffset, dataOffset, dataLength, rxNs
+// Only for batches holding anything but raw packets (NaN: absent):
+// source, icmpType, icmpCode, errProto, origDstPort, origSrcPort, tcpId, tcpErrno, origDstOffset
+const EXT_FIELDS = 9;
+const SOURCES: readonly PacketSource[] = ['raw', 'ping', 'error', 'tcp'];
 
-function unpackBatch(buffer: ArrayBuffer, meta: Float64Array): ReceivedPacket[] {
+function errProtoOf(n: number): 'icmp' | 'udp' | 'tcp' {
+  return n === 17 ? 'udp' : n === 6 ? 'tcp' : 'icmp';
+}
+
+function unpackBatch(buffer: ArrayBuffer, meta: Float64Array, ext: Float64Array | undefined): ReceivedPacket[] {
   const count = meta.length / META_FIELDS;
   const packets = new Array<ReceivedPacket>(count);
   for (let i = 0, m = 0; i < count; i++, m += META_FIELDS) {
     const family = meta[m] === 4 ? 4 : 6;
     const fromOffset = meta[m + 1]!;
     const dataOffset = meta[m + 2]!;
-    packets[i] = {
+    const p: ReceivedPacket = {
       family,
       from: new Uint8Array(buffer, fromOffset, family === 4 ? 4 : 16),
       data: new Uint8Array(buffer, dataOffset, meta[m + 3]!),
       rxNs: meta[m + 4]!,
+      source: 'raw',
     };
+    if (ext !== undefined) {
+      const e = i * EXT_FIELDS;
+      p.source = SOURCES[ext[e]!] ?? 'raw';
+      if (p.source === 'error') {
+        p.icmpType = ext[e + 1]!;
+        p.icmpCode = ext[e + 2]!;
+        p.errProto = errProtoOf(ext[e + 3]!);
+        if (!Number.isNaN(ext[e + 4]!)) p.origDstPort = ext[e + 4]!;
+        if (!Number.isNaN(ext[e + 5]!)) p.origSrcPort = ext[e + 5]!;
+        if (!Number.isNaN(ext[e + 6]!)) p.tcpId = ext[e + 6]!;
+        if (!Number.isNaN(ext[e + 8]!)) p.origDst = new Uint8Array(buffer, ext[e + 8]!, family === 4 ? 4 : 16);
+      } else if (p.source === 'tcp') {
+        p.tcpId = ext[e + 6]!;
+        p.tcpErrno = ext[e + 7]!;
+      }
+    }
+    packets[i] = p;
   }
   return packets;
 }
@@ -170,6 +325,16 @@ function checkDevice(device: string | undefined): string | undefined {
   return device;
 }
 
+function checkPort(name: string, v: number, min: number): number {
+  if (!Number.isInteger(v) || v < min || v > 65535) throw new RangeError(`${name} must be an integer ${min}..65535`);
+  return v;
+}
+
+function checkFamily(family: number): 4 | 6 {
+  if (family !== 4 && family !== 6) throw new TypeError('family must be 4 or 6');
+  return family;
+}
+
 /** 0..255, or -1 for the kernel's default, as IPV6_HOPLIMIT / IPV6_TCLASS take them. */
 function checkByteOrDefault(name: string, v: number): number {
   if (!Number.isInteger(v) || v < -1 || v > 255) throw new RangeError(`${name} must be an integer -1..255`);
@@ -187,16 +352,104 @@ export class Engine {
   constructor(onBatch: (packets: ReceivedPacket[]) => void) {
     if (typeof onBatch !== 'function') throw new TypeError('onBatch must be a function');
     const { Engine: NativeEngineClass } = addon();
-    this.#native = new NativeEngineClass((buffer, meta) => onBatch(unpackBatch(buffer, meta)));
+    this.#native = new NativeEngineClass((buffer, meta, ext) => onBatch(unpackBatch(buffer, meta, ext)));
   }
 
-  /** Opens the sockets (once; later calls return the same result). Throws if neither family opens. */
-  open(): OpenResult {
-    const r = this.#native.open();
-    const out: OpenResult = { ip4: r.ip4, ip6: r.ip6, sctp: r.sctp };
+  /**
+   * Opens the sockets (once; later calls return the same result and ignore opts). Throws if neither
+   * family opens. Also raises the RLIMIT_NOFILE soft limit to the hard limit (maxFiles).
+   * Datagram mode per family: an ICMP "ping" socket (allowed by net.ipv4.ping_group_range) and one
+   * UDP socket bound to an ephemeral port, both with IP_RECVERR/IPV6_RECVERR and SO_TIMESTAMPNS.
+   */
+  open(opts?: OpenOptions): OpenResult {
+    const mode = opts?.mode;
+    if (mode !== undefined && mode !== 'auto' && mode !== 'raw' && mode !== 'dgram') {
+      throw new TypeError("mode must be 'auto', 'raw' or 'dgram'");
+    }
+    const r = this.#native.open(mode);
+    const out: OpenResult = { ip4: r.ip4, ip6: r.ip6, sctp: r.sctp, maxFiles: r.maxFiles };
     if (r.ip4Error) out.ip4Error = r.ip4Error.code;
     if (r.ip6Error) out.ip6Error = r.ip6Error.code;
+    if (r.ip4DgramError) out.ip4DgramError = r.ip4DgramError.code;
+    if (r.ip6DgramError) out.ip6DgramError = r.ip6DgramError.code;
     return out;
+  }
+
+  /**
+   * Datagram mode: sends one ICMP echo request ('icmp': payload = ICMP echo header + data; the
+   * kernel computes the checksum and replaces the identifier with localPort) or one UDP datagram
+   * ('udp': payload = UDP payload only; dstPort 1..65535, source port = localPort). TTL/TOS,
+   * source address and device go in per-send control messages, so nothing sticks; mark is set on
+   * the shared socket only when it changes. Throws EOPNOTSUPP when the family is in raw mode,
+   * EAFNOSUPPORT when it is closed, and Node-style errors from sendmsg (e.g. ENETUNREACH).
+   */
+  sendDgram(
+    family: 4 | 6,
+    proto: 'icmp' | 'udp',
+    payload: Uint8Array,
+    dst: Uint8Array,
+    dstPort: number,
+    opts: ProbeSendOptions,
+  ): DgramSendResult {
+    checkFamily(family);
+    if (proto !== 'icmp' && proto !== 'udp') throw new TypeError("proto must be 'icmp' or 'udp'");
+    if (!(payload instanceof Uint8Array)) throw new TypeError('payload must be a Uint8Array');
+    checkAddress('dst', dst, family === 4 ? 4 : 16);
+    if (opts.src !== undefined) checkAddress('src', opts.src, family === 4 ? 4 : 16);
+    return this.#native.sendDgram(
+      family,
+      proto,
+      payload,
+      dst,
+      proto === 'udp' ? checkPort('dstPort', dstPort, 1) : 0,
+      checkByteOrDefault('ttl', opts.ttl),
+      checkByteOrDefault('tos', opts.tos),
+      checkMark(opts.mark),
+      checkDevice(opts.device),
+      opts.src,
+      opts.scopeId ?? 0,
+    );
+  }
+
+  /**
+   * Starts a TCP probe: a non-blocking connect() from srcPort (0: the kernel picks) with this TTL,
+   * TOS, mark and device, without SO_REUSEADDR (a port still in use gives EADDRINUSE from bind).
+   * Works in raw and datagram mode; needs open(). Its end arrives as a 'tcp' event (tcpErrno 0:
+   * connected; else the errno, e.g. 111 refused, 113 for a router's ICMP error), after which the
+   * socket is closed at once with SO_LINGER {1,0} (a connected probe sends RST; no TIME_WAIT).
+   * An ECONNREFUSED that connect() itself returns is no throw: it is delivered the same way, in
+   * the next batch. In datagram mode (IP_RECVERR) a router's ICMP error for the probe also comes
+   * as an 'error' event (errProto 'tcp', tcpId, origSrcPort) in the same batch, before its 'tcp'
+   * event; in raw mode it comes only through the raw ICMP socket (quoting our source port).
+   * Other failures throw Node-style errors (EADDRINUSE from bind, ENETUNREACH from connect, ...).
+   */
+  connectTcp(family: 4 | 6, dst: Uint8Array, dstPort: number, srcPort: number, opts: ProbeSendOptions): TcpConnectResult {
+    checkFamily(family);
+    checkAddress('dst', dst, family === 4 ? 4 : 16);
+    if (opts.src !== undefined) checkAddress('src', opts.src, family === 4 ? 4 : 16);
+    return this.#native.connectTcp(
+      family,
+      dst,
+      checkPort('dstPort', dstPort, 1),
+      checkPort('srcPort', srcPort, 0),
+      checkByteOrDefault('ttl', opts.ttl),
+      checkByteOrDefault('tos', opts.tos),
+      checkMark(opts.mark),
+      checkDevice(opts.device),
+      opts.src,
+      opts.scopeId ?? 0,
+    );
+  }
+
+  /** Closes a TCP probe early (no event follows). Idempotent: false when it was already closed. */
+  closeTcp(id: number): boolean {
+    if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) throw new RangeError('id must be a uint32');
+    return this.#native.closeTcp(id);
+  }
+
+  /** What can be set now (call it after dropPrivileges): tried on a throwaway socket. */
+  probeCapabilities(): CapabilityFacts {
+    return this.#native.probeCapabilities();
   }
 
   /** Sends a full IPv4 packet (header included). Returns the departure time (ns since epoch). */

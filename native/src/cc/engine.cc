@@ -1,10 +1,13 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "errors.h"
 
@@ -14,6 +17,10 @@ namespace {
 
 constexpr size_t kMaxPacketsPerWake = 1024;  // then yield to the loop; the level-triggered poll fires again
 constexpr size_t kMetaPerPacket = 5;         // family, fromOffset, dataOffset, dataLength, rxNs
+// source, icmpType, icmpCode, errProto, origDstPort, origSrcPort, tcpId, tcpErrno, origDstOffset (NaN: absent)
+constexpr size_t kExtPerPacket = 9;
+constexpr double kSourceRaw = 0, kSourcePing = 1, kSourceError = 2, kSourceTcp = 3;
+constexpr double kAbsent = std::numeric_limits<double>::quiet_NaN();
 
 bool GetBytes(const Napi::Value& v, const uint8_t** data, size_t* len) {
   if (!v.IsTypedArray()) return false;
@@ -66,6 +73,10 @@ Napi::Function Engine::Define(Napi::Env env) {
                          InstanceMethod<&Engine::JsRef>("ref"),
                          InstanceMethod<&Engine::JsUnref>("unref"),
                          InstanceMethod<&Engine::Stats>("stats"),
+                         InstanceMethod<&Engine::SendDgramJs>("sendDgram"),
+                         InstanceMethod<&Engine::ConnectTcp>("connectTcp"),
+                         InstanceMethod<&Engine::CloseTcp>("closeTcp"),
+                         InstanceMethod<&Engine::ProbeCapabilities>("probeCapabilities"),
                      });
 }
 
@@ -90,24 +101,96 @@ Engine::~Engine() {
   CloseAll();
 }
 
-SysResult Engine::StartPoll(Family& fam, int family) {
+void Engine::Batch::Clear() {
+  bytes.clear();
+  meta.clear();
+  ext.clear();
+  has_ext = false;
+  count = 0;
+}
+
+double Engine::Batch::AddBytes(const uint8_t* p, size_t n) {
+  const size_t off = bytes.size();
+  if (n > 0) bytes.insert(bytes.end(), p, p + n);
+  return static_cast<double>(off);
+}
+
+double* Engine::Batch::Add(int family, const uint8_t* from, const uint8_t* data, size_t len, double rx_ns) {
+  const double from_off = AddBytes(from, family == AF_INET ? 4 : 16);
+  const double data_off = AddBytes(data, len);
+  meta.push_back(family == AF_INET ? 4 : 6);
+  meta.push_back(from_off);
+  meta.push_back(data_off);
+  meta.push_back(static_cast<double>(len));
+  meta.push_back(rx_ns);
+  ext.resize(ext.size() + kExtPerPacket, kAbsent);
+  double* e = &ext[ext.size() - kExtPerPacket];
+  e[0] = kSourceRaw;
+  count++;
+  return e;
+}
+
+// Raw and ping sockets get a Receiver; the UDP socket of datagram mode only has an error queue
+// worth reading. Datagram sockets also watch UV_PRIORITIZED: with SO_SELECT_ERR_QUEUE a queued
+// ICMP error is POLLERR|POLLPRI, which libuv reports instead of stopping the handle.
+SysResult Engine::StartPoll(Poller** slot, int fd, int family, PollKind kind, uint16_t local_port) {
   auto* p = new Poller();
   p->owner = this;
-  p->fd = fam.recv_fd;
-  p->receiver = std::make_unique<Receiver>(family);
-  int rc = uv_poll_init_socket(loop_, &p->handle, fam.recv_fd);
+  p->fd = fd;
+  p->family = family;
+  p->kind = kind;
+  p->local_port = local_port;
+  if (kind != PollKind::kUdp) p->receiver = std::make_unique<Receiver>(family);
+  int rc = uv_poll_init_socket(loop_, &p->handle, fd);
   if (rc != 0) {
     delete p;
     return Fail(-rc, "uv_poll_init");
   }
   p->handle.data = p;
-  rc = uv_poll_start(&p->handle, UV_READABLE, &Engine::OnReadable);
+  const int events = kind == PollKind::kRawIcmp ? UV_READABLE : (UV_READABLE | UV_PRIORITIZED);
+  rc = uv_poll_start(&p->handle, events, &Engine::OnReadable);
   if (rc != 0) {
     uv_close(reinterpret_cast<uv_handle_t*>(&p->handle), &Engine::OnPollClosed);
     return Fail(-rc, "uv_poll_start");
   }
   if (!refed_) uv_unref(reinterpret_cast<uv_handle_t*>(&p->handle));
-  fam.poller = p;
+  *slot = p;
+  return Ok();
+}
+
+void Engine::ClosePoller(Poller** slot) {
+  Poller* p = *slot;
+  if (p == nullptr) return;
+  *slot = nullptr;
+  p->owner = nullptr;
+  uv_poll_stop(&p->handle);  // stop polling before the fd goes away
+  uv_close(reinterpret_cast<uv_handle_t*>(&p->handle), &Engine::OnPollClosed);
+}
+
+SysResult Engine::OpenDgramFamily(Family& fam, int family) {
+  const int icmp = family == AF_INET ? static_cast<int>(IPPROTO_ICMP) : static_cast<int>(IPPROTO_ICMPV6);
+  int pfd = OpenDgram(family, icmp);
+  if (pfd < 0) return Fail(-pfd, "socket");
+  uint16_t ping_port = 0, udp_port = 0;
+  SysResult r = SetupDgram(pfd, family, &ping_port);
+  int ufd = -1;
+  if (r.ok()) {
+    ufd = OpenDgram(family, IPPROTO_UDP);
+    if (ufd < 0) r = Fail(-ufd, "socket");
+  }
+  if (r.ok()) r = SetupDgram(ufd, family, &udp_port);
+  if (r.ok()) r = StartPoll(&fam.poller, pfd, family, PollKind::kPing, ping_port);
+  if (r.ok()) r = StartPoll(&fam.udp_poller, ufd, family, PollKind::kUdp, udp_port);
+  if (!r.ok()) {
+    ClosePoller(&fam.poller);
+    ClosePoller(&fam.udp_poller);
+    CloseFd(pfd);
+    CloseFd(ufd);
+    return r;
+  }
+  fam.recv_fd = pfd;
+  fam.udp_fd = ufd;
+  fam.mode = Mode::kDgram;
   return Ok();
 }
 
@@ -127,7 +210,7 @@ SysResult Engine::OpenIPv4() {
   }
   v4_.recv_fd = rfd;
   send4_.fd = sfd;
-  r = StartPoll(v4_, AF_INET);
+  r = StartPoll(&v4_.poller, rfd, AF_INET, PollKind::kRawIcmp, 0);
   if (!r.ok()) {
     CloseFd(rfd);
     CloseFd(sfd);
@@ -166,7 +249,7 @@ SysResult Engine::OpenIPv6() {
   }
   if (r.ok()) {
     v6_.recv_fd = rfd;
-    r = StartPoll(v6_, AF_INET6);
+    r = StartPoll(&v6_.poller, rfd, AF_INET6, PollKind::kRawIcmp, 0);
   }
   if (!r.ok()) {
     CloseFd(rfd);
@@ -186,18 +269,47 @@ Napi::Value Engine::Open(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (!opened_) {
-    SysResult r4 = OpenIPv4();
-    if (!r4.ok()) {
-      v4_.error = r4.err;
-      v4_.error_syscall = r4.syscall;
+    if (info.Length() > 0 && !info[0].IsUndefined()) {
+      const std::string mode = info[0].IsString() ? info[0].As<Napi::String>().Utf8Value() : "";
+      if (mode == "auto") {
+        policy_ = OpenPolicy::kAuto;
+      } else if (mode == "raw") {
+        policy_ = OpenPolicy::kRawOnly;
+      } else if (mode == "dgram") {
+        policy_ = OpenPolicy::kDgramOnly;
+      } else {
+        ThrowType(env, "open(mode?: 'auto' | 'raw' | 'dgram')");
+        return env.Undefined();
+      }
     }
-    SysResult r6 = OpenIPv6();
-    if (!r6.ok()) {
-      v6_.error = r6.err;
-      v6_.error_syscall = r6.syscall;
+    max_files_ = RaiseFileLimit();
+    SysResult first_failure;
+    for (int family : {AF_INET, AF_INET6}) {
+      Family& fam = FamilyOf(family);
+      if (policy_ != OpenPolicy::kDgramOnly) {
+        SysResult r = family == AF_INET ? OpenIPv4() : OpenIPv6();
+        if (!r.ok()) {
+          fam.error = r.err;
+          fam.error_syscall = r.syscall;
+          if (first_failure.ok()) first_failure = r;
+        }
+      }
+      if (fam.mode == Mode::kNone && policy_ != OpenPolicy::kRawOnly) {
+        SysResult r = OpenDgramFamily(fam, family);
+        if (!r.ok()) {
+          fam.dgram_error = r.err;
+          fam.dgram_syscall = r.syscall;
+          if (fam.error == 0) {
+            fam.error = r.err;
+            fam.error_syscall = r.syscall;
+          }
+          if (first_failure.ok()) first_failure = r;
+        }
+      }
     }
-    if (!r4.ok() && !r6.ok()) {
-      ThrowErrno(env, r4.err, r4.syscall);
+    if (v4_.mode == Mode::kNone && v6_.mode == Mode::kNone) {
+      ThrowErrno(env, v4_.error != 0 ? v4_.error : first_failure.err,
+                 v4_.error != 0 ? v4_.error_syscall : first_failure.syscall);
       return env.Undefined();
     }
     opened_ = true;
@@ -206,10 +318,24 @@ Napi::Value Engine::Open(const Napi::CallbackInfo& info) {
     tracker_ = new CloseTracker();
     tracker_->engine = this;
     for (Family* f : {&v4_, &v6_}) {
-      if (f->poller == nullptr) continue;
-      f->poller->tracker = tracker_;
-      tracker_->pending++;
+      for (Poller* p : {f->poller, f->udp_poller}) {
+        if (p == nullptr) continue;
+        p->tracker = tracker_;
+        tracker_->pending++;
+      }
     }
+    flusher_ = new Flusher();
+    flusher_->owner = this;
+    flusher_->tracker = tracker_;
+    uv_check_init(loop_, &flusher_->check);
+    uv_idle_init(loop_, &flusher_->idle);
+    flusher_->check.data = flusher_;
+    flusher_->idle.data = flusher_;
+    // The flush handles never keep the loop alive by themselves (the polls do that, or not, per ref()).
+    uv_unref(reinterpret_cast<uv_handle_t*>(&flusher_->check));
+    uv_unref(reinterpret_cast<uv_handle_t*>(&flusher_->idle));
+    flusher_->open_handles = 2;
+    tracker_->pending += 2;
     if (napi_add_async_cleanup_hook(env_, &Engine::OnEnvCleanup, tracker_, &tracker_->hook) != napi_ok) {
       tracker_->hook = nullptr;
     }
@@ -228,8 +354,11 @@ Napi::Value Engine::Open(const Napi::CallbackInfo& info) {
   out.Set("ip6", mode_name(v6_.mode));
   if (v4_.mode == Mode::kNone) out.Set("ip4Error", ErrnoError(env, v4_.error, v4_.error_syscall).Value());
   if (v6_.mode == Mode::kNone) out.Set("ip6Error", ErrnoError(env, v6_.error, v6_.error_syscall).Value());
+  if (v4_.dgram_error != 0) out.Set("ip4DgramError", ErrnoError(env, v4_.dgram_error, v4_.dgram_syscall).Value());
+  if (v6_.dgram_error != 0) out.Set("ip6DgramError", ErrnoError(env, v6_.dgram_error, v6_.dgram_syscall).Value());
   // SCTP probes are raw packets: IPv4 through the header-including socket, IPv6 through its own.
   out.Set("sctp", v4_.mode == Mode::kRaw || send6_[kV6Sctp].fd >= 0);
+  out.Set("maxFiles", max_files_);
   return out;
 }
 
@@ -261,7 +390,8 @@ Napi::Value Engine::SendIPv4(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   if (send4_.fd < 0) {
-    ThrowErrno(env, v4_.mode == Mode::kNone && opened_ ? EAFNOSUPPORT : EBADF, "sendto");
+    ThrowErrno(env,
+               !opened_ || closed_ ? EBADF : (v4_.mode == Mode::kDgram ? EOPNOTSUPP : EAFNOSUPPORT), "sendto");
     return env.Undefined();
   }
   SysResult r = Configure(send4_, mark, device);
@@ -308,7 +438,11 @@ Napi::Value Engine::SendIPv6(const Napi::CallbackInfo& info) {
   }
   SendSocket& s = send6_[index];
   if (s.fd < 0) {
-    ThrowErrno(env, !opened_ || closed_ ? EBADF : (v6_.mode == Mode::kNone ? EAFNOSUPPORT : EPROTONOSUPPORT),
+    ThrowErrno(env,
+               !opened_ || closed_ ? EBADF
+               : v6_.mode == Mode::kNone ? EAFNOSUPPORT
+               : v6_.mode == Mode::kDgram ? EOPNOTSUPP
+                                          : EPROTONOSUPPORT,
                "sendmsg");
     return env.Undefined();
   }
@@ -362,17 +496,206 @@ Napi::Value Engine::Close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// sendDgram(family: 4|6, proto: 'icmp'|'udp', payload, dst, dstPort, ttl, tos, mark?, device?, src?, scopeId?):
+//   { txNs, localPort }
+Napi::Value Engine::SendDgramJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t family = 0, port = 0, mark = 0, scope = 0;
+  int ttl = -1, tos = -1;
+  const uint8_t *payload, *dst, *src = nullptr;
+  size_t len, dst_len, src_len = 0;
+  std::string proto, device;
+  bool ok = info.Length() >= 7 && GetUint32(info[0], &family) && (family == 4 || family == 6) && info[1].IsString();
+  if (ok) {
+    proto = info[1].As<Napi::String>().Utf8Value();
+    ok = (proto == "icmp" || proto == "udp") && GetBytes(info[2], &payload, &len) && GetBytes(info[3], &dst, &dst_len) &&
+         dst_len == (family == 4 ? 4u : 16u) && GetUint32(info[4], &port) && port <= 65535 &&
+         GetByteOrDefault(info[5], &ttl) && GetByteOrDefault(info[6], &tos);
+  }
+  if (ok && info.Length() > 7 && !info[7].IsUndefined()) ok = GetUint32(info[7], &mark);
+  if (ok && info.Length() > 8) ok = GetDevice(info[8], &device);
+  if (ok && info.Length() > 9 && !info[9].IsUndefined() && !info[9].IsNull())
+    ok = GetBytes(info[9], &src, &src_len) && src_len == dst_len;
+  if (ok && info.Length() > 10 && !info[10].IsUndefined()) ok = GetUint32(info[10], &scope);
+  if (!ok) {
+    ThrowType(env,
+              "sendDgram(family: 4 | 6, proto: 'icmp' | 'udp', payload: Uint8Array, dst: Uint8Array, dstPort: "
+              "0..65535, ttl: -1..255, tos: -1..255, mark?: uint32, device?: string, src?: Uint8Array, scopeId?)");
+    return env.Undefined();
+  }
+  const int af = family == 4 ? AF_INET : AF_INET6;
+  Family& fam = FamilyOf(af);
+  if (!opened_ || closed_ || fam.mode != Mode::kDgram) {
+    ThrowErrno(env, !opened_ || closed_ ? EBADF : (fam.mode == Mode::kNone ? EAFNOSUPPORT : EOPNOTSUPP), "sendmsg");
+    return env.Undefined();
+  }
+  const bool icmp = proto == "icmp";
+  const int fd = icmp ? fam.recv_fd : fam.udp_fd;
+  uint32_t& current_mark = icmp ? fam.ping_mark : fam.udp_mark;
+  if (current_mark != mark) {
+    SysResult r = SetMark(fd, mark);
+    if (!r.ok()) {
+      ThrowErrno(env, r.err, r.syscall);
+      return env.Undefined();
+    }
+    current_mark = mark;
+  }
+  DgramSendOptions opts;
+  opts.ttl = ttl;
+  opts.tos = tos;
+  opts.src = src;
+  opts.scope_id = scope;
+  opts.port = icmp ? 0 : static_cast<uint16_t>(port);
+  if (!device.empty()) {
+    // The outgoing interface goes in the per-send PKTINFO: nothing sticky, no privilege needed.
+    opts.ifindex = if_nametoindex(device.c_str());
+    if (opts.ifindex == 0) {
+      ThrowErrno(env, errno != 0 ? errno : ENODEV, "if_nametoindex");
+      return env.Undefined();
+    }
+  }
+  int64_t departure = 0;
+  SysResult r = SendDgram(fd, af, payload, len, dst, opts, &departure);
+  if (!r.ok()) {
+    ThrowErrno(env, r.err, r.syscall);
+    return env.Undefined();
+  }
+  Poller* p = icmp ? fam.poller : fam.udp_poller;
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("txNs", Rel(departure));
+  out.Set("localPort", static_cast<double>(p != nullptr ? p->local_port : 0));
+  return out;
+}
+
+// connectTcp(family: 4|6, dst, dstPort, srcPort, ttl, tos, mark?, device?, src?, scopeId?): { id, txNs, localPort }
+Napi::Value Engine::ConnectTcp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t family = 0, dst_port = 0, src_port = 0, mark = 0, scope = 0;
+  int ttl = -1, tos = -1;
+  const uint8_t *dst, *src = nullptr;
+  size_t dst_len, src_len = 0;
+  std::string device;
+  bool ok = info.Length() >= 6 && GetUint32(info[0], &family) && (family == 4 || family == 6) &&
+            GetBytes(info[1], &dst, &dst_len) && dst_len == (family == 4 ? 4u : 16u) && GetUint32(info[2], &dst_port) &&
+            dst_port <= 65535 && GetUint32(info[3], &src_port) && src_port <= 65535 && GetByteOrDefault(info[4], &ttl) &&
+            GetByteOrDefault(info[5], &tos);
+  if (ok && info.Length() > 6 && !info[6].IsUndefined()) ok = GetUint32(info[6], &mark);
+  if (ok && info.Length() > 7) ok = GetDevice(info[7], &device);
+  if (ok && info.Length() > 8 && !info[8].IsUndefined() && !info[8].IsNull())
+    ok = GetBytes(info[8], &src, &src_len) && src_len == dst_len;
+  if (ok && info.Length() > 9 && !info[9].IsUndefined()) ok = GetUint32(info[9], &scope);
+  if (!ok) {
+    ThrowType(env,
+              "connectTcp(family: 4 | 6, dst: Uint8Array, dstPort: 0..65535, srcPort: 0..65535, ttl: -1..255, "
+              "tos: -1..255, mark?: uint32, device?: string, src?: Uint8Array, scopeId?)");
+    return env.Undefined();
+  }
+  if (!opened_ || closed_) {
+    ThrowErrno(env, EBADF, "connect");
+    return env.Undefined();
+  }
+  const int af = family == 4 ? AF_INET : AF_INET6;
+  TcpOptions opts;
+  opts.ttl = ttl;
+  opts.tos = tos;
+  opts.mark = mark;
+  opts.device = device;
+  opts.src = src;
+  opts.scope_id = scope;
+  // In raw mode a router's ICMP error reaches the raw ICMP socket; reading it from the TCP
+  // socket's error queue as well would hand the daemon the same error twice.
+  opts.recverr = FamilyOf(af).mode != Mode::kRaw;
+  TcpStarted st;
+  SysResult r = StartTcp(af, dst, static_cast<uint16_t>(dst_port), static_cast<uint16_t>(src_port), opts, &st);
+  if (!r.ok()) {
+    ThrowErrno(env, r.err, r.syscall);
+    return env.Undefined();
+  }
+  uint32_t id = next_tcp_id_;
+  while (id == 0 || tcp_.count(id) != 0) id++;
+  next_tcp_id_ = id + 1;
+
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("id", static_cast<double>(id));
+  out.Set("txNs", Rel(st.departure_ns));
+  out.Set("localPort", static_cast<double>(st.local_port));
+  if (st.immediate_err != 0) {
+    // Refused before connect() returned (it happens on loopback): a completion like any other,
+    // delivered with the next flush.
+    const int64_t now = RealtimeNs();
+    AbortClose(st.fd);
+    AddTcpEvent(af, dst, id, st.immediate_err, now);
+    ScheduleFlush();
+    return out;
+  }
+  auto* t = new TcpProbe();
+  t->owner = this;
+  t->fd = st.fd;
+  t->id = id;
+  t->family = af;
+  std::memcpy(t->dst, dst, dst_len);
+  t->src_port = st.local_port;
+  t->recverr = opts.recverr;
+  int rc = uv_poll_init_socket(loop_, &t->handle, st.fd);
+  if (rc != 0) {
+    AbortClose(st.fd);
+    delete t;
+    ThrowErrno(env, -rc, "uv_poll_init");
+    return env.Undefined();
+  }
+  t->handle.data = t;
+  t->tracker = tracker_;
+  tracker_->pending++;
+  rc = uv_poll_start(&t->handle, UV_WRITABLE, &Engine::OnTcpWake);
+  if (rc != 0) {
+    t->owner = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&t->handle), &Engine::OnTcpClosed);
+    AbortClose(st.fd);
+    ThrowErrno(env, -rc, "uv_poll_start");
+    return env.Undefined();
+  }
+  if (!refed_) uv_unref(reinterpret_cast<uv_handle_t*>(&t->handle));
+  tcp_.emplace(id, t);
+  return out;
+}
+
+// closeTcp(id): true if the probe was still open.
+Napi::Value Engine::CloseTcp(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t id = 0;
+  if (info.Length() < 1 || !GetUint32(info[0], &id)) {
+    ThrowType(env, "closeTcp(id: uint32)");
+    return env.Undefined();
+  }
+  auto it = tcp_.find(id);
+  if (it == tcp_.end()) return Napi::Boolean::New(env, false);
+  CloseProbe(it->second);
+  return Napi::Boolean::New(env, true);
+}
+
+Napi::Value Engine::ProbeCapabilities(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("mark", CanSetMark());
+  o.Set("bindToDevice", CanBindToDevice());
+  return o;
+}
+
 Napi::Value Engine::JsRef(const Napi::CallbackInfo& info) {
   refed_ = true;
   for (Family* f : {&v4_, &v6_})
-    if (f->poller != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(&f->poller->handle));
+    for (Poller* p : {f->poller, f->udp_poller})
+      if (p != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(&p->handle));
+  for (auto& kv : tcp_) uv_ref(reinterpret_cast<uv_handle_t*>(&kv.second->handle));
   return info.This();
 }
 
 Napi::Value Engine::JsUnref(const Napi::CallbackInfo& info) {
   refed_ = false;
   for (Family* f : {&v4_, &v6_})
-    if (f->poller != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(&f->poller->handle));
+    for (Poller* p : {f->poller, f->udp_poller})
+      if (p != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(&p->handle));
+  for (auto& kv : tcp_) uv_unref(reinterpret_cast<uv_handle_t*>(&kv.second->handle));
   return info.This();
 }
 
@@ -383,6 +706,7 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
   o.Set("skipped", static_cast<double>(skipped_));
   o.Set("readErrors", static_cast<double>(read_errors_));
   o.Set("batches", static_cast<double>(batches_));
+  o.Set("tcpInFlight", static_cast<double>(tcp_.size()));
   return o;
 }
 
@@ -390,15 +714,12 @@ void Engine::CloseAll() {
   if (closed_) return;
   closed_ = true;
   for (Family* f : {&v4_, &v6_}) {
-    if (f->poller != nullptr) {
-      Poller* p = f->poller;
-      f->poller = nullptr;
-      p->owner = nullptr;
-      uv_poll_stop(&p->handle);  // stop polling before the fd goes away
-      uv_close(reinterpret_cast<uv_handle_t*>(&p->handle), &Engine::OnPollClosed);
-    }
+    ClosePoller(&f->poller);
+    ClosePoller(&f->udp_poller);
     CloseFd(f->recv_fd);
     f->recv_fd = -1;
+    CloseFd(f->udp_fd);
+    f->udp_fd = -1;
     if (f->mode != Mode::kNone) f->mode = Mode::kNone;
   }
   CloseFd(send4_.fd);
@@ -407,8 +728,19 @@ void Engine::CloseAll() {
     CloseFd(s.fd);
     s.fd = -1;
   }
+  std::unordered_map<uint32_t, TcpProbe*> probes;
+  probes.swap(tcp_);
+  for (auto& kv : probes) CloseProbe(kv.second);
+  if (flusher_ != nullptr) {
+    flusher_->owner = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(&flusher_->check), &Engine::OnFlusherClosed);
+    uv_close(reinterpret_cast<uv_handle_t*>(&flusher_->idle), &Engine::OnFlusherClosed);
+    flusher_ = nullptr;
+  }
+  flush_scheduled_ = false;
+  pending_.Clear();
   if (tracker_ != nullptr) {
-    tracker_->engine = nullptr;  // the tracker now belongs to the closing poll handles
+    tracker_->engine = nullptr;  // the tracker now belongs to the closing handles
     tracker_ = nullptr;
   }
   if (held_) {
@@ -419,25 +751,47 @@ void Engine::CloseAll() {
 
 void Engine::OnEnvCleanup(napi_async_cleanup_hook_handle, void* arg) {
   // The env is going away with the engine still open: close now; the hook is removed by the
-  // last close callback (OnPollClosed), which lets the teardown go on.
+  // last close callback (ReleaseTracker), which lets the teardown go on.
   auto* tracker = static_cast<CloseTracker*>(arg);
   if (tracker->engine != nullptr) tracker->engine->CloseAll();
 }
 
-void Engine::OnPollClosed(uv_handle_t* handle) {
-  auto* p = static_cast<Poller*>(handle->data);
-  CloseTracker* tracker = p->tracker;
-  delete p;
+void Engine::ReleaseTracker(CloseTracker* tracker) {
   if (tracker == nullptr) return;
   if (--tracker->pending > 0) return;
   if (tracker->hook != nullptr) napi_remove_async_cleanup_hook(tracker->hook);
   delete tracker;
 }
 
+void Engine::OnPollClosed(uv_handle_t* handle) {
+  auto* p = static_cast<Poller*>(handle->data);
+  CloseTracker* tracker = p->tracker;
+  delete p;
+  ReleaseTracker(tracker);
+}
+
+void Engine::OnTcpClosed(uv_handle_t* handle) {
+  auto* t = static_cast<TcpProbe*>(handle->data);
+  CloseTracker* tracker = t->tracker;
+  delete t;
+  ReleaseTracker(tracker);
+}
+
+void Engine::OnFlusherClosed(uv_handle_t* handle) {
+  auto* f = static_cast<Flusher*>(handle->data);
+  CloseTracker* tracker = f->tracker;
+  if (--f->open_handles == 0) delete f;
+  ReleaseTracker(tracker);
+}
+
 void Engine::OnReadable(uv_poll_t* handle, int status, int events) {
   auto* p = static_cast<Poller*>(handle->data);
   Engine* self = p->owner;
   if (self == nullptr) return;
+  if (p->kind != PollKind::kRawIcmp) {
+    self->DrainDgram(p, status, events);  // may call into JS: nothing touches self or p after it
+    return;
+  }
   if (status < 0) {
     // A poll error on a raw socket is not going away by itself: stop instead of spinning.
     self->read_errors_++;
@@ -449,10 +803,8 @@ void Engine::OnReadable(uv_poll_t* handle, int status, int events) {
 }
 
 void Engine::Drain(Poller* p) {
-  batch_bytes_.clear();
-  batch_meta_.clear();
-  size_t count = 0;
-  for (size_t reads = 0; count < kMaxPacketsPerWake && reads < kMaxPacketsPerWake; reads++) {
+  drain_.Clear();
+  for (size_t reads = 0; drain_.count < kMaxPacketsPerWake && reads < kMaxPacketsPerWake; reads++) {
     int n = p->receiver->Read(p->fd, received_.data(), &skipped_);
     if (n < 0) {
       if (n != -EAGAIN && n != -EWOULDBLOCK) read_errors_++;
@@ -460,42 +812,175 @@ void Engine::Drain(Poller* p) {
     }
     for (int i = 0; i < n; i++) {
       const Received& r = received_[i];
-      const size_t from_len = r.family == AF_INET ? 4 : 16;
-      const size_t from_off = batch_bytes_.size();
-      batch_bytes_.insert(batch_bytes_.end(), r.from, r.from + from_len);
-      const size_t data_off = batch_bytes_.size();
-      batch_bytes_.insert(batch_bytes_.end(), r.data, r.data + r.len);
-      batch_meta_.push_back(r.family == AF_INET ? 4 : 6);
-      batch_meta_.push_back(static_cast<double>(from_off));
-      batch_meta_.push_back(static_cast<double>(data_off));
-      batch_meta_.push_back(static_cast<double>(r.len));
-      batch_meta_.push_back(Rel(r.rx_ns));
-      count++;
+      drain_.Add(r.family, r.from, r.data, r.len, Rel(r.rx_ns));
     }
   }
-  if (count == 0) return;
-  packets_ += count;
+  Deliver(drain_);
+}
+
+size_t Engine::ReadErrorQueue(int fd, int family, int proto, uint16_t src_port, double tcp_id, Batch& batch) {
+  size_t n = 0;
+  for (; n < kMaxPacketsPerWake; n++) {
+    QueuedError q;
+    int r = errq_.Read(fd, family, &q);
+    if (r < 0) {
+      if (r != -EAGAIN && r != -EWOULDBLOCK) read_errors_++;
+      break;
+    }
+    if (r == 0) {
+      skipped_++;
+      continue;
+    }
+    const double dst_off = batch.AddBytes(q.dst, family == AF_INET ? 4 : 16);
+    double* e = batch.Add(family, q.offender, q.data, q.len, Rel(q.rx_ns));
+    e[0] = kSourceError;
+    e[1] = q.type;
+    e[2] = q.code;
+    e[3] = proto == IPPROTO_ICMPV6 ? IPPROTO_ICMP : proto;
+    if (proto == IPPROTO_UDP || proto == IPPROTO_TCP) e[4] = q.dst_port;
+    e[5] = src_port;
+    e[6] = tcp_id;
+    e[8] = dst_off;
+    batch.has_ext = true;
+  }
+  return n;
+}
+
+void Engine::DrainDgram(Poller* p, int status, int events) {
+  drain_.Clear();
+  const bool ping = p->kind == PollKind::kPing;
+  const int proto = !ping ? static_cast<int>(IPPROTO_UDP)
+                   : p->family == AF_INET ? static_cast<int>(IPPROTO_ICMP)
+                                          : static_cast<int>(IPPROTO_ICMPV6);
+  const size_t errors = ReadErrorQueue(p->fd, p->family, proto, p->local_port, kAbsent, drain_);
+  if (errors == 0 && (status < 0 || (events & UV_PRIORITIZED) != 0)) {
+    // POLLPRI/POLLERR with an empty error queue: a pending socket error alone. Clear it, or the
+    // level-triggered poll would report it again and again.
+    (void)TakeSocketError(p->fd);
+  }
+  if ((events & UV_READABLE) != 0) {
+    if (ping) {
+      for (size_t reads = 0; drain_.count < kMaxPacketsPerWake && reads < kMaxPacketsPerWake; reads++) {
+        int n = p->receiver->Read(p->fd, received_.data(), &skipped_);
+        if (n < 0) {
+          if (n != -EAGAIN && n != -EWOULDBLOCK) read_errors_++;
+          break;
+        }
+        for (int i = 0; i < n; i++) {
+          const Received& r = received_[i];
+          double* e = drain_.Add(r.family, r.from, r.data, r.len, Rel(r.rx_ns));
+          e[0] = kSourcePing;
+          drain_.has_ext = true;
+        }
+      }
+    } else {
+      int n = DiscardQueued(p->fd);  // UDP data nobody asked for
+      if (n > 0) skipped_ += static_cast<uint64_t>(n);
+    }
+  }
+  if (status < 0) {
+    // libuv stopped the handle on POLLERR without POLLPRI; what was queued is read: watch again.
+    read_errors_++;
+    uv_poll_start(&p->handle, UV_READABLE | UV_PRIORITIZED, &Engine::OnReadable);
+  }
+  Deliver(drain_);  // may call into JS: nothing touches this or p after it
+}
+
+void Engine::OnTcpWake(uv_poll_t* handle, int status, int events) {
+  auto* t = static_cast<TcpProbe*>(handle->data);
+  Engine* self = t->owner;
+  if (self == nullptr) return;
+  self->TcpWake(t, status, events);
+}
+
+void Engine::TcpWake(TcpProbe* t, int status, int events) {
+  const int64_t now = RealtimeNs();  // a SYN-ACK/RST has no kernel timestamp through connect(): the wake time
+  if (t->recverr) ReadErrorQueue(t->fd, t->family, IPPROTO_TCP, t->src_port, t->id, pending_);
+  const int err = TakeSocketError(t->fd);
+  const bool done = err != 0 || (status == 0 && (events & UV_WRITABLE) != 0);
+  if (!done) {
+    // An error-queue entry that did not end the connection attempt (POLLERR stopped the handle): go on waiting.
+    if (status < 0) uv_poll_start(&t->handle, UV_WRITABLE, &Engine::OnTcpWake);
+    if (pending_.count > 0) ScheduleFlush();
+    return;
+  }
+  AddTcpEvent(t->family, t->dst, t->id, err, now);
+  CloseProbe(t);
+  ScheduleFlush();
+}
+
+void Engine::CloseProbe(TcpProbe* t) {
+  tcp_.erase(t->id);
+  t->owner = nullptr;
+  uv_poll_stop(&t->handle);
+  uv_close(reinterpret_cast<uv_handle_t*>(&t->handle), &Engine::OnTcpClosed);
+  AbortClose(t->fd);
+  t->fd = -1;
+}
+
+void Engine::AddTcpEvent(int family, const uint8_t* dst, uint32_t id, int err, int64_t rx_ns) {
+  double* e = pending_.Add(family, dst, nullptr, 0, Rel(rx_ns));
+  e[0] = kSourceTcp;
+  e[6] = id;
+  e[7] = err;
+  pending_.has_ext = true;
+}
+
+void Engine::ScheduleFlush() {
+  if (flusher_ == nullptr || flush_scheduled_) return;
+  uv_check_start(&flusher_->check, &Engine::OnCheck);
+  uv_idle_start(&flusher_->idle, &Engine::OnIdle);
+  flush_scheduled_ = true;
+}
+
+void Engine::OnIdle(uv_idle_t*) {}
+
+void Engine::OnCheck(uv_check_t* handle) {
+  auto* f = static_cast<Flusher*>(handle->data);
+  Engine* self = f->owner;
+  if (self == nullptr) return;
+  uv_check_stop(&f->check);
+  uv_idle_stop(&f->idle);
+  self->flush_scheduled_ = false;
+  self->Deliver(self->pending_);  // may call into JS: nothing touches self or f after it
+}
+
+void Engine::Deliver(Batch& batch) {
+  if (batch.count == 0) return;
+  packets_ += batch.count;
   batches_++;
 
   // Raw napi here: while a worker is being terminated every call may fail, and the C++ wrappers
-  // would turn such a failure into a fatal error. On any failure the batch is dropped.
+  // would turn such a failure into a fatal error. On any failure the batch is dropped. The batch
+  // is copied into JS memory and emptied before JS runs: the callback may send, connect or close.
   napi_env env = env_;
   napi_handle_scope scope;
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) {
+    batch.Clear();
+    return;
+  }
   void* data = nullptr;
-  napi_value buffer, meta_buffer, meta, callback, recv;
-  const size_t meta_bytes = batch_meta_.size() * sizeof(double);
-  bool ok = napi_create_arraybuffer(env, batch_bytes_.size(), &data, &buffer) == napi_ok;
-  if (ok) std::memcpy(data, batch_bytes_.data(), batch_bytes_.size());
+  napi_value buffer, meta_buffer, meta, ext = nullptr, callback, recv;
+  const size_t meta_bytes = batch.meta.size() * sizeof(double);
+  bool ok = napi_create_arraybuffer(env, batch.bytes.size(), &data, &buffer) == napi_ok;
+  if (ok && !batch.bytes.empty()) std::memcpy(data, batch.bytes.data(), batch.bytes.size());
   ok = ok && napi_create_arraybuffer(env, meta_bytes, &data, &meta_buffer) == napi_ok;
-  if (ok) std::memcpy(data, batch_meta_.data(), meta_bytes);
-  ok = ok && napi_create_typedarray(env, napi_float64_array, batch_meta_.size(), meta_buffer, 0, &meta) == napi_ok;
+  if (ok) std::memcpy(data, batch.meta.data(), meta_bytes);
+  ok = ok && napi_create_typedarray(env, napi_float64_array, batch.meta.size(), meta_buffer, 0, &meta) == napi_ok;
+  if (ok && batch.has_ext) {
+    const size_t ext_bytes = batch.ext.size() * sizeof(double);
+    napi_value ext_buffer;
+    ok = napi_create_arraybuffer(env, ext_bytes, &data, &ext_buffer) == napi_ok;
+    if (ok) std::memcpy(data, batch.ext.data(), ext_bytes);
+    ok = ok && napi_create_typedarray(env, napi_float64_array, batch.ext.size(), ext_buffer, 0, &ext) == napi_ok;
+  }
+  batch.Clear();
   ok = ok && napi_get_reference_value(env, on_batch_, &callback) == napi_ok && callback != nullptr;
   ok = ok && napi_get_global(env, &recv) == napi_ok;  // napi_make_callback wants an object receiver
   if (ok) {
-    napi_value argv[2] = {buffer, meta};
+    napi_value argv[3] = {buffer, meta, ext};
     napi_value result;
-    napi_status status = napi_make_callback(env, *async_, recv, callback, 2, argv, &result);
+    napi_status status = napi_make_callback(env, *async_, recv, callback, ext != nullptr ? 3 : 2, argv, &result);
     bool pending = false;
     if (status != napi_ok && napi_is_exception_pending(env, &pending) == napi_ok && pending) {
       // The JS handler threw: report it like any uncaught exception instead of losing it. (When

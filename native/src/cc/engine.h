@@ -9,8 +9,10 @@
 #include <array>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
+#include "probe_sockets.h"
 #include "sockets.h"
 
 namespace mtr {
@@ -22,9 +24,13 @@ class Engine : public Napi::ObjectWrap<Engine> {
   ~Engine() override;
 
  private:
-  // How a family is served. kDgram (unprivileged ICMP datagram sockets) is reserved for the
-  // unprivileged mode: the receive side (Poller/Receiver) is shared, only opening and sending differ.
+  // How a family is served: raw sockets, or (unprivileged) an ICMP datagram "ping" socket plus a
+  // UDP socket, both reporting ICMP errors through their error queues.
   enum class Mode { kNone, kRaw, kDgram };
+  // What open() may use: raw with a per-family fallback to dgram, or only one of them.
+  enum class OpenPolicy { kAuto, kRawOnly, kDgramOnly };
+  // What a receive socket is, and so how its wakes are drained.
+  enum class PollKind { kRawIcmp, kPing, kUdp };
 
   struct SendSocket {
     int fd = -1;
@@ -46,15 +52,62 @@ class Engine : public Napi::ObjectWrap<Engine> {
     Engine* owner = nullptr;  // nullptr once the engine let go of it (closing)
     CloseTracker* tracker = nullptr;
     int fd = -1;
+    int family = 0;
+    PollKind kind = PollKind::kRawIcmp;
+    uint16_t local_port = 0;  // ping: the ICMP identifier the kernel writes; UDP: the source port
     std::unique_ptr<Receiver> receiver;
   };
 
   struct Family {
     Mode mode = Mode::kNone;
-    int error = 0;               // errno of the failed open
+    int error = 0;               // errno of the failed (raw) open
     const char* error_syscall = "";
-    int recv_fd = -1;
+    int dgram_error = 0;         // errno of the failed datagram open, when tried
+    const char* dgram_syscall = "";
+    int recv_fd = -1;            // raw ICMP socket, or the ping socket
     Poller* poller = nullptr;
+    // Datagram mode: the ping socket is recv_fd/poller; the UDP socket is this.
+    int udp_fd = -1;
+    Poller* udp_poller = nullptr;
+    uint32_t ping_mark = 0, udp_mark = 0;  // SO_MARK the two datagram sockets carry now
+  };
+
+  // One TCP probe: a non-blocking connect with its own poll. Owned by tcp_ until its close callback.
+  struct TcpProbe {
+    uv_poll_t handle;
+    Engine* owner = nullptr;  // nullptr once closing
+    CloseTracker* tracker = nullptr;
+    int fd = -1;
+    uint32_t id = 0;
+    int family = 0;
+    uint8_t dst[16] = {};
+    uint16_t src_port = 0;
+    bool recverr = false;
+  };
+
+  // Events that are not read from a shared socket (TCP completions and their error queues, an
+  // immediate ECONNREFUSED) gather in pending_ and go to JS once per loop iteration: a check handle
+  // flushes after the poll phase, an idle handle keeps the poll phase from blocking meanwhile.
+  struct Flusher {
+    uv_check_t check;
+    uv_idle_t idle;
+    Engine* owner = nullptr;
+    CloseTracker* tracker = nullptr;
+    int open_handles = 0;
+  };
+
+  // One batch for JS: meta keeps the original 5 numbers per packet; ext (9 per packet) is only
+  // handed over when the batch holds anything but raw packets.
+  struct Batch {
+    std::vector<uint8_t> bytes;
+    std::vector<double> meta;
+    std::vector<double> ext;
+    bool has_ext = false;
+    size_t count = 0;
+    void Clear();
+    // Appends a packet (source raw); returns its ext slot.
+    double* Add(int family, const uint8_t* from, const uint8_t* data, size_t len, double rx_ns);
+    double AddBytes(const uint8_t* p, size_t n);
   };
 
   // IPv6 send sockets, one per transport protocol.
@@ -69,17 +122,39 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value JsRef(const Napi::CallbackInfo& info);
   Napi::Value JsUnref(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
+  Napi::Value SendDgramJs(const Napi::CallbackInfo& info);
+  Napi::Value ConnectTcp(const Napi::CallbackInfo& info);
+  Napi::Value CloseTcp(const Napi::CallbackInfo& info);
+  Napi::Value ProbeCapabilities(const Napi::CallbackInfo& info);
 
   SysResult OpenIPv4();
   SysResult OpenIPv6();
-  SysResult StartPoll(Family& fam, int family);
+  SysResult OpenDgramFamily(Family& fam, int family);
+  SysResult StartPoll(Poller** slot, int fd, int family, PollKind kind, uint16_t local_port);
+  void ClosePoller(Poller** slot);
   // Brings a send socket to the wanted mark/device; costs nothing when it already matches.
   SysResult Configure(SendSocket& s, uint32_t mark, const std::string& device);
   void CloseAll();
   static void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg);
   static void OnPollClosed(uv_handle_t* handle);
   static void OnReadable(uv_poll_t* handle, int status, int events);
+  static void OnTcpWake(uv_poll_t* handle, int status, int events);
+  static void OnTcpClosed(uv_handle_t* handle);
+  static void OnCheck(uv_check_t* handle);
+  static void OnIdle(uv_idle_t* handle);
+  static void OnFlusherClosed(uv_handle_t* handle);
+  static void ReleaseTracker(CloseTracker* tracker);
   void Drain(Poller* p);
+  void DrainDgram(Poller* p, int status, int events);
+  // Reads a socket's error queue into batch; returns how many entries were read (delivered or not).
+  size_t ReadErrorQueue(int fd, int family, int proto, uint16_t src_port, double tcp_id, Batch& batch);
+  void TcpWake(TcpProbe* t, int status, int events);
+  void CloseProbe(TcpProbe* t);
+  void AddTcpEvent(int family, const uint8_t* dst, uint32_t id, int err, int64_t rx_ns);
+  void ScheduleFlush();
+  // Hands batch to JS and empties it. May run JS: the caller must not touch the engine afterwards.
+  void Deliver(Batch& batch);
+  Family& FamilyOf(int family) { return family == AF_INET ? v4_ : v6_; }
   double Rel(int64_t realtime_ns) const { return static_cast<double>(realtime_ns - epoch_ns_); }
 
   napi_env env_;
@@ -98,10 +173,19 @@ class Engine : public Napi::ObjectWrap<Engine> {
   SendSocket send4_;
   std::array<SendSocket, kV6Count> send6_;
 
+  OpenPolicy policy_ = OpenPolicy::kAuto;
+  double max_files_ = -1;
+
+  std::unordered_map<uint32_t, TcpProbe*> tcp_;
+  uint32_t next_tcp_id_ = 1;
+  Flusher* flusher_ = nullptr;
+  bool flush_scheduled_ = false;
+
   // Drain scratch, reused between wakes.
   std::vector<Received> received_;
-  std::vector<uint8_t> batch_bytes_;
-  std::vector<double> batch_meta_;
+  ErrQueueReader errq_;
+  Batch drain_;
+  Batch pending_;
 
   uint64_t packets_ = 0, skipped_ = 0, read_errors_ = 0, batches_ = 0;
 };
