@@ -85,6 +85,7 @@ export class NameResolver implements Names {
   private readonly infos = new Map<string, string | null>();
   private readonly resolver: dnsp.Resolver | undefined;
   private outstanding = 0;
+  private readonly running = new Set<Promise<unknown>>();
   private closed = false;
 
   constructor(private readonly opts: ResolverOptions) {
@@ -132,10 +133,14 @@ export class NameResolver implements Names {
 
   private track(p: Promise<unknown>): void {
     this.outstanding++;
-    p.catch(() => undefined).finally(() => {
-      this.outstanding--;
-      if (!this.closed) this.opts.onChange?.();
-    });
+    const done: Promise<unknown> = p
+      .catch(() => undefined)
+      .finally(() => {
+        this.outstanding--;
+        this.running.delete(done);
+        if (!this.closed) this.opts.onChange?.();
+      });
+    this.running.add(done);
   }
 
   host(address: string): string | undefined {
@@ -148,8 +153,11 @@ export class NameResolver implements Names {
 
   /** Wait (at most `ms`) for lookups still running, e.g. before printing a report. */
   async settle(ms: number): Promise<void> {
-    const end = Date.now() + ms;
-    while (this.outstanding > 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    if (this.running.size === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((r) => (timer = setTimeout(r, ms)));
+    await Promise.race([Promise.all([...this.running]), timeout]);
+    clearTimeout(timer);
   }
 
   close(): void {

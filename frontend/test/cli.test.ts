@@ -54,8 +54,9 @@ describe('mtr-ts end to end with the fake packet program', () => {
   });
 
   it('raw output: x, h, p lines with tokens from 33000', async () => {
-    const r = await runCli([...fast, '-l', '-c', '2', '127.0.0.1'], { FAKE_PATH: '127.0.0.1' });
+    const r = await runCli(['-n', '-i', '0.5', '-l', '-c', '2', '127.0.0.1'], { FAKE_PATH: '127.0.0.1' });
     const lines = r.out.trimEnd().split('\n');
+    // the first tick is 50 ms before the second (0.5 s over 10 hops): the answer comes first
     expect(lines.slice(0, 3)).toEqual(['x 0 33000', 'h 0 127.0.0.1', 'p 0 1001 33000']);
     expect(lines.filter((l) => l.startsWith('x ')).length).toBe(lines.filter((l) => l.startsWith('p ')).length);
   });
