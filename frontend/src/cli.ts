@@ -131,6 +131,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   let interrupted = false;
   let current: Session | undefined;
   const unhook = io.onInterrupt(() => {
+    if (interrupted) process.exit(130); // a second Ctrl-C does not wait for anything
     interrupted = true;
     current?.abort();
   });
@@ -179,6 +180,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       const client = new PacketClient({ path: packetPath, env: io.env });
       try {
         await client.checkFeatures(family, cfg.protocol, cfg.mark !== undefined);
+        if (interrupted) return 130;
         const progress = io.errIsTty && cfg.mode !== 'raw' && cfg.mode !== 'split';
         session = new Session(
           {

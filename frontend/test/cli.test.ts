@@ -99,6 +99,23 @@ describe('mtr-ts end to end with the fake packet program', () => {
     expect(r.err).toBe('mtr-ts: Failed to resolve host: 127.0.0.1: Address family for hostname not supported\n');
   });
 
+  it('a progress line on stderr only when stderr is a terminal', async () => {
+    let err = '';
+    const io: Io = {
+      out: () => {},
+      err: (t) => (err += t),
+      errIsTty: true,
+      env: { ...process.env, MTR_PACKET: FAKE, FAKE_PATH: '127.0.0.1' },
+      isRoot: true,
+      onInterrupt: () => () => {},
+    };
+    expect(await main(['-n', '-i', '0.02', '-c', '2', '127.0.0.1'], io)).toBe(0);
+    expect(err).toContain('mtr-ts: no curses interface here: running in report mode (-r)');
+    expect(err).toContain('mtr-ts: 127.0.0.1: cycle 2/2');
+    const quiet = await runCli([...fast, '-c', '2', '127.0.0.1'], { FAKE_PATH: '127.0.0.1' });
+    expect(quiet.err).toBe('');
+  });
+
   it('a bad flag: one line and a hint, exit 1', async () => {
     const r = await runCli(['--frobnicate', 'x']);
     expect(r.code).toBe(1);
