@@ -1,7 +1,7 @@
 // One probe daemon (ours or the reference) as a child process speaking the mtr-packet line protocol, with
 // /proc readings of its CPU time and memory. Never throws on a daemon failure: results carry `error`.
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './lab.js';
 
@@ -43,6 +43,33 @@ const live = new Set();
 process.on('exit', () => {
   for (const d of live) d.kill();
 });
+
+/**
+ * Datagrams the kernel dropped on this process's raw/UDP sockets (receive buffer full), summed from the
+ * `drops` column of /proc/net/{raw,raw6,udp,udp6} over the socket inodes in /proc/<pid>/fd.
+ */
+export function sockDrops(pid) {
+  try {
+    const inodes = new Set();
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try {
+        const m = readlinkSync(`/proc/${pid}/fd/${fd}`).match(/^socket:\[(\d+)\]$/);
+        if (m) inodes.add(m[1]);
+      } catch {}
+    }
+    let drops = 0;
+    for (const t of ['raw', 'raw6', 'udp', 'udp6']) {
+      const lines = readFileSync(`/proc/net/${t}`, 'utf8').trim().split('\n').slice(1);
+      for (const l of lines) {
+        const f = l.trim().split(/\s+/);
+        if (inodes.has(f[9])) drops += Number(f.at(-1));
+      }
+    }
+    return drops;
+  } catch {
+    return undefined;
+  }
+}
 
 export class Daemon {
   /**
@@ -179,6 +206,7 @@ export function runProbes(d, count, mk, { window, timeoutMs = 120_000, onReply }
       const t1 = process.hrtime.bigint();
       const cpu1 = d.cpu();
       const mem = d.mem();
+      const drops = sockDrops(d.pid);
       d.onLines = undefined;
       const elapsedS = Number(t1 - t0) / 1e9;
       resolve({
@@ -191,6 +219,7 @@ export function runProbes(d, count, mk, { window, timeoutMs = 120_000, onReply }
         rate: replies / elapsedS,
         cpuS: cpu0 && cpu1 ? cpu1.total - cpu0.total : undefined,
         mem,
+        drops,
         error,
       });
     };

@@ -37,6 +37,7 @@ export function summarize(runs) {
     kinds,
     unsupported,
     errors: runs.length - ok.length,
+    drops: median(ok.map((r) => r.drops)),
   };
 }
 
@@ -48,7 +49,7 @@ export const kindsText = (k) =>
 
 export async function throughput(ctx) {
   const counts = ctx.quick ? [2_000, 10_000] : [10_000, 50_000];
-  const reps = ctx.quick ? 1 : 3;
+  const reps = ctx.quick ? 1 : 5;
   const protos = ['icmp', 'udp', 'tcp'];
   const modes = [100, undefined];
   const res = {};
@@ -73,7 +74,8 @@ export async function throughput(ctx) {
         const cellR = (v) => (f.error ? `error: ${f.error}` : f.unsupported ? 'unsupported' : v);
         const mode = window ? `${window} in flight` : 'all at once';
         const P = proto.toUpperCase();
-        const note = `replies ours: ${o.error ? '—' : kindsText(o.kinds)}; ref: ${f.error ? '—' : kindsText(f.kinds)}${
+        const dropsText = (x) => (x.drops ? `, kernel socket drops ${fmtNum(x.drops)}` : '');
+        const note = `replies ours: ${o.error ? '—' : kindsText(o.kinds) + dropsText(o)}; ref: ${f.error ? '—' : kindsText(f.kinds) + dropsText(f)}${
           window ? '' : '; all at once is not the headline: replies other than `reply` (probes-exhausted beyond the in-flight limit, no-reply after the 2 s timeout for replies the kernel dropped) count as answered'
         }`;
         ctx.table.add({
