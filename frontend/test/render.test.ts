@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { MplsLabel } from '@mtr-ts/protocol';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ORDER } from '../src/fields.js';
 import { EMPTY_HOP, reduceHop, type HopEvent, type HopState } from '../src/stats.js';
@@ -26,7 +27,7 @@ function hop(events: HopEvent[]): HopState {
   return events.reduce(reduceHop, EMPTY_HOP);
 }
 const sent: HopEvent = { kind: 'sent' };
-const r = (address: string, rtt: number, mpls?: HopEvent extends infer _ ? any : never): HopEvent => ({ kind: 'reply', address, rtt, mpls });
+const r = (address: string, rtt: number, mpls?: MplsLabel[]): HopEvent => ({ kind: 'reply', address, rtt, mpls });
 
 function loopback(cycles: number): Snapshot {
   const events: HopEvent[] = [];
