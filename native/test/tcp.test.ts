@@ -10,10 +10,12 @@ import {
   LO6,
   RouterLab,
   Scratch,
+  distIndex,
   isRoot,
   lastJson,
   openFds,
   rootReason,
+  runChild,
   skipRoot,
   type PacketJson,
 } from './probe-lab.js';
@@ -208,6 +210,39 @@ describe(`TCP probes${rootReason}`, { skip: skipRoot }, () => {
       e.close();
       await closeServer(server);
     }
+  });
+
+  it('a terminated worker closes its probes in flight (a listener that never accepts keeps them pending)', async () => {
+    const script = scratch!.script(
+      'worker-tcp.mjs',
+      `import { Worker } from 'node:worker_threads';
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+const py = spawn('python3', ['-c', 'import socket,time\\ns=socket.socket(); s.bind(("127.0.0.1",0)); s.listen(1); print(s.getsockname()[1], flush=True); time.sleep(30)']);
+py.stdout.once('data', (d) => {
+  const port = Number(String(d).trim());
+  const base = readdirSync('/proc/self/fd').length;
+  const src = \`
+const { parentPort, workerData } = require('node:worker_threads');
+import(workerData.dist).then(({ Engine }) => {
+  const e = new Engine(() => {});
+  e.open();
+  for (let i = 0; i < 200; i++) e.connectTcp(4, new Uint8Array([127, 0, 0, 1]), workerData.port, 0, { ttl: 64, tos: 0 });
+  setTimeout(() => parentPort.postMessage(e.stats().tcpInFlight), 300);
+});\`;
+  const w = new Worker(src, { eval: true, workerData: { port, dist: ${JSON.stringify(distIndex)} } });
+  let inFlight = -1;
+  w.on('message', (m) => { inFlight = m; w.terminate(); });
+  w.on('exit', (code) => setTimeout(() => { py.kill(); out({ inFlight, code, fdsBack: readdirSync('/proc/self/fd').length === base }); }, 100));
+});`,
+    );
+    const r = await runChild([process.execPath, script], 10_000);
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.code, r.stderr).toBe(0);
+    const res = lastJson<{ inFlight: number; code: number; fdsBack: boolean }>(r.stdout);
+    expect(res.inFlight).toBeGreaterThan(150); // the accept queue holds a couple; the rest wait for SYN-ACKs
+    expect(res.code).toBe(1); // terminated
+    expect(res.fdsBack).toBe(true);
   });
 
   it('5,000 concurrent probes to a closed port all complete with 111; fds return to the baseline', async () => {
