@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// pnpm bench [-- --quick] [-- --only throughput,accuracy,footprint,limits,frontend]
+// pnpm bench [-- --quick] [--only throughput,accuracy,footprint,limits,frontend,profile] [--profile]
 // Benchmarks mtr-packet-ts against the reference mtr-packet 0.95 in one run, interleaved, and writes the table
 // to bench/results/latest.md (a --quick or --only run writes bench/results/quick.md instead). See bench/README.md.
 import { spawnSync } from 'node:child_process';
@@ -14,17 +14,22 @@ import { accuracy } from './sections/accuracy.js';
 import { footprint } from './sections/footprint.js';
 import { limits } from './sections/limits.js';
 import { frontend } from './sections/frontend.js';
+import { profile } from './sections/profile.js';
 import { DAEMONS } from './lib/daemon.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const SECTIONS = { throughput, accuracy, footprint, limits, frontend };
+const SECTIONS = { throughput, accuracy, footprint, limits, frontend, profile };
+const DEFAULT = ['throughput', 'accuracy', 'footprint', 'limits', 'frontend'];
 
 function parseArgs(argv) {
-  const a = { quick: false, only: Object.keys(SECTIONS) };
+  const a = { quick: false, only: [...DEFAULT] };
   for (let i = 0; i < argv.length; i++) {
     const x = argv[i];
     if (x === '--') continue;
     if (x === '--quick') a.quick = true;
+    else if (x === '--profile') {
+      if (!a.only.includes('profile')) a.only.push('profile');
+    }
     else if (x === '--only' || x.startsWith('--only=')) {
       const v = x.includes('=') ? x.slice(7) : argv[++i];
       a.only = (v ?? '').split(',').map((s) => s.trim()).filter(Boolean);
@@ -35,7 +40,7 @@ function parseArgs(argv) {
       }
       a.partial = true;
     } else if (x === '--help' || x === '-h') {
-      console.log('usage: pnpm bench [-- --quick] [-- --only throughput,accuracy,footprint,limits,frontend]');
+      console.log('usage: pnpm bench [-- --quick] [--only throughput,accuracy,footprint,limits,frontend,profile] [--profile]');
       process.exit(0);
     } else {
       console.error(`unknown option ${x} (try --help)`);
