@@ -4,7 +4,7 @@ import { DEFAULT_MAX_IN_FLIGHT } from './probes.js';
 
 export const PACKAGE_VERSION = '0.1.0';
 
-export const USAGE = `Usage: mtr-packet-ts [--verbose] [--max-in-flight N]
+export const USAGE = `Usage: mtr-packet-ts [--verbose] [--max-in-flight N] [--unprivileged] [--no-mark]
        mtr-packet-ts --help | --version
 
 Sends network probes and reports their answers, speaking mtr-packet 0.95's
@@ -14,13 +14,20 @@ each carrying the token of its request, e.g.
   printf '1 send-probe ip-4 127.0.0.1\\n' | mtr-packet-ts
   1 reply ip-4 127.0.0.1 round-trip-time 42
 
-It needs raw sockets: run it as root (it then clears every capability, and
-switches to the invoking user when started through sudo) or give the node
-binary CAP_NET_RAW. On end of input it answers every probe still in flight,
-then exits 0.
+As root (or with CAP_NET_RAW) it uses raw sockets, opened at start; then it
+clears every capability but CAP_NET_ADMIN, which it keeps only in its
+permitted set and raises for the one setsockopt that sets a probe's mark
+(--no-mark clears that too). Started through sudo, it switches to the
+invoking user instead. Without those rights it runs unprivileged on ICMP
+"ping" and UDP datagram sockets (net.ipv4.ping_group_range must admit the
+user): ICMP, UDP and TCP probes work, without MPLS labels or marks.
+On end of input it answers every probe still in flight, then exits 0.
 
 Options:
   --verbose          say on stderr which sockets and privileges it runs with
+  --unprivileged     use the datagram sockets even when raw ones would open
+  --no-mark          keep no capability at all (the mark argument then answers
+                     permission-denied)
   --max-in-flight N  answer probes-exhausted beyond N probes in flight
                      (default ${DEFAULT_MAX_IN_FLIGHT})
   --help             show this text
@@ -32,15 +39,20 @@ export interface Args {
   version: boolean;
   verbose: boolean;
   maxInFlight: number;
+  mode: 'auto' | 'dgram';
+  /** keep CAP_NET_ADMIN (permitted only) so marks can be set */
+  mark: boolean;
 }
 
 export function parseArgs(argv: readonly string[]): Args | { error: string } {
-  const a: Args = { help: false, version: false, verbose: false, maxInFlight: DEFAULT_MAX_IN_FLIGHT };
+  const a: Args = { help: false, version: false, verbose: false, maxInFlight: DEFAULT_MAX_IN_FLIGHT, mode: 'auto', mark: true };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
     if (arg === '--help' || arg === '-h') a.help = true;
     else if (arg === '--version' || arg === '-v') a.version = true;
     else if (arg === '--verbose') a.verbose = true;
+    else if (arg === '--unprivileged') a.mode = 'dgram';
+    else if (arg === '--no-mark') a.mark = false;
     else if (arg === '--max-in-flight' || arg.startsWith('--max-in-flight=')) {
       const v = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : argv[++i];
       const n = v !== undefined && /^[0-9]+$/.test(v) ? Number(v) : NaN;

@@ -6,6 +6,7 @@ import {
   buildIcmpEcho,
   buildIPv4Packet,
   buildUdp,
+  decodeIcmpv4Message,
   decodeIcmpv6Message,
   decodeIPv4Packet,
   formatIPv4,
@@ -16,6 +17,8 @@ import {
   parseIPv6,
   type QuotedProbe,
 } from '@mtr-ts/native/wire';
+
+import type { Received } from './transport.js';
 
 /** mtr-packet's packet buffer: no probe (IPv4: whole packet; IPv6: without the IP header) is larger. */
 export const PACKET_BUFFER_SIZE = 9000;
@@ -114,15 +117,38 @@ export function buildProbe(
 
 export type Answer =
   | { kind: 'echo'; id: number; sequence: number }
-  | { kind: 'quoted'; type: ProbeResultName; quoted: QuotedProbe; mpls: MplsLabel[] | undefined };
+  | { kind: 'quoted'; type: ProbeResultName; quoted: QuotedProbe; mpls: MplsLabel[] | undefined }
+  | {
+      /** an ICMP error read from a datagram or TCP socket's error queue */
+      kind: 'queued';
+      type: ProbeResultName;
+      protocol: 'icmp' | 'udp' | 'tcp';
+      dst: Uint8Array | undefined;
+      /** ICMP: the identifier and sequence of our echo as quoted */
+      icmpId: number | undefined;
+      icmpSeq: number | undefined;
+      /** UDP: the ports, and the sequence from the payload when it carries one */
+      srcPort: number | undefined;
+      dstPort: number | undefined;
+      payloadSeq: number | undefined;
+      tcpId: number | undefined;
+    };
 
 /**
  * What a received packet says, or undefined when it cannot answer a probe. As mtr-packet:
  * port unreachable from the destination means the probe arrived (`reply`); any other
  * unreachable is `no-route` from the host that said so.
  */
-export function decodeAnswer(p: { family: IpVersion; from: Uint8Array; data: Uint8Array }): Answer | undefined {
-  const d = p.family === 4 ? decodeIPv4Packet(p.data) : decodeIcmpv6Message(p.data, p.from);
+export function decodeAnswer(p: Received): Answer | undefined {
+  if (p.source === 'error') return decodeQueued(p);
+  const d =
+    p.source === 'ping'
+      ? p.family === 4
+        ? decodeIcmpv4Message(p.data, p.from)
+        : decodeIcmpv6Message(p.data, p.from)
+      : p.family === 4
+        ? decodeIPv4Packet(p.data)
+        : decodeIcmpv6Message(p.data, p.from);
   switch (d.kind) {
     case 'echo-reply':
       return { kind: 'echo', id: d.id, sequence: d.seq };
@@ -138,4 +164,58 @@ export function decodeAnswer(p: { family: IpVersion; from: Uint8Array; data: Uin
     default:
       return undefined;
   }
+}
+
+/** The result an ICMP type/code stands for, by family numbering; undefined for kinds no probe waits for. */
+export function resultOf(family: IpVersion, type: number, code: number): ProbeResultName | undefined {
+  if (family === 4) {
+    if (type === 11) return 'ttl-expired';
+    if (type === 3) return code === 3 ? 'reply' : 'no-route';
+  } else {
+    if (type === 3) return 'ttl-expired';
+    if (type === 1) return code === 4 ? 'reply' : 'no-route';
+  }
+  return undefined;
+}
+
+function decodeQueued(p: Received): Answer | undefined {
+  if (p.icmpType === undefined || p.errProto === undefined) return undefined;
+  const type = resultOf(p.family, p.icmpType, p.icmpCode ?? 0);
+  if (type === undefined) return undefined;
+  const d = p.data;
+  const u16 = (at: number): number | undefined => (d.length >= at + 2 ? (d[at]! << 8) | d[at + 1]! : undefined);
+  return {
+    kind: 'queued',
+    type,
+    protocol: p.errProto,
+    dst: p.origDst,
+    icmpId: p.errProto === 'icmp' ? u16(4) : undefined,
+    icmpSeq: p.errProto === 'icmp' ? u16(6) : undefined,
+    srcPort: p.origSrcPort,
+    dstPort: p.origDstPort,
+    payloadSeq: p.errProto === 'udp' ? u16(0) : undefined,
+    tcpId: p.tcpId,
+  };
+}
+
+/**
+ * What a datagram-mode probe sends: the ICMP echo (its identifier is the kernel's to set) or
+ * the UDP payload. A UDP probe to a given port cannot carry its sequence in a port there (the
+ * socket is shared), so it carries it in the first two payload bytes.
+ */
+export function buildDgramPayload(req: SendProbeRequest, family: IpVersion, sequence: number): Uint8Array | undefined {
+  const ipHeader = family === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
+  const limit = family === 4 ? PACKET_BUFFER_SIZE : PACKET_BUFFER_SIZE + IPV6_HEADER_LEN;
+  if (req.size > limit) return undefined;
+  if (req.protocol === 'icmp') {
+    return buildIcmpEcho({ v6: family === 6, id: 0, seq: sequence, size: req.size, bitPattern: req.bitPattern });
+  }
+  if (req.protocol !== 'udp') return undefined;
+  const payload = new Uint8Array(Math.max(req.size - ipHeader - UDP_HEADER_LEN, UDP_MIN_PAYLOAD));
+  payload.fill(req.bitPattern & 0xff);
+  if (req.port) {
+    payload[0] = sequence >> 8;
+    payload[1] = sequence & 0xff;
+  }
+  return payload;
 }

@@ -8,16 +8,27 @@ import {
   parseCommandLine,
   replyForErrno,
   type CheckSupportRequest,
+  type MplsLabel,
+  type ProbeResultName,
   type Reply,
   type SendProbeRequest,
 } from '@mtr-ts/protocol';
-import { buildProbe, decodeAnswer, formatAddress, needsSource, parseAddress, type Answer, type ProbeIdentity } from './codec.js';
+import { buildDgramPayload, buildProbe, decodeAnswer, formatAddress, needsSource, parseAddress, type Answer } from './codec.js';
 import { SourceCache } from './source-cache.js';
 import { ProbeTable, type Probe, DEFAULT_MAX_IN_FLIGHT } from './probes.js';
-import { isSendError, type Received, type Transport } from './transport.js';
+import { isSendError, type ProbeOptions, type Received, type SendOptions, type Transport } from './transport.js';
 
 /** The protocol version we answer `check-support feature version` with: the mtr-packet protocol we speak. */
 export const PROTOCOL_VERSION = '0.95';
+
+const HTTP_PORT = 80;
+const EADDRINUSE = 98;
+const EADDRNOTAVAIL = 99;
+const ECONNREFUSED = 111;
+/** source ports tried for one TCP probe before its bind error is the answer */
+const MAX_PORT_ATTEMPTS = 64;
+/** how long a TCP probe whose connect a router aborted waits for that router's ICMP message */
+const TCP_ICMP_GRACE_NS = 20e6;
 
 /** IPv6 raw socket protocol per probe protocol (ICMP probes are ICMPv6 there). */
 const PROTOCOL_NUMBERS_V6 = { icmp: 58, udp: 17, tcp: 6, sctp: 132 } as const;
@@ -45,6 +56,10 @@ export class Daemon {
   private readonly protocols: ReadonlySet<string>;
   private readonly markSupported: boolean;
   private readonly sources: SourceCache;
+  /** TCP probes by the native probe id */
+  private readonly tcpProbes = new Map<number, Probe>();
+  /** datagram mode: the ping sockets' ports, which the kernel uses as ICMP identifiers (IPv4, IPv6) */
+  private readonly pingIds: [number, number] = [-1, -1];
   /** called whenever the earliest deadline may have changed */
   onDeadlineChange: () => void = () => {};
 
@@ -55,7 +70,7 @@ export class Daemon {
   ) {
     this.probes = new ProbeTable(opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, opts.firstSequence);
     this.icmpId = opts.icmpId ?? Math.floor(Math.random() * 0x10000);
-    this.protocols = opts.protocols ?? new Set(['icmp']);
+    this.protocols = opts.protocols ?? new Set(['icmp', 'udp', 'tcp']);
     this.markSupported = opts.markSupported ?? false;
     this.sources = new SourceCache((family, dst) => transport.sourceAddress(family, dst), () => transport.now());
   }
@@ -105,9 +120,9 @@ export class Daemon {
       case 'send-probe':
         return 'ok';
       case 'ip-4':
-        return this.transport.ip4 ? 'ok' : 'no';
+        return this.transport.mode4 !== 'none' ? 'ok' : 'no';
       case 'ip-6':
-        return this.transport.ip6 ? 'ok' : 'no';
+        return this.transport.mode6 !== 'none' ? 'ok' : 'no';
       case 'icmp':
       case 'udp':
       case 'tcp':
@@ -121,18 +136,21 @@ export class Daemon {
   }
 
   private protocolSupported(p: string): boolean {
-    if (p === 'sctp' && !this.transport.sctp) return false;
+    if (p === 'sctp') {
+      // SCTP probes go only through raw sockets, and only where the kernel has SCTP
+      return this.transport.sctp && this.protocols.has(p) && (this.transport.mode4 === 'raw' || this.transport.mode6 === 'raw');
+    }
     return this.protocols.has(p);
+  }
+
+  private modeOf(family: 4 | 6): 'raw' | 'dgram' | 'none' {
+    return family === 4 ? this.transport.mode4 : this.transport.mode6;
   }
 
   private sendProbe(req: SendProbeRequest): void {
     const { token } = req;
     const family = req.ipVersion;
-    if (
-      family === undefined ||
-      (family === 4 && !this.transport.ip4) ||
-      (family === 6 && !this.transport.ip6)
-    ) {
+    if (family === undefined || this.modeOf(family) === 'none') {
       this.reply({ token, type: 'invalid-argument', reason: 'ip-version-not-supported' });
       return;
     }
@@ -151,37 +169,33 @@ export class Daemon {
       this.reply({ token, type: 'invalid-argument', reason: undefined });
       return;
     }
-
-    // IPv6 takes hop limit and traffic class as socket values: -1 is the kernel's default, and
-    // anything outside -1..255 is EINVAL, as it is for mtr-packet's setsockopt.
-    if (family === 6 && !(inByteOrDefault(req.ttl) && inByteOrDefault(req.tos))) {
+    // Hop limit and traffic class as socket values (IPv6, and every probe sent through a socket
+    // of its own kind): -1 is the kernel's default, anything outside -1..255 is EINVAL, as it is
+    // for mtr-packet's setsockopt. Raw IPv4 headers take them cut to 8 bits, as 0.95 does.
+    const rawV4 = family === 4 && this.modeOf(4) === 'raw' && req.protocol !== 'tcp';
+    if (!rawV4 && !(inByteOrDefault(req.ttl) && inByteOrDefault(req.tos))) {
       this.reply({ token, type: 'invalid-argument', reason: undefined });
       return;
     }
 
-    let txNs: number;
-    const sequence = this.probes.allocateSequence();
-    const identity: ProbeIdentity = { icmpId: this.icmpId, sequence };
-    let built;
+    const opts: ProbeOptions = { ttl: req.ttl, tos: req.tos };
+    if (req.mark !== undefined) opts.mark = req.mark;
+    if (req.localDevice !== undefined) opts.device = req.localDevice;
+    if (src !== undefined) opts.src = src;
+
+    let sent: { txNs: number; srcPort: number; dstPort: number; sequence: number; tcpId: number };
     try {
-      const source = src ?? (needsSource(req) ? this.sources.get(family, dst) : undefined);
-      built = buildProbe(req, family, dst, source, identity);
-      if (built === undefined) {
+      const s =
+        req.protocol === 'tcp'
+          ? this.sendTcp(req, family, dst, opts)
+          : this.modeOf(family) === 'dgram'
+            ? this.sendDgram(req, family, dst, opts)
+            : this.sendRaw(req, family, dst, src, opts);
+      if (s === undefined) {
         this.reply({ token, type: 'invalid-argument', reason: undefined });
         return;
       }
-      const opts: { mark?: number; device?: string } = {};
-      if (req.mark !== undefined) opts.mark = req.mark;
-      if (req.localDevice !== undefined) opts.device = req.localDevice;
-      txNs =
-        family === 4
-          ? this.transport.sendIPv4(built.bytes, dst, opts)
-          : this.transport.sendIPv6(PROTOCOL_NUMBERS_V6[req.protocol], built.bytes, dst, {
-              ...opts,
-              hopLimit: req.ttl,
-              trafficClass: req.tos,
-              ...(src ? { src } : {}),
-            });
+      sent = s;
     } catch (e) {
       // A send error maps to its reply; anything else the layer below refused is a bad argument.
       this.reply(
@@ -195,21 +209,78 @@ export class Daemon {
       family,
       protocol: req.protocol,
       dst,
-      sequence,
-      srcPort: built.srcPort,
-      dstPort: built.dstPort,
-      txNs,
-      deadlineNs: txNs + req.timeout * 1e9,
+      sequence: sent.sequence,
+      srcPort: sent.srcPort,
+      dstPort: sent.dstPort,
+      tcpId: sent.tcpId,
+      failedErrno: 0,
+      txNs: sent.txNs,
+      deadlineNs: sent.txNs + req.timeout * 1e9,
       heapIndex: -1,
     };
     const earliest = this.probes.peekDeadline();
     this.probes.add(probe);
+    if (probe.tcpId >= 0) this.tcpProbes.set(probe.tcpId, probe);
     if (earliest === undefined || probe.deadlineNs < earliest.deadlineNs) this.onDeadlineChange();
+  }
+
+  /** Raw sockets: we build the packet (IPv4 with its header; IPv6 from the transport header). */
+  private sendRaw(req: SendProbeRequest, family: 4 | 6, dst: Uint8Array, src: Uint8Array | undefined, opts: ProbeOptions) {
+    const sequence = this.probes.allocateSequence();
+    const source = src ?? (needsSource(req) ? this.sources.get(family, dst) : undefined);
+    const built = buildProbe(req, family, dst, source, { icmpId: this.icmpId, sequence });
+    if (built === undefined) return undefined;
+    const sendOpts: SendOptions = {};
+    if (opts.mark !== undefined) sendOpts.mark = opts.mark;
+    if (opts.device !== undefined) sendOpts.device = opts.device;
+    const txNs =
+      family === 4
+        ? this.transport.sendIPv4(built.bytes, dst, sendOpts)
+        : this.transport.sendIPv6(PROTOCOL_NUMBERS_V6[req.protocol], built.bytes, dst, {
+            ...sendOpts,
+            hopLimit: req.ttl,
+            trafficClass: req.tos,
+            ...(src ? { src } : {}),
+          });
+    return { txNs, srcPort: built.srcPort, dstPort: built.dstPort, sequence, tcpId: -1 };
+  }
+
+  /** Datagram sockets (no privileges): the kernel builds the headers and owns the ICMP identifier. */
+  private sendDgram(req: SendProbeRequest, family: 4 | 6, dst: Uint8Array, opts: ProbeOptions) {
+    const sequence = this.probes.allocateSequence();
+    const payload = buildDgramPayload(req, family, sequence);
+    if (payload === undefined) return undefined;
+    const proto = req.protocol === 'icmp' ? 'icmp' : 'udp';
+    const dstPort = proto === 'udp' ? req.port || sequence : 0;
+    const r = this.transport.sendDgram(family, proto, payload, dst, dstPort, opts);
+    if (proto === 'icmp') this.pingIds[family === 4 ? 0 : 1] = r.localPort;
+    return { txNs: r.txNs, srcPort: proto === 'udp' ? r.localPort : 0, dstPort, sequence, tcpId: -1 };
+  }
+
+  /**
+   * TCP: a real connect() from the sequence as source port, as mtr-packet does; a port still in
+   * use by anyone is skipped (the bind fails) and the next sequence is tried.
+   */
+  private sendTcp(req: SendProbeRequest, family: 4 | 6, dst: Uint8Array, opts: ProbeOptions) {
+    const dstPort = req.port || HTTP_PORT;
+    for (let attempt = 0; ; attempt++) {
+      const sequence = this.probes.allocateSequence();
+      try {
+        const r = this.transport.connectTcp(family, dst, dstPort, sequence, opts);
+        return { txNs: r.txNs, srcPort: sequence, dstPort, sequence, tcpId: r.id };
+      } catch (e) {
+        const retry = isSendError(e) && (e.errno === EADDRINUSE || e.errno === EADDRNOTAVAIL);
+        if (!retry || attempt >= MAX_PORT_ATTEMPTS) throw e;
+      }
+    }
   }
 
   /** A batch of received packets from the transport. */
   handlePackets(batch: readonly Received[]): void {
-    for (const p of batch) this.handlePacket(p);
+    for (const p of batch) {
+      if (p.source === 'tcp') this.handleTcpEnd(p);
+      else this.handlePacket(p);
+    }
   }
 
   private handlePacket(p: Received): void {
@@ -223,48 +294,105 @@ export class Daemon {
       this.stats.unmatchedPackets++;
       return;
     }
-    this.probes.remove(probe);
+    this.answer(probe, p, answer.kind === 'echo' ? 'reply' : answer.type, answer.kind === 'quoted' ? answer.mpls : undefined);
+  }
+
+  private answer(probe: Probe, p: Received, type: ProbeResultName, mpls: MplsLabel[] | undefined): void {
+    this.finish(probe);
     const rtt = Math.max(0, Math.floor((p.rxNs - probe.txNs) / 1000));
     this.reply({
       token: probe.token,
-      type: answer.kind === 'echo' ? 'reply' : answer.type,
+      type,
       ipVersion: p.family,
       address: formatAddress(p.family, p.from),
       roundTripTime: rtt,
-      mpls: answer.kind === 'echo' ? undefined : answer.mpls,
+      mpls,
     });
+  }
+
+  /** Takes a probe out of the table (and closes its TCP socket, if it has one still open). */
+  private finish(probe: Probe): void {
+    this.probes.remove(probe);
+    if (probe.tcpId >= 0) {
+      this.tcpProbes.delete(probe.tcpId);
+      this.transport.closeTcp(probe.tcpId);
+    }
+  }
+
+  /**
+   * A TCP probe's connect ended. Connected or refused: the destination answered. Any other
+   * error (EHOSTUNREACH when a router's ICMP error aborted the connect) waits a moment for the
+   * ICMP message itself, which names the router; without it, the errno is the answer, as with
+   * mtr-packet.
+   */
+  private handleTcpEnd(p: Received): void {
+    const probe = p.tcpId === undefined ? undefined : this.tcpProbes.get(p.tcpId);
+    if (probe === undefined) return;
+    const err = p.tcpErrno ?? 0;
+    if (err === 0 || err === ECONNREFUSED) {
+      this.answer(probe, p, 'reply', undefined);
+      return;
+    }
+    this.tcpProbes.delete(probe.tcpId);
+    probe.tcpId = -1; // the native layer has closed it
+    probe.failedErrno = err;
+    const at = this.transport.now() + TCP_ICMP_GRACE_NS;
+    if (at < probe.deadlineNs) {
+      this.probes.reschedule(probe, at);
+      this.onDeadlineChange();
+    }
   }
 
   /**
    * The probe an answer is for: by our ICMP identifier and sequence, or by the ports that carry
-   * the sequence (UDP: destination port, source port or checksum, as mtr-packet places it), and
-   * always the same family, protocol and destination.
+   * the sequence (UDP: destination port, source port or checksum, as mtr-packet places it; TCP:
+   * the source port), and always the same family, protocol and destination.
    */
   private match(a: Answer, p: Received): Probe | undefined {
-    const same = (probe: Probe | undefined, protocol: Probe['protocol'], dst: Uint8Array): Probe | undefined =>
-      probe !== undefined && probe.family === p.family && probe.protocol === protocol && sameBytes(dst, probe.dst)
+    const same = (probe: Probe | undefined, protocol: Probe['protocol'], dst: Uint8Array | undefined): Probe | undefined =>
+      probe !== undefined &&
+      probe.family === p.family &&
+      probe.protocol === protocol &&
+      (dst === undefined || sameBytes(dst, probe.dst))
         ? probe
         : undefined;
-    if (a.kind === 'echo') {
-      return a.id === this.icmpId ? same(this.probes.get(a.sequence), 'icmp', p.from) : undefined;
-    }
-    const q = a.quoted;
-    switch (q.protocol) {
-      case 'icmp':
-        if (q.icmpId !== this.icmpId || q.icmpSeq === undefined) return undefined;
-        return same(this.probes.get(q.icmpSeq), 'icmp', q.dst);
-      case 'udp':
-        for (const s of [q.dstPort, q.srcPort, q.udpChecksum]) {
-          if (s === undefined) continue;
-          const probe = same(this.probes.get(s), 'udp', q.dst);
-          if (probe !== undefined && probe.srcPort === q.srcPort && probe.dstPort === q.dstPort) return probe;
+    const icmpId = p.source === 'raw' ? this.icmpId : this.pingIds[p.family === 4 ? 0 : 1];
+    switch (a.kind) {
+      case 'echo':
+        return a.id === icmpId ? same(this.probes.get(a.sequence), 'icmp', p.from) : undefined;
+      case 'queued':
+        switch (a.protocol) {
+          case 'icmp':
+            return a.icmpId === icmpId && a.icmpSeq !== undefined ? same(this.probes.get(a.icmpSeq), 'icmp', a.dst) : undefined;
+          case 'udp': {
+            const seq = a.payloadSeq !== undefined && this.probes.get(a.dstPort ?? -1) === undefined ? a.payloadSeq : a.dstPort;
+            const probe = same(this.probes.get(seq ?? -1), 'udp', a.dst);
+            return probe !== undefined && probe.dstPort === a.dstPort && probe.srcPort === a.srcPort ? probe : undefined;
+          }
+          case 'tcp':
+            return a.tcpId === undefined ? undefined : this.tcpProbes.get(a.tcpId);
         }
         return undefined;
-      case 'tcp':
-      case 'sctp': {
-        if (q.srcPort === undefined) return undefined;
-        const probe = same(this.probes.get(q.srcPort), q.protocol, q.dst);
-        return probe !== undefined && probe.dstPort === q.dstPort ? probe : undefined;
+      case 'quoted': {
+        const q = a.quoted;
+        switch (q.protocol) {
+          case 'icmp':
+            if (q.icmpId !== icmpId || q.icmpSeq === undefined) return undefined;
+            return same(this.probes.get(q.icmpSeq), 'icmp', q.dst);
+          case 'udp':
+            for (const s of [q.dstPort, q.srcPort, q.udpChecksum]) {
+              if (s === undefined) continue;
+              const probe = same(this.probes.get(s), 'udp', q.dst);
+              if (probe !== undefined && probe.srcPort === q.srcPort && probe.dstPort === q.dstPort) return probe;
+            }
+            return undefined;
+          case 'tcp':
+          case 'sctp': {
+            if (q.srcPort === undefined) return undefined;
+            const probe = same(this.probes.get(q.srcPort), q.protocol, q.dst);
+            return probe !== undefined && probe.dstPort === q.dstPort ? probe : undefined;
+          }
+        }
       }
     }
   }
@@ -272,7 +400,11 @@ export class Daemon {
   /** Answers `no-reply` for every probe past its deadline. */
   expire(nowNs: number = this.transport.now()): void {
     for (const probe of this.probes.takeExpired(nowNs)) {
-      this.reply({ token: probe.token, type: 'no-reply' });
+      if (probe.tcpId >= 0) {
+        this.tcpProbes.delete(probe.tcpId);
+        this.transport.closeTcp(probe.tcpId);
+      }
+      this.reply(probe.failedErrno ? replyForErrno(probe.token, probe.failedErrno) : { token: probe.token, type: 'no-reply' });
     }
   }
 

@@ -30,7 +30,7 @@ function main(): void {
   // Set once the daemon exists; no packet can be delivered before the loop runs anyway.
   let onBatch: (batch: readonly Received[]) => void = () => {};
   try {
-    opened = openTransport((batch) => onBatch(batch));
+    opened = openTransport((batch) => onBatch(batch), parsed.mode);
   } catch (e) {
     fail((e as Error).message);
   }
@@ -39,7 +39,7 @@ function main(): void {
   // Privileges: nothing after this point needs more than the open sockets.
   let dropNote = '';
   try {
-    dropNote = opened.dropPrivileges();
+    dropNote = opened.dropPrivileges(parsed.mark);
   } catch (e) {
     fail(`could not drop privileges: ${(e as Error).message}`);
   }
@@ -48,7 +48,7 @@ function main(): void {
   const d = new Daemon(transport, (line) => out.line(line), {
     maxInFlight: parsed.maxInFlight,
     protocols: opened.protocols,
-    markSupported: opened.markSupported,
+    markSupported: opened.canMark(),
   });
 
   if (verbose) {

@@ -1,4 +1,4 @@
-// The real Transport: the native Engine's raw sockets, opened once at start.
+// The real Transport: the native Engine's sockets, opened once at start.
 
 import { Engine, dropPrivileges } from '@mtr-ts/native';
 import type { Received, Transport } from './transport.js';
@@ -7,60 +7,64 @@ export interface OpenedTransport {
   transport: Transport;
   /** probe protocols this build sends */
   protocols: ReadonlySet<string>;
-  markSupported: boolean;
-  /** Clears every capability; switches to the sudo user when started through sudo. Returns what it did. */
-  dropPrivileges(): string;
+  /** Clears capabilities (keeping CAP_NET_ADMIN for marks when asked); switches to the sudo user when started through sudo. */
+  dropPrivileges(keepNetAdmin: boolean): string;
+  /** Whether a probe's mark can be set now (after dropping privileges). */
+  canMark(): boolean;
   describe(): string;
 }
 
 const RAW_HINT =
-  'run it as root (e.g. with sudo), or give the node binary the CAP_NET_RAW capability ' +
-  '(setcap cap_net_raw+ep "$(command -v node)")';
+  'run it as root (e.g. with sudo), give the node binary the CAP_NET_RAW capability ' +
+  '(setcap cap_net_raw+ep "$(command -v node)"), or allow ping sockets for your group ' +
+  '(sysctl net.ipv4.ping_group_range)';
 
-export function openTransport(onBatch: (batch: readonly Received[]) => void): OpenedTransport {
-  const engine = new Engine((packets) => onBatch(packets));
+export function openTransport(onBatch: (batch: readonly Received[]) => void, mode: 'auto' | 'raw' | 'dgram'): OpenedTransport {
+  const engine = new Engine((packets) => onBatch(packets as Received[]));
   let opened;
   try {
-    opened = engine.open();
+    opened = engine.open({ mode });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    const why = err.code === 'EPERM' || err.code === 'EACCES' ? 'no permission to open raw sockets' : err.message;
-    throw new Error(`cannot open raw sockets (${why}): ${RAW_HINT}`);
-  }
-  const ip4 = opened.ip4 !== 'none';
-  const ip6 = opened.ip6 !== 'none';
-  if (!ip4 && !ip6) {
-    engine.close();
-    throw new Error(`cannot open raw sockets (${opened.ip4Error ?? 'unknown error'}): ${RAW_HINT}`);
+    const why =
+      err.code === 'EPERM' || err.code === 'EACCES' ? 'no permission to open raw or ping sockets' : err.message;
+    throw new Error(`cannot open its sockets (${why}): ${RAW_HINT}`);
   }
   const transport: Transport = {
-    ip4,
-    ip6,
+    mode4: opened.ip4,
+    mode6: opened.ip6,
     sctp: opened.sctp,
     sendIPv4: (packet, dst, opts) => engine.sendIPv4(packet, dst, opts),
     sendIPv6: (proto, packet, dst, opts) => engine.sendIPv6(proto, packet, dst, opts),
+    sendDgram: (family, proto, payload, dst, dstPort, opts) => engine.sendDgram(family, proto, payload, dst, dstPort, opts),
+    connectTcp: (family, dst, dstPort, srcPort, opts) => engine.connectTcp(family, dst, dstPort, srcPort, opts),
+    closeTcp: (id) => void engine.closeTcp(id),
     sourceAddress: (family, dst) => engine.sourceAddress(family, dst),
     now: () => engine.now(),
     close: () => engine.close(),
   };
   return {
     transport,
-    protocols: new Set(['icmp', 'udp']),
-    markSupported: false,
-    dropPrivileges() {
+    protocols: new Set(['icmp', 'udp', 'tcp']),
+    dropPrivileges(keepNetAdmin: boolean) {
       const sudoUid = process.env.SUDO_UID;
       const sudoGid = process.env.SUDO_GID;
       const asRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-      const opts: { uid?: number; gid?: number } = {};
+      const opts: { uid?: number; gid?: number; keepNetAdmin?: boolean } = {};
       if (asRoot && sudoUid !== undefined && /^[0-9]+$/.test(sudoUid) && Number(sudoUid) !== 0) {
         opts.uid = Number(sudoUid);
         opts.gid = sudoGid !== undefined && /^[0-9]+$/.test(sudoGid) ? Number(sudoGid) : Number(sudoUid);
+      } else if (keepNetAdmin) {
+        opts.keepNetAdmin = true;
       }
-      const r = dropPrivileges(opts);
-      return `capabilities ${r.capsCleared ? 'cleared' : 'not cleared'}, uid ${r.uid}, gid ${r.gid}`;
+      const r = dropPrivileges(opts) as ReturnType<typeof dropPrivileges> & { keptNetAdmin?: boolean };
+      const caps = r.keptNetAdmin ? 'capabilities cleared but CAP_NET_ADMIN (permitted only, for marks)' : r.capsCleared ? 'capabilities cleared' : 'capabilities not cleared';
+      return `${caps}, uid ${r.uid}, gid ${r.gid}`;
     },
+    canMark: () => engine.probeCapabilities().mark,
     describe() {
-      return `IPv4 ${opened.ip4}${opened.ip4Error ? ` (${opened.ip4Error})` : ''}, IPv6 ${opened.ip6}${opened.ip6Error ? ` (${opened.ip6Error})` : ''}`;
+      const fam = (name: string, m: string, err?: string) => `${name} ${m === 'dgram' ? 'datagram (unprivileged)' : m}${err && m === 'none' ? ` (${err})` : ''}`;
+      return `${fam('IPv4', opened.ip4, opened.ip4Error)}, ${fam('IPv6', opened.ip6, opened.ip6Error)}`;
     },
   };
 }

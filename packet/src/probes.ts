@@ -22,6 +22,10 @@ export interface Probe {
   /** UDP/TCP/SCTP: the ports on the wire (0 for ICMP) */
   srcPort: number;
   dstPort: number;
+  /** the native TCP probe id while its socket is open; -1 otherwise */
+  tcpId: number;
+  /** a TCP connect error waiting for the router's own ICMP message; 0 when none */
+  failedErrno: number;
   /** departure, on the native clock (ns) */
   txNs: number;
   /** departure + timeout (ns) */
@@ -84,6 +88,13 @@ export class ProbeTable {
       this.siftDown(i);
       this.siftUp(last.heapIndex);
     }
+  }
+
+  /** Moves a probe's deadline. */
+  reschedule(probe: Probe, deadlineNs: number): void {
+    this.remove(probe);
+    probe.deadlineNs = deadlineNs;
+    this.add(probe);
   }
 
   /** The probe with the earliest deadline. */

@@ -3,14 +3,31 @@
 
 import type { IpVersion } from '@mtr-ts/protocol';
 
+/** How a family's probes go out: raw sockets (root / CAP_NET_RAW), datagram sockets (unprivileged), or not at all. */
+export type FamilyMode = 'raw' | 'dgram' | 'none';
+
 export interface Received {
   family: IpVersion;
-  /** source address bytes (4 or 16) */
+  /** 4 or 16 bytes: the sender ('raw', 'ping'), the ICMP error's sender ('error'), the probe's destination ('tcp') */
   from: Uint8Array;
-  /** IPv4: the whole IP packet; IPv6: the ICMPv6 message */
+  /**
+   * 'raw': IPv4: the whole IP packet; IPv6: the ICMPv6 message. 'ping': the echo reply message.
+   * 'error': what we sent, as quoted (ICMP: our echo header and data; UDP: the payload). 'tcp': empty.
+   */
   data: Uint8Array;
-  /** kernel receive time, ns on the transport's clock */
+  /** receive time, ns on the transport's clock (kernel timestamp except for 'tcp') */
   rxNs: number;
+  source: 'raw' | 'ping' | 'error' | 'tcp';
+  /** 'error': ICMP type/code (ICMPv6 numbering for IPv6), the socket's protocol, the original destination and ports */
+  icmpType?: number;
+  icmpCode?: number;
+  errProto?: 'icmp' | 'udp' | 'tcp';
+  origDst?: Uint8Array;
+  origDstPort?: number;
+  origSrcPort?: number;
+  /** 'tcp' (and TCP 'error'): the probe id; 'tcp': 0 connected, else the errno */
+  tcpId?: number;
+  tcpErrno?: number;
 }
 
 export interface SendOptions {
@@ -18,20 +35,37 @@ export interface SendOptions {
   device?: string;
 }
 
+export interface ProbeOptions extends SendOptions {
+  ttl: number;
+  tos: number;
+  src?: Uint8Array;
+}
+
 export interface Transport {
-  /** Which families could be opened. */
-  readonly ip4: boolean;
-  readonly ip6: boolean;
+  readonly mode4: FamilyMode;
+  readonly mode6: FamilyMode;
   readonly sctp: boolean;
-  /** Sends a full IPv4 packet; returns the departure time (ns). Throws { errno, code } on failure. */
+  /** raw: sends a full IPv4 packet; returns the departure time (ns). Throws { errno, code } on failure. */
   sendIPv4(packet: Uint8Array, dst: Uint8Array, opts?: SendOptions): number;
-  /** Sends a transport-layer payload over IPv6; returns the departure time (ns). */
+  /** raw: sends a transport-layer message over IPv6; returns the departure time (ns). */
   sendIPv6(
     proto: number,
     packet: Uint8Array,
     dst: Uint8Array,
     opts: SendOptions & { hopLimit: number; trafficClass: number; src?: Uint8Array },
   ): number;
+  /** dgram: an ICMP echo (the kernel sets the identifier to localPort) or a UDP payload. */
+  sendDgram(
+    family: IpVersion,
+    proto: 'icmp' | 'udp',
+    payload: Uint8Array,
+    dst: Uint8Array,
+    dstPort: number,
+    opts: ProbeOptions,
+  ): { txNs: number; localPort: number };
+  /** A TCP probe: a non-blocking connect from srcPort. Its end comes as a 'tcp' packet. */
+  connectTcp(family: IpVersion, dst: Uint8Array, dstPort: number, srcPort: number, opts: ProbeOptions): { id: number; txNs: number };
+  closeTcp(id: number): void;
   /** The kernel's choice of source address towards dst. Throws { errno } (e.g. ENETUNREACH). */
   sourceAddress(family: IpVersion, dst: Uint8Array): Uint8Array;
   /** ns on the same clock as departures and receptions */

@@ -13,7 +13,7 @@ import {
 } from '@mtr-ts/native/wire';
 import { Daemon } from '../src/daemon.js';
 import { ProbeTable, MIN_SEQUENCE, MAX_SEQUENCE, type Probe } from '../src/probes.js';
-import type { Received, SendOptions, Transport } from '../src/transport.js';
+import type { FamilyMode, ProbeOptions, Received, SendOptions, Transport } from '../src/transport.js';
 
 interface Sent {
   family: 4 | 6;
@@ -24,9 +24,13 @@ interface Sent {
 }
 
 class FakeTransport implements Transport {
-  ip4 = true;
-  ip6 = true;
+  mode4: FamilyMode = 'raw';
+  mode6: FamilyMode = 'raw';
   sctp = false;
+  tcp: Array<{ id: number; family: 4 | 6; dst: Uint8Array; dstPort: number; srcPort: number; opts: ProbeOptions }> = [];
+  closed: number[] = [];
+  dgram: Array<{ family: 4 | 6; proto: 'icmp' | 'udp'; payload: Uint8Array; dstPort: number; opts: ProbeOptions }> = [];
+  busyPorts = new Set<number>();
   clock = 1_000_000_000;
   sent: Sent[] = [];
   failWith: { errno: number; code: string } | undefined;
@@ -39,6 +43,19 @@ class FakeTransport implements Transport {
     if (this.failWith) throw Object.assign(new Error(this.failWith.code), this.failWith);
     this.sent.push({ family: 6, packet, dst, opts, proto });
     return this.clock;
+  }
+  sendDgram(family: 4 | 6, proto: 'icmp' | 'udp', payload: Uint8Array, _dst: Uint8Array, dstPort: number, opts: ProbeOptions) {
+    this.dgram.push({ family, proto, payload, dstPort, opts });
+    return { txNs: this.clock, localPort: proto === 'icmp' ? 777 : 5555 };
+  }
+  connectTcp(family: 4 | 6, dst: Uint8Array, dstPort: number, srcPort: number, opts: ProbeOptions) {
+    if (this.busyPorts.has(srcPort)) throw Object.assign(new Error('EADDRINUSE'), { errno: 98, code: 'EADDRINUSE' });
+    const id = this.tcp.length + 1;
+    this.tcp.push({ id, family, dst, dstPort, srcPort, opts });
+    return { id, txNs: this.clock };
+  }
+  closeTcp(id: number): void {
+    this.closed.push(id);
   }
   sourceAddress(family: 4 | 6): Uint8Array {
     return family === 4 ? ME4 : parseIPv6('fd00:0:0:1::1')!;
@@ -131,7 +148,7 @@ describe('Daemon: requests to the wire', () => {
 
   it('refuses a family it could not open, and protocols it does not send', () => {
     const { t, out, d } = setup();
-    t.ip6 = false;
+    t.mode6 = 'none';
     d.handleLine('1 send-probe ip-6 ::1');
     d.handleLine('2 send-probe ip-4 127.0.0.1 protocol sctp');
     d.handleLine('3 check-support feature ip-6');
@@ -148,11 +165,11 @@ describe('Daemon: answers to replies', () => {
     const { t, out, d } = setup();
     d.handleLine('42 send-probe ip-4 10.0.4.2');
     const reply = wrapIPv4(buildIcmpEchoReply({ v6: false, id: 0x1234, seq: 40000 }), { src: v4('10.0.4.2'), dst: ME4 });
-    d.handlePackets([{ family: 4, from: v4('10.0.4.2'), data: reply, rxNs: t.clock + 1_834_999 }]);
+    d.handlePackets([{ source: 'raw', family: 4, from: v4('10.0.4.2'), data: reply, rxNs: t.clock + 1_834_999 }]);
     expect(out).toEqual(['42 reply ip-4 10.0.4.2 round-trip-time 1834']);
     expect(d.inFlight).toBe(0);
     // the same answer again is nobody's
-    d.handlePackets([{ family: 4, from: v4('10.0.4.2'), data: reply, rxNs: t.clock + 2_000_000 }]);
+    d.handlePackets([{ source: 'raw', family: 4, from: v4('10.0.4.2'), data: reply, rxNs: t.clock + 2_000_000 }]);
     expect(out).toHaveLength(1);
   });
 
@@ -169,7 +186,7 @@ describe('Daemon: answers to replies', () => {
         { label: 24005, tc: 5, bottomOfStack: 1, ttl: 1 },
       ],
     });
-    d.handlePackets([{ family: 4, from: v4('10.0.2.2'), data: wrapIPv4(te, { src: v4('10.0.2.2'), dst: ME4 }), rxNs: t.clock + 12_000 }]);
+    d.handlePackets([{ source: 'raw', family: 4, from: v4('10.0.2.2'), data: wrapIPv4(te, { src: v4('10.0.2.2'), dst: ME4 }), rxNs: t.clock + 12_000 }]);
     expect(out).toEqual(['5 ttl-expired ip-4 10.0.2.2 round-trip-time 12 mpls 16004,0,0,1,24005,5,1,1']);
   });
 
@@ -180,8 +197,8 @@ describe('Daemon: answers to replies', () => {
     const net = buildIcmpDestUnreachable({ v6: false, code: 0, routerSrc: v4('10.0.3.2'), dst: ME4, quoted: quote(t.sent[0]!) });
     const port = buildIcmpDestUnreachable({ v6: false, code: 3, routerSrc: v4('10.0.4.2'), dst: ME4, quoted: quote(t.sent[1]!) });
     d.handlePackets([
-      { family: 4, from: v4('10.0.3.2'), data: wrapIPv4(net, { src: v4('10.0.3.2'), dst: ME4 }), rxNs: t.clock + 5000 },
-      { family: 4, from: v4('10.0.4.2'), data: wrapIPv4(port, { src: v4('10.0.4.2'), dst: ME4 }), rxNs: t.clock + 6000 },
+      { source: 'raw', family: 4, from: v4('10.0.3.2'), data: wrapIPv4(net, { src: v4('10.0.3.2'), dst: ME4 }), rxNs: t.clock + 5000 },
+      { source: 'raw', family: 4, from: v4('10.0.4.2'), data: wrapIPv4(port, { src: v4('10.0.4.2'), dst: ME4 }), rxNs: t.clock + 6000 },
     ]);
     expect(out).toEqual(['1 no-route ip-4 10.0.3.2 round-trip-time 5', '2 reply ip-4 10.0.4.2 round-trip-time 6']);
   });
@@ -200,7 +217,7 @@ describe('Daemon: answers to replies', () => {
     ip6.set(sent.dst, 24);
     ip6.set(sent.packet, 40);
     const te = buildIcmpTimeExceeded({ v6: true, routerSrc: v6('fd00:0:0:1::2'), dst: v6('fd00:0:0:1::1'), quoted: ip6 });
-    d.handlePackets([{ family: 6, from: v6('fd00:0:0:1::2'), data: te, rxNs: t.clock + 700_000 }]);
+    d.handlePackets([{ source: 'raw', family: 6, from: v6('fd00:0:0:1::2'), data: te, rxNs: t.clock + 700_000 }]);
     expect(out).toEqual(['9 ttl-expired ip-6 fd00:0:0:1::2 round-trip-time 700']);
   });
 
@@ -213,12 +230,13 @@ describe('Daemon: answers to replies', () => {
     const otherDst = q.slice();
     otherDst[19] = 9;
     const packets: Received[] = [otherId, otherDst].map((quoted) => ({
+      source: 'raw' as const,
       family: 4,
       from: v4('10.0.2.2'),
       data: wrapIPv4(buildIcmpTimeExceeded({ v6: false, routerSrc: v4('10.0.2.2'), dst: ME4, quoted }), { src: v4('10.0.2.2'), dst: ME4 }),
       rxNs: t.clock + 1000,
     }));
-    packets.push({ family: 4, from: v4('10.0.4.2'), data: new Uint8Array([0x45, 1, 2]), rxNs: t.clock });
+    packets.push({ source: 'raw', family: 4, from: v4('10.0.4.2'), data: new Uint8Array([0x45, 1, 2]), rxNs: t.clock });
     d.handlePackets(packets);
     expect(out).toEqual([]);
     expect(d.inFlight).toBe(1);
@@ -248,6 +266,10 @@ describe('ProbeTable', () => {
     protocol: 'icmp',
     dst: new Uint8Array(4),
     sequence,
+    srcPort: 0,
+    dstPort: 0,
+    tcpId: -1,
+    failedErrno: 0,
     txNs: 0,
     deadlineNs,
     heapIndex: -1,
@@ -289,5 +311,103 @@ describe('ProbeTable', () => {
         },
       ),
     );
+  });
+});
+
+describe('Daemon: TCP probes', () => {
+  it('connects from the sequence as source port to port 80 by default; connected or refused is a reply', () => {
+    const { t, out, d } = setup();
+    d.handleLine('1 send-probe ip-4 10.0.4.2 protocol tcp ttl 3');
+    d.handleLine('2 send-probe ip-6 fd00::2 protocol tcp port 443');
+    expect(t.tcp.map((c) => [c.srcPort, c.dstPort, c.opts.ttl])).toEqual([
+      [40000, 80, 3],
+      [40001, 443, 255],
+    ]);
+    d.handlePackets([
+      { source: 'tcp', family: 6, from: v6('fd00::2'), data: new Uint8Array(0), rxNs: t.clock + 3000, tcpId: 2, tcpErrno: 111 },
+      { source: 'tcp', family: 4, from: v4('10.0.4.2'), data: new Uint8Array(0), rxNs: t.clock + 4000, tcpId: 1, tcpErrno: 0 },
+    ]);
+    expect(out).toEqual(['2 reply ip-6 fd00::2 round-trip-time 3', '1 reply ip-4 10.0.4.2 round-trip-time 4']);
+    expect(d.inFlight).toBe(0);
+  });
+
+  it('skips a source port in use and takes the next sequence', () => {
+    const { t, out, d } = setup();
+    t.busyPorts.add(40000);
+    d.handleLine('1 send-probe ip-4 10.0.4.2 protocol tcp');
+    expect(out).toEqual([]);
+    expect(t.tcp[0]!.srcPort).toBe(40001);
+  });
+
+  it("a router's Time Exceeded quoting our source port answers ttl-expired and closes the socket", () => {
+    const { t, out, d } = setup();
+    d.handleLine('1 send-probe ip-4 10.0.4.2 protocol tcp port 443 ttl 1');
+    // what the router quotes: an IPv4 header and the first 8 bytes of our SYN
+    const quoted = new Uint8Array(28);
+    quoted.set([0x45, 0, 0, 60, 0, 0, 0x40, 0, 1, 6, 0, 0, ...ME4, 10, 0, 4, 2]);
+    quoted.set([40000 >> 8, 40000 & 0xff, 1, 187, 0, 0, 0, 1], 20);
+    const te = buildIcmpTimeExceeded({ v6: false, routerSrc: v4('10.0.1.2'), dst: ME4, quoted });
+    // the kernel also aborts the connect with EHOSTUNREACH: whichever comes first, the router is named
+    d.handlePackets([{ source: 'tcp', family: 4, from: v4('10.0.4.2'), data: new Uint8Array(0), rxNs: t.clock + 900, tcpId: 1, tcpErrno: 113 }]);
+    expect(out).toEqual([]);
+    d.handlePackets([{ source: 'raw', family: 4, from: v4('10.0.1.2'), data: wrapIPv4(te, { src: v4('10.0.1.2'), dst: ME4 }), rxNs: t.clock + 800 }]);
+    expect(out).toEqual(['1 ttl-expired ip-4 10.0.1.2 round-trip-time 0']);
+    expect(d.inFlight).toBe(0);
+  });
+
+  it('a connect error with no ICMP message behind it answers by its errno after a short wait', () => {
+    const { t, out, d } = setup();
+    d.handleLine('1 send-probe ip-4 10.0.4.2 protocol tcp timeout 5');
+    d.handlePackets([{ source: 'tcp', family: 4, from: v4('10.0.4.2'), data: new Uint8Array(0), rxNs: t.clock, tcpId: 1, tcpErrno: 113 }]);
+    expect(d.nextDeadlineIn()).toBeLessThanOrEqual(20e6);
+    d.expire(t.clock + 20e6);
+    expect(out).toEqual(['1 no-route']);
+  });
+
+  it('closes the socket of a TCP probe that times out', () => {
+    const { t, out, d } = setup();
+    d.handleLine('1 send-probe ip-4 10.0.4.2 protocol tcp timeout 1');
+    d.expire(t.clock + 1e9);
+    expect(out).toEqual(['1 no-reply']);
+    expect(t.closed).toEqual([1]);
+  });
+});
+
+describe('Daemon: datagram (unprivileged) mode', () => {
+  function dgram() {
+    const s = setup();
+    s.t.mode4 = 'dgram';
+    s.t.mode6 = 'dgram';
+    return s;
+  }
+
+  it('ICMP goes through the ping socket, whose port the kernel makes the identifier', () => {
+    const { t, out, d } = dgram();
+    d.handleLine('1 send-probe ip-4 10.0.4.2 ttl 2 size 64 bit-pattern 9');
+    d.handleLine('2 send-probe ip-4 10.0.4.2');
+    expect(t.dgram[0]).toMatchObject({ proto: 'icmp', dstPort: 0, opts: { ttl: 2, tos: 0 } });
+    expect(t.dgram[0]!.payload.length).toBe(44);
+    expect(t.dgram[0]!.payload.subarray(8).every((b) => b === 9)).toBe(true);
+    // the router's error as the error queue gives it: our echo header as sent, id rewritten to 777
+    const quotedEcho = t.dgram[0]!.payload.slice();
+    quotedEcho.set([777 >> 8, 777 & 0xff], 4);
+    d.handlePackets([
+      { source: 'error', family: 4, from: v4('10.0.2.2'), data: quotedEcho, rxNs: t.clock + 2000, icmpType: 11, icmpCode: 0, errProto: 'icmp', origDst: v4('10.0.4.2') },
+      { source: 'ping', family: 4, from: v4('10.0.4.2'), data: buildIcmpEchoReply({ v6: false, id: 777, seq: 40001 }), rxNs: t.clock + 3000 },
+    ]);
+    expect(out).toEqual(['1 ttl-expired ip-4 10.0.2.2 round-trip-time 2', '2 reply ip-4 10.0.4.2 round-trip-time 3']);
+  });
+
+  it('UDP carries the sequence in the destination port, or in the payload when the port is given', () => {
+    const { t, out, d } = dgram();
+    d.handleLine('1 send-probe ip-6 fd00::2 protocol udp');
+    d.handleLine('2 send-probe ip-6 fd00::2 protocol udp port 53 bit-pattern 255');
+    expect(t.dgram.map((x) => x.dstPort)).toEqual([40000, 53]);
+    expect(Array.from(t.dgram[1]!.payload.subarray(0, 4))).toEqual([40001 >> 8, 40001 & 0xff, 255, 255]);
+    d.handlePackets([
+      { source: 'error', family: 6, from: v6('fd00::2'), data: t.dgram[0]!.payload, rxNs: t.clock + 1000, icmpType: 1, icmpCode: 4, errProto: 'udp', origDst: v6('fd00::2'), origDstPort: 40000, origSrcPort: 5555 },
+      { source: 'error', family: 6, from: v6('fd00:0:0:1::2'), data: t.dgram[1]!.payload, rxNs: t.clock + 2000, icmpType: 3, icmpCode: 0, errProto: 'udp', origDst: v6('fd00::2'), origDstPort: 53, origSrcPort: 5555 },
+    ]);
+    expect(out).toEqual(['1 reply ip-6 fd00::2 round-trip-time 1', '2 ttl-expired ip-6 fd00:0:0:1::2 round-trip-time 2']);
   });
 });
