@@ -15,7 +15,7 @@ import { footprint } from './sections/footprint.js';
 import { limits } from './sections/limits.js';
 import { frontend } from './sections/frontend.js';
 import { profile } from './sections/profile.js';
-import { DAEMONS } from './lib/daemon.js';
+import { DAEMONS, buildWaits } from './lib/daemon.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const SECTIONS = { throughput, accuracy, footprint, limits, frontend, profile };
@@ -124,6 +124,9 @@ async function main() {
       `kernel ${ver('uname', ['-r'])}; reference ${ver('dpkg-query', ['-W', '-f=${Package} ${Version}', 'mtr-tiny'])}; ` +
       `commit ${ver('git', ['-C', HERE, 'rev-parse', '--short', 'HEAD'])}.`,
     '',
+    ...(buildWaits.length
+      ? [`The workspace build of ours was being redone by someone else ${buildWaits.length} time(s) during the run; the benchmark waited ${(buildWaits.reduce((a, b) => a + b, 0) / 1000).toFixed(0)} s in all for it.`, '']
+      : []),
     'ours/ref is the ratio of the two figures; "met"/"missed" compares with the target of the issue. ' +
       'How each figure is measured: bench/README.md.',
     '',

@@ -1,7 +1,7 @@
 // One probe daemon (ours or the reference) as a child process speaking the mtr-packet line protocol, with
 // /proc readings of its CPU time and memory. Never throws on a daemon failure: results carry `error`.
 import { spawn } from 'node:child_process';
-import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './lab.js';
 
@@ -71,7 +71,32 @@ export function sockDrops(pid) {
   }
 }
 
+/** The addon ours loads; other engineers rebuild it in the shared workspace now and then. */
+export const ADDON = join(ROOT, 'native', 'build', 'Release', 'mtr_native.node');
+
+/**
+ * Wait (up to maxMs) until the workspace's build outputs that ours needs exist: a rebuild by someone else
+ * (`pnpm install`, node-gyp) deletes them for a few seconds. Returns the ms waited.
+ */
+export async function waitForBuild(maxMs = 180_000) {
+  const t0 = Date.now();
+  const need = [ADDON, join(ROOT, 'packet', 'dist', 'main.js')];
+  while (!need.every((f) => existsSync(f)) && Date.now() - t0 < maxMs) await new Promise((r) => setTimeout(r, 500));
+  // A file that just reappeared may still be being written: give the build a moment.
+  if (Date.now() - t0 > 0 && Date.now() - t0 >= 500) await new Promise((r) => setTimeout(r, 3000));
+  const waited = Date.now() - t0;
+  if (waited >= 500) buildWaits.push(waited);
+  return waited;
+}
+export const buildWaits = [];
+
 export class Daemon {
+  /** Like the constructor, but for ours first waits for the workspace build to be present. */
+  static async start(which, opts) {
+    if (which !== 'ref') await waitForBuild();
+    return new Daemon(which, opts);
+  }
+
   /**
    * @param {'ours'|'ref'} which
    * @param {{ ns?: string, args?: string[] }} [opts] ns: network namespace name (run through `ip netns exec`,

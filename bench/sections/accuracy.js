@@ -29,7 +29,7 @@ export async function labAccuracy(ctx) {
   const file = `/tmp/mtrts-bench-${process.pid}-acc.pcap`;
   const cap = startCapture(lab, file);
   await cap.ready;
-  const ds = { ours: new Daemon('ours', { ns: lab.names.client }), ref: new Daemon('ref', { ns: lab.names.client }) };
+  const ds = { ours: await Daemon.start('ours', { ns: lab.names.client }), ref: await Daemon.start('ref', { ns: lab.names.client }) };
   // BENCH_ACC_TTLS=4,3,2,1 changes the order of the TTLs within each burst (default 1,2,3,4, as mtr sends).
   const ttls = (process.env.BENCH_ACC_TTLS ?? '1,2,3,4').split(',').map(Number);
   const sent = { ours: [], ref: [] }; // per probe in write order: { ttl, reply }
@@ -118,7 +118,7 @@ export async function labAccuracy(ctx) {
 
 export async function loopbackRtt(ctx) {
   const n = ctx.quick ? 50 : 300;
-  const ds = { ours: new Daemon('ours'), ref: new Daemon('ref') };
+  const ds = { ours: await Daemon.start('ours'), ref: await Daemon.start('ref') };
   const rtts = { ours: [], ref: [] };
   try {
     await Promise.all(Object.values(ds).map((d) => d.ready()));
@@ -148,7 +148,7 @@ export async function floodRtt(ctx) {
   const res = { ours: [], ref: [] };
   for (let rep = 0; rep < reps; rep++) {
     for (const which of ctx.order(rep)) {
-      const d = new Daemon(which);
+      const d = await Daemon.start(which);
       try {
         await d.ready();
         const r = await runProbes(d, n, () => 'send-probe ip-4 127.0.0.1 timeout 2', { timeoutMs: 120_000 });

@@ -6,7 +6,7 @@ import { median, fmtNum, sleep } from '../lib/stats.js';
 const MB = 1024;
 
 async function idle(which) {
-  const d = new Daemon(which);
+  const d = await Daemon.start(which);
   try {
     await d.ready();
     await sleep(200);
@@ -21,7 +21,7 @@ async function idle(which) {
 }
 
 async function tenK(which, n) {
-  const d = new Daemon(which);
+  const d = await Daemon.start(which);
   try {
     await d.ready();
     const r = await runProbes(d, n, () => 'send-probe ip-4 127.0.0.1 timeout 2', { window: 100 });
@@ -37,7 +37,7 @@ async function tenK(which, n) {
 
 async function session(ctx, seconds) {
   const lab = await ctx.lab();
-  const ds = { ours: new Daemon('ours', { ns: lab.names.client }), ref: new Daemon('ref', { ns: lab.names.client }) };
+  const ds = { ours: await Daemon.start('ours', { ns: lab.names.client }), ref: await Daemon.start('ref', { ns: lab.names.client }) };
   const out = { ours: { rss: [] }, ref: { rss: [] } };
   const dst = lab.hops4[3];
   const cmds = Array.from({ length: 30 }, (_, i) => `send-probe ip-4 ${dst} ttl ${i + 1} timeout 1`);
@@ -112,7 +112,7 @@ export async function footprint(ctx) {
   const st = { ours: [], ref: [] };
   for (let i = 0; i < k; i++)
     for (const which of ctx.order(i)) {
-      const d = new Daemon(which);
+      const d = await Daemon.start(which);
       try {
         st[which].push(await d.ready());
         await d.close();

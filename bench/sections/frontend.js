@@ -6,6 +6,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ROOT } from '../lib/lab.js';
 import { median, fmtNum } from '../lib/stats.js';
+import { waitForBuild } from '../lib/daemon.js';
 
 const TREEMON = join(dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'treemon.py');
 const MTR_TS = join(ROOT, 'frontend', 'bin', 'mtr-ts.js');
@@ -43,6 +44,7 @@ export async function frontend(ctx) {
   for (let rep = 0; rep < reps; rep++)
     for (const which of ctx.order(rep)) {
       if (which === 'ours' && !have) continue;
+      if (which === 'ours') await waitForBuild();
       const argv = which === 'ours' ? [process.execPath, MTR_TS, ...args] : ['mtr', ...args];
       const r = await monitored(lab.names.client, argv);
       res[which].push(r);

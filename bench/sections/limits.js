@@ -22,7 +22,7 @@ export async function limits(ctx) {
     let rep = 0;
     for (const proto of ['icmp', 'udp', 'tcp']) {
       for (const which of ctx.order(rep++)) {
-        const d = new Daemon(which, { ns: lab.names.client });
+        const d = await Daemon.start(which, { ns: lab.names.client });
         let r;
         try {
           await d.ready();
@@ -32,7 +32,7 @@ export async function limits(ctx) {
           // Replies to tokens that arrived after runProbes gave up are not counted: lost means never answered.
         } catch (e) {
           d.kill();
-          r = { error: e.message, kinds: {}, lost: n, exit: await d.exit };
+          r = { error: e.message, kinds: {}, lost: n, exit: await d.exit, notReady: true };
         }
         r.crashed = !!(r.exit?.signal || r.exit?.code);
         (res[proto] ??= {})[which] = r;
@@ -46,9 +46,10 @@ export async function limits(ctx) {
     const o = res[proto].ours;
     const f = res[proto].ref;
     const unsupported = (r) => Object.keys(r.kinds ?? {}).some((k) => k.includes('protocol-not-supported'));
-    const accepted = (r) => (unsupported(r) ? 'unsupported' : r.kinds?.['no-reply'] ?? 0);
-    const P = proto.toUpperCase();
     const exitText = (r) => (r.exit?.signal ? `killed by ${r.exit.signal}` : `exit ${r.exit?.code}`);
+    const failed = (r) => !!r.notReady; // never answered check-support: not a limit result
+    const accepted = (r) => (unsupported(r) ? 'unsupported' : failed(r) ? `error: ${r.error}` : r.crashed ? `${fmtNum(r.kinds?.['no-reply'] ?? 0)} (then ${exitText(r)})` : r.kinds?.['no-reply'] ?? 0);
+    const P = proto.toUpperCase();
     ctx.table.add({
       section: '4 limits',
       figure: `${P}: probes accepted in flight (of ${fmtNum(n)} written at once to a silent lab address, timeout ${timeout} s)`,
@@ -61,10 +62,10 @@ export async function limits(ctx) {
     ctx.table.add({
       section: '4 limits',
       figure: `${P}: no crash, no lost token`,
-      ours: unsupported(o) ? 'unsupported' : fate(o),
+      ours: unsupported(o) ? 'unsupported' : failed(o) ? `error: ${o.error}` : fate(o),
       ref: fate(f),
       target: { kind: 'bool', text: 'ours: no crash, 0 lost' },
-      ok: unsupported(o) ? undefined : !o.crashed && o.lost === 0,
+      ok: unsupported(o) || failed(o) ? undefined : !o.crashed && o.lost === 0,
       note: [o.error && `ours: ${o.error}`, f.error && `ref: ${f.error}`].filter(Boolean).join('; '),
     });
   }

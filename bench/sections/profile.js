@@ -16,7 +16,7 @@ export async function profile(ctx) {
     args: ['--cpu-prof', `--cpu-prof-dir=${dir}`, join(ROOT, 'packet', 'dist', 'main.js')],
   };
   const n = ctx.quick ? 10_000 : 50_000;
-  const d = new Daemon('profiled');
+  const d = await Daemon.start('profiled');
   let r;
   try {
     await d.ready();

@@ -12,7 +12,7 @@ const mkCmd = (proto) =>
 
 /** One run: fresh daemon, ready, probes, CPU/RSS read before stdin closes, then EOF and exit status. */
 export async function oneRun(which, proto, count, window) {
-  const d = new Daemon(which);
+  const d = await Daemon.start(which);
   try {
     await d.ready();
     const r = await runProbes(d, count, mkCmd(proto), { window, timeoutMs: 180_000 });
