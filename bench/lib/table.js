@@ -33,7 +33,8 @@ export class Table {
       else if (t.kind === 'abs-min') v = num(r.ours) ? r.ours >= t.value : undefined;
       else if (t.kind === 'abs-abs-max') v = num(r.ours) ? Math.abs(r.ours) <= t.value : undefined;
       else if (t.kind === 'bool') v = r.ok;
-      verdict = v === undefined ? (typeof r.ours === 'string' ? r.ours.split(':')[0] : 'n/a') : v ? 'met' : '**missed**';
+      const word = typeof r.ours === 'string' ? r.ours.split(':')[0] : 'n/a';
+      verdict = v === undefined ? (['unsupported', 'error', 'n/a'].includes(word) ? word : '**missed**') : v ? 'met' : '**missed**';
     }
     const cell = (x) => (num(x) ? `${fmtNum(x, r.digits ?? 0)}${r.unit ? ` ${r.unit}` : ''}` : x === undefined ? 'n/a' : String(x));
     this.rows.push({
