@@ -9,7 +9,8 @@ import type { Received } from './transport.js';
 import { PACKAGE_VERSION, parseArgs, USAGE } from './args.js';
 
 function fail(message: string, code = 1): never {
-  process.stderr.write(`mtr-packet-ts: ${message}\n`);
+  const text = message.startsWith('mtr-packet-ts: ') ? message : `mtr-packet-ts: ${message}`;
+  process.stderr.write(`${text}\n`);
   process.exit(code);
 }
 
