@@ -87,7 +87,10 @@ export interface OpenResult {
 }
 
 export interface CapabilityFacts {
-  /** SO_MARK can be set now (CAP_NET_ADMIN). */
+  /**
+   * SO_MARK can be set now from this thread (CAP_NET_ADMIN effective, or permitted and raised per
+   * setsockopt after dropPrivileges({ keepNetAdmin: true })).
+   */
   mark: boolean;
   /** SO_BINDTODEVICE can be set now on a fresh socket. */
   bindToDevice: boolean;
@@ -100,7 +103,10 @@ export interface ProbeSendOptions {
   tos: number;
   /** SO_MARK (0 or absent: unmarked). */
   mark?: number;
-  /** Outgoing interface (absent: routing decides). */
+  /**
+   * Outgoing interface (absent: routing decides). sendDgram: per-send IP_PKTINFO/IPV6_PKTINFO;
+   * connectTcp: SO_BINDTODEVICE on the fresh probe socket (unprivileged since Linux 5.7).
+   */
   device?: string;
   /** Source address, 4 or 16 bytes (absent: the kernel's choice). */
   src?: Uint8Array;
@@ -130,14 +136,22 @@ export interface TcpConnectResult {
 export interface SendOptions {
   /** SO_MARK for this send only (0 or absent: unmarked). */
   mark?: number;
-  /** SO_BINDTODEVICE for this send only (absent: unbound). */
+  /**
+   * Outgoing interface for this packet only (absent: routing decides): IP_PKTINFO / IPV6_PKTINFO
+   * ifindex, so nothing sticks to the socket and no capability is needed. An unknown name throws
+   * ENODEV (syscall 'if_nametoindex'). sourceAddress() binds its throwaway socket (SO_BINDTODEVICE).
+   */
   device?: string;
 }
 
 export interface SendIPv6Options extends SendOptions {
   hopLimit: number;
   trafficClass: number;
-  /** Source address (IPV6_PKTINFO); absent: the kernel's choice. */
+  /**
+   * Source address (IPV6_PKTINFO); absent: the kernel's choice. With both src and device, the
+   * kernel's IPv6 route lookup treats the device as a preference only (it is strict without src):
+   * a better-metric route through another interface wins.
+   */
   src?: Uint8Array;
   /** sin6_scope_id for link-local destinations. */
   scopeId?: number;
@@ -157,9 +171,27 @@ export interface EngineStats {
   tcpInFlight: number;
 }
 
+export interface DropPrivilegesOptions {
+  /** Switch to this uid (only as root), after setgroups(0). Nothing is kept then. */
+  uid?: number;
+  gid?: number;
+  /**
+   * Without a uid/gid switch: the calling thread keeps CAP_NET_ADMIN in its permitted set only
+   * (effective and inheritable empty, bounding set just CAP_NET_ADMIN, SECBIT_NOROOT locked so an
+   * execve gains nothing). Setting SO_MARK then raises it into the effective set for that one
+   * setsockopt. Every other thread is cleared as without it; threads and workers created later by
+   * the calling thread inherit the permitted CAP_NET_ADMIN. Marks work from the calling thread only.
+   */
+  keepNetAdmin?: boolean;
+}
+
 export interface DropPrivilegesResult {
-  /** capget(2) reports empty effective, permitted and inheritable sets for the calling thread. */
+  /**
+   * capget(2) reports empty effective, permitted and inheritable sets for the calling thread.
+   * false when keptNetAdmin (CAP_NET_ADMIN stays permitted).
+   */
   capsCleared: boolean;
+  /** Every capability dropped from the bounding set (but CAP_NET_ADMIN when kept). */
   boundingCleared: boolean;
   noNewPrivs: boolean;
   /**
@@ -167,11 +199,14 @@ export interface DropPrivilegesResult {
    * Capabilities are per thread: other threads are reached by a one-off real-time signal, but a
    * thread that blocks every signal (Node's SIGUSR1 inspector watchdog) cannot be; it is only
    * cleared by a uid switch away from root (glibc applies setuid to all threads). So this is
-   * normally true with a uid given and false when staying root.
+   * normally true with a uid given and false when staying root. With keptNetAdmin the calling
+   * thread counts as clear when its effective set is empty and its permitted set just CAP_NET_ADMIN.
    */
   allThreads: boolean;
   /** uid/gid were switched (only done when running as root and asked for). */
   switched: boolean;
+  /** The calling thread holds CAP_NET_ADMIN in its permitted set (keepNetAdmin, no switch, and it had it). */
+  keptNetAdmin: boolean;
   uid: number;
   gid: number;
 }
@@ -239,7 +274,7 @@ interface NativeEngine {
 
 interface NativeAddon {
   Engine: new (onBatch: (buffer: ArrayBuffer, meta: Float64Array, ext?: Float64Array) => void) => NativeEngine;
-  dropPrivileges(uid: number | undefined, gid: number | undefined): DropPrivilegesResult;
+  dropPrivileges(uid: number | undefined, gid: number | undefined, keepNetAdmin: boolean): DropPrivilegesResult;
   errnoName(errno: number): string;
 }
 
@@ -510,12 +545,15 @@ export class Engine {
 
 /**
  * Drops privileges once the sockets are open: bounding and ambient sets, then (as root, when asked)
- * setgroups(0)/setgid/setuid, then capset to nothing and PR_SET_NO_NEW_PRIVS, on the calling thread
- * and then on every other thread that accepts signals (see allThreads). Throws a Node-style error
- * if a step fails (e.g. setuid EPERM).
+ * setgroups(0)/setgid/setuid, then capset to nothing (or, with keepNetAdmin, to CAP_NET_ADMIN
+ * permitted only) and PR_SET_NO_NEW_PRIVS, on the calling thread and then on every other thread
+ * that accepts signals (see allThreads). Throws a Node-style error if a step fails (e.g. setuid EPERM).
  */
-export function dropPrivileges(opts: { uid?: number; gid?: number } = {}): DropPrivilegesResult {
-  return addon().dropPrivileges(opts.uid, opts.gid);
+export function dropPrivileges(opts: DropPrivilegesOptions = {}): DropPrivilegesResult {
+  if (opts.keepNetAdmin !== undefined && typeof opts.keepNetAdmin !== 'boolean') {
+    throw new TypeError('keepNetAdmin must be a boolean');
+  }
+  return addon().dropPrivileges(opts.uid, opts.gid, opts.keepNetAdmin === true);
 }
 
 /** 'ENETUNREACH' for 101. */

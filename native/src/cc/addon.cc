@@ -8,7 +8,8 @@
 
 namespace {
 
-// dropPrivileges(uid?: number, gid?: number): { capsCleared, boundingCleared, noNewPrivs, switched, uid, gid }
+// dropPrivileges(uid?: number, gid?: number, keepNetAdmin?: boolean):
+//   { capsCleared, boundingCleared, noNewPrivs, allThreads, switched, keptNetAdmin, uid, gid }
 Napi::Value DropPrivileges(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   mtr::DropRequest req;
@@ -31,6 +32,13 @@ Napi::Value DropPrivileges(const Napi::CallbackInfo& info) {
       req.gid = static_cast<gid_t>(d);
     }
   }
+  if (info.Length() > 2 && !info[2].IsUndefined()) {
+    if (!info[2].IsBoolean()) {
+      mtr::ThrowType(env, "dropPrivileges(uid?: number, gid?: number, keepNetAdmin?: boolean)");
+      return env.Undefined();
+    }
+    req.keep_net_admin = info[2].As<Napi::Boolean>().Value();
+  }
   mtr::DropOutcome out = mtr::DropPrivileges(req);
   if (!out.result.ok()) {
     mtr::ThrowErrno(env, out.result.err, out.result.syscall);
@@ -42,6 +50,7 @@ Napi::Value DropPrivileges(const Napi::CallbackInfo& info) {
   o.Set("noNewPrivs", out.no_new_privs);
   o.Set("allThreads", out.all_threads);
   o.Set("switched", out.switched);
+  o.Set("keptNetAdmin", out.kept_net_admin);
   o.Set("uid", static_cast<double>(out.uid));
   o.Set("gid", static_cast<double>(out.gid));
   return o;

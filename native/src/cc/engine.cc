@@ -1,7 +1,6 @@
 #include "engine.h"
 
 #include <errno.h>
-#include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -362,16 +361,11 @@ Napi::Value Engine::Open(const Napi::CallbackInfo& info) {
   return out;
 }
 
-SysResult Engine::Configure(SendSocket& s, uint32_t mark, const std::string& device) {
+SysResult Engine::Configure(SendSocket& s, uint32_t mark) {
   if (s.mark != mark) {
     SysResult r = SetMark(s.fd, mark);
     if (!r.ok()) return r;
     s.mark = mark;
-  }
-  if (s.device != device) {
-    SysResult r = BindDevice(s.fd, device);
-    if (!r.ok()) return r;
-    s.device = device;
   }
   return Ok();
 }
@@ -394,9 +388,13 @@ Napi::Value Engine::SendIPv4(const Napi::CallbackInfo& info) {
                !opened_ || closed_ ? EBADF : (v4_.mode == Mode::kDgram ? EOPNOTSUPP : EAFNOSUPPORT), "sendto");
     return env.Undefined();
   }
-  SysResult r = Configure(send4_, mark, device);
+  // The device goes in a per-packet IP_PKTINFO (no SO_BINDTODEVICE: nothing sticky, and no
+  // CAP_NET_RAW needed to change it after dropPrivileges).
+  unsigned ifindex = 0;
+  SysResult r = device.empty() ? Ok() : InterfaceIndex(send4_.fd, device, &ifindex);
+  if (r.ok()) r = Configure(send4_, mark);
   int64_t departure = 0;
-  if (r.ok()) r = Send4(send4_.fd, packet, len, dst, &departure);
+  if (r.ok()) r = Send4(send4_.fd, packet, len, dst, ifindex, &departure);
   if (!r.ok()) {
     ThrowErrno(env, r.err, r.syscall);
     return env.Undefined();
@@ -446,8 +444,10 @@ Napi::Value Engine::SendIPv6(const Napi::CallbackInfo& info) {
                "sendmsg");
     return env.Undefined();
   }
-  SysResult r = Configure(s, mark, device);
   Send6Options opts;
+  // The device goes in the per-packet IPV6_PKTINFO, like the source address.
+  SysResult r = device.empty() ? Ok() : InterfaceIndex(s.fd, device, &opts.ifindex);
+  if (r.ok()) r = Configure(s, mark);
   opts.hop_limit = hop;
   opts.traffic_class = tclass;
   opts.src = src;
@@ -548,9 +548,9 @@ Napi::Value Engine::SendDgramJs(const Napi::CallbackInfo& info) {
   opts.port = icmp ? 0 : static_cast<uint16_t>(port);
   if (!device.empty()) {
     // The outgoing interface goes in the per-send PKTINFO: nothing sticky, no privilege needed.
-    opts.ifindex = if_nametoindex(device.c_str());
-    if (opts.ifindex == 0) {
-      ThrowErrno(env, errno != 0 ? errno : ENODEV, "if_nametoindex");
+    SysResult r = InterfaceIndex(fd, device, &opts.ifindex);
+    if (!r.ok()) {
+      ThrowErrno(env, r.err, r.syscall);
       return env.Undefined();
     }
   }

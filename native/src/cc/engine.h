@@ -32,10 +32,10 @@ class Engine : public Napi::ObjectWrap<Engine> {
   // What a receive socket is, and so how its wakes are drained.
   enum class PollKind { kRawIcmp, kPing, kUdp };
 
+  // Raw send sockets are never bound to a device: the device goes in each packet's PKTINFO.
   struct SendSocket {
     int fd = -1;
-    uint32_t mark = 0;   // what the socket carries now, so unchanged options cost no syscall
-    std::string device;  // "" = not bound
+    uint32_t mark = 0;  // what the socket carries now, so an unchanged mark costs no syscall
   };
 
   // Outlives the Engine while poll handles are closing. The env's async cleanup hook stays
@@ -132,8 +132,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
   SysResult OpenDgramFamily(Family& fam, int family);
   SysResult StartPoll(Poller** slot, int fd, int family, PollKind kind, uint16_t local_port);
   void ClosePoller(Poller** slot);
-  // Brings a send socket to the wanted mark/device; costs nothing when it already matches.
-  SysResult Configure(SendSocket& s, uint32_t mark, const std::string& device);
+  // Brings a send socket to the wanted mark; costs nothing when it already matches.
+  SysResult Configure(SendSocket& s, uint32_t mark);
   void CloseAll();
   static void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg);
   static void OnPollClosed(uv_handle_t* handle);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/securebits.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -87,9 +88,10 @@ bool TaskField(pid_t tid, const char* field, uint64_t* value) {
   return end != at + strlen(key);
 }
 
-// Has every other thread run DropThisThread(). Returns whether every thread now shows empty
-// effective and permitted sets (the kernel's own account, per thread).
-bool DropOtherThreads() {
+// Has every other thread run DropThisThread(). Returns whether every other thread now shows empty
+// effective and permitted sets (the kernel's own account, per thread) and the calling one an empty
+// effective set and a permitted set within self_permitted.
+bool DropOtherThreads(uint64_t self_permitted) {
   const pid_t self = static_cast<pid_t>(syscall(SYS_gettid));
   const pid_t pid = getpid();
   // A real-time signal nobody handles. The handler stays installed afterwards: a late delivery
@@ -137,19 +139,45 @@ bool DropOtherThreads() {
   for (pid_t tid : ThreadIds()) {
     uint64_t eff = 0, prm = 0;
     if (!TaskField(tid, "CapEff", &eff) || !TaskField(tid, "CapPrm", &prm)) continue;  // gone
-    if (eff != 0 || prm != 0) ok = false;
+    const uint64_t allowed = tid == self ? self_permitted : 0;
+    if (eff != 0 || (prm & ~allowed) != 0) ok = false;
   }
   return ok;
 }
 
-bool CapsAllClear() {
-  struct __user_cap_header_struct header;
+// The calling thread's three sets (capget/capset, pid 0 = this thread).
+struct CapSets {
   struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
+};
+
+bool GetCaps(CapSets* caps) {
+  struct __user_cap_header_struct header;
   header.version = _LINUX_CAPABILITY_VERSION_3;
   header.pid = 0;
-  std::memset(data, 0, sizeof data);
-  if (syscall(SYS_capget, &header, data) != 0) return false;
-  for (const auto& d : data) {
+  std::memset(caps->data, 0, sizeof caps->data);
+  return syscall(SYS_capget, &header, caps->data) == 0;
+}
+
+int SetCaps(const CapSets& caps) {
+  struct __user_cap_header_struct header;
+  header.version = _LINUX_CAPABILITY_VERSION_3;
+  header.pid = 0;
+  return syscall(SYS_capset, &header, caps.data) == 0 ? 0 : errno;
+}
+
+// CAP_NET_ADMIN (12) lives in the first 32-bit word.
+constexpr uint32_t kNetAdminBit = 1U << CAP_NET_ADMIN;
+static_assert(CAP_NET_ADMIN < 32, "CAP_NET_ADMIN is expected in the first capability word");
+
+bool NetAdminPermitted() {
+  CapSets caps;
+  return GetCaps(&caps) && (caps.data[0].permitted & kNetAdminBit) != 0;
+}
+
+bool CapsAllClear() {
+  CapSets caps;
+  if (!GetCaps(&caps)) return false;
+  for (const auto& d : caps.data) {
     if (d.effective != 0 || d.permitted != 0 || d.inheritable != 0) return false;
   }
   return true;
@@ -160,11 +188,17 @@ bool CapsAllClear() {
 DropOutcome DropPrivileges(const DropRequest& req) {
   DropOutcome out;
 
+  // Keeping CAP_NET_ADMIN only makes sense while staying who we are: a uid switch away from root
+  // empties the sets anyway (KEEPCAPS off). And capset can only keep what is permitted now.
+  const bool switching = geteuid() == 0 && (req.has_uid || req.has_gid);
+  const bool keep = req.keep_net_admin && !switching && NetAdminPermitted();
+
   // The bounding set needs CAP_SETPCAP, so it goes first. Stops at the first capability
   // number the kernel does not know (EINVAL).
   out.bounding_cleared = true;
   for (int cap = 0; cap < 64; cap++) {
     if (prctl(PR_CAPBSET_READ, cap, 0, 0, 0) < 0) break;  // past CAP_LAST_CAP
+    if (keep && cap == CAP_NET_ADMIN) continue;
     if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0) {
       out.bounding_cleared = false;
       break;
@@ -177,7 +211,15 @@ DropOutcome DropPrivileges(const DropRequest& req) {
     out.result = Fail(errno, "prctl");
   }
 
-  if (out.result.ok() && geteuid() == 0 && (req.has_uid || req.has_gid)) {
+  // With CAP_NET_ADMIN kept, an execve as root would otherwise hand a child program a full
+  // permitted/effective set of it (root's file capabilities, cut down only by the bounding set and,
+  // under no_new_privs, the old permitted set). SECBIT_NOROOT turns that off; locked, for good.
+  // Needs CAP_SETPCAP, still effective here.
+  if (out.result.ok() && keep && prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED, 0, 0, 0) != 0) {
+    out.result = Fail(errno, "prctl");
+  }
+
+  if (out.result.ok() && switching) {
     // glibc applies these to every thread of the process.
     if (setgroups(0, nullptr) != 0) {
       out.result = Fail(errno, "setgroups");
@@ -191,12 +233,11 @@ DropOutcome DropPrivileges(const DropRequest& req) {
   }
 
   if (out.result.ok()) {
-    struct __user_cap_header_struct header;
-    struct __user_cap_data_struct data[_LINUX_CAPABILITY_U32S_3];
-    header.version = _LINUX_CAPABILITY_VERSION_3;
-    header.pid = 0;
-    std::memset(data, 0, sizeof data);
-    if (syscall(SYS_capset, &header, data) != 0) out.result = Fail(errno, "capset");
+    CapSets caps;
+    std::memset(caps.data, 0, sizeof caps.data);
+    if (keep) caps.data[0].permitted = kNetAdminBit;  // permitted only: raised per SO_MARK (NetAdminRaise)
+    const int err = SetCaps(caps);
+    if (err != 0) out.result = Fail(err, "capset");
   }
 
   if (out.result.ok()) {
@@ -207,11 +248,37 @@ DropOutcome DropPrivileges(const DropRequest& req) {
     }
   }
 
-  if (out.result.ok()) out.all_threads = DropOtherThreads();
+  out.kept_net_admin = out.result.ok() && keep && NetAdminPermitted();
+  if (out.result.ok()) out.all_threads = DropOtherThreads(out.kept_net_admin ? kNetAdminBit : 0);
   out.caps_cleared = CapsAllClear();
   out.uid = getuid();
   out.gid = getgid();
   return out;
+}
+
+NetAdminRaise::NetAdminRaise() {
+  CapSets caps;
+  if (!GetCaps(&caps)) return;
+  if ((caps.data[0].permitted & kNetAdminBit) == 0 || (caps.data[0].effective & kNetAdminBit) != 0) return;
+  for (size_t i = 0; i < 2; i++) {
+    effective_[i] = caps.data[i].effective;
+    permitted_[i] = caps.data[i].permitted;
+    inheritable_[i] = caps.data[i].inheritable;
+  }
+  caps.data[0].effective |= kNetAdminBit;
+  raised_ = SetCaps(caps) == 0;
+}
+
+NetAdminRaise::~NetAdminRaise() {
+  if (!raised_) return;
+  CapSets caps;
+  for (size_t i = 0; i < 2; i++) {
+    caps.data[i].effective = effective_[i];
+    caps.data[i].permitted = permitted_[i];
+    caps.data[i].inheritable = inheritable_[i];
+  }
+  // Lowering the effective set to a subset of the permitted one cannot be refused.
+  (void)SetCaps(caps);
 }
 
 }  // namespace mtr

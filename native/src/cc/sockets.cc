@@ -4,13 +4,17 @@
 #include <errno.h>
 #include <linux/filter.h>
 #include <linux/icmp.h>
+#include <linux/if.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cstring>
+
+#include "privileges.h"
 
 namespace mtr {
 
@@ -98,23 +102,71 @@ SysResult SetupSendOnly(int fd) {
 SysResult SetIpv6Checksum(int fd, int offset) { return SetIntOpt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, offset); }
 
 SysResult SetMark(int fd, uint32_t mark) {
+  // After DropPrivileges kept CAP_NET_ADMIN (permitted only) it is effective for just this call.
+  NetAdminRaise raise;
   return SetOpt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark);
+}
+
+SysResult InterfaceIndex(int fd, const std::string& device, unsigned* index) {
+  // What if_nametoindex does, on a socket we already have (one syscall instead of three) and in
+  // that socket's network namespace. Needs no privilege.
+  struct ifreq ifr;
+  std::memset(&ifr, 0, sizeof ifr);
+  if (device.empty() || device.size() >= sizeof ifr.ifr_name) return Fail(ENODEV, "if_nametoindex");
+  std::memcpy(ifr.ifr_name, device.data(), device.size());
+  if (ioctl(fd, SIOCGIFINDEX, &ifr) != 0) return Fail(errno, "if_nametoindex");
+  if (ifr.ifr_ifindex <= 0) return Fail(ENODEV, "if_nametoindex");
+  *index = static_cast<unsigned>(ifr.ifr_ifindex);
+  return Ok();
 }
 
 SysResult BindDevice(int fd, const std::string& device) {
   return SetOpt(fd, SOL_SOCKET, SO_BINDTODEVICE, device.data(), static_cast<socklen_t>(device.size()));
 }
 
-SysResult Send4(int fd, const uint8_t* packet, size_t len, const uint8_t* dst4, int64_t* departure_ns) {
+SysResult Send4(int fd, const uint8_t* packet, size_t len, const uint8_t* dst4, unsigned ifindex,
+                int64_t* departure_ns) {
   struct sockaddr_in to;
   std::memset(&to, 0, sizeof to);
   to.sin_family = AF_INET;
   std::memcpy(&to.sin_addr, dst4, 4);
+  if (ifindex == 0) {
+    for (;;) {
+      *departure_ns = RealtimeNs();
+      ssize_t n = sendto(fd, packet, len, 0, reinterpret_cast<struct sockaddr*>(&to), sizeof to);
+      if (n >= 0) return Ok();
+      if (errno != EINTR) return Fail(errno, "sendto");
+    }
+  }
+  // The outgoing interface for this packet only: IP_PKTINFO's ipi_ifindex becomes the flow's oif
+  // (raw_sendmsg takes it from the cmsg, header-including sockets too). ipi_spec_dst stays 0: the
+  // packet carries its own source address.
+  struct iovec iov;
+  iov.iov_base = const_cast<uint8_t*>(packet);
+  iov.iov_len = len;
+  alignas(struct cmsghdr) uint8_t control[CMSG_SPACE(sizeof(struct in_pktinfo))];
+  std::memset(control, 0, sizeof control);
+  struct msghdr msg;
+  std::memset(&msg, 0, sizeof msg);
+  msg.msg_name = &to;
+  msg.msg_namelen = sizeof to;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  struct in_pktinfo info;
+  std::memset(&info, 0, sizeof info);
+  info.ipi_ifindex = static_cast<int>(ifindex);
+  c->cmsg_level = IPPROTO_IP;
+  c->cmsg_type = IP_PKTINFO;
+  c->cmsg_len = CMSG_LEN(sizeof info);
+  std::memcpy(CMSG_DATA(c), &info, sizeof info);
   for (;;) {
     *departure_ns = RealtimeNs();
-    ssize_t n = sendto(fd, packet, len, 0, reinterpret_cast<struct sockaddr*>(&to), sizeof to);
+    ssize_t n = sendmsg(fd, &msg, 0);
     if (n >= 0) return Ok();
-    if (errno != EINTR) return Fail(errno, "sendto");
+    if (errno != EINTR) return Fail(errno, "sendmsg");
   }
 }
 
@@ -157,12 +209,13 @@ SysResult Send6(int fd, const uint8_t* packet, size_t len, const uint8_t* dst16,
   std::memcpy(CMSG_DATA(c), &opts.traffic_class, sizeof(int));
   used += CMSG_SPACE(sizeof(int));
 
-  if (opts.src != nullptr) {
+  if (opts.src != nullptr || opts.ifindex != 0) {
+    // Source address and/or outgoing interface, for this packet only.
     c = CMSG_NXTHDR(&msg, c);
     struct in6_pktinfo info;
     std::memset(&info, 0, sizeof info);
-    std::memcpy(&info.ipi6_addr, opts.src, 16);
-    info.ipi6_ifindex = 0;
+    if (opts.src != nullptr) std::memcpy(&info.ipi6_addr, opts.src, 16);
+    info.ipi6_ifindex = opts.ifindex;
     c->cmsg_level = IPPROTO_IPV6;
     c->cmsg_type = IPV6_PKTINFO;
     c->cmsg_len = CMSG_LEN(sizeof info);

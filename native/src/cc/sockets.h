@@ -35,18 +35,24 @@ SysResult SetupIcmp6Receive(int fd);
 SysResult SetupSendOnly(int fd);
 SysResult SetIpv6Checksum(int fd, int offset);
 
+// SO_MARK; raises a CAP_NET_ADMIN kept by DropPrivileges around the setsockopt (NetAdminRaise).
 SysResult SetMark(int fd, uint32_t mark);
 SysResult BindDevice(int fd, const std::string& device);  // "" unbinds
+// The interface index of device (SIOCGIFINDEX on fd); ENODEV, syscall "if_nametoindex", if unknown.
+SysResult InterfaceIndex(int fd, const std::string& device, unsigned* index);
 
 struct Send6Options {
   int hop_limit = 64;
   int traffic_class = 0;
   const uint8_t* src = nullptr;  // 16 bytes, or nullptr for the kernel's choice
+  unsigned ifindex = 0;          // IPV6_PKTINFO outgoing interface; 0: routing decides
   uint32_t scope_id = 0;
 };
 
-// Each stamps *departure_ns with RealtimeNs() immediately before the send syscall.
-SysResult Send4(int fd, const uint8_t* packet, size_t len, const uint8_t* dst4, int64_t* departure_ns);
+// Each stamps *departure_ns with RealtimeNs() immediately before the send syscall. ifindex != 0
+// picks the outgoing interface for this packet only (IP_PKTINFO; sendmsg instead of sendto).
+SysResult Send4(int fd, const uint8_t* packet, size_t len, const uint8_t* dst4, unsigned ifindex,
+                int64_t* departure_ns);
 SysResult Send6(int fd, const uint8_t* packet, size_t len, const uint8_t* dst16, const Send6Options& opts,
                 int64_t* departure_ns);
 
