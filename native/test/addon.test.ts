@@ -340,14 +340,14 @@ describe(`raw sockets as root${rootReason}`, { skip: skipRoot }, () => {
     }
   });
 
-  it('a send with an unknown device is a Node-style ENODEV from setsockopt', () => {
+  it('a send with an unknown device is a Node-style ENODEV from if_nametoindex', () => {
     const e = new Engine(() => {});
     try {
       e.open();
       e.sendIPv4(ipv4Echo(LO4, randomId(), 1), LO4, { device: 'nosuchdev0' });
       expect.unreachable();
     } catch (err) {
-      expectErrno(err, 'ENODEV', 'setsockopt');
+      expectErrno(err, 'ENODEV', 'if_nametoindex');
     } finally {
       e.close();
     }
