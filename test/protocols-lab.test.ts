@@ -2,10 +2,10 @@
 // port, a closed TCP port, a closed UDP port, a router that answers Destination Unreachable;
 // and the same traces from an unprivileged user on datagram sockets.
 
-import type { ChildProcess } from 'node:child_process';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import { describeLab, useLab } from './lab/use-lab.js';
 import { ourPacket, referencePacket } from './support/env.js';
+import { startTcpListener } from './support/listener.js';
 import { normalise } from './support/run.js';
 
 const OPEN_PORT = 8080;
@@ -13,20 +13,8 @@ const CLOSED_PORT = 9;
 
 describeLab('probe protocols in the netns lab', () => {
   const lab = useLab({ delaysMs: [1, 2, 3, 1] });
-  let server: ChildProcess | undefined;
-
   beforeAll(async () => {
-    // a TCP listener on dest, both families
-    server = lab().spawnIn('dest', 'python3', ['-c', LISTENER, String(OPEN_PORT)]);
-    for (let i = 0; i < 50; i++) {
-      const r = await lab().exec('dest', ['ss', '-Hltn', `sport = :${OPEN_PORT}`]);
-      if (r.stdout.split('\n').filter(Boolean).length >= 2) return;
-      await new Promise((res) => setTimeout(res, 50));
-    }
-    throw new Error('listener did not come up');
-  });
-  afterAll(() => {
-    server?.kill();
+    await startTcpListener(lab(), OPEN_PORT);
   });
 
   async function run(argv: string[], input: string) {
@@ -126,17 +114,3 @@ function referenceView(theirs: string[], ours: string[], tcp: boolean): string[]
     .sort();
 }
 
-const LISTENER = `
-import socket, sys, threading
-port = int(sys.argv[1])
-def serve(fam, addr):
-    s = socket.socket(fam, socket.SOCK_STREAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    if fam == socket.AF_INET6:
-        s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-    s.bind((addr, port)); s.listen(512)
-    while True:
-        c, _ = s.accept(); c.close()
-threading.Thread(target=serve, args=(socket.AF_INET, '0.0.0.0'), daemon=True).start()
-serve(socket.AF_INET6, '::')
-`;
