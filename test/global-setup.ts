@@ -1,5 +1,5 @@
-// Before any suite: compile the TypeScript (incremental), so the executables the tests spawn
-// (packet/bin/mtr-packet-ts, frontend/bin/mtr-ts.js) run the sources under test, not stale output.
+// Before any suite: compile the TypeScript (incremental) and bundle the daemon, so the executables
+// the tests spawn (packet/bin/mtr-packet-ts, frontend/bin/mtr-ts.js) run the sources under test.
 
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -10,4 +10,5 @@ export default function setup(): void {
   const require = createRequire(import.meta.url);
   const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
   execFileSync(process.execPath, [tsc, '-b'], { cwd: root, stdio: 'inherit' });
+  execFileSync(process.execPath, ['packet/scripts/bundle.mjs'], { cwd: root, stdio: 'inherit' });
 }

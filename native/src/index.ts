@@ -3,6 +3,7 @@
 // ReceivedPacket objects. Packet bytes are built and decoded elsewhere (./wire).
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export type PacketSource = 'raw' | 'ping' | 'error' | 'tcp';
@@ -278,10 +279,23 @@ interface NativeAddon {
   errnoName(errno: number): string;
 }
 
-const addonUrl = new URL('../build/Release/mtr_native.node', import.meta.url);
+/**
+ * The addon sits in this package's build/Release. Found through the package itself, so the same
+ * code works from src/ (tests), dist/ and from a bundle that inlined this module elsewhere.
+ */
+function addonPath(): string {
+  const require = createRequire(import.meta.url);
+  let pkg: string;
+  try {
+    pkg = require.resolve('@mtr-ts/native/package.json');
+  } catch {
+    return fileURLToPath(new URL('../build/Release/mtr_native.node', import.meta.url));
+  }
+  return join(dirname(pkg), 'build', 'Release', 'mtr_native.node');
+}
 
 function loadAddon(): NativeAddon {
-  const path = fileURLToPath(addonUrl);
+  const path = addonPath();
   if (!existsSync(path)) {
     throw new Error(
       `mtr-packet-ts: the native addon is missing (${path}). Run \`pnpm install\` (it builds the addon; needs python3, make and g++).`,

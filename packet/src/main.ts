@@ -1,12 +1,15 @@
 // mtr-packet-ts: the process. Opens the sockets while privileged, drops privileges, then
 // frames stdin into commands for the Daemon and writes its replies to stdout.
 
-import { LineFramer } from '@mtr-ts/protocol';
+import { LineFramer, type FrameEvent } from '@mtr-ts/protocol';
 import { Daemon, PROTOCOL_VERSION } from './daemon.js';
 import { openTransport, type OpenedTransport } from './native-transport.js';
 import { OutputWriter } from './output.js';
 import type { Received } from './transport.js';
 import { PACKAGE_VERSION, parseArgs, USAGE } from './args.js';
+
+/** command lines handled per turn of the event loop */
+const SLICE = 128;
 
 function fail(message: string, code = 1): never {
   const text = message.startsWith('mtr-packet-ts: ') ? message : `mtr-packet-ts: ${message}`;
@@ -96,30 +99,56 @@ function main(): void {
     maybeFinish();
   };
 
+  // Commands are handled in slices of at most SLICE lines, with one turn of the event loop
+  // between slices: answers already queued on the sockets are read (and their tokens freed)
+  // before the next slice is sent, as mtr-packet does by reading at most one buffer of commands
+  // at a time. A burst of 50,000 lines in one write then neither overflows the receive buffers
+  // nor runs into the in-flight limit while the answers wait unread.
   const framer = new LineFramer();
+  const queue: FrameEvent[] = [];
+  let next = 0;
+  let pumping = false;
+  let inputEnded = false;
   let eof = false;
-  const handle = (events: ReturnType<LineFramer['push']>): void => {
-    for (const ev of events) {
+
+  const enqueue = (events: FrameEvent[]): void => {
+    for (const ev of events) queue.push(ev);
+    if (!pumping) pump();
+  };
+  const pump = (): void => {
+    pumping = false;
+    const stop = Math.min(queue.length, next + SLICE);
+    for (; next < stop; next++) {
+      const ev = queue[next]!;
       if (ev.kind === 'line') d.handleLine(ev.line);
       else d.handleOverflow();
     }
+    out.flush();
+    arm();
+    if (next < queue.length) {
+      pumping = true;
+      process.stdin.pause();
+      setImmediate(pump);
+      return;
+    }
+    queue.length = 0;
+    next = 0;
+    if (inputEnded) {
+      eof = true;
+      maybeFinish();
+    } else {
+      process.stdin.resume();
+    }
   };
 
-  process.stdin.on('data', (chunk: Buffer) => {
-    handle(framer.push(chunk));
-    out.flush();
-    arm();
-  });
+  process.stdin.on('data', (chunk: Buffer) => enqueue(framer.push(chunk)));
   process.stdin.on('end', () => {
-    handle(framer.end());
-    out.flush();
-    eof = true;
-    arm();
-    maybeFinish();
+    inputEnded = true;
+    enqueue(framer.end());
   });
   process.stdin.on('error', () => {
-    eof = true;
-    maybeFinish();
+    inputEnded = true;
+    enqueue([]);
   });
 
   // Probes answered after EOF still need the loop; the sockets keep it alive until shutdown.
