@@ -6,7 +6,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export type PacketSource = 'raw' | 'ping' | 'error' | 'tcp';
+export type PacketSource = 'raw' | 'ping' | 'error' | 'tcp' | 'tx';
 
 export interface ReceivedPacket {
   family: 4 | 6;
@@ -24,7 +24,9 @@ export interface ReceivedPacket {
    */
   data: Uint8Array;
   /**
-   * ns since the engine's epoch; same clock as the send returns and now(). 'raw', 'ping', 'error':
+   * ns since the engine's epoch; same clock as the send returns and now(). 'tx': the kernel's
+   * software transmit timestamp of the send given txId (taken as the driver hands the packet to the
+   * device; SO_TIMESTAMPING TX_SOFTWARE, CLOCK_REALTIME like the receive stamps). 'raw', 'ping', 'error':
    * the kernel's receive timestamp (SO_TIMESTAMPNS, also delivered with error-queue reads) of the
    * ICMP message. 'tcp': the clock read when the event loop woke for the socket (a SYN-ACK or RST
    * has no kernel timestamp through connect()), or for an immediate ECONNREFUSED when connect() returned.
@@ -33,7 +35,9 @@ export interface ReceivedPacket {
   /**
    * Where it came from: 'raw' (raw ICMP socket), 'ping' (datagram ICMP echo reply), 'error' (a
    * socket's error queue: an ICMP error for one of our datagram or TCP probes), 'tcp' (a TCP
-   * probe's connect finished). Batches from raw sockets carry 'raw' only.
+   * probe's connect finished), 'tx' (a raw send's transmit timestamp: txId names the send; family is
+   * the send socket's, from is zeros, data empty). 'tx' records come first in their batch, before
+   * any answer read in the same wake.
    */
   source: PacketSource;
   /** 'error': ICMP type and code from sock_extended_err (ICMPv6 numbering for IPv6). */
@@ -51,6 +55,8 @@ export interface ReceivedPacket {
   tcpId?: number;
   /** 'tcp': 0 (connected) or the errno (111 ECONNREFUSED, 113 EHOSTUNREACH, 110 ETIMEDOUT, ...). */
   tcpErrno?: number;
+  /** 'tx': the txId given to sendIPv4/sendIPv6. */
+  txId?: number;
 }
 
 /** An Error shaped like Node's system errors. */
@@ -85,6 +91,12 @@ export interface OpenResult {
   sctp: boolean;
   /** RLIMIT_NOFILE soft limit after open() raised it to the hard limit (-1: unlimited/unknown). */
   maxFiles: number;
+  /**
+   * Raw sends given a txId are followed by 'tx' records with the kernel's transmit timestamp
+   * (SO_TIMESTAMPING on at least one raw send socket). Where a stamp never comes (a kernel or
+   * device without software transmit stamps), the send's return value is all there is.
+   */
+  txStamps: boolean;
 }
 
 export interface CapabilityFacts {
@@ -143,6 +155,13 @@ export interface SendOptions {
    * ENODEV (syscall 'if_nametoindex'). sourceAddress() binds its throwaway socket (SO_BINDTODEVICE).
    */
   device?: string;
+  /**
+   * sendIPv4/sendIPv6 only: a uint32 naming this send. Its kernel transmit timestamp then arrives
+   * as a 'tx' record with this txId (at most once; none where the kernel gives no stamp, or when it
+   * could not be told apart from another send's). The caller picks the ids; reusing one while an
+   * earlier send of it may still be stamped makes the two indistinguishable.
+   */
+  txId?: number;
 }
 
 export interface SendIPv6Options extends SendOptions {
@@ -253,7 +272,7 @@ interface NativeEngine {
   ): TcpConnectResult;
   closeTcp(id: number): boolean;
   probeCapabilities(): CapabilityFacts;
-  sendIPv4(packet: Uint8Array, dst: Uint8Array, mark: number, device: string | undefined): number;
+  sendIPv4(packet: Uint8Array, dst: Uint8Array, mark: number, device: string | undefined, txId: number | undefined): number;
   sendIPv6(
     proto: number,
     packet: Uint8Array,
@@ -264,6 +283,7 @@ interface NativeEngine {
     mark: number,
     device: string | undefined,
     scopeId: number,
+    txId: number | undefined,
   ): number;
   sourceAddress(family: 4 | 6, dst: Uint8Array, scopeId: number, mark: number, device: string | undefined): Uint8Array;
   now(): number;
@@ -313,9 +333,9 @@ function addon(): NativeAddon {
 
 const META_FIELDS = 5; // family, fromOffset, dataOffset, dataLength, rxNs
 // Only for batches holding anything but raw packets (NaN: absent):
-// source, icmpType, icmpCode, errProto, origDstPort, origSrcPort, tcpId, tcpErrno, origDstOffset
-const EXT_FIELDS = 9;
-const SOURCES: readonly PacketSource[] = ['raw', 'ping', 'error', 'tcp'];
+// source, icmpType, icmpCode, errProto, origDstPort, origSrcPort, tcpId, tcpErrno, origDstOffset, txId
+const EXT_FIELDS = 10;
+const SOURCES: readonly PacketSource[] = ['raw', 'ping', 'error', 'tcp', 'tx'];
 
 function errProtoOf(n: number): 'icmp' | 'udp' | 'tcp' {
   return n === 17 ? 'udp' : n === 6 ? 'tcp' : 'icmp';
@@ -349,6 +369,8 @@ function unpackBatch(buffer: ArrayBuffer, meta: Float64Array, ext: Float64Array 
       } else if (p.source === 'tcp') {
         p.tcpId = ext[e + 6]!;
         p.tcpErrno = ext[e + 7]!;
+      } else if (p.source === 'tx') {
+        p.txId = ext[e + 9]!;
       }
     }
     packets[i] = p;
@@ -366,6 +388,12 @@ function checkMark(mark: number | undefined): number {
   if (mark === undefined) return 0;
   if (!Number.isInteger(mark) || mark < 0 || mark > 0xffffffff) throw new RangeError('mark must be a uint32');
   return mark;
+}
+
+function checkTxId(txId: number | undefined): number | undefined {
+  if (txId === undefined) return undefined;
+  if (!Number.isInteger(txId) || txId < 0 || txId > 0xffffffff) throw new RangeError('txId must be a uint32');
+  return txId;
 }
 
 function checkDevice(device: string | undefined): string | undefined {
@@ -416,7 +444,7 @@ export class Engine {
       throw new TypeError("mode must be 'auto', 'raw' or 'dgram'");
     }
     const r = this.#native.open(mode);
-    const out: OpenResult = { ip4: r.ip4, ip6: r.ip6, sctp: r.sctp, maxFiles: r.maxFiles };
+    const out: OpenResult = { ip4: r.ip4, ip6: r.ip6, sctp: r.sctp, maxFiles: r.maxFiles, txStamps: r.txStamps };
     if (r.ip4Error) out.ip4Error = r.ip4Error.code;
     if (r.ip6Error) out.ip6Error = r.ip6Error.code;
     if (r.ip4DgramError) out.ip4DgramError = r.ip4DgramError.code;
@@ -501,13 +529,17 @@ export class Engine {
     return this.#native.probeCapabilities();
   }
 
-  /** Sends a full IPv4 packet (header included). Returns the departure time (ns since epoch). */
+  /**
+   * Sends a full IPv4 packet (header included). Returns the departure time (ns since epoch): the
+   * clock read immediately before the send syscall. With opts.txId the kernel's transmit timestamp
+   * follows as a 'tx' record (see OpenResult.txStamps).
+   */
   sendIPv4(packet: Uint8Array, dst: Uint8Array, opts?: SendOptions): number {
     checkAddress('dst', dst, 4);
-    return this.#native.sendIPv4(packet, dst, checkMark(opts?.mark), checkDevice(opts?.device));
+    return this.#native.sendIPv4(packet, dst, checkMark(opts?.mark), checkDevice(opts?.device), checkTxId(opts?.txId));
   }
 
-  /** Sends a transport header + payload for protocol proto (58, 17, 6 or 132) over IPv6. */
+  /** Sends a transport header + payload for protocol proto (58, 17, 6 or 132) over IPv6. Returns and stamps as sendIPv4. */
   sendIPv6(proto: number, packet: Uint8Array, dst: Uint8Array, opts: SendIPv6Options): number {
     checkAddress('dst', dst, 16);
     if (opts.src !== undefined) checkAddress('src', opts.src, 16);
@@ -521,6 +553,7 @@ export class Engine {
       checkMark(opts.mark),
       checkDevice(opts.device),
       opts.scopeId ?? 0,
+      checkTxId(opts.txId),
     );
   }
 

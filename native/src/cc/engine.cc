@@ -16,9 +16,11 @@ namespace {
 
 constexpr size_t kMaxPacketsPerWake = 1024;  // then yield to the loop; the level-triggered poll fires again
 constexpr size_t kMetaPerPacket = 5;         // family, fromOffset, dataOffset, dataLength, rxNs
-// source, icmpType, icmpCode, errProto, origDstPort, origSrcPort, tcpId, tcpErrno, origDstOffset (NaN: absent)
-constexpr size_t kExtPerPacket = 9;
-constexpr double kSourceRaw = 0, kSourcePing = 1, kSourceError = 2, kSourceTcp = 3;
+// source, icmpType, icmpCode, errProto, origDstPort, origSrcPort, tcpId, tcpErrno, origDstOffset, txId
+// (NaN: absent)
+constexpr size_t kExtPerPacket = 10;
+constexpr double kSourceRaw = 0, kSourcePing = 1, kSourceError = 2, kSourceTcp = 3, kSourceTx = 4;
+constexpr uint8_t kNoAddress[16] = {};
 constexpr double kAbsent = std::numeric_limits<double>::quiet_NaN();
 
 bool GetBytes(const Napi::Value& v, const uint8_t** data, size_t* len) {
@@ -139,14 +141,16 @@ SysResult Engine::StartPoll(Poller** slot, int fd, int family, PollKind kind, ui
   p->family = family;
   p->kind = kind;
   p->local_port = local_port;
-  if (kind != PollKind::kUdp) p->receiver = std::make_unique<Receiver>(family);
+  if (kind == PollKind::kRawIcmp || kind == PollKind::kPing) p->receiver = std::make_unique<Receiver>(family);
   int rc = uv_poll_init_socket(loop_, &p->handle, fd);
   if (rc != 0) {
     delete p;
     return Fail(-rc, "uv_poll_init");
   }
   p->handle.data = p;
-  const int events = kind == PollKind::kRawIcmp ? UV_READABLE : (UV_READABLE | UV_PRIORITIZED);
+  const int events = kind == PollKind::kRawIcmp    ? UV_READABLE
+                     : kind == PollKind::kTxStamps ? UV_PRIORITIZED
+                                                   : (UV_READABLE | UV_PRIORITIZED);
   rc = uv_poll_start(&p->handle, events, &Engine::OnReadable);
   if (rc != 0) {
     uv_close(reinterpret_cast<uv_handle_t*>(&p->handle), &Engine::OnPollClosed);
@@ -218,6 +222,7 @@ SysResult Engine::OpenIPv4() {
     return r;
   }
   v4_.mode = Mode::kRaw;
+  SetupTxStamps(send4_, AF_INET);
   return Ok();
 }
 
@@ -258,6 +263,8 @@ SysResult Engine::OpenIPv6() {
   }
   for (int i = 0; i < kV6Count; i++) send6_[i].fd = fds[i];
   v6_.mode = Mode::kRaw;
+  for (SendSocket& s : send6_)
+    if (s.fd >= 0) SetupTxStamps(s, AF_INET6);
   return Ok();
 }
 
@@ -323,6 +330,11 @@ Napi::Value Engine::Open(const Napi::CallbackInfo& info) {
         tracker_->pending++;
       }
     }
+    ForEachSendSocket([this](SendSocket& s) {
+      if (s.poller == nullptr) return;
+      s.poller->tracker = tracker_;
+      tracker_->pending++;
+    });
     flusher_ = new Flusher();
     flusher_->owner = this;
     flusher_->tracker = tracker_;
@@ -357,6 +369,9 @@ Napi::Value Engine::Open(const Napi::CallbackInfo& info) {
   if (v6_.dgram_error != 0) out.Set("ip6DgramError", ErrnoError(env, v6_.dgram_error, v6_.dgram_syscall).Value());
   // SCTP probes are raw packets: IPv4 through the header-including socket, IPv6 through its own.
   out.Set("sctp", v4_.mode == Mode::kRaw || send6_[kV6Sctp].fd >= 0);
+  bool tx_stamps = false;
+  ForEachSendSocket([&tx_stamps](SendSocket& s) { tx_stamps = tx_stamps || s.tx.on; });
+  out.Set("txStamps", tx_stamps);
   out.Set("maxFiles", max_files_);
   return out;
 }
@@ -370,17 +385,124 @@ SysResult Engine::Configure(SendSocket& s, uint32_t mark) {
   return Ok();
 }
 
+void Engine::SetupTxStamps(SendSocket& s, int family) {
+  s.family = family;
+  if (!EnableTxStamps(s.fd).ok()) return;
+  if (!StartPoll(&s.poller, s.fd, family, PollKind::kTxStamps, 0).ok()) {
+    (void)ResetTxStampCounter(s.fd);  // harmless; the socket just queues nothing we read
+    return;
+  }
+  s.poller->send = &s;
+  s.tx.ring.assign(TxTracker::kRing, TxTracker::Slot());
+  s.tx.on = true;
+}
+
+template <typename SendFn>
+SysResult Engine::SendStamped(SendSocket& s, bool has_id, uint32_t tx_id, SendFn send, int64_t* departure) {
+  TxTracker& tx = s.tx;
+  if (!tx.on) return send(nullptr, departure);
+  uint32_t key = tx.next_key;
+  SysResult r = send(tx.key_cmsg ? &key : nullptr, departure);
+  if (!r.ok() && r.err == EINVAL && tx.key_cmsg) {
+    // Perhaps a kernel without SCM_TS_OPT_ID (before 6.13): try once more on the socket's own
+    // counter, from 0. If that fails as well the EINVAL was the packet's: keep the cmsg.
+    ReadTxStamps(s, false);
+    if (ResetTxStampCounter(s.fd).ok()) {
+      tx.Reset();
+      key = 0;
+      r = send(nullptr, departure);
+      if (r.ok()) tx.key_cmsg = false;
+    }
+  }
+  if (!r.ok()) {
+    if (!tx.key_cmsg) {
+      // A failed send may or may not have taken a number from the kernel's counter: start it
+      // again from 0, after reading what is queued under the old numbering.
+      ReadTxStamps(s, false);
+      if (ResetTxStampCounter(s.fd).ok()) tx.Reset();
+    }
+    return r;
+  }
+  TxTracker::Slot& slot = tx.ring[key % TxTracker::kRing];
+  slot.key = key;
+  slot.tx_id = tx_id;
+  slot.pre_ns = *departure;
+  slot.live = has_id;
+  tx.next_key = key + 1;
+  tx.dirty = true;
+  return r;
+}
+
+void Engine::ReadTxStamps(SendSocket& s, bool one_read) {
+  if (!s.tx.on) return;
+  for (size_t reads = 0; reads < kMaxPacketsPerWake / TxStampReader::kSlots; reads++) {
+    int stamps = 0;
+    int n = tx_reader_.Read(s.fd, tx_stamps_.data(), &stamps);
+    if (n < 0) {
+      if (n != -EAGAIN && n != -EWOULDBLOCK) read_errors_++;
+      s.tx.dirty = false;
+      return;
+    }
+    for (int i = 0; i < stamps; i++) {
+      const TxStamp& st = tx_stamps_[i];
+      TxTracker::Slot& slot = s.tx.ring[st.key % TxTracker::kRing];
+      if (!slot.live || slot.key != st.key) continue;
+      slot.live = false;
+      if (st.ns < slot.pre_ns) continue;  // not this send's (a stale numbering): keep the pre-send clock
+      tx_ready_.push_back(TxRecord{s.family, slot.tx_id, st.ns});
+    }
+    if (static_cast<size_t>(n) < TxStampReader::kSlots) {
+      s.tx.dirty = false;
+      return;
+    }
+    if (one_read) return;
+  }
+}
+
+void Engine::CollectTxStamps() {
+  ForEachSendSocket([this](SendSocket& s) {
+    if (s.tx.dirty) ReadTxStamps(s, false);
+  });
+}
+
+void Engine::AppendTx(Batch& batch) {
+  for (const TxRecord& t : tx_ready_) {
+    double* e = batch.Add(t.family, kNoAddress, nullptr, 0, Rel(t.ns));
+    e[0] = kSourceTx;
+    e[9] = t.tx_id;
+    batch.has_ext = true;
+  }
+  tx_ready_.clear();
+}
+
+// A send socket's error queue has stamps: read them now (the kernel's queue is bounded by the
+// socket's receive buffer), keep them for the next receive batch, and hand them to JS by
+// themselves only when many have gathered.
+void Engine::DrainTxPoll(Poller* p, int status) {
+  SendSocket& s = *p->send;
+  const size_t before = tx_ready_.size();
+  ReadTxStamps(s, true);
+  if (tx_ready_.size() == before && !s.tx.dirty) (void)TakeSocketError(s.fd);  // a bare socket error
+  if (status < 0) uv_poll_start(&p->handle, UV_PRIORITIZED, &Engine::OnReadable);
+  if (tx_ready_.size() < kMaxPacketsPerWake) return;
+  drain_.Clear();
+  AppendTx(drain_);
+  Deliver(drain_);  // may call into JS: nothing touches this or p after it
+}
+
 // sendIPv4(packet: Uint8Array, dst: Uint8Array(4), mark: number, device?: string): number
 Napi::Value Engine::SendIPv4(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const uint8_t *packet, *dst;
   size_t len, dst_len;
-  uint32_t mark = 0;
+  uint32_t mark = 0, tx_id = 0;
+  bool has_id = false;
   std::string device;
   if (info.Length() < 2 || !GetBytes(info[0], &packet, &len) || !GetBytes(info[1], &dst, &dst_len) || dst_len != 4 ||
       (info.Length() > 2 && !info[2].IsUndefined() && !GetUint32(info[2], &mark)) ||
-      (info.Length() > 3 && !GetDevice(info[3], &device))) {
-    ThrowType(env, "sendIPv4(packet: Uint8Array, dst: Uint8Array(4), mark?: uint32, device?: string)");
+      (info.Length() > 3 && !GetDevice(info[3], &device)) ||
+      (info.Length() > 4 && !info[4].IsUndefined() && !(has_id = GetUint32(info[4], &tx_id)))) {
+    ThrowType(env, "sendIPv4(packet: Uint8Array, dst: Uint8Array(4), mark?: uint32, device?: string, txId?: uint32)");
     return env.Undefined();
   }
   if (send4_.fd < 0) {
@@ -394,7 +516,12 @@ Napi::Value Engine::SendIPv4(const Napi::CallbackInfo& info) {
   SysResult r = device.empty() ? Ok() : InterfaceIndex(send4_.fd, device, &ifindex);
   if (r.ok()) r = Configure(send4_, mark);
   int64_t departure = 0;
-  if (r.ok()) r = Send4(send4_.fd, packet, len, dst, ifindex, &departure);
+  if (r.ok()) {
+    const int fd = send4_.fd;
+    r = SendStamped(
+        send4_, has_id, tx_id,
+        [&](const uint32_t* key, int64_t* dep) { return Send4(fd, packet, len, dst, ifindex, key, dep); }, &departure);
+  }
   if (!r.ok()) {
     ThrowErrno(env, r.err, r.syscall);
     return env.Undefined();
@@ -405,7 +532,8 @@ Napi::Value Engine::SendIPv4(const Napi::CallbackInfo& info) {
 // sendIPv6(proto, packet, dst(16), hopLimit, trafficClass, src?: Uint8Array(16), mark?, device?, scopeId?): number
 Napi::Value Engine::SendIPv6(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  uint32_t proto = 0, mark = 0, scope = 0;
+  uint32_t proto = 0, mark = 0, scope = 0, tx_id = 0;
+  bool has_id = false;
   int hop = 0, tclass = 0;
   const uint8_t *packet, *dst, *src = nullptr;
   size_t len, dst_len, src_len = 16;
@@ -418,10 +546,11 @@ Napi::Value Engine::SendIPv6(const Napi::CallbackInfo& info) {
   if (ok && info.Length() > 6 && !info[6].IsUndefined()) ok = GetUint32(info[6], &mark);
   if (ok && info.Length() > 7) ok = GetDevice(info[7], &device);
   if (ok && info.Length() > 8 && !info[8].IsUndefined()) ok = GetUint32(info[8], &scope);
+  if (ok && info.Length() > 9 && !info[9].IsUndefined()) ok = has_id = GetUint32(info[9], &tx_id);
   if (!ok) {
     ThrowType(env,
               "sendIPv6(proto, packet: Uint8Array, dst: Uint8Array(16), hopLimit: -1..255, trafficClass: -1..255, "
-              "src?: Uint8Array(16), mark?: uint32, device?: string, scopeId?: uint32)");
+              "src?: Uint8Array(16), mark?: uint32, device?: string, scopeId?: uint32, txId?: uint32)");
     return env.Undefined();
   }
   int index;
@@ -453,7 +582,12 @@ Napi::Value Engine::SendIPv6(const Napi::CallbackInfo& info) {
   opts.src = src;
   opts.scope_id = scope;
   int64_t departure = 0;
-  if (r.ok()) r = Send6(s.fd, packet, len, dst, opts, &departure);
+  if (r.ok()) {
+    const int fd = s.fd;
+    r = SendStamped(
+        s, has_id, tx_id, [&](const uint32_t* key, int64_t* dep) { return Send6(fd, packet, len, dst, opts, key, dep); },
+        &departure);
+  }
   if (!r.ok()) {
     ThrowErrno(env, r.err, r.syscall);
     return env.Undefined();
@@ -686,6 +820,9 @@ Napi::Value Engine::JsRef(const Napi::CallbackInfo& info) {
   for (Family* f : {&v4_, &v6_})
     for (Poller* p : {f->poller, f->udp_poller})
       if (p != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(&p->handle));
+  ForEachSendSocket([](SendSocket& s) {
+    if (s.poller != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(&s.poller->handle));
+  });
   for (auto& kv : tcp_) uv_ref(reinterpret_cast<uv_handle_t*>(&kv.second->handle));
   return info.This();
 }
@@ -695,6 +832,9 @@ Napi::Value Engine::JsUnref(const Napi::CallbackInfo& info) {
   for (Family* f : {&v4_, &v6_})
     for (Poller* p : {f->poller, f->udp_poller})
       if (p != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(&p->handle));
+  ForEachSendSocket([](SendSocket& s) {
+    if (s.poller != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(&s.poller->handle));
+  });
   for (auto& kv : tcp_) uv_unref(reinterpret_cast<uv_handle_t*>(&kv.second->handle));
   return info.This();
 }
@@ -722,12 +862,13 @@ void Engine::CloseAll() {
     f->udp_fd = -1;
     if (f->mode != Mode::kNone) f->mode = Mode::kNone;
   }
-  CloseFd(send4_.fd);
-  send4_.fd = -1;
-  for (SendSocket& s : send6_) {
+  ForEachSendSocket([this](SendSocket& s) {
+    ClosePoller(&s.poller);
+    s.tx.on = false;
     CloseFd(s.fd);
     s.fd = -1;
-  }
+  });
+  tx_ready_.clear();
   std::unordered_map<uint32_t, TcpProbe*> probes;
   probes.swap(tcp_);
   for (auto& kv : probes) CloseProbe(kv.second);
@@ -788,6 +929,10 @@ void Engine::OnReadable(uv_poll_t* handle, int status, int events) {
   auto* p = static_cast<Poller*>(handle->data);
   Engine* self = p->owner;
   if (self == nullptr) return;
+  if (p->kind == PollKind::kTxStamps) {
+    self->DrainTxPoll(p, status);  // may call into JS: nothing touches self or p after it
+    return;
+  }
   if (p->kind != PollKind::kRawIcmp) {
     self->DrainDgram(p, status, events);  // may call into JS: nothing touches self or p after it
     return;
@@ -804,6 +949,10 @@ void Engine::OnReadable(uv_poll_t* handle, int status, int events) {
 
 void Engine::Drain(Poller* p) {
   drain_.Clear();
+  // Transmit stamps first: a probe's departure is corrected before its answer is matched. (On
+  // loopback the stamp is queued during the send itself, before its reply.)
+  CollectTxStamps();
+  AppendTx(drain_);
   for (size_t reads = 0; drain_.count < kMaxPacketsPerWake && reads < kMaxPacketsPerWake; reads++) {
     int n = p->receiver->Read(p->fd, received_.data(), &skipped_);
     if (n < 0) {
@@ -848,6 +997,8 @@ size_t Engine::ReadErrorQueue(int fd, int family, int proto, uint16_t src_port, 
 
 void Engine::DrainDgram(Poller* p, int status, int events) {
   drain_.Clear();
+  CollectTxStamps();  // raw send sockets of the other family, if any
+  AppendTx(drain_);
   const bool ping = p->kind == PollKind::kPing;
   const int proto = !ping ? static_cast<int>(IPPROTO_UDP)
                    : p->family == AF_INET ? static_cast<int>(IPPROTO_ICMP)

@@ -30,12 +30,49 @@ class Engine : public Napi::ObjectWrap<Engine> {
   // What open() may use: raw with a per-family fallback to dgram, or only one of them.
   enum class OpenPolicy { kAuto, kRawOnly, kDgramOnly };
   // What a receive socket is, and so how its wakes are drained.
-  enum class PollKind { kRawIcmp, kPing, kUdp };
+  // kTxStamps: a raw send socket, watched for its error queue (transmit timestamps) only.
+  enum class PollKind { kRawIcmp, kPing, kUdp, kTxStamps };
+
+  struct Poller;
+
+  // Transmit timestamps of one send socket. Each stamped send gets a key: the socket's own count
+  // of stamped sends, handed to the kernel per send (SCM_TS_OPT_ID) where it takes that, else
+  // mirrored from the kernel's counter (OPT_ID). A ring remembers, per key, the caller's txId and
+  // the pre-send clock; a stamp that finds no live slot with its key is dropped, and so is one
+  // earlier than its send's pre-send clock (it cannot be that send's).
+  struct TxTracker {
+    static constexpr size_t kRing = 4096;
+    struct Slot {
+      uint32_t key = 0;
+      uint32_t tx_id = 0;
+      int64_t pre_ns = 0;
+      bool live = false;
+    };
+    bool on = false;
+    bool key_cmsg = true;  // SCM_TS_OPT_ID per send; false: the kernel's counter (kernels before 6.13)
+    bool dirty = false;    // sent since the error queue was last found empty
+    uint32_t next_key = 0;
+    std::vector<Slot> ring;
+    void Reset() {
+      next_key = 0;
+      for (Slot& s : ring) s.live = false;
+    }
+  };
 
   // Raw send sockets are never bound to a device: the device goes in each packet's PKTINFO.
   struct SendSocket {
     int fd = -1;
+    int family = 0;
     uint32_t mark = 0;  // what the socket carries now, so an unchanged mark costs no syscall
+    TxTracker tx;
+    Poller* poller = nullptr;  // its error-queue poll while tx.on
+  };
+
+  // A transmit stamp read, waiting to go to JS at the head of the next batch.
+  struct TxRecord {
+    int family;
+    uint32_t tx_id;
+    int64_t ns;
   };
 
   // Outlives the Engine while poll handles are closing. The env's async cleanup hook stays
@@ -55,6 +92,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     int family = 0;
     PollKind kind = PollKind::kRawIcmp;
     uint16_t local_port = 0;  // ping: the ICMP identifier the kernel writes; UDP: the source port
+    SendSocket* send = nullptr;  // kTxStamps: the send socket it watches
     std::unique_ptr<Receiver> receiver;
   };
 
@@ -96,7 +134,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     int open_handles = 0;
   };
 
-  // One batch for JS: meta keeps the original 5 numbers per packet; ext (9 per packet) is only
+  // One batch for JS: meta keeps the original 5 numbers per packet; ext (10 per packet) is only
   // handed over when the batch holds anything but raw packets.
   struct Batch {
     std::vector<uint8_t> bytes;
@@ -134,6 +172,20 @@ class Engine : public Napi::ObjectWrap<Engine> {
   void ClosePoller(Poller** slot);
   // Brings a send socket to the wanted mark; costs nothing when it already matches.
   SysResult Configure(SendSocket& s, uint32_t mark);
+  // Turns on transmit stamps for a send socket and starts its error-queue poll; a failure only
+  // leaves the socket without them (departures stay the pre-send clock).
+  void SetupTxStamps(SendSocket& s, int family);
+  // One send through s, stamped with tx_id when has_id (and s.tx.on): picks the key, retries once
+  // without SCM_TS_OPT_ID when the kernel refuses it, and books the key in the ring.
+  template <typename SendFn>
+  SysResult SendStamped(SendSocket& s, bool has_id, uint32_t tx_id, SendFn send, int64_t* departure);
+  // Reads s's queued stamps into tx_ready_ (until the queue is empty, or only once if one_read).
+  void ReadTxStamps(SendSocket& s, bool one_read);
+  // Before reading a receive socket: stamps of every send socket that sent since it was last read.
+  void CollectTxStamps();
+  // Moves tx_ready_ into batch as 'tx' records.
+  void AppendTx(Batch& batch);
+  void DrainTxPoll(Poller* p, int status);
   void CloseAll();
   static void OnEnvCleanup(napi_async_cleanup_hook_handle handle, void* arg);
   static void OnPollClosed(uv_handle_t* handle);
@@ -155,6 +207,11 @@ class Engine : public Napi::ObjectWrap<Engine> {
   // Hands batch to JS and empties it. May run JS: the caller must not touch the engine afterwards.
   void Deliver(Batch& batch);
   Family& FamilyOf(int family) { return family == AF_INET ? v4_ : v6_; }
+  template <typename Fn>
+  void ForEachSendSocket(Fn fn) {
+    fn(send4_);
+    for (SendSocket& s : send6_) fn(s);
+  }
   double Rel(int64_t realtime_ns) const { return static_cast<double>(realtime_ns - epoch_ns_); }
 
   napi_env env_;
@@ -184,6 +241,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
   // Drain scratch, reused between wakes.
   std::vector<Received> received_;
   ErrQueueReader errq_;
+  TxStampReader tx_reader_;
+  std::vector<TxStamp> tx_stamps_ = std::vector<TxStamp>(TxStampReader::kSlots);
+  std::vector<TxRecord> tx_ready_;
   Batch drain_;
   Batch pending_;
 

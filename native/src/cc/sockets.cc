@@ -2,9 +2,11 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <linux/errqueue.h>
 #include <linux/filter.h>
 #include <linux/icmp.h>
 #include <linux/if.h>
+#include <linux/net_tstamp.h>
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <sys/ioctl.h>
@@ -22,6 +24,26 @@ namespace {
 
 constexpr int kReceiveBufferBytes = 4 * 1024 * 1024;
 constexpr size_t kControlBytes = 256;  // room for a timestamp cmsg and then some
+// Queued transmit stamps are charged to the receive buffer (~0.7 KB each with OPT_TSONLY); the
+// kernel doubles the value: room for a few thousand stamps between two reads.
+constexpr int kTxStampBufferBytes = 1024 * 1024;
+constexpr int kTxStampFlags = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID |
+                              SOF_TIMESTAMPING_OPT_TSONLY;
+#ifndef SCM_TS_OPT_ID
+#define SCM_TS_OPT_ID 81  // include/uapi/asm-generic/socket.h, Linux 6.13
+#endif
+#ifndef SO_TIMESTAMPING_NEW
+#define SO_TIMESTAMPING_NEW 65
+#endif
+
+// Appends an SCM_TS_OPT_ID cmsg at c (room for CMSG_SPACE(sizeof(uint32_t))); returns its space.
+size_t PutTsKey(struct cmsghdr* c, uint32_t key) {
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_TS_OPT_ID;
+  c->cmsg_len = CMSG_LEN(sizeof key);
+  std::memcpy(CMSG_DATA(c), &key, sizeof key);
+  return CMSG_SPACE(sizeof key);
+}
 
 SysResult SetOpt(int fd, int level, int name, const void* value, socklen_t len) {
   if (setsockopt(fd, level, name, value, len) != 0) return Fail(errno, "setsockopt");
@@ -125,12 +147,12 @@ SysResult BindDevice(int fd, const std::string& device) {
 }
 
 SysResult Send4(int fd, const uint8_t* packet, size_t len, const uint8_t* dst4, unsigned ifindex,
-                int64_t* departure_ns) {
+                const uint32_t* ts_key, int64_t* departure_ns) {
   struct sockaddr_in to;
   std::memset(&to, 0, sizeof to);
   to.sin_family = AF_INET;
   std::memcpy(&to.sin_addr, dst4, 4);
-  if (ifindex == 0) {
+  if (ifindex == 0 && ts_key == nullptr) {
     for (;;) {
       *departure_ns = RealtimeNs();
       ssize_t n = sendto(fd, packet, len, 0, reinterpret_cast<struct sockaddr*>(&to), sizeof to);
@@ -140,11 +162,11 @@ SysResult Send4(int fd, const uint8_t* packet, size_t len, const uint8_t* dst4, 
   }
   // The outgoing interface for this packet only: IP_PKTINFO's ipi_ifindex becomes the flow's oif
   // (raw_sendmsg takes it from the cmsg, header-including sockets too). ipi_spec_dst stays 0: the
-  // packet carries its own source address.
+  // packet carries its own source address. The timestamp id, if any, goes beside it.
   struct iovec iov;
   iov.iov_base = const_cast<uint8_t*>(packet);
   iov.iov_len = len;
-  alignas(struct cmsghdr) uint8_t control[CMSG_SPACE(sizeof(struct in_pktinfo))];
+  alignas(struct cmsghdr) uint8_t control[CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(uint32_t))];
   std::memset(control, 0, sizeof control);
   struct msghdr msg;
   std::memset(&msg, 0, sizeof msg);
@@ -154,14 +176,21 @@ SysResult Send4(int fd, const uint8_t* packet, size_t len, const uint8_t* dst4, 
   msg.msg_iovlen = 1;
   msg.msg_control = control;
   msg.msg_controllen = sizeof control;
+  size_t used = 0;
   struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  struct in_pktinfo info;
-  std::memset(&info, 0, sizeof info);
-  info.ipi_ifindex = static_cast<int>(ifindex);
-  c->cmsg_level = IPPROTO_IP;
-  c->cmsg_type = IP_PKTINFO;
-  c->cmsg_len = CMSG_LEN(sizeof info);
-  std::memcpy(CMSG_DATA(c), &info, sizeof info);
+  if (ifindex != 0) {
+    struct in_pktinfo info;
+    std::memset(&info, 0, sizeof info);
+    info.ipi_ifindex = static_cast<int>(ifindex);
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof info);
+    std::memcpy(CMSG_DATA(c), &info, sizeof info);
+    used += CMSG_SPACE(sizeof info);
+    c = CMSG_NXTHDR(&msg, c);
+  }
+  if (ts_key != nullptr) used += PutTsKey(c, *ts_key);
+  msg.msg_controllen = used;
   for (;;) {
     *departure_ns = RealtimeNs();
     ssize_t n = sendmsg(fd, &msg, 0);
@@ -171,7 +200,7 @@ SysResult Send4(int fd, const uint8_t* packet, size_t len, const uint8_t* dst4, 
 }
 
 SysResult Send6(int fd, const uint8_t* packet, size_t len, const uint8_t* dst16, const Send6Options& opts,
-                int64_t* departure_ns) {
+                const uint32_t* ts_key, int64_t* departure_ns) {
   struct sockaddr_in6 to;
   std::memset(&to, 0, sizeof to);
   to.sin6_family = AF_INET6;
@@ -182,7 +211,8 @@ SysResult Send6(int fd, const uint8_t* packet, size_t len, const uint8_t* dst16,
   iov.iov_base = const_cast<uint8_t*>(packet);
   iov.iov_len = len;
 
-  alignas(struct cmsghdr) uint8_t control[CMSG_SPACE(sizeof(int)) * 2 + CMSG_SPACE(sizeof(struct in6_pktinfo))];
+  alignas(struct cmsghdr) uint8_t control[CMSG_SPACE(sizeof(int)) * 2 + CMSG_SPACE(sizeof(struct in6_pktinfo)) +
+                                          CMSG_SPACE(sizeof(uint32_t))];
   std::memset(control, 0, sizeof control);
 
   struct msghdr msg;
@@ -222,6 +252,10 @@ SysResult Send6(int fd, const uint8_t* packet, size_t len, const uint8_t* dst16,
     std::memcpy(CMSG_DATA(c), &info, sizeof info);
     used += CMSG_SPACE(sizeof info);
   }
+  if (ts_key != nullptr) {
+    c = CMSG_NXTHDR(&msg, c);
+    used += PutTsKey(c, *ts_key);
+  }
   msg.msg_controllen = used;
 
   for (;;) {
@@ -230,6 +264,80 @@ SysResult Send6(int fd, const uint8_t* packet, size_t len, const uint8_t* dst16,
     if (n >= 0) return Ok();
     if (errno != EINTR) return Fail(errno, "sendmsg");
   }
+}
+
+SysResult EnableTxStamps(int fd) {
+  SysResult r = SetIntOpt(fd, SOL_SOCKET, SO_TIMESTAMPING, kTxStampFlags);
+  if (r.ok()) r = SetIntOpt(fd, SOL_SOCKET, SO_SELECT_ERR_QUEUE, 1);
+  if (!r.ok()) {
+    (void)SetIntOpt(fd, SOL_SOCKET, SO_TIMESTAMPING, 0);
+    return r;
+  }
+  if (!SetIntOpt(fd, SOL_SOCKET, SO_RCVBUFFORCE, kTxStampBufferBytes).ok())
+    (void)SetIntOpt(fd, SOL_SOCKET, SO_RCVBUF, kTxStampBufferBytes);
+  return Ok();
+}
+
+SysResult ResetTxStampCounter(int fd) {
+  SysResult r = SetIntOpt(fd, SOL_SOCKET, SO_TIMESTAMPING, kTxStampFlags & ~SOF_TIMESTAMPING_OPT_ID);
+  if (r.ok()) r = SetIntOpt(fd, SOL_SOCKET, SO_TIMESTAMPING, kTxStampFlags);
+  return r;
+}
+
+namespace {
+constexpr size_t kTxControlBytes = 256;  // scm_timestamping (48) + sock_extended_err with offender (44), padded
+}  // namespace
+
+TxStampReader::TxStampReader() : control_(kSlots * kTxControlBytes) {}
+
+int TxStampReader::Read(int fd, TxStamp* out, int* stamps) {
+  struct mmsghdr msgs[kSlots];
+  std::memset(msgs, 0, sizeof msgs);
+  for (size_t i = 0; i < kSlots; i++) {
+    struct msghdr& h = msgs[i].msg_hdr;
+    h.msg_control = control_.data() + i * kTxControlBytes;
+    h.msg_controllen = kTxControlBytes;
+  }
+  int n;
+  do {
+    n = recvmmsg(fd, msgs, kSlots, MSG_ERRQUEUE | MSG_DONTWAIT, nullptr);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return -errno;
+  int count = 0;
+  for (int i = 0; i < n; i++) {
+    struct msghdr& h = msgs[i].msg_hdr;
+    bool have_key = false, have_ns = false;
+    TxStamp st;
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&h); c != nullptr; c = CMSG_NXTHDR(&h, c)) {
+      if (c->cmsg_level == SOL_SOCKET && (c->cmsg_type == SO_TIMESTAMPING || c->cmsg_type == SO_TIMESTAMPING_NEW) &&
+          c->cmsg_len >= CMSG_LEN(2 * sizeof(int64_t))) {
+        // ts[0] of scm_timestamping / scm_timestamping64: the software stamp (tv_sec, tv_nsec as
+        // two 64-bit fields on every 64-bit Linux, and in the _NEW layout everywhere).
+        if (c->cmsg_type == SO_TIMESTAMPING && sizeof(struct timespec) != 2 * sizeof(int64_t)) {
+          struct timespec ts;
+          std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+          st.ns = TimespecNs(ts.tv_sec, ts.tv_nsec);
+        } else {
+          int64_t ts[2];
+          std::memcpy(ts, CMSG_DATA(c), sizeof ts);
+          st.ns = TimespecNs(ts[0], ts[1]);
+        }
+        have_ns = st.ns != 0;  // 0: no software stamp in this report
+        continue;
+      }
+      const bool is_err = (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR) ||
+                          (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR);
+      if (!is_err || c->cmsg_len < CMSG_LEN(sizeof(struct sock_extended_err))) continue;
+      struct sock_extended_err ee;
+      std::memcpy(&ee, CMSG_DATA(c), sizeof ee);
+      if (ee.ee_origin != SO_EE_ORIGIN_TIMESTAMPING || ee.ee_info != SCM_TSTAMP_SND) continue;
+      st.key = ee.ee_data;
+      have_key = true;
+    }
+    if (have_key && have_ns) out[count++] = st;
+  }
+  *stamps = count;
+  return n;
 }
 
 SysResult SourceAddress(int family, const uint8_t* dst, uint32_t scope_id, uint32_t mark, const std::string& device,

@@ -51,10 +51,40 @@ struct Send6Options {
 
 // Each stamps *departure_ns with RealtimeNs() immediately before the send syscall. ifindex != 0
 // picks the outgoing interface for this packet only (IP_PKTINFO; sendmsg instead of sendto).
+// ts_key != nullptr: the packet's transmit timestamp carries this id (SCM_TS_OPT_ID, Linux 6.13+;
+// an older kernel answers EINVAL) instead of the socket's send counter.
 SysResult Send4(int fd, const uint8_t* packet, size_t len, const uint8_t* dst4, unsigned ifindex,
-                int64_t* departure_ns);
+                const uint32_t* ts_key, int64_t* departure_ns);
 SysResult Send6(int fd, const uint8_t* packet, size_t len, const uint8_t* dst16, const Send6Options& opts,
-                int64_t* departure_ns);
+                const uint32_t* ts_key, int64_t* departure_ns);
+
+// Kernel software transmit timestamps on a send socket: SO_TIMESTAMPING with TX_SOFTWARE (taken
+// by the driver as it hands the packet to the device, skb_tx_timestamp), SOFTWARE (report it),
+// OPT_ID (each stamp names its send in sock_extended_err.ee_data) and OPT_TSONLY (no copy of the
+// packet on the error queue). Also SO_SELECT_ERR_QUEUE, so a queued stamp is POLLPRI for a uv_poll,
+// and a receive buffer large enough for a few thousand queued stamps (the error queue is charged to it).
+SysResult EnableTxStamps(int fd);
+// OPT_ID off and on again: the kernel's per-socket send counter restarts at 0.
+SysResult ResetTxStampCounter(int fd);
+
+struct TxStamp {
+  uint32_t key = 0;  // ee_data: the SCM_TS_OPT_ID given with the send, or the socket's send counter
+  int64_t ns = 0;    // CLOCK_REALTIME ns (scm_timestamping.ts[0])
+};
+
+// Batched error-queue reader (recvmmsg MSG_ERRQUEUE) for send sockets that only queue timestamps.
+class TxStampReader {
+ public:
+  static constexpr size_t kSlots = 32;
+  TxStampReader();
+  // Reads up to kSlots error-queue entries of fd. Returns how many entries were read (a short
+  // count means the queue is empty now), or -errno (-EAGAIN when it was empty). Software transmit
+  // stamps go to out (*stamps of them); anything else queued is skipped.
+  int Read(int fd, TxStamp* out, int* stamps);
+
+ private:
+  std::vector<uint8_t> control_;
+};
 
 // The kernel's source address for dst (UDP connect + getsockname). out gets 4 or 16 bytes.
 SysResult SourceAddress(int family, const uint8_t* dst, uint32_t scope_id, uint32_t mark, const std::string& device,
