@@ -243,7 +243,7 @@ describe(`raw sockets as root${rootReason}`, { skip: skipRoot }, () => {
     const e = new Engine(() => {});
     try {
       const r = e.open();
-      expect(r).toEqual({ ip4: 'raw', ip6: 'raw', sctp: true, maxFiles: expect.any(Number) });
+      expect(r).toEqual({ ip4: 'raw', ip6: 'raw', sctp: true, maxFiles: expect.any(Number), txStamps: true });
       expect(e.open()).toEqual(r); // once: a second call reports the same sockets
     } finally {
       e.close();
@@ -394,7 +394,8 @@ out(result);`,
       const unreach = (syscall: string) => ({ code: 'ENETUNREACH', errno: 101, syscall, isError: true });
       expect(res['source4']).toEqual(unreach('connect'));
       expect(res['source6']).toEqual(unreach('connect'));
-      expect(res['send4']).toEqual(unreach('sendto'));
+      // sendmsg: with transmit stamps on, each IPv4 send carries its stamp id (SCM_TS_OPT_ID)
+      expect(res['send4']).toEqual(unreach('sendmsg'));
       expect(res['send6']).toEqual(unreach('sendmsg'));
     } finally {
       spawnSync('ip', ['netns', 'delete', ns]);

@@ -97,7 +97,7 @@ describe(`datagram mode${rootReason}`, { skip: skipRoot }, () => {
     const r = new Engine(() => {});
     try {
       const od = d.open({ mode: 'dgram' });
-      expect(od).toEqual({ ip4: 'dgram', ip6: 'dgram', sctp: false, maxFiles: expect.any(Number) });
+      expect(od).toEqual({ ip4: 'dgram', ip6: 'dgram', sctp: false, maxFiles: expect.any(Number), txStamps: false });
       expect(od.maxFiles).toBeGreaterThan(1024);
       expect(d.open()).toEqual(od); // once
       expect(r.open({ mode: 'raw' })).toMatchObject({ ip4: 'raw', ip6: 'raw', sctp: true });

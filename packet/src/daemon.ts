@@ -58,6 +58,9 @@ export class Daemon {
   private readonly sources: SourceCache;
   /** TCP probes by the native probe id */
   private readonly tcpProbes = new Map<number, Probe>();
+  /** raw probes waiting for their kernel transmit stamp, by the txId their send was given */
+  private readonly txProbes = new Map<number, Probe>();
+  private nextTxId = 0;
   /** datagram mode: the ping sockets' ports, which the kernel uses as ICMP identifiers (IPv4, IPv6) */
   private readonly pingIds: [number, number] = [-1, -1];
   /** called whenever the earliest deadline may have changed */
@@ -183,7 +186,7 @@ export class Daemon {
     if (req.localDevice !== undefined) opts.device = req.localDevice;
     if (src !== undefined) opts.src = src;
 
-    let sent: { txNs: number; srcPort: number; dstPort: number; sequence: number; tcpId: number };
+    let sent: { txNs: number; srcPort: number; dstPort: number; sequence: number; tcpId: number; txId?: number };
     try {
       const s =
         req.protocol === 'tcp'
@@ -217,10 +220,12 @@ export class Daemon {
       txNs: sent.txNs,
       deadlineNs: sent.txNs + req.timeout * 1e9,
       heapIndex: -1,
+      txId: sent.txId ?? -1,
     };
     const earliest = this.probes.peekDeadline();
     this.probes.add(probe);
     if (probe.tcpId >= 0) this.tcpProbes.set(probe.tcpId, probe);
+    if (sent.txId !== undefined) this.txProbes.set(sent.txId, probe);
     if (earliest === undefined || probe.deadlineNs < earliest.deadlineNs) this.onDeadlineChange();
   }
 
@@ -233,6 +238,10 @@ export class Daemon {
     const sendOpts: SendOptions = {};
     if (opts.mark !== undefined) sendOpts.mark = opts.mark;
     if (opts.device !== undefined) sendOpts.device = opts.device;
+    // A fresh id per send (uint32, wrapping): a stamp is only ever taken for the send it names.
+    const txId = this.nextTxId;
+    this.nextTxId = (txId + 1) >>> 0;
+    sendOpts.txId = txId;
     const txNs =
       family === 4
         ? this.transport.sendIPv4(built.bytes, dst, sendOpts)
@@ -242,7 +251,7 @@ export class Daemon {
             trafficClass: req.tos,
             ...(src ? { src } : {}),
           });
-    return { txNs, srcPort: built.srcPort, dstPort: built.dstPort, sequence, tcpId: -1 };
+    return { txNs, srcPort: built.srcPort, dstPort: built.dstPort, sequence, tcpId: -1, txId };
   }
 
   /** Datagram sockets (no privileges): the kernel builds the headers and owns the ICMP identifier. */
@@ -279,8 +288,23 @@ export class Daemon {
   handlePackets(batch: readonly Received[]): void {
     for (const p of batch) {
       if (p.source === 'tcp') this.handleTcpEnd(p);
+      else if (p.source === 'tx') this.handleTxStamp(p);
       else this.handlePacket(p);
     }
+  }
+
+  /**
+   * The kernel's transmit timestamp of a raw probe: taken as the driver hands the packet to the
+   * device, it replaces the clock read before the send (which can run tens of µs early on a cold
+   * send path, or far more when the packet waited for neighbour resolution). The deadline stays.
+   */
+  private handleTxStamp(p: Received): void {
+    if (p.txId === undefined) return;
+    const probe = this.txProbes.get(p.txId);
+    if (probe === undefined) return;
+    this.txProbes.delete(p.txId);
+    probe.txId = -1;
+    probe.txNs = p.rxNs;
   }
 
   private handlePacket(p: Received): void {
@@ -313,6 +337,7 @@ export class Daemon {
   /** Takes a probe out of the table (and closes its TCP socket, if it has one still open). */
   private finish(probe: Probe): void {
     this.probes.remove(probe);
+    this.forgetTx(probe);
     if (probe.tcpId >= 0) {
       this.tcpProbes.delete(probe.tcpId);
       this.transport.closeTcp(probe.tcpId);
@@ -400,12 +425,19 @@ export class Daemon {
   /** Answers `no-reply` for every probe past its deadline. */
   expire(nowNs: number = this.transport.now()): void {
     for (const probe of this.probes.takeExpired(nowNs)) {
+      this.forgetTx(probe);
       if (probe.tcpId >= 0) {
         this.tcpProbes.delete(probe.tcpId);
         this.transport.closeTcp(probe.tcpId);
       }
       this.reply(probe.failedErrno ? replyForErrno(probe.token, probe.failedErrno) : { token: probe.token, type: 'no-reply' });
     }
+  }
+
+  private forgetTx(probe: Probe): void {
+    if (probe.txId === undefined || probe.txId < 0) return;
+    this.txProbes.delete(probe.txId);
+    probe.txId = -1;
   }
 
   /** ns until the earliest deadline, or undefined when nothing is in flight */

@@ -15,9 +15,12 @@ export interface Received {
    * 'error': what we sent, as quoted (ICMP: our echo header and data; UDP: the payload). 'tcp': empty.
    */
   data: Uint8Array;
-  /** receive time, ns on the transport's clock (kernel timestamp except for 'tcp') */
+  /**
+   * receive time, ns on the transport's clock (kernel timestamp except for 'tcp'); 'tx': the
+   * kernel's transmit timestamp of the raw send named txId
+   */
   rxNs: number;
-  source: 'raw' | 'ping' | 'error' | 'tcp';
+  source: 'raw' | 'ping' | 'error' | 'tcp' | 'tx';
   /** 'error': ICMP type/code (ICMPv6 numbering for IPv6), the socket's protocol, the original destination and ports */
   icmpType?: number;
   icmpCode?: number;
@@ -28,11 +31,18 @@ export interface Received {
   /** 'tcp' (and TCP 'error'): the probe id; 'tcp': 0 connected, else the errno */
   tcpId?: number;
   tcpErrno?: number;
+  /** 'tx': the txId the raw send was given */
+  txId?: number;
 }
 
 export interface SendOptions {
   mark?: number;
   device?: string;
+  /**
+   * raw sends: names this send; its kernel transmit timestamp, where the kernel gives one, comes
+   * back as a 'tx' packet with this txId, ahead of any answer read at the same time
+   */
+  txId?: number;
 }
 
 export interface ProbeOptions extends SendOptions {
@@ -45,7 +55,10 @@ export interface Transport {
   readonly mode4: FamilyMode;
   readonly mode6: FamilyMode;
   readonly sctp: boolean;
-  /** raw: sends a full IPv4 packet; returns the departure time (ns). Throws { errno, code } on failure. */
+  /**
+   * raw: sends a full IPv4 packet; returns the departure time (ns; the clock read just before the
+   * send, which a 'tx' stamp may later correct). Throws { errno, code } on failure.
+   */
   sendIPv4(packet: Uint8Array, dst: Uint8Array, opts?: SendOptions): number;
   /** raw: sends a transport-layer message over IPv6; returns the departure time (ns). */
   sendIPv6(

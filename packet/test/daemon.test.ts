@@ -122,8 +122,8 @@ describe('Daemon: requests to the wire', () => {
     const { t, d } = setup();
     d.handleLine('1 send-probe ip-4 10.0.4.2 mark 7 local-device eth9');
     d.handleLine('2 send-probe ip-4 10.0.4.2');
-    expect(t.sent[0]!.opts).toEqual({ mark: 7, device: 'eth9' });
-    expect(t.sent[1]!.opts).toEqual({});
+    expect(t.sent[0]!.opts).toEqual({ mark: 7, device: 'eth9', txId: 0 });
+    expect(t.sent[1]!.opts).toEqual({ txId: 1 });
   });
 
   it.each([
@@ -409,5 +409,70 @@ describe('Daemon: datagram (unprivileged) mode', () => {
       { source: 'error', family: 6, from: v6('fd00:0:0:1::2'), data: t.dgram[1]!.payload, rxNs: t.clock + 2000, icmpType: 3, icmpCode: 0, errProto: 'udp', origDst: v6('fd00::2'), origDstPort: 53, origSrcPort: 5555 },
     ]);
     expect(out).toEqual(['1 reply ip-6 fd00::2 round-trip-time 1', '2 ttl-expired ip-6 fd00:0:0:1::2 round-trip-time 2']);
+  });
+});
+
+describe('Daemon: kernel transmit timestamps', () => {
+  const echoReply = (seq: number) =>
+    wrapIPv4(buildIcmpEchoReply({ v6: false, id: 0x1234, seq }), { src: v4('10.0.4.2'), dst: ME4 });
+  const tx = (txId: number, rxNs: number): Received => ({
+    source: 'tx',
+    family: 4,
+    from: new Uint8Array(4),
+    data: new Uint8Array(0),
+    rxNs,
+    txId,
+  });
+
+  it("a 'tx' record ahead of the reply replaces the pre-send departure: the RTT is from the kernel's stamp", () => {
+    const { t, out, d } = setup();
+    d.handleLine('42 send-probe ip-4 10.0.4.2');
+    const txId = t.sent[0]!.opts.txId!;
+    expect(txId).toBeTypeOf('number');
+    // the send path was slow this time: the packet left 17 µs after the pre-send clock read
+    d.handlePackets([
+      tx(txId, t.clock + 17_000),
+      { source: 'raw', family: 4, from: v4('10.0.4.2'), data: echoReply(40000), rxNs: t.clock + 1_834_999 },
+    ]);
+    expect(out).toEqual(['42 reply ip-4 10.0.4.2 round-trip-time 1817']);
+  });
+
+  it('without a stamp the pre-send clock stays; late, unknown or repeated stamps change nothing', () => {
+    const { t, out, d } = setup();
+    d.handleLine('1 send-probe ip-4 10.0.4.2');
+    d.handleLine('2 send-probe ip-4 10.0.4.2');
+    d.handleLine('3 send-probe ip-4 10.0.4.2');
+    const [id1, id2, id3] = t.sent.map((s) => s.opts.txId!);
+    expect(new Set([id1, id2, id3]).size).toBe(3);
+    // probe 1: no stamp ever
+    d.handlePackets([{ source: 'raw', family: 4, from: v4('10.0.4.2'), data: echoReply(40000), rxNs: t.clock + 1_000_000 }]);
+    // a stamp for an answered probe, and one nobody sent
+    d.handlePackets([tx(id1!, t.clock + 500_000), tx(9999, t.clock + 10)]);
+    // probe 2: stamped once; a second stamp with its id is ignored
+    d.handlePackets([tx(id2!, t.clock + 3_000), tx(id2!, t.clock + 900_000)]);
+    d.handlePackets([{ source: 'raw', family: 4, from: v4('10.0.4.2'), data: echoReply(40001), rxNs: t.clock + 1_000_000 }]);
+    expect(out).toEqual(['1 reply ip-4 10.0.4.2 round-trip-time 1000', '2 reply ip-4 10.0.4.2 round-trip-time 997']);
+    // probe 3: stamped late (5 ms after the pre-send clock): the deadline stays where it was
+    d.handlePackets([tx(id3!, t.clock + 5_000_000)]);
+    t.clock += 10e9 - 1;
+    d.expire();
+    expect(out).toHaveLength(2);
+    t.clock += 1;
+    d.expire();
+    expect(out[2]).toBe('3 no-reply');
+    // and its stamp, had it come only now, finds nothing
+    d.handlePackets([tx(id3!, t.clock)]);
+    expect(out).toHaveLength(3);
+  });
+
+  it('IPv6 raw probes are named too; datagram-mode and TCP probes are not', () => {
+    const { t, d } = setup();
+    d.handleLine('1 send-probe ip-6 fd00:0:0:4::2');
+    expect(t.sent[0]!.opts.txId).toBeTypeOf('number');
+    d.handleLine('2 send-probe ip-4 10.0.4.2 protocol tcp');
+    expect(t.tcp[0]!.opts).not.toHaveProperty('txId');
+    t.mode4 = 'dgram';
+    d.handleLine('3 send-probe ip-4 10.0.4.2');
+    expect(t.dgram[0]!.opts).not.toHaveProperty('txId');
   });
 });
