@@ -1,39 +1,18 @@
 // What the daemon needs from the world below it. The native Engine provides this; unit tests
 // provide a fake. Keeping it this narrow is what lets the daemon be tested without sockets.
 
+import type { ReceivedPacket } from '@mtr-ts/native';
 import type { IpVersion } from '@mtr-ts/protocol';
 
 /** How a family's probes go out: raw sockets (root / CAP_NET_RAW), datagram sockets (unprivileged), or not at all. */
 export type FamilyMode = 'raw' | 'dgram' | 'none';
 
-export interface Received {
-  family: IpVersion;
-  /** 4 or 16 bytes: the sender ('raw', 'ping'), the ICMP error's sender ('error'), the probe's destination ('tcp') */
-  from: Uint8Array;
-  /**
-   * 'raw': IPv4: the whole IP packet; IPv6: the ICMPv6 message. 'ping': the echo reply message.
-   * 'error': what we sent, as quoted (ICMP: our echo header and data; UDP: the payload). 'tcp': empty.
-   */
-  data: Uint8Array;
-  /**
-   * receive time, ns on the transport's clock (kernel timestamp except for 'tcp'); 'tx': the
-   * kernel's transmit timestamp of the raw send named txId
-   */
-  rxNs: number;
-  source: 'raw' | 'ping' | 'error' | 'tcp' | 'tx';
-  /** 'error': ICMP type/code (ICMPv6 numbering for IPv6), the socket's protocol, the original destination and ports */
-  icmpType?: number;
-  icmpCode?: number;
-  errProto?: 'icmp' | 'udp' | 'tcp';
-  origDst?: Uint8Array;
-  origDstPort?: number;
-  origSrcPort?: number;
-  /** 'tcp' (and TCP 'error'): the probe id; 'tcp': 0 connected, else the errno */
-  tcpId?: number;
-  tcpErrno?: number;
-  /** 'tx': the txId the raw send was given */
-  txId?: number;
-}
+/**
+ * One received packet or event, as the native layer hands it over (its documentation says what
+ * each field holds for each source: 'raw', 'ping', 'error', 'tcp', 'tx'). A type only: the daemon
+ * does not load the addon, and a fake transport can produce these.
+ */
+export type Received = ReceivedPacket;
 
 export interface SendOptions {
   mark?: number;
