@@ -334,13 +334,22 @@ export class Daemon {
     });
   }
 
-  /** Takes a probe out of the table (and closes its TCP socket, if it has one still open). */
+  /** Takes a probe out of the table and lets go of what it holds. */
   private finish(probe: Probe): void {
     this.probes.remove(probe);
-    this.forgetTx(probe);
+    this.release(probe);
+  }
+
+  /** Forgets a finished probe's transmit stamp and closes its TCP socket, if still open. */
+  private release(probe: Probe): void {
+    if (probe.txId >= 0) {
+      this.txProbes.delete(probe.txId);
+      probe.txId = -1;
+    }
     if (probe.tcpId >= 0) {
       this.tcpProbes.delete(probe.tcpId);
       this.transport.closeTcp(probe.tcpId);
+      probe.tcpId = -1;
     }
   }
 
@@ -425,19 +434,9 @@ export class Daemon {
   /** Answers `no-reply` for every probe past its deadline. */
   expire(nowNs: number = this.transport.now()): void {
     for (const probe of this.probes.takeExpired(nowNs)) {
-      this.forgetTx(probe);
-      if (probe.tcpId >= 0) {
-        this.tcpProbes.delete(probe.tcpId);
-        this.transport.closeTcp(probe.tcpId);
-      }
+      this.release(probe);
       this.reply(probe.failedErrno ? replyForErrno(probe.token, probe.failedErrno) : { token: probe.token, type: 'no-reply' });
     }
-  }
-
-  private forgetTx(probe: Probe): void {
-    if (probe.txId === undefined || probe.txId < 0) return;
-    this.txProbes.delete(probe.txId);
-    probe.txId = -1;
   }
 
   /** ns until the earliest deadline, or undefined when nothing is in flight */

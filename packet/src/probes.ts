@@ -28,8 +28,8 @@ export interface Probe {
   failedErrno: number;
   /** departure, on the native clock (ns): the pre-send clock, replaced by the kernel's transmit stamp when one comes */
   txNs: number;
-  /** raw probes: the id its transmit stamp will carry, while that may still come; -1 (or absent) otherwise */
-  txId?: number;
+  /** raw probes: the id its transmit stamp will carry, while that may still come; -1 otherwise */
+  txId: number;
   /** departure + timeout (ns) */
   deadlineNs: number;
   /** position in the deadline heap; -1 when not in it */

@@ -270,6 +270,7 @@ describe('ProbeTable', () => {
     dstPort: 0,
     tcpId: -1,
     failedErrno: 0,
+    txId: -1,
     txNs: 0,
     deadlineNs,
     heapIndex: -1,
