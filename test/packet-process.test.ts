@@ -1,6 +1,6 @@
 // mtr-packet-ts as a process: end of input, privileges, bad input, limits, its own routing table.
 
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -72,6 +72,32 @@ describe.skipIf(skip)('mtr-packet-ts process', () => {
     });
   });
 
+  it('answers check-support sctp by what the kernel can do, and where it can, traces with SCTP', async () => {
+    const kernelHasSctp =
+      spawnSync('python3', ['-c', 'import socket; socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132)']).status === 0;
+    if (!kernelHasSctp) {
+      const r = await runProcess([ourPacket], '1 check-support feature sctp\n2 send-probe ip-4 127.0.0.1 protocol sctp\n');
+      expect(r.stdout).toBe('1 feature-support support no\n2 invalid-argument reason protocol-not-supported\n');
+      return;
+    }
+    // an SCTP listener on loopback: an association attempt to it, and one to a closed port, are replies
+    const listener = spawn('python3', ['-c', SCTP_LISTENER], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise((r) => listener.stdout.once('data', r));
+      const r = await runProcess(
+        [ourPacket],
+        '1 check-support feature sctp\n2 send-probe ip-4 127.0.0.1 protocol sctp port 36412\n3 send-probe ip-4 127.0.0.1 protocol sctp port 9\n',
+      );
+      expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual([
+        '1 feature-support support ok',
+        expect.stringMatching(/^2 reply ip-4 127\.0\.0\.1 round-trip-time \d+$/),
+        expect.stringMatching(/^3 reply ip-4 127\.0\.0\.1 round-trip-time \d+$/),
+      ]);
+    } finally {
+      listener.kill();
+    }
+  });
+
   it('survives any bytes on stdin and still answers the command after them', async () => {
     for (let round = 0; round < 5; round++) {
       const noise = randomBytes(50_000 + round * 10_000);
@@ -133,3 +159,12 @@ describe.skipIf(skip)('mtr-packet-ts process', () => {
     });
   });
 });
+
+const SCTP_LISTENER = `
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132)
+s.bind(('127.0.0.1', 36412)); s.listen(16)
+print('listening', flush=True)
+while True:
+    c, _ = s.accept(); c.close()
+`;

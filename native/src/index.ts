@@ -87,7 +87,7 @@ export interface OpenResult {
   /** errno code of a failed datagram-mode open (e.g. 'EACCES': the gid is outside net.ipv4.ping_group_range). */
   ip4DgramError?: string;
   ip6DgramError?: string;
-  /** SCTP probes can be sent on at least one open family (raw mode only). */
+  /** The kernel has SCTP (an IPPROTO_SCTP stream socket can be created): connectTcp can then send SCTP probes. */
   sctp: boolean;
   /** RLIMIT_NOFILE soft limit after open() raised it to the hard limit (-1: unlimited/unknown). */
   maxFiles: number;
@@ -269,6 +269,7 @@ interface NativeEngine {
     device: string | undefined,
     src: Uint8Array | undefined,
     scopeId: number,
+    protocol: number,
   ): TcpConnectResult;
   closeTcp(id: number): boolean;
   probeCapabilities(): CapabilityFacts;
@@ -499,8 +500,17 @@ export class Engine {
    * as an 'error' event (errProto 'tcp', tcpId, origSrcPort) in the same batch, before its 'tcp'
    * event; in raw mode it comes only through the raw ICMP socket (quoting our source port).
    * Other failures throw Node-style errors (EADDRINUSE from bind, ENETUNREACH from connect, ...).
+   * With `protocol: 'sctp'` the probe is an SCTP association attempt instead (a stream socket of
+   * IPPROTO_SCTP, as mtr-packet's), with the same events; where the kernel has no SCTP
+   * (OpenResult.sctp false) it throws EPROTONOSUPPORT from socket().
    */
-  connectTcp(family: 4 | 6, dst: Uint8Array, dstPort: number, srcPort: number, opts: ProbeSendOptions): TcpConnectResult {
+  connectTcp(
+    family: 4 | 6,
+    dst: Uint8Array,
+    dstPort: number,
+    srcPort: number,
+    opts: ProbeSendOptions & { protocol?: 'tcp' | 'sctp' },
+  ): TcpConnectResult {
     checkFamily(family);
     checkAddress('dst', dst, family === 4 ? 4 : 16);
     if (opts.src !== undefined) checkAddress('src', opts.src, family === 4 ? 4 : 16);
@@ -515,6 +525,7 @@ export class Engine {
       checkDevice(opts.device),
       opts.src,
       opts.scopeId ?? 0,
+      opts.protocol === 'sctp' ? IPPROTO_SCTP : IPPROTO_TCP,
     );
   }
 

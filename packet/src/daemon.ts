@@ -73,7 +73,7 @@ export class Daemon {
   ) {
     this.probes = new ProbeTable(opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, opts.firstSequence);
     this.icmpId = opts.icmpId ?? Math.floor(Math.random() * 0x10000);
-    this.protocols = opts.protocols ?? new Set(['icmp', 'udp', 'tcp']);
+    this.protocols = opts.protocols ?? new Set(['icmp', 'udp', 'tcp', 'sctp']);
     this.markSupported = opts.markSupported ?? false;
     this.sources = new SourceCache((family, dst) => transport.sourceAddress(family, dst), () => transport.now());
   }
@@ -139,10 +139,8 @@ export class Daemon {
   }
 
   private protocolSupported(p: string): boolean {
-    if (p === 'sctp') {
-      // SCTP probes go only through raw sockets, and only where the kernel has SCTP
-      return this.transport.sctp && this.protocols.has(p) && (this.transport.mode4 === 'raw' || this.transport.mode6 === 'raw');
-    }
+    // SCTP probes are the kernel's SCTP association attempts, as mtr-packet's: only where it has SCTP
+    if (p === 'sctp' && !this.transport.sctp) return false;
     return this.protocols.has(p);
   }
 
@@ -175,7 +173,8 @@ export class Daemon {
     // Hop limit and traffic class as socket values (IPv6, and every probe sent through a socket
     // of its own kind): -1 is the kernel's default, anything outside -1..255 is EINVAL, as it is
     // for mtr-packet's setsockopt. Raw IPv4 headers take them cut to 8 bits, as 0.95 does.
-    const rawV4 = family === 4 && this.modeOf(4) === 'raw' && req.protocol !== 'tcp';
+    const stream = req.protocol === 'tcp' || req.protocol === 'sctp';
+    const rawV4 = family === 4 && this.modeOf(4) === 'raw' && !stream;
     if (!rawV4 && !(inByteOrDefault(req.ttl) && inByteOrDefault(req.tos))) {
       this.reply({ token, type: 'invalid-argument', reason: undefined });
       return;
@@ -189,8 +188,8 @@ export class Daemon {
     let sent: { txNs: number; srcPort: number; dstPort: number; sequence: number; tcpId: number; txId?: number };
     try {
       const s =
-        req.protocol === 'tcp'
-          ? this.sendTcp(req, family, dst, opts)
+        stream
+          ? this.sendStream(req, family, dst, opts)
           : this.modeOf(family) === 'dgram'
             ? this.sendDgram(req, family, dst, opts)
             : this.sendRaw(req, family, dst, src, opts);
@@ -267,15 +266,17 @@ export class Daemon {
   }
 
   /**
-   * TCP: a real connect() from the sequence as source port, as mtr-packet does; a port still in
-   * use by anyone is skipped (the bind fails) and the next sequence is tried.
+   * TCP and SCTP: a real connect() from the sequence as source port, as mtr-packet does (port 80
+   * unless given); a port still in use by anyone is skipped (the bind fails) and the next
+   * sequence is tried.
    */
-  private sendTcp(req: SendProbeRequest, family: 4 | 6, dst: Uint8Array, opts: ProbeOptions) {
+  private sendStream(req: SendProbeRequest, family: 4 | 6, dst: Uint8Array, opts: ProbeOptions) {
     const dstPort = req.port || HTTP_PORT;
+    const protocol = req.protocol === 'sctp' ? 'sctp' : 'tcp';
     for (let attempt = 0; ; attempt++) {
       const sequence = this.probes.allocateSequence();
       try {
-        const r = this.transport.connectTcp(family, dst, dstPort, sequence, opts);
+        const r = this.transport.connectTcp(family, dst, dstPort, sequence, { ...opts, protocol });
         return { txNs: r.txNs, srcPort: sequence, dstPort, sequence, tcpId: r.id };
       } catch (e) {
         const retry = isSendError(e) && (e.errno === EADDRINUSE || e.errno === EADDRNOTAVAIL);

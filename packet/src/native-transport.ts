@@ -45,7 +45,7 @@ export function openTransport(onBatch: (batch: readonly Received[]) => void, mod
   };
   return {
     transport,
-    protocols: new Set(['icmp', 'udp', 'tcp']),
+    protocols: new Set(['icmp', 'udp', 'tcp', 'sctp']),
     dropPrivileges(keepNetAdmin: boolean) {
       const sudoUid = process.env.SUDO_UID;
       const sudoGid = process.env.SUDO_GID;

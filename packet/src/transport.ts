@@ -55,8 +55,17 @@ export interface Transport {
     dstPort: number,
     opts: ProbeOptions,
   ): { txNs: number; localPort: number };
-  /** A TCP probe: a non-blocking connect from srcPort. Its end comes as a 'tcp' packet. */
-  connectTcp(family: IpVersion, dst: Uint8Array, dstPort: number, srcPort: number, opts: ProbeOptions): { id: number; txNs: number };
+  /**
+   * A TCP (or, where the kernel has SCTP, an SCTP) probe: a non-blocking connect from srcPort.
+   * Its end comes as a 'tcp' packet.
+   */
+  connectTcp(
+    family: IpVersion,
+    dst: Uint8Array,
+    dstPort: number,
+    srcPort: number,
+    opts: ProbeOptions & { protocol?: 'tcp' | 'sctp' },
+  ): { id: number; txNs: number };
   closeTcp(id: number): void;
   /** The kernel's choice of source address towards dst. Throws { errno } (e.g. ENETUNREACH). */
   sourceAddress(family: IpVersion, dst: Uint8Array): Uint8Array;

@@ -27,7 +27,7 @@ class FakeTransport implements Transport {
   mode4: FamilyMode = 'raw';
   mode6: FamilyMode = 'raw';
   sctp = false;
-  tcp: Array<{ id: number; family: 4 | 6; dst: Uint8Array; dstPort: number; srcPort: number; opts: ProbeOptions }> = [];
+  tcp: Array<{ id: number; family: 4 | 6; dst: Uint8Array; dstPort: number; srcPort: number; opts: ProbeOptions & { protocol?: 'tcp' | 'sctp' } }> = [];
   closed: number[] = [];
   dgram: Array<{ family: 4 | 6; proto: 'icmp' | 'udp'; payload: Uint8Array; dstPort: number; opts: ProbeOptions }> = [];
   busyPorts = new Set<number>();
@@ -48,7 +48,7 @@ class FakeTransport implements Transport {
     this.dgram.push({ family, proto, payload, dstPort, opts });
     return { txNs: this.clock, localPort: proto === 'icmp' ? 777 : 5555 };
   }
-  connectTcp(family: 4 | 6, dst: Uint8Array, dstPort: number, srcPort: number, opts: ProbeOptions) {
+  connectTcp(family: 4 | 6, dst: Uint8Array, dstPort: number, srcPort: number, opts: ProbeOptions & { protocol?: 'tcp' | 'sctp' }) {
     if (this.busyPorts.has(srcPort)) throw Object.assign(new Error('EADDRINUSE'), { errno: 98, code: 'EADDRINUSE' });
     const id = this.tcp.length + 1;
     this.tcp.push({ id, family, dst, dstPort, srcPort, opts });
@@ -475,5 +475,23 @@ describe('Daemon: kernel transmit timestamps', () => {
     t.mode4 = 'dgram';
     d.handleLine('3 send-probe ip-4 10.0.4.2');
     expect(t.dgram[0]!.opts).not.toHaveProperty('txId');
+  });
+});
+
+describe('Daemon: SCTP probes', () => {
+  it('where the kernel has SCTP, an association attempt from the sequence as source port; a Time Exceeded quoting it names the router', () => {
+    const { t, out, d } = setup();
+    t.sctp = true;
+    d.handleLine('1 check-support feature sctp');
+    d.handleLine('2 send-probe ip-4 10.0.4.2 protocol sctp port 7 ttl 2');
+    expect(out).toEqual(['1 feature-support support ok']);
+    expect(t.tcp[0]).toMatchObject({ srcPort: 40000, dstPort: 7, opts: { ttl: 2, protocol: 'sctp' } });
+    const quoted = new Uint8Array(32);
+    quoted.set([0x45, 0, 0, 68, 0, 0, 0x40, 0, 1, 132, 0, 0, ...ME4, 10, 0, 4, 2]);
+    quoted.set([40000 >> 8, 40000 & 0xff, 0, 7, 0, 0, 0, 0], 20);
+    const te = buildIcmpTimeExceeded({ v6: false, routerSrc: v4('10.0.2.2'), dst: ME4, quoted });
+    d.handlePackets([{ source: 'raw', family: 4, from: v4('10.0.2.2'), data: wrapIPv4(te, { src: v4('10.0.2.2'), dst: ME4 }), rxNs: t.clock + 5000 }]);
+    expect(out[1]).toBe('2 ttl-expired ip-4 10.0.2.2 round-trip-time 5');
+    expect(t.closed).toEqual([1]);
   });
 });

@@ -368,7 +368,7 @@ Napi::Value Engine::Open(const Napi::CallbackInfo& info) {
   if (v4_.dgram_error != 0) out.Set("ip4DgramError", ErrnoError(env, v4_.dgram_error, v4_.dgram_syscall).Value());
   if (v6_.dgram_error != 0) out.Set("ip6DgramError", ErrnoError(env, v6_.dgram_error, v6_.dgram_syscall).Value());
   // SCTP probes are raw packets: IPv4 through the header-including socket, IPv6 through its own.
-  out.Set("sctp", v4_.mode == Mode::kRaw || send6_[kV6Sctp].fd >= 0);
+  out.Set("sctp", KernelHasSctp());
   bool tx_stamps = false;
   ForEachSendSocket([&tx_stamps](SendSocket& s) { tx_stamps = tx_stamps || s.tx.on; });
   out.Set("txStamps", tx_stamps);
@@ -718,10 +718,13 @@ Napi::Value Engine::ConnectTcp(const Napi::CallbackInfo& info) {
   if (ok && info.Length() > 8 && !info[8].IsUndefined() && !info[8].IsNull())
     ok = GetBytes(info[8], &src, &src_len) && src_len == dst_len;
   if (ok && info.Length() > 9 && !info[9].IsUndefined()) ok = GetUint32(info[9], &scope);
+  uint32_t protocol = IPPROTO_TCP;
+  if (ok && info.Length() > 10 && !info[10].IsUndefined())
+    ok = GetUint32(info[10], &protocol) && (protocol == IPPROTO_TCP || protocol == IPPROTO_SCTP);
   if (!ok) {
     ThrowType(env,
               "connectTcp(family: 4 | 6, dst: Uint8Array, dstPort: 0..65535, srcPort: 0..65535, ttl: -1..255, "
-              "tos: -1..255, mark?: uint32, device?: string, src?: Uint8Array, scopeId?)");
+              "tos: -1..255, mark?: uint32, device?: string, src?: Uint8Array, scopeId?, protocol?: 6 | 132)");
     return env.Undefined();
   }
   if (!opened_ || closed_) {
@@ -730,6 +733,7 @@ Napi::Value Engine::ConnectTcp(const Napi::CallbackInfo& info) {
   }
   const int af = family == 4 ? AF_INET : AF_INET6;
   TcpOptions opts;
+  opts.protocol = static_cast<int>(protocol);
   opts.ttl = ttl;
   opts.tos = tos;
   opts.mark = mark;

@@ -275,7 +275,7 @@ int TakeSocketError(int fd) {
 
 SysResult StartTcp(int family, const uint8_t* dst, uint16_t dst_port, uint16_t src_port, const TcpOptions& opts,
                    TcpStarted* out) {
-  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_TCP);
+  int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, opts.protocol);
   if (fd < 0) return Fail(errno, "socket");
   const bool v4 = family == AF_INET;
   SysResult r;
@@ -353,6 +353,18 @@ bool CanBindToDevice() {
   bool ok = BindDevice(fd, "lo").ok();
   CloseFd(fd);
   return ok;
+}
+
+}  // namespace mtr
+
+namespace mtr {
+
+bool KernelHasSctp() {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_SCTP);
+  if (fd < 0) fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_SCTP);
+  if (fd < 0) return false;
+  close(fd);
+  return true;
 }
 
 }  // namespace mtr

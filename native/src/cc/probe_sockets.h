@@ -2,6 +2,8 @@
 // Same conventions as sockets.h: syscalls only, failures as positive errno + syscall name.
 #pragma once
 
+#include <netinet/in.h>
+
 #include <sys/types.h>
 
 #include <cstddef>
@@ -73,6 +75,7 @@ int DiscardQueued(int fd);
 int TakeSocketError(int fd);
 
 struct TcpOptions {
+  int protocol = IPPROTO_TCP;  // or IPPROTO_SCTP: a stream probe either way, as mtr-packet's
   int ttl = -1;  // IP_TTL / IPV6_UNICAST_HOPS; -1: default
   int tos = -1;  // IP_TOS / IPV6_TCLASS; -1: default
   uint32_t mark = 0;
@@ -81,6 +84,9 @@ struct TcpOptions {
   uint32_t scope_id = 0;
   bool recverr = false;  // IP_RECVERR / IPV6_RECVERR (datagram mode only)
 };
+
+// Whether the kernel has SCTP (stream sockets of IPPROTO_SCTP can be created), as mtr-packet checks it.
+bool KernelHasSctp();
 
 struct TcpStarted {
   int fd = -1;
