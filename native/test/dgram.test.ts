@@ -1,16 +1,12 @@
-import { spawnSync } from 'node:child_process';
 // Datagram ("unprivileged") mode against the real kernel: ICMP ping sockets and a UDP socket per
 // family, echo replies and error-queue ICMP errors, forced as root with open({ mode: 'dgram' }),
 // a real unprivileged child (uid 65534), and Time Exceeded from a router in a namespace lab.
+import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, isErrnoError, type ReceivedPacket } from '../src/index.js';
 import {
-
-/** Whether the kernel has SCTP (stream probes work in either mode), asked of it independently. */
-const kernelHasSctp =
-  spawnSync('python3', ['-c', 'import socket; socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132)']).status === 0;
   Collector,
   LO4,
   LO6,
@@ -26,6 +22,10 @@ const kernelHasSctp =
   u16,
   type PacketJson,
 } from './probe-lab.js';
+
+/** Whether the kernel has SCTP (stream probes work in either mode), asked of it independently. */
+const kernelHasSctp =
+  spawnSync('python3', ['-c', 'import socket; socket.socket(socket.AF_INET, socket.SOCK_STREAM, 132)']).status === 0;
 
 if (skipRoot) console.warn(`native/test/dgram: root-only tests skipped:${rootReason}`);
 
