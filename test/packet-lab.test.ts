@@ -65,8 +65,9 @@ describeLab('mtr-packet-ts in the netns lab', () => {
       }
       for (let h = 0; h < 4; h++) {
         const best = Math.min(...rtts[h]!);
-        // never below the configured delay; the best of five within 1.5 ms of it
-        expect(best).toBeGreaterThanOrEqual(expected[h]! * 1000);
+        // not below the configured delay (by more than the 0.1 ms that the lab forwarder's
+        // send timer and the kernel's stamps can each be off), the best of five within 1.5 ms of it
+        expect(best).toBeGreaterThanOrEqual(expected[h]! * 1000 - 100);
         expect(best).toBeLessThan(expected[h]! * 1000 + 1500);
       }
     });

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { main, type Io } from '../src/cli.js';
+import { skipUnless } from './needs.js';
 
 const FAKE = new URL('./fixtures/fake-mtr-packet.mjs', import.meta.url).pathname;
 const BIN = new URL('../bin/mtr-ts.js', import.meta.url).pathname;
@@ -123,7 +124,7 @@ describe('mtr-ts end to end with the fake packet program', () => {
   });
 });
 
-describe.skipIf(!root || !existsSync('/usr/bin/mtr-packet'))('mtr-ts with /usr/bin/mtr-packet on 127.0.0.1', () => {
+describe.skipIf(skipUnless(root && existsSync('/usr/bin/mtr-packet'), 'mtr-ts with /usr/bin/mtr-packet needs root and mtr-tiny'))('mtr-ts with /usr/bin/mtr-packet on 127.0.0.1', () => {
   it('-r -c 3', async () => {
     const r = await runCli(['-n', '-i', '0.1', '-r', '-c', '3', '127.0.0.1'], { MTR_PACKET: '/usr/bin/mtr-packet' });
     expect(r.code).toBe(0);
@@ -136,7 +137,7 @@ describe.skipIf(!root || !existsSync('/usr/bin/mtr-packet'))('mtr-ts with /usr/b
   });
 });
 
-describe.skipIf(!existsSync(DIST))('the executable', () => {
+describe.skipIf(skipUnless(existsSync(DIST), 'the executable needs the build (pnpm install)'))('the executable', () => {
   it('Ctrl-C in report mode prints the report so far and exits 130', async () => {
     const child = spawn(process.execPath, [BIN, '-n', '-r', '-c', '100', '-i', '0.05', '127.0.0.1'], {
       env: { ...process.env, MTR_PACKET: FAKE, FAKE_PATH: '10.0.0.1,127.0.0.1' },

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { outcomeOf, PacketClient, PacketProcessError, probeFields, type ProbeOutcome } from '../src/client.js';
 import { parseReply } from '@mtr-ts/protocol';
+import { skipUnless } from './needs.js';
 
 const FAKE = new URL('./fixtures/fake-mtr-packet.mjs', import.meta.url).pathname;
 const fake = (env: Record<string, string> = {}): PacketClient =>
@@ -80,7 +81,7 @@ describe('PacketClient against a fake packet process', () => {
 
 const REAL = '/usr/bin/mtr-packet';
 const root = typeof process.getuid === 'function' && process.getuid() === 0;
-describe.skipIf(!existsSync(REAL) || !root)('PacketClient against /usr/bin/mtr-packet on 127.0.0.1', () => {
+describe.skipIf(skipUnless(existsSync(REAL) && root, 'PacketClient against /usr/bin/mtr-packet needs root and mtr-tiny'))('PacketClient against /usr/bin/mtr-packet on 127.0.0.1', () => {
   it('checks features and gets replies from loopback', async () => {
     const c = new PacketClient({ path: REAL, stderr: 'ignore' });
     await c.checkFeatures(4, 'icmp', false);
