@@ -8,18 +8,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, dropPrivileges, errnoName, isErrnoError, type ReceivedPacket } from '../src/index.js';
+import { Collector, LO4, LO6, isRoot, rootReason, skipRoot } from './probe-lab.js';
 
-const isRoot = process.getuid?.() === 0;
-const inCI = Boolean(process.env.CI);
-const skipRoot = !isRoot && !inCI;
-const rootReason = skipRoot ? ' [SKIPPED: needs root (raw sockets); set CI=true to make this a failure]' : '';
 if (skipRoot) console.warn(`native/test/addon: root-only tests skipped:${rootReason}`);
 
 const addonPath = fileURLToPath(new URL('../build/Release/mtr_native.node', import.meta.url));
-
-const LO4 = new Uint8Array([127, 0, 0, 1]);
-const LO6 = new Uint8Array(16);
-LO6[15] = 1;
 
 // --- tiny local packet helpers (the real builders live in src/wire) ---
 
@@ -82,34 +75,6 @@ function echoReplyOf(p: ReceivedPacket): Echo | undefined {
   }
   if (m.length < 8) return undefined;
   return { id: (m[4]! << 8) | m[5]!, seq: (m[6]! << 8) | m[7]! };
-}
-
-/** Collects batches and lets a test wait for a packet. */
-class Collector {
-  readonly packets: ReceivedPacket[] = [];
-  batches = 0;
-  #waiters: Array<() => void> = [];
-  readonly onBatch = (ps: ReceivedPacket[]): void => {
-    this.batches++;
-    this.packets.push(...ps);
-    for (const w of this.#waiters.splice(0)) w();
-  };
-  async waitFor(pred: (p: ReceivedPacket) => boolean, timeoutMs = 2000): Promise<ReceivedPacket> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const hit = this.packets.find(pred);
-      if (hit) return hit;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error('timed out waiting for a packet');
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, left);
-        this.#waiters.push(() => {
-          clearTimeout(t);
-          resolve();
-        });
-      });
-    }
-  }
 }
 
 function randomId(): number {
