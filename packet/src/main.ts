@@ -19,7 +19,7 @@ function fail(message: string, code = 1): never {
 
 function main(): void {
   const parsed = parseArgs(process.argv.slice(2));
-  if ('error' in parsed) fail(`${parsed.error}\n${USAGE}`, 2);
+  if ('error' in parsed) fail(`${parsed.error} (see mtr-packet-ts --help)`, 2);
   if (parsed.help) {
     process.stdout.write(USAGE);
     return;
