@@ -774,6 +774,8 @@ Napi::Value Engine::ConnectTcp(const Napi::CallbackInfo& info) {
   std::memcpy(t->dst, dst, dst_len);
   t->src_port = st.local_port;
   t->recverr = opts.recverr;
+  t->tcp = opts.protocol == IPPROTO_TCP;
+  t->departure_ns = st.departure_ns;
   int rc = uv_poll_init_socket(loop_, &t->handle, st.fd);
   if (rc != 0) {
     AbortClose(st.fd);
@@ -1059,7 +1061,17 @@ void Engine::TcpWake(TcpProbe* t, int status, int events) {
     if (pending_.count > 0) ScheduleFlush();
     return;
   }
-  AddTcpEvent(t->family, t->dst, t->id, err, now);
+  // A TCP handshake that completed was timed by the kernel itself (tcpi_rtt: SYN sent to SYN-ACK
+  // received, in µs): closer to the wire than this wake-up. A refusal (RST) has no such sample.
+  int64_t rx = now;
+  if (err == 0 && t->tcp) {
+    uint32_t rtt_us = 0;
+    if (HandshakeRttUs(t->fd, &rtt_us) && rtt_us > 0) {
+      const int64_t kernel_rx = t->departure_ns + static_cast<int64_t>(rtt_us) * 1000;
+      if (kernel_rx <= now) rx = kernel_rx;
+    }
+  }
+  AddTcpEvent(t->family, t->dst, t->id, err, rx);
   CloseProbe(t);
   ScheduleFlush();
 }

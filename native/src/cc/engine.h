@@ -121,6 +121,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
     uint8_t dst[16] = {};
     uint16_t src_port = 0;
     bool recverr = false;
+    bool tcp = true;            // false for an SCTP probe
+    int64_t departure_ns = 0;   // the clock read before connect()
   };
 
   // Events that are not read from a shared socket (TCP completions and their error queues, an

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <linux/errqueue.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -364,6 +365,16 @@ bool KernelHasSctp() {
   if (fd < 0) fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_SCTP);
   if (fd < 0) return false;
   close(fd);
+  return true;
+}
+
+bool HandshakeRttUs(int fd, uint32_t* rtt_us) {
+  struct tcp_info info;
+  std::memset(&info, 0, sizeof info);
+  socklen_t len = sizeof info;
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return false;
+  if (len < offsetof(struct tcp_info, tcpi_rtt) + sizeof info.tcpi_rtt) return false;
+  *rtt_us = info.tcpi_rtt;
   return true;
 }
 

@@ -85,6 +85,10 @@ struct TcpOptions {
   bool recverr = false;  // IP_RECVERR / IPV6_RECVERR (datagram mode only)
 };
 
+// The kernel's own timing of a completed TCP handshake (TCP_INFO tcpi_rtt: SYN sent to SYN-ACK
+// received, µs; its first sample is that one measurement). false when unavailable.
+bool HandshakeRttUs(int fd, uint32_t* rtt_us);
+
 // Whether the kernel has SCTP (stream sockets of IPPROTO_SCTP can be created), as mtr-packet checks it.
 bool KernelHasSctp();
 
