@@ -10,6 +10,7 @@ import {
   type CheckSupportRequest,
   type MplsLabel,
   type ProbeResultName,
+  type RawCommand,
   type Reply,
   type SendProbeRequest,
 } from '@mtr-ts/protocol';
@@ -47,12 +48,14 @@ export interface DaemonOptions {
 export interface DaemonStats {
   ignoredPackets: number;
   unmatchedPackets: number;
+  /** faults of ours caught at the edge of a command or a packet */
+  internalErrors: number;
 }
 
 export class Daemon {
   readonly probes: ProbeTable;
   readonly icmpId: number;
-  readonly stats: DaemonStats = { ignoredPackets: 0, unmatchedPackets: 0 };
+  readonly stats: DaemonStats = { ignoredPackets: 0, unmatchedPackets: 0, internalErrors: 0 };
   private readonly protocols: ReadonlySet<string>;
   private readonly markSupported: boolean;
   private readonly sources: SourceCache;
@@ -89,6 +92,16 @@ export class Daemon {
       this.reply({ token: 0, type: 'command-parse-error' });
       return;
     }
+    try {
+      this.dispatch(cmd);
+    } catch {
+      // A fault of ours must not cost the command its answer, nor the daemon its life.
+      this.stats.internalErrors++;
+      this.reply({ token: cmd.token, type: 'unexpected-error', errno: 0 });
+    }
+  }
+
+  private dispatch(cmd: RawCommand): void {
     const req = decodeRequest(cmd);
     if ('type' in req) {
       this.reply(req);
@@ -288,9 +301,14 @@ export class Daemon {
   /** A batch of received packets from the transport. */
   handlePackets(batch: readonly Received[]): void {
     for (const p of batch) {
-      if (p.source === 'tcp') this.handleTcpEnd(p);
-      else if (p.source === 'tx') this.handleTxStamp(p);
-      else this.handlePacket(p);
+      try {
+        if (p.source === 'tcp') this.handleTcpEnd(p);
+        else if (p.source === 'tx') this.handleTxStamp(p);
+        else this.handlePacket(p);
+      } catch {
+        // whatever arrives from the network, the daemon goes on
+        this.stats.internalErrors++;
+      }
     }
   }
 
@@ -322,8 +340,8 @@ export class Daemon {
     this.answer(probe, p, answer.kind === 'echo' ? 'reply' : answer.type, answer.kind === 'quoted' ? answer.mpls : undefined);
   }
 
+  /** Answers a probe. The reply is written first: should that fail, the probe stays in flight and its deadline still answers it. */
   private answer(probe: Probe, p: Received, type: ProbeResultName, mpls: MplsLabel[] | undefined): void {
-    this.finish(probe);
     const rtt = Math.max(0, Math.floor((p.rxNs - probe.txNs) / 1000));
     this.reply({
       token: probe.token,
@@ -333,6 +351,7 @@ export class Daemon {
       roundTripTime: rtt,
       mpls,
     });
+    this.finish(probe);
   }
 
   /** Takes a probe out of the table and lets go of what it holds. */
@@ -349,8 +368,13 @@ export class Daemon {
     }
     if (probe.tcpId >= 0) {
       this.tcpProbes.delete(probe.tcpId);
-      this.transport.closeTcp(probe.tcpId);
+      const id = probe.tcpId;
       probe.tcpId = -1;
+      try {
+        this.transport.closeTcp(id);
+      } catch {
+        this.stats.internalErrors++; // the probe is answered either way
+      }
     }
   }
 

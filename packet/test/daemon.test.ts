@@ -495,3 +495,42 @@ describe('Daemon: SCTP probes', () => {
     expect(t.closed).toEqual([1]);
   });
 });
+
+describe('Daemon: faults of its own', () => {
+  it('a fault while handling a command answers that token and the daemon goes on', () => {
+    const { t, out, d } = setup();
+    Object.defineProperty(t, 'mode4', { get: () => { throw new Error('boom'); }, configurable: true });
+    d.handleLine('7 check-support feature ip-4');
+    d.handleLine('8 check-support feature icmp');
+    expect(out).toEqual(['7 unexpected-error errno 0', '8 feature-support support ok']);
+    expect(d.stats.internalErrors).toBe(1);
+  });
+
+  it('a fault while handling a packet is counted, and the rest of the batch is handled', () => {
+    const { t, out, d } = setup();
+    d.handleLine('1 send-probe ip-4 10.0.4.2 protocol tcp');
+    d.handleLine('2 send-probe ip-4 10.0.4.2');
+    // closing a TCP probe's socket fails: the probe is answered all the same
+    t.closeTcp = () => {
+      throw new Error('boom');
+    };
+    // and the first reply line cannot be written: that probe stays in flight (its deadline will
+    // answer it), and the rest of the batch is handled
+    const daemon = d as unknown as { reply: (r: unknown) => void };
+    const reply = daemon.reply.bind(d);
+    let failures = 1;
+    daemon.reply = (r) => {
+      if (failures-- > 0) throw new Error('boom');
+      reply(r);
+    };
+    const echo = wrapIPv4(buildIcmpEchoReply({ v6: false, id: 0x1234, seq: 40001 }), { src: v4('10.0.4.2'), dst: ME4 });
+    d.handlePackets([
+      { source: 'raw', family: 4, from: v4('10.0.4.2'), data: echo, rxNs: t.clock + 2000 },
+      { source: 'tcp', family: 4, from: v4('10.0.4.2'), data: new Uint8Array(0), rxNs: t.clock + 1000, tcpId: 1, tcpErrno: 0 },
+    ]);
+    expect(out).toEqual(['1 reply ip-4 10.0.4.2 round-trip-time 1']);
+    expect(d.stats.internalErrors).toBe(2);
+    d.expire(t.clock + 10e9);
+    expect(out).toEqual(['1 reply ip-4 10.0.4.2 round-trip-time 1', '2 no-reply']);
+  });
+});
