@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, dropPrivileges, errnoName, isErrnoError, type ReceivedPacket } from '../src/index.js';
-import { Collector, LO4, LO6, isRoot, rootReason, skipRoot } from './probe-lab.js';
+import { Collector, LO4, LO6, isRoot, lastJson, rootReason, runChild, skipRoot } from './probe-lab.js';
 
 if (skipRoot) console.warn(`native/test/addon: root-only tests skipped:${rootReason}`);
 
@@ -115,40 +115,6 @@ ${body}
   return file;
 }
 
-interface ChildResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-  timedOut: boolean;
-}
-
-function runChild(argv: string[], timeoutMs: number): Promise<ChildResult> {
-  return new Promise((resolve, reject) => {
-    const started = Date.now();
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, ms: Date.now() - started, timedOut });
-    });
-  });
-}
-
-function lastJson(stdout: string): Record<string, unknown> {
-  const lines = stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]!) as Record<string, unknown>;
-}
 
 function procStatus(text: string, field: string): string {
   const line = text.split('\n').find((l) => l.startsWith(`${field}:`));
@@ -358,7 +324,7 @@ out(result);`,
       );
       const r = await runChild(['ip', 'netns', 'exec', ns, process.execPath, script], 10_000);
       expect(r.code, r.stderr).toBe(0);
-      const res = lastJson(r.stdout);
+      const res = lastJson<Record<string, unknown>>(r.stdout);
       const unreach = (syscall: string) => ({ code: 'ENETUNREACH', errno: 101, syscall, isError: true });
       expect(res['source4']).toEqual(unreach('connect'));
       expect(res['source6']).toEqual(unreach('connect'));
@@ -431,7 +397,7 @@ const base = (process.pid * 7) & 0xfff0;
     expect(r.timedOut).toBe(false);
     expect(r.signal, r.stderr).toBeNull();
     expect(r.code, r.stderr).toBe(0);
-    expect(lastJson(r.stdout)).toEqual({
+    expect(lastJson<Record<string, unknown>>(r.stdout)).toEqual({
       closes1: { got: true, exit: 0 },
       closes2: { got: true, exit: 0 },
       terminated: { got: true, exit: 1 },
@@ -450,7 +416,7 @@ e.sendIPv4(ip, new Uint8Array([127, 0, 0, 1]), 0);`,
     );
     const r = await runChild([process.execPath, script], 3000);
     expect(r.timedOut).toBe(false);
-    expect(lastJson(r.stdout)).toEqual({ caught: 'boom from handler' });
+    expect(lastJson<Record<string, unknown>>(r.stdout)).toEqual({ caught: 'boom from handler' });
   });
 
   it('dropPrivileges clears every capability; open sockets keep working', async () => {
@@ -472,7 +438,7 @@ setTimeout(() => { e.close(); out({ drop, status, reopen, replies }); }, 200);`,
     );
     const r = await runChild([process.execPath, script], 5000);
     expect(r.code, r.stderr).toBe(0);
-    const res = lastJson(r.stdout) as {
+    const res = lastJson<Record<string, unknown>>(r.stdout) as {
       drop: Record<string, unknown>;
       status: string;
       reopen: unknown;
@@ -505,7 +471,7 @@ out({ drop, status, threads, uid: process.getuid(), gid: process.getgid(), group
     );
     const r = await runChild([process.execPath, script], 5000);
     expect(r.code, r.stderr).toBe(0);
-    const res = lastJson(r.stdout) as {
+    const res = lastJson<Record<string, unknown>>(r.stdout) as {
       drop: Record<string, unknown>;
       status: string;
       threads: string[];

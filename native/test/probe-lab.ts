@@ -87,11 +87,13 @@ export interface ChildResult {
   signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
+  ms: number;
   timedOut: boolean;
 }
 
 export function runChild(argv: string[], timeoutMs: number): Promise<ChildResult> {
   return new Promise((resolve, reject) => {
+    const started = Date.now();
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -105,7 +107,7 @@ export function runChild(argv: string[], timeoutMs: number): Promise<ChildResult
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, timedOut });
+      resolve({ code, signal, stdout, stderr, ms: Date.now() - started, timedOut });
     });
   });
 }
