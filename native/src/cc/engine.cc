@@ -821,27 +821,26 @@ Napi::Value Engine::ProbeCapabilities(const Napi::CallbackInfo& info) {
   return o;
 }
 
-Napi::Value Engine::JsRef(const Napi::CallbackInfo& info) {
-  refed_ = true;
+// ref()/unref(): every handle the engine owns keeps the loop alive, or none does.
+void Engine::SetRefed(bool on) {
+  refed_ = on;
+  auto apply = [on](uv_handle_t* h) { on ? uv_ref(h) : uv_unref(h); };
   for (Family* f : {&v4_, &v6_})
     for (Poller* p : {f->poller, f->udp_poller})
-      if (p != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(&p->handle));
-  ForEachSendSocket([](SendSocket& s) {
-    if (s.poller != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(&s.poller->handle));
+      if (p != nullptr) apply(reinterpret_cast<uv_handle_t*>(&p->handle));
+  ForEachSendSocket([&apply](SendSocket& s) {
+    if (s.poller != nullptr) apply(reinterpret_cast<uv_handle_t*>(&s.poller->handle));
   });
-  for (auto& kv : tcp_) uv_ref(reinterpret_cast<uv_handle_t*>(&kv.second->handle));
+  for (auto& kv : tcp_) apply(reinterpret_cast<uv_handle_t*>(&kv.second->handle));
+}
+
+Napi::Value Engine::JsRef(const Napi::CallbackInfo& info) {
+  SetRefed(true);
   return info.This();
 }
 
 Napi::Value Engine::JsUnref(const Napi::CallbackInfo& info) {
-  refed_ = false;
-  for (Family* f : {&v4_, &v6_})
-    for (Poller* p : {f->poller, f->udp_poller})
-      if (p != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(&p->handle));
-  ForEachSendSocket([](SendSocket& s) {
-    if (s.poller != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(&s.poller->handle));
-  });
-  for (auto& kv : tcp_) uv_unref(reinterpret_cast<uv_handle_t*>(&kv.second->handle));
+  SetRefed(false);
   return info.This();
 }
 

@@ -159,6 +159,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value SourceAddress(const Napi::CallbackInfo& info);
   Napi::Value Now(const Napi::CallbackInfo& info);
   Napi::Value Close(const Napi::CallbackInfo& info);
+  void SetRefed(bool on);
   Napi::Value JsRef(const Napi::CallbackInfo& info);
   Napi::Value JsUnref(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
