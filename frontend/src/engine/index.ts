@@ -5,3 +5,5 @@ export type * from '../stats/types.js';
 export { DEFAULT_TARGET_OPTIONS } from './types.js';
 export { ENGINE_EVENT_TYPES } from './events.js';
 export { MAX_RESPONDERS } from '../stats/types.js';
+export { createEngine } from './engine.js';
+export { systemClock } from './clock.js';

@@ -103,6 +103,8 @@ export interface NameService extends Names {
   /** wait at most `ms` for lookups still running */
   settle(ms: number): Promise<void>;
   close(): void;
+  /** called with the address whenever a name or IP-info item arrives (the engine emits name-resolved) */
+  listen?(listener: (address: string) => void): void;
 }
 
 /**
