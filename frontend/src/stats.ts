@@ -54,24 +54,40 @@ export const EMPTY_HOP: HopState = Object.freeze({
 export function reduceHop(s: HopState, e: HopEvent): HopState {
   switch (e.kind) {
     case 'sent':
-      return { ...s, xmit: s.xmit + 1, inFlight: s.inFlight + 1 };
+      return hop(s, s.xmit + 1, s.inFlight + 1, s);
     case 'lost':
-      return s.inFlight > 0 ? { ...s, inFlight: s.inFlight - 1 } : s;
+      return s.inFlight > 0 ? hop(s, s.xmit, s.inFlight - 1, s) : s;
     case 'end':
-      return s.inFlight > 0 ? { ...s, inFlight: 0 } : s;
-    case 'reply':
-      return addReply(s, e.address, e.rtt, e.mpls ?? NO_LABELS, e.error);
+      return s.inFlight > 0 ? hop(s, s.xmit, 0, s) : s;
+    case 'reply': {
+      const mpls = e.mpls ?? NO_LABELS;
+      const where = { address: e.address, mpls, responders: addResponder(s.responders, e.address, mpls), error: e.error };
+      return hop(addRtt(s, e.rtt), s.xmit, s.inFlight > 0 ? s.inFlight - 1 : 0, where);
+    }
   }
 }
 
-function addReply(s: HopState, address: string, rtt: number, mpls: readonly MplsLabel[], error: HopError | undefined): HopState {
+/** A hop state as one literal (one object shape, so millions of updates stay cheap). */
+function hop(r: RttState, xmit: number, inFlight: number, w: Pick<HopState, 'address' | 'mpls' | 'responders' | 'error'>): HopState {
   return {
-    ...addRtt(s, rtt),
-    inFlight: s.inFlight > 0 ? s.inFlight - 1 : 0,
-    address,
-    mpls,
-    responders: addResponder(s.responders, address, mpls),
-    error,
+    xmit,
+    inFlight,
+    returned: r.returned,
+    last: r.last,
+    best: r.best,
+    worst: r.worst,
+    mean: r.mean,
+    m2: r.m2,
+    logSum: r.logSum,
+    jitter: r.jitter,
+    jitterCount: r.jitterCount,
+    jitterMean: r.jitterMean,
+    jitterMax: r.jitterMax,
+    jitterInterarrival: r.jitterInterarrival,
+    address: w.address,
+    mpls: w.mpls,
+    responders: w.responders,
+    error: w.error,
   };
 }
 

@@ -7,7 +7,7 @@
 
 import type { MplsLabel } from '@mtr-ts/protocol';
 import { EMPTY_HOP, reduceHop, type HopError, type HopState } from '../stats.js';
-import { addRtt, EMPTY_RTT, viewRtt, type RttState } from './rtt.js';
+import { addRtt, EMPTY_RTT, viewRtt, withCounts, type RttState } from './rtt.js';
 import { exactPercentiles, LogHistogram } from './percentiles.js';
 import { MAX_RESPONDERS, type HopSnapshot, type LastProbe, type ReplyInfo, type ResponderSnapshot, type RttView, type Sample, type SampleState } from './types.js';
 
@@ -89,6 +89,7 @@ export class HopStats {
   state: HopState = EMPTY_HOP;
   private readonly histogram = new LogHistogram();
   private readonly responders: ResponderAcc[] = [];
+  private readonly byAddress = new Map<string, ResponderAcc>();
   private overflow = 0;
   /** the responder the next loss is charged to */
   private latest: ResponderAcc | undefined;
@@ -120,7 +121,7 @@ export class HopStats {
     const isNew = this.state.responders.length > known;
     this.histogram.add(a.rtt);
     this.reply = a.reply;
-    let r = this.responders.find((x) => x.address === a.address);
+    let r = this.byAddress.get(a.address);
     if (r === undefined && this.responders.length < MAX_RESPONDERS && isNew) {
       r = {
         address: a.address,
@@ -134,10 +135,11 @@ export class HopStats {
         lastCycle: cycle,
       };
       this.responders.push(r);
+      this.byAddress.set(a.address, r);
     }
     if (r === undefined) this.overflow++;
     else {
-      r.rtt = addRtt({ ...r.rtt, xmit: r.rtt.xmit + 1 }, a.rtt);
+      r.rtt = addRtt(r.rtt, a.rtt, r.rtt.xmit + 1);
       r.histogram.add(a.rtt);
       r.mpls = a.mpls;
       r.reply = a.reply;
@@ -157,7 +159,7 @@ export class HopStats {
   /** No answer (timeout, send failure): charged to the latest responder. */
   lost(slot: number, probe: number): void {
     this.state = reduceHop(this.state, { kind: 'lost' });
-    if (this.latest !== undefined) this.latest.rtt = { ...this.latest.rtt, xmit: this.latest.rtt.xmit + 1 };
+    if (this.latest !== undefined) this.latest.rtt = withCounts(this.latest.rtt, this.latest.rtt.xmit + 1, 0);
     if (this.ring.holds(slot, probe)) this.ring.state[slot] = LOST;
     if (probe === this.lastProbeNo) this.lastProbeState = 'lost';
   }
@@ -184,7 +186,7 @@ export class HopStats {
         rtts.push(rtt);
       }
     }
-    acc = { ...acc, xmit, inFlight };
+    acc = withCounts(acc, xmit, inFlight);
     return freezeView({ ...viewRtt(acc), inFlight, percentiles: freezeOpt(exactPercentiles(rtts)) });
   }
 
