@@ -94,12 +94,13 @@ export class EngineSource {
     return [...this.byName.keys()];
   }
 
-  add(spec: TargetSpec): void {
+  /** Starts a target after `delayMs` (default: the jitter). */
+  add(spec: TargetSpec, delayMs?: number): void {
     if (this.stopped) return;
     if (this.byName.has(spec.name)) this.remove(spec.name);
     const e: Entry = { spec, id: undefined, address: undefined, routers: [], inFlight: 0, failures: 0, timer: undefined };
     this.byName.set(spec.name, e);
-    const delay = this.opts.startDelay?.(spec) ?? Math.random() * spec.interval * 1000;
+    const delay = delayMs ?? this.opts.startDelay?.(spec) ?? Math.random() * spec.interval * 1000;
     e.timer = setTimeout(() => this.start(e), delay);
   }
 
