@@ -233,7 +233,7 @@ function validHost(h: string): boolean {
 export function parseConfig(text: string): ExporterConfig {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    throw new ConfigError(doc.errors.map((e) => `YAML: ${e.message.split('\n')[0]}`));
+    throw new ConfigError(doc.errors.map((e) => `YAML: ${(e.message.split('\n')[0] ?? '').replace(/:$/, '')}`));
   }
   const root: unknown = doc.toJS();
   const c = new Collector();
