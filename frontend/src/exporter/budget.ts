@@ -72,7 +72,11 @@ export class ProbeBudget {
     if (limits.probesPerSecond !== this.limits.probesPerSecond) {
       this.global = new TokenBucket(limits.probesPerSecond, Math.max(1, limits.probesPerSecond / 10), now);
     }
-    if (limits.routerProbesPerSecond !== this.limits.routerProbesPerSecond || limits.routerBurst !== this.limits.routerBurst) this.routers.clear();
+    if (
+      limits.routerProbesPerSecond !== this.limits.routerProbesPerSecond ||
+      limits.routerBurst !== this.limits.routerBurst
+    )
+      this.routers.clear();
     this.limits = limits;
   }
 

@@ -84,8 +84,23 @@ export const DEFAULT_WINDOW = 60;
 
 /** Labels the exporter sets itself; a target's `labels:` may not use them. */
 export const RESERVED_LABELS: readonly string[] = [
-  'target', 'ttl', 'kind', 'le', 'quantile', 'address', 'protocol', 'port', 'family', 'host',
-  'result', 'version', 'reason', 'budget', 'instance', 'job', 'rule',
+  'target',
+  'ttl',
+  'kind',
+  'le',
+  'quantile',
+  'address',
+  'protocol',
+  'port',
+  'family',
+  'host',
+  'result',
+  'version',
+  'reason',
+  'budget',
+  'instance',
+  'job',
+  'rule',
 ];
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -106,7 +121,18 @@ export function parseDuration(v: unknown): number | undefined {
   return total;
 }
 
-const TARGET_KEYS = ['name', 'host', 'protocol', 'port', 'interval', 'timeout', 'size', 'max_ttl', 'ip_version', 'labels'];
+const TARGET_KEYS = [
+  'name',
+  'host',
+  'protocol',
+  'port',
+  'interval',
+  'timeout',
+  'size',
+  'max_ttl',
+  'ip_version',
+  'labels',
+];
 const DEFAULT_KEYS = TARGET_KEYS.filter((k) => k !== 'name' && k !== 'host');
 const MODULE_KEYS = DEFAULT_KEYS.filter((k) => k !== 'labels');
 const TOP_KEYS = ['defaults', 'targets', 'per_hop', 'window', 'budget', 'modules'];
@@ -127,7 +153,14 @@ class Collector {
   }
 }
 
-function numberIn(c: Collector, where: string, v: unknown, min: number, max: number, integer: boolean): number | undefined {
+function numberIn(
+  c: Collector,
+  where: string,
+  v: unknown,
+  min: number,
+  max: number,
+  integer: boolean,
+): number | undefined {
   if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || v > max) {
     c.add(where, `${JSON.stringify(v)} is not ${integer ? 'an integer' : 'a number'} in ${min}..${max}`);
     return undefined;
@@ -179,7 +212,8 @@ function readProbe(c: Collector, where: string, o: Obj): PartialProbe {
   if (o.timeout !== undefined) {
     const v = durationIn(c, at('timeout'), o.timeout, 1, 60);
     if (v !== undefined) {
-      if (!Number.isInteger(v)) c.add(at('timeout'), `${JSON.stringify(o.timeout)} must be whole seconds (the packet protocol's unit)`);
+      if (!Number.isInteger(v))
+        c.add(at('timeout'), `${JSON.stringify(o.timeout)} must be whole seconds (the packet protocol's unit)`);
       else p.timeout = v;
     }
   }
@@ -270,14 +304,22 @@ export function parseConfig(text: string): ExporterConfig {
         b[k] === undefined ? dflt : (numberIn(c, `budget.${k}`, b[k], min, max, int) ?? dflt);
       budget = {
         probesPerSecond: num('probes_per_second', 0.1, 100000, false, DEFAULT_BUDGET.probesPerSecond),
-        routerProbesPerSecond: num('router_probes_per_second', 0.01, 100000, false, DEFAULT_BUDGET.routerProbesPerSecond),
+        routerProbesPerSecond: num(
+          'router_probes_per_second',
+          0.01,
+          100000,
+          false,
+          DEFAULT_BUDGET.routerProbesPerSecond,
+        ),
         routerBurst: num('router_burst', 1, 100000, true, DEFAULT_BUDGET.routerBurst),
         maxInFlight: num('max_in_flight', 1, 10000, true, DEFAULT_BUDGET.maxInFlight),
       };
     }
   }
 
-  const modules: Record<string, ProbeSettings> = { icmp: defaults.protocol === 'icmp' ? defaults : { ...defaults, protocol: 'icmp', port: undefined } };
+  const modules: Record<string, ProbeSettings> = {
+    icmp: defaults.protocol === 'icmp' ? defaults : { ...defaults, protocol: 'icmp', port: undefined },
+  };
   if (root.modules !== undefined) {
     if (!isObj(root.modules)) c.add('modules', 'must be a mapping of module names to probe settings');
     else {
@@ -310,7 +352,8 @@ export function parseConfig(text: string): ExporterConfig {
       if (name !== undefined) where += ` (${name})`;
       c.unknownKeys(where, t, TARGET_KEYS);
       if (name === undefined || name === '') c.add(where, 'needs a `name`');
-      else if (name.length > 128 || /[\x00-\x1f\x7f]/.test(name)) c.add(`${where}.name`, 'must be at most 128 printable characters');
+      else if (name.length > 128 || /[\x00-\x1f\x7f]/.test(name))
+        c.add(`${where}.name`, 'must be at most 128 printable characters');
       else if (seen.has(name)) c.add(`${where}.name`, `'${name}' is also the name of targets[${seen.get(name)}]`);
       else seen.set(name, i);
       const host = typeof t.host === 'string' ? t.host.trim() : undefined;
@@ -320,9 +363,11 @@ export function parseConfig(text: string): ExporterConfig {
       const s = settle(where, c, p, defaults);
       if (host !== undefined && s.ipVersion !== undefined) {
         const fam = isIP(host);
-        if (fam !== 0 && fam !== s.ipVersion) c.add(`${where}.ip_version`, `${s.ipVersion} does not fit the address ${host}`);
+        if (fam !== 0 && fam !== s.ipVersion)
+          c.add(`${where}.ip_version`, `${s.ipVersion} does not fit the address ${host}`);
       }
-      if (name !== undefined && host !== undefined) targets.push({ ...s, name, host, labels: { ...defaultLabels, ...(p.labels ?? {}) } });
+      if (name !== undefined && host !== undefined)
+        targets.push({ ...s, name, host, labels: { ...defaultLabels, ...(p.labels ?? {}) } });
     });
   }
   if (c.problems.length > 0) throw new ConfigError(c.problems);
@@ -332,7 +377,14 @@ export function parseConfig(text: string): ExporterConfig {
 /** Whether two target specs probe the same way with the same labels (a reload keeps such a target as is). */
 export function sameTarget(a: TargetSpec, b: TargetSpec): boolean {
   if (a.name !== b.name || a.host !== b.host || a.protocol !== b.protocol || a.port !== b.port) return false;
-  if (a.interval !== b.interval || a.timeout !== b.timeout || a.size !== b.size || a.maxTtl !== b.maxTtl || a.ipVersion !== b.ipVersion) return false;
+  if (
+    a.interval !== b.interval ||
+    a.timeout !== b.timeout ||
+    a.size !== b.size ||
+    a.maxTtl !== b.maxTtl ||
+    a.ipVersion !== b.ipVersion
+  )
+    return false;
   const ka = Object.keys(a.labels).sort();
   const kb = Object.keys(b.labels).sort();
   return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a.labels[k] === b.labels[k]);

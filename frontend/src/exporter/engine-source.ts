@@ -98,7 +98,15 @@ export class EngineSource {
   add(spec: TargetSpec, delayMs?: number): void {
     if (this.stopped) return;
     if (this.byName.has(spec.name)) this.remove(spec.name);
-    const e: Entry = { spec, id: undefined, address: undefined, routers: [], inFlight: 0, failures: 0, timer: undefined };
+    const e: Entry = {
+      spec,
+      id: undefined,
+      address: undefined,
+      routers: [],
+      inFlight: 0,
+      failures: 0,
+      timer: undefined,
+    };
     this.byName.set(spec.name, e);
     const delay = delayMs ?? this.opts.startDelay?.(spec) ?? Math.random() * spec.interval * 1000;
     e.timer = setTimeout(() => this.start(e), delay);
@@ -148,7 +156,8 @@ export class EngineSource {
     const router = e?.routers[ttl - 1];
     const v = this.budget.admit(now, this.inFlightTotal, router);
     if (v === 'ok') return true;
-    if (e !== undefined) this.opts.emit({ type: 'probe-deferred', target: e.spec.name, at: now, ttl, budget: v as BudgetName });
+    if (e !== undefined)
+      this.opts.emit({ type: 'probe-deferred', target: e.spec.name, at: now, ttl, budget: v as BudgetName });
     return false;
   }
 
@@ -176,7 +185,13 @@ export class EngineSource {
         e.failures = 0;
         if (ev.target.address !== undefined && ev.target.family !== undefined) {
           e.address = ev.target.address;
-          this.opts.emit({ type: 'target-address', target: name, at: ev.ts, address: ev.target.address, family: ev.target.family });
+          this.opts.emit({
+            type: 'target-address',
+            target: name,
+            at: ev.ts,
+            address: ev.target.address,
+            family: ev.target.family,
+          });
         }
         return;
       case 'probe-sent':
@@ -200,17 +215,33 @@ export class EngineSource {
         return;
       case 'probe-lost':
         this.settled(e);
-        this.opts.emit({ type: 'probe-lost', target: name, at: ev.ts, ttl: ev.probe.ttl, reason: ev.reason, detail: ev.detail });
+        this.opts.emit({
+          type: 'probe-lost',
+          target: name,
+          at: ev.ts,
+          ttl: ev.probe.ttl,
+          reason: ev.reason,
+          detail: ev.detail,
+        });
         return;
       case 'cycle-done':
-        this.opts.emit({ type: 'cycle-done', target: name, at: ev.ts, cycle: ev.cycle, pathId: ev.pathId, destinationTtl: ev.destinationTtl, reached: ev.reached });
+        this.opts.emit({
+          type: 'cycle-done',
+          target: name,
+          at: ev.ts,
+          cycle: ev.cycle,
+          pathId: ev.pathId,
+          destinationTtl: ev.destinationTtl,
+          reached: ev.reached,
+        });
         return;
       case 'path-changed':
         this.opts.emit({ type: 'path-changed', target: name, at: ev.ts, previous: ev.previous, current: ev.current });
         return;
       case 'error': {
         const kind = STAGE_KIND[ev.stage];
-        if (kind !== undefined) this.opts.emit({ type: 'target-error', target: name, at: ev.ts, kind, message: ev.message });
+        if (kind !== undefined)
+          this.opts.emit({ type: 'target-error', target: name, at: ev.ts, kind, message: ev.message });
         return;
       }
       case 'target-done':

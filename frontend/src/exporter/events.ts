@@ -24,13 +24,26 @@ export type ProbeErrorKind =
   /** the target's name did not resolve */
   | 'resolve';
 
-export const PROBE_ERROR_KINDS: readonly ProbeErrorKind[] = ['probes_exhausted', 'send_failed', 'daemon_exit', 'refused', 'unsupported', 'resolve'];
+export const PROBE_ERROR_KINDS: readonly ProbeErrorKind[] = [
+  'probes_exhausted',
+  'send_failed',
+  'daemon_exit',
+  'refused',
+  'unsupported',
+  'resolve',
+];
 
 export type BudgetName = 'global' | 'router' | 'in_flight';
 
 export type ExporterEvent =
   /** the target's name resolved (again) to this address */
-  | { readonly type: 'target-address'; readonly target: string; readonly at: number; readonly address: string; readonly family: 4 | 6 }
+  | {
+      readonly type: 'target-address';
+      readonly target: string;
+      readonly at: number;
+      readonly address: string;
+      readonly family: 4 | 6;
+    }
   | { readonly type: 'probe-sent'; readonly target: string; readonly at: number; readonly ttl: number }
   | {
       readonly type: 'probe-answered';
@@ -44,11 +57,30 @@ export type ExporterEvent =
       /** the responder is the target's address */
       readonly destination: boolean;
     }
-  | { readonly type: 'probe-lost'; readonly target: string; readonly at: number; readonly ttl: number; readonly reason: LossReason; readonly detail?: string | undefined }
+  | {
+      readonly type: 'probe-lost';
+      readonly target: string;
+      readonly at: number;
+      readonly ttl: number;
+      readonly reason: LossReason;
+      readonly detail?: string | undefined;
+    }
   /** a probe or the whole target gave no measurement for a reason of ours or of the host, not the network */
-  | { readonly type: 'target-error'; readonly target: string; readonly at: number; readonly kind: ProbeErrorKind; readonly message: string }
+  | {
+      readonly type: 'target-error';
+      readonly target: string;
+      readonly at: number;
+      readonly kind: ProbeErrorKind;
+      readonly message: string;
+    }
   /** a budget held a probe back (it goes one tick later): neither a probe nor a loss */
-  | { readonly type: 'probe-deferred'; readonly target: string; readonly at: number; readonly ttl: number; readonly budget: BudgetName }
+  | {
+      readonly type: 'probe-deferred';
+      readonly target: string;
+      readonly at: number;
+      readonly ttl: number;
+      readonly budget: BudgetName;
+    }
   /** one trace of the target went out (its answers may still be on their way) */
   | {
       readonly type: 'cycle-done';
@@ -71,8 +103,19 @@ export type ExporterEvent =
 /** Events of the probing machinery itself, not of one target. */
 export type ProcessEvent =
   /** the packet program died (and is started again) */
-  | { readonly type: 'daemon-exit'; readonly at: number; readonly pid: number | undefined; readonly message: string; readonly restarting: boolean }
+  | {
+      readonly type: 'daemon-exit';
+      readonly at: number;
+      readonly pid: number | undefined;
+      readonly message: string;
+      readonly restarting: boolean;
+    }
   /** the packet program was started; restarts: 0 for the first */
-  | { readonly type: 'daemon-started'; readonly at: number; readonly pid: number | undefined; readonly restarts: number };
+  | {
+      readonly type: 'daemon-started';
+      readonly at: number;
+      readonly pid: number | undefined;
+      readonly restarts: number;
+    };
 
 export type AnyEvent = ExporterEvent | ProcessEvent;

@@ -2,7 +2,14 @@
 // metrics and the event stream, wired so that events flow one way: source -> metrics, stream, probes.
 
 import { readFile } from 'node:fs/promises';
-import { ConfigError, DEFAULT_BUDGET, diffTargets, parseConfig, type ExporterConfig, type TargetSpec } from './config.js';
+import {
+  ConfigError,
+  DEFAULT_BUDGET,
+  diffTargets,
+  parseConfig,
+  type ExporterConfig,
+  type TargetSpec,
+} from './config.js';
 import { EngineSource, type SourceOptions } from './engine-source.js';
 import type { AnyEvent } from './events.js';
 import { ExporterMetrics, SelfMetrics } from './metrics.js';
@@ -65,7 +72,9 @@ export class Exporter {
     if (e.type === 'daemon-started') this.daemonUp = true;
     else if (e.type === 'daemon-exit') {
       this.daemonUp = false;
-      this.opts.log(`packet program (pid ${e.pid ?? '?'}) ${e.message.replace(/^packet program \S+ /, '')}${e.restarting ? '; starting it again' : ''}`);
+      this.opts.log(
+        `packet program (pid ${e.pid ?? '?'}) ${e.message.replace(/^packet program \S+ /, '')}${e.restarting ? '; starting it again' : ''}`,
+      );
     }
     this.self.onEvent(e);
     this.metrics?.onEvent(e);
@@ -78,7 +87,9 @@ export class Exporter {
     try {
       text = await readFile(this.opts.configFile, 'utf8');
     } catch (e) {
-      throw new ConfigError([`cannot read ${this.opts.configFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`]);
+      throw new ConfigError([
+        `cannot read ${this.opts.configFile}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      ]);
     }
     return parseConfig(text);
   }
@@ -174,8 +185,13 @@ export class Exporter {
     const known = this.configured(target);
     if (known !== undefined) return { status: 200, body: filterTarget(await this.metrics.render(), known.name) };
     const module = this.config.modules[moduleName];
-    if (module === undefined) return { status: 400, body: `unknown module '${moduleName}' (known: ${Object.keys(this.config.modules).join(', ')})\n` };
-    if (!/^[A-Za-z0-9_.:-]{1,253}$/.test(target)) return { status: 400, body: `'${target}' is not a host name or an address\n` };
+    if (module === undefined)
+      return {
+        status: 400,
+        body: `unknown module '${moduleName}' (known: ${Object.keys(this.config.modules).join(', ')})\n`,
+      };
+    if (!/^[A-Za-z0-9_.:-]{1,253}$/.test(target))
+      return { status: 400, body: `'${target}' is not a host name or an address\n` };
     if (this.adhoc >= MAX_ADHOC) return { status: 503, body: `too many /probe traces at once (${MAX_ADHOC})\n` };
     this.adhoc++;
     const internal = `\u0000probe-${++this.adhocSeq}`;

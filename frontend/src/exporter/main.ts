@@ -18,7 +18,9 @@ export const DEFAULT_CONFIG = 'mtr-ts-exporter.yml';
 
 function version(): string {
   try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
     return pkg.version ?? 'unknown';
   } catch {
     return 'unknown';
@@ -43,7 +45,10 @@ Endpoints: /metrics, /probe?target=HOST&module=NAME, /-/healthy, /-/ready, POST 
 Signals: SIGHUP reloads the configuration; SIGTERM/SIGINT stop.
 `;
 
-export async function main(argv: string[], log: (s: string) => void = (s) => process.stderr.write(`mtr-ts-exporter: ${s}\n`)): Promise<number> {
+export async function main(
+  argv: string[],
+  log: (s: string) => void = (s) => process.stderr.write(`mtr-ts-exporter: ${s}\n`),
+): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
   try {
     values = parseArgs({
@@ -105,7 +110,9 @@ export async function main(argv: string[], log: (s: string) => void = (s) => pro
     return 1;
   }
   const addr = server.address();
-  log(`${exp.config.targets.length} targets from ${configFile}; listening on ${typeof addr === 'object' && addr !== null ? `${addr.address}:${addr.port}` : String(addr)}`);
+  log(
+    `${exp.config.targets.length} targets from ${configFile}; listening on ${typeof addr === 'object' && addr !== null ? `${addr.address}:${addr.port}` : String(addr)}`,
+  );
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (sig: string): void => {

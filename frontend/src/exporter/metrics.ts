@@ -85,54 +85,125 @@ export class ExporterMetrics {
   constructor(readonly options: MetricsOptions) {
     this.now = options.now ?? Date.now;
     const registers = [this.registry];
-    const metrics = this; // collect() runs with `this` bound to the metric
-    this.destProbes = new Counter({ name: 'mtrts_destination_probes_total', help: 'Probes sent to reach the destination, counted when answered or timed out.', labelNames: ['target'], registers });
-    this.destReplies = new Counter({ name: 'mtrts_destination_replies_total', help: 'Answers from the destination itself.', labelNames: ['target'], registers });
-    this.destRtt = new Histogram({ name: 'mtrts_destination_rtt_seconds', help: 'Round-trip time of the destination\'s answers.', labelNames: ['target'], buckets: [...RTT_BUCKETS], registers });
+    // collect() runs with `this` bound to the metric: what it reads of ours comes through `view`
+    const view = { targets: this.targets, now: (): number => this.now(), window: (): number => this.options.window };
+    this.destProbes = new Counter({
+      name: 'mtrts_destination_probes_total',
+      help: 'Probes sent to reach the destination, counted when answered or timed out.',
+      labelNames: ['target'],
+      registers,
+    });
+    this.destReplies = new Counter({
+      name: 'mtrts_destination_replies_total',
+      help: 'Answers from the destination itself.',
+      labelNames: ['target'],
+      registers,
+    });
+    this.destRtt = new Histogram({
+      name: 'mtrts_destination_rtt_seconds',
+      help: "Round-trip time of the destination's answers.",
+      labelNames: ['target'],
+      buckets: [...RTT_BUCKETS],
+      registers,
+    });
     this.reachable = new Gauge({
       name: 'mtrts_destination_reachable',
       help: '1 when the destination answered within the last three intervals plus the probe timeout, else 0.',
       labelNames: ['target'],
       registers,
       collect() {
-        const now = metrics.now();
-        for (const [name, t] of metrics.targets) {
+        const now = view.now();
+        for (const [name, t] of view.targets) {
           const horizon = (3 * t.spec.interval + t.spec.timeout) * 1000;
           this.set({ target: name }, t.lastDestReplyAt !== undefined && now - t.lastDestReplyAt <= horizon ? 1 : 0);
         }
       },
     });
-    this.pathHops = new Gauge({ name: 'mtrts_path_hops', help: 'Hops of the current path (TTL of the destination, or of the last answering hop); 0 when no hop answers.', labelNames: ['target'], registers });
-    this.pathIdG = new Gauge({ name: 'mtrts_path_id', help: 'A 48-bit hash of the current path\'s responders; changes when the path does.', labelNames: ['target'], registers });
-    this.pathChanges = new Counter({ name: 'mtrts_path_changes_total', help: 'Times the path changed (confirmed by two consecutive traces).', labelNames: ['target'], registers });
-    this.probeErrors = new Counter({ name: 'mtrts_probe_errors_total', help: 'Probes that gave no measurement, by cause.', labelNames: ['target', 'kind'], registers });
+    this.pathHops = new Gauge({
+      name: 'mtrts_path_hops',
+      help: 'Hops of the current path (TTL of the destination, or of the last answering hop); 0 when no hop answers.',
+      labelNames: ['target'],
+      registers,
+    });
+    this.pathIdG = new Gauge({
+      name: 'mtrts_path_id',
+      help: "A 48-bit hash of the current path's responders; changes when the path does.",
+      labelNames: ['target'],
+      registers,
+    });
+    this.pathChanges = new Counter({
+      name: 'mtrts_path_changes_total',
+      help: 'Times the path changed (confirmed by two consecutive traces).',
+      labelNames: ['target'],
+      registers,
+    });
+    this.probeErrors = new Counter({
+      name: 'mtrts_probe_errors_total',
+      help: 'Probes that gave no measurement, by cause.',
+      labelNames: ['target', 'kind'],
+      registers,
+    });
     this.info = this.makeInfo([]);
     if (options.perHop !== 'off') {
-      this.hopProbes = new Counter({ name: 'mtrts_hop_probes_total', help: 'Probes sent with this TTL, counted when answered or timed out.', labelNames: ['target', 'ttl'], registers });
-      this.hopReplies = new Counter({ name: 'mtrts_hop_replies_total', help: 'Answers to probes with this TTL (from a router on the way, or the destination).', labelNames: ['target', 'ttl'], registers });
+      this.hopProbes = new Counter({
+        name: 'mtrts_hop_probes_total',
+        help: 'Probes sent with this TTL, counted when answered or timed out.',
+        labelNames: ['target', 'ttl'],
+        registers,
+      });
+      this.hopReplies = new Counter({
+        name: 'mtrts_hop_replies_total',
+        help: 'Answers to probes with this TTL (from a router on the way, or the destination).',
+        labelNames: ['target', 'ttl'],
+        registers,
+      });
     }
     if (options.perHop === 'full') {
-      const windowGauge = (name: string, help: string, value: (w: HopWindow, sorted: number[]) => number): Gauge<'target' | 'ttl'> =>
+      const windowGauge = (
+        name: string,
+        help: string,
+        value: (w: HopWindow, sorted: number[]) => number,
+      ): Gauge<'target' | 'ttl'> =>
         new Gauge({
           name,
           help,
           labelNames: ['target', 'ttl'],
           registers,
           collect() {
-            const from = metrics.now() - metrics.options.window * 1000;
-            for (const [name, t] of metrics.targets) {
+            const from = view.now() - view.window() * 1000;
+            for (const [name, t] of view.targets) {
               for (const [ttl, w] of t.windows) {
                 prune(w, from);
-                this.set({ target: name, ttl: String(ttl) }, value(w, [...w.rtt].sort((a, b) => a - b)));
+                this.set(
+                  { target: name, ttl: String(ttl) },
+                  value(
+                    w,
+                    [...w.rtt].sort((a, b) => a - b),
+                  ),
+                );
               }
             }
           },
         });
       this.hopWindowGauges.push(
-        windowGauge('mtrts_hop_rtt_min_seconds', 'Lowest round-trip time at this TTL over the window.', (_w, s) => (s.length > 0 ? (s[0] as number) / 1000 : NaN)),
-        windowGauge('mtrts_hop_rtt_median_seconds', 'Median round-trip time at this TTL over the window.', (_w, s) => quantile(s, 0.5) / 1000),
-        windowGauge('mtrts_hop_rtt_p95_seconds', '95th percentile round-trip time at this TTL over the window.', (_w, s) => quantile(s, 0.95) / 1000),
-        windowGauge('mtrts_hop_responders', 'Distinct addresses that answered at this TTL over the window (more than 1: ECMP or a path change).', (w) => new Set(w.address).size),
+        windowGauge('mtrts_hop_rtt_min_seconds', 'Lowest round-trip time at this TTL over the window.', (_w, s) =>
+          s.length > 0 ? (s[0] as number) / 1000 : NaN,
+        ),
+        windowGauge(
+          'mtrts_hop_rtt_median_seconds',
+          'Median round-trip time at this TTL over the window.',
+          (_w, s) => quantile(s, 0.5) / 1000,
+        ),
+        windowGauge(
+          'mtrts_hop_rtt_p95_seconds',
+          '95th percentile round-trip time at this TTL over the window.',
+          (_w, s) => quantile(s, 0.95) / 1000,
+        ),
+        windowGauge(
+          'mtrts_hop_responders',
+          'Distinct addresses that answered at this TTL over the window (more than 1: ECMP or a path change).',
+          (w) => new Set(w.address).size,
+        ),
       );
     }
   }
@@ -140,7 +211,7 @@ export class ExporterMetrics {
   private makeInfo(keys: string[]): Gauge<string> {
     return new Gauge({
       name: 'mtrts_target_info',
-      help: 'A target\'s settings, its resolved address and its configured labels; the value is 1.',
+      help: "A target's settings, its resolved address and its configured labels; the value is 1.",
       labelNames: ['target', 'host', 'address', 'family', 'protocol', 'port', ...keys],
       registers: [this.registry],
     });
@@ -182,7 +253,18 @@ export class ExporterMetrics {
   /** Starts a target's series: every target-level series exists from now on, at 0. */
   addTarget(spec: TargetSpec): void {
     if (this.targets.has(spec.name)) this.removeTarget(spec.name);
-    const t: TargetState = { spec, address: '', family: 0, ttls: new Set(), windows: new Map(), lastDestReplyAt: undefined, destTtl: undefined, responders: [], cycles: 0, infoLabels: undefined };
+    const t: TargetState = {
+      spec,
+      address: '',
+      family: 0,
+      ttls: new Set(),
+      windows: new Map(),
+      lastDestReplyAt: undefined,
+      destTtl: undefined,
+      responders: [],
+      cycles: 0,
+      infoLabels: undefined,
+    };
     this.targets.set(spec.name, t);
     const l = { target: spec.name };
     this.destProbes.inc(l, 0);
@@ -274,7 +356,12 @@ export class ExporterMetrics {
       case 'probe-lost':
         if (e.reason === 'send-failed' || e.reason === 'probes-exhausted' || e.detail === 'packet process exited') {
           // our side's failure, not the network's: an error, never a loss
-          const kind = e.reason === 'send-failed' ? 'send_failed' : e.reason === 'probes-exhausted' ? 'probes_exhausted' : 'daemon_exit';
+          const kind =
+            e.reason === 'send-failed'
+              ? 'send_failed'
+              : e.reason === 'probes-exhausted'
+                ? 'probes_exhausted'
+                : 'daemon_exit';
           this.probeErrors.inc({ target: e.target, kind });
           return;
         }
@@ -345,7 +432,12 @@ export class SelfMetrics {
 
   constructor(self: SelfProviders) {
     const registers = [this.registry];
-    new Gauge({ name: 'mtrts_build_info', help: 'Version of mtr-ts-exporter and of Node.js; the value is 1.', labelNames: ['version', 'nodejs'], registers }).set({ version: self.version, nodejs: process.versions.node }, 1);
+    new Gauge({
+      name: 'mtrts_build_info',
+      help: 'Version of mtr-ts-exporter and of Node.js; the value is 1.',
+      labelNames: ['version', 'nodejs'],
+      registers,
+    }).set({ version: self.version, nodejs: process.versions.node }, 1);
     new Gauge({
       name: 'mtrts_targets',
       help: 'Targets being traced.',
@@ -362,16 +454,46 @@ export class SelfMetrics {
         this.set(self.inFlight());
       },
     });
-    this.probesSent = new Counter({ name: 'mtrts_probes_sent_total', help: 'Probes handed to the packet program.', registers });
-    this.probesDeferred = new Counter({ name: 'mtrts_probes_deferred_total', help: 'Times a budget held a probe back by one tick (not sent yet, never counted as loss).', labelNames: ['budget'], registers });
+    this.probesSent = new Counter({
+      name: 'mtrts_probes_sent_total',
+      help: 'Probes handed to the packet program.',
+      registers,
+    });
+    this.probesDeferred = new Counter({
+      name: 'mtrts_probes_deferred_total',
+      help: 'Times a budget held a probe back by one tick (not sent yet, never counted as loss).',
+      labelNames: ['budget'],
+      registers,
+    });
     for (const b of ['global', 'router', 'in_flight']) this.probesDeferred.inc({ budget: b }, 0);
-    this.eventsDropped = new Counter({ name: 'mtrts_events_dropped_total', help: 'Event stream lines dropped because its reader was too slow.', registers });
-    this.daemonRestarts = new Counter({ name: 'mtrts_packet_daemon_restarts_total', help: 'Times the packet program died and was started again.', registers });
-    this.reloads = new Counter({ name: 'mtrts_config_reloads_total', help: 'Configuration reloads, by result.', labelNames: ['result'], registers });
+    this.eventsDropped = new Counter({
+      name: 'mtrts_events_dropped_total',
+      help: 'Event stream lines dropped because its reader was too slow.',
+      registers,
+    });
+    this.daemonRestarts = new Counter({
+      name: 'mtrts_packet_daemon_restarts_total',
+      help: 'Times the packet program died and was started again.',
+      registers,
+    });
+    this.reloads = new Counter({
+      name: 'mtrts_config_reloads_total',
+      help: 'Configuration reloads, by result.',
+      labelNames: ['result'],
+      registers,
+    });
     this.reloads.inc({ result: 'success' }, 0);
     this.reloads.inc({ result: 'failure' }, 0);
-    this.lastReloadOk = new Gauge({ name: 'mtrts_config_last_reload_successful', help: '1 when the last configuration load succeeded.', registers });
-    this.lastReloadTime = new Gauge({ name: 'mtrts_config_last_reload_success_timestamp_seconds', help: 'When the configuration was last loaded successfully (Unix time).', registers });
+    this.lastReloadOk = new Gauge({
+      name: 'mtrts_config_last_reload_successful',
+      help: '1 when the last configuration load succeeded.',
+      registers,
+    });
+    this.lastReloadTime = new Gauge({
+      name: 'mtrts_config_last_reload_success_timestamp_seconds',
+      help: 'When the configuration was last loaded successfully (Unix time).',
+      registers,
+    });
     if (self.processMetrics === true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -390,7 +512,11 @@ export class SelfMetrics {
  * prom-client's default metrics include gauges named *_total, which `promtool check metrics` rejects
  * (a _total suffix means a counter); the same counts are there without the suffix (nodejs_active_handles).
  */
-const LINT_FAILING_DEFAULTS = new Set(['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']);
+const LINT_FAILING_DEFAULTS = new Set([
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+]);
 
 /** The exposition text without the named families. */
 export function dropFamilies(text: string, names: ReadonlySet<string>): string {
@@ -409,7 +535,8 @@ export function pathIdValue(id: string): number {
 }
 
 function lastAnswering(responders: readonly (string | null)[]): number {
-  for (let i = responders.length - 1; i >= 0; i--) if (responders[i] !== null && responders[i] !== undefined) return i + 1;
+  for (let i = responders.length - 1; i >= 0; i--)
+    if (responders[i] !== null && responders[i] !== undefined) return i + 1;
   return 0;
 }
 

@@ -42,9 +42,11 @@ export class EventStream {
     private readonly onDrop: () => void,
     private readonly maxBuffered = 1 << 20,
   ) {
-    this.out = path === '-' ? createWriteStream('', { fd: 1, autoClose: false }) : createWriteStream(path, { flags: 'a' });
+    this.out =
+      path === '-' ? createWriteStream('', { fd: 1, autoClose: false }) : createWriteStream(path, { flags: 'a' });
     this.out.on('error', (err) => {
-      if (!this.failed) process.stderr.write(`mtr-ts-exporter: event stream ${path}: ${err.message}; events are dropped from now on\n`);
+      if (!this.failed)
+        process.stderr.write(`mtr-ts-exporter: event stream ${path}: ${err.message}; events are dropped from now on\n`);
       this.failed = true;
     });
   }

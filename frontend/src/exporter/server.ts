@@ -43,7 +43,9 @@ export function handler(exp: Exporter) {
           return send(res, 200, 'mtr-ts-exporter is Healthy.\n');
         case '/-/ready':
           if (!get) return send(res, 405, 'use GET\n');
-          return exp.ready() ? send(res, 200, 'mtr-ts-exporter is Ready.\n') : send(res, 503, 'mtr-ts-exporter is not ready.\n');
+          return exp.ready()
+            ? send(res, 200, 'mtr-ts-exporter is Ready.\n')
+            : send(res, 503, 'mtr-ts-exporter is not ready.\n');
         case '/-/reload': {
           if (method !== 'POST' && method !== 'PUT') return send(res, 405, 'use POST or PUT\n');
           const r = await exp.reload();

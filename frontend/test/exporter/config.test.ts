@@ -3,7 +3,14 @@
 
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEFAULT_BUDGET, diffTargets, parseConfig, parseDuration, type TargetSpec } from '../../src/exporter/config.js';
+import {
+  ConfigError,
+  DEFAULT_BUDGET,
+  diffTargets,
+  parseConfig,
+  parseDuration,
+  type TargetSpec,
+} from '../../src/exporter/config.js';
 
 const file = (name: string): string => readFileSync(new URL(`./configs/${name}`, import.meta.url), 'utf8');
 
@@ -25,8 +32,24 @@ describe('exporter configuration', () => {
     expect(c.budget).toEqual({ probesPerSecond: 500, routerProbesPerSecond: 2, routerBurst: 4, maxInFlight: 1000 });
     expect(c.targets.map((t) => t.name)).toEqual(['gateway', 'web', 'v6']);
     const [gw, web, v6] = c.targets as [TargetSpec, TargetSpec, TargetSpec];
-    expect(gw).toEqual({ name: 'gateway', host: '192.0.2.1', protocol: 'icmp', port: undefined, interval: 2, timeout: 3, size: 100, maxTtl: 20, ipVersion: undefined, labels: { site: 'fra', team: 'net' } });
-    expect(web).toMatchObject({ protocol: 'tcp', port: 443, interval: 0.5, labels: { site: 'fra', team: 'web', tier: '1' } });
+    expect(gw).toEqual({
+      name: 'gateway',
+      host: '192.0.2.1',
+      protocol: 'icmp',
+      port: undefined,
+      interval: 2,
+      timeout: 3,
+      size: 100,
+      maxTtl: 20,
+      ipVersion: undefined,
+      labels: { site: 'fra', team: 'net' },
+    });
+    expect(web).toMatchObject({
+      protocol: 'tcp',
+      port: 443,
+      interval: 0.5,
+      labels: { site: 'fra', team: 'web', tier: '1' },
+    });
     expect(v6).toMatchObject({ protocol: 'udp', interval: 1.5, ipVersion: 6, host: '2001:db8::1' });
     expect(c.modules.icmp).toMatchObject({ protocol: 'icmp', interval: 2 });
     expect(c.modules.tcp443).toMatchObject({ protocol: 'tcp', port: 443, interval: 0.5, timeout: 3 });
@@ -36,7 +59,16 @@ describe('exporter configuration', () => {
     const c = parseConfig(file('minimal.yml'));
     expect(c.perHop).toBe('counters');
     expect(c.budget).toEqual(DEFAULT_BUDGET);
-    expect(c.targets[0]).toMatchObject({ name: 'lo', host: '127.0.0.1', protocol: 'icmp', interval: 1, timeout: 2, size: 64, maxTtl: 30, labels: {} });
+    expect(c.targets[0]).toMatchObject({
+      name: 'lo',
+      host: '127.0.0.1',
+      protocol: 'icmp',
+      interval: 1,
+      timeout: 2,
+      size: 64,
+      maxTtl: 30,
+      labels: {},
+    });
   });
 
   it('reports every problem at once, each with its place', () => {
@@ -64,12 +96,17 @@ describe('exporter configuration', () => {
     expect(parseDuration(' 1.5s ')).toBe(1.5);
     expect(parseDuration(3)).toBe(3);
     expect(parseDuration('3')).toBe(3);
-    for (const bad of ['', 'ms', '1 s', '1d', '-1s', 'fast', null, true, NaN]) expect(parseDuration(bad)).toBeUndefined();
+    for (const bad of ['', 'ms', '1 s', '1d', '-1s', 'fast', null, true, NaN])
+      expect(parseDuration(bad)).toBeUndefined();
   });
 
   it('diffs two configurations by name', () => {
-    const a = parseConfig('targets:\n  - {name: keep, host: 192.0.2.1}\n  - {name: gone, host: 192.0.2.2}\n  - {name: edit, host: 192.0.2.3}\n');
-    const b = parseConfig('targets:\n  - {name: keep, host: 192.0.2.1}\n  - {name: edit, host: 192.0.2.3, interval: 2}\n  - {name: new, host: 192.0.2.4}\n');
+    const a = parseConfig(
+      'targets:\n  - {name: keep, host: 192.0.2.1}\n  - {name: gone, host: 192.0.2.2}\n  - {name: edit, host: 192.0.2.3}\n',
+    );
+    const b = parseConfig(
+      'targets:\n  - {name: keep, host: 192.0.2.1}\n  - {name: edit, host: 192.0.2.3, interval: 2}\n  - {name: new, host: 192.0.2.4}\n',
+    );
     const d = diffTargets(a.targets, b.targets);
     expect(d.kept.map((t) => t.name)).toEqual(['keep']);
     expect(d.removed.map((t) => t.name)).toEqual(['gone']);

@@ -9,7 +9,8 @@ import { ExporterMetrics, SelfMetrics, pathIdValue } from '../../src/exporter/me
 import { requirements } from '../../../test/support/env.js';
 
 const spec = (name: string, extra = ''): TargetSpec =>
-  parseConfig(`targets:\n  - {name: ${name}, host: 192.0.2.9, interval: 1, timeout: 2${extra}}\n`).targets[0] as TargetSpec;
+  parseConfig(`targets:\n  - {name: ${name}, host: 192.0.2.9, interval: 1, timeout: 2${extra}}\n`)
+    .targets[0] as TargetSpec;
 
 const A = ['10.0.1.2', '10.0.2.2', '10.0.3.2'];
 const DEST = '192.0.2.9';
@@ -22,10 +23,27 @@ function trace(target: string, at: number, cycle: number, lose: number[] = []): 
     if (lose.includes(ttl)) out.push({ type: 'probe-lost', target, at: at + 2000, ttl, reason: 'no-reply' });
     else {
       const dest = ttl === 4;
-      out.push({ type: 'probe-answered', target, at: at + ttl, ttl, kind: dest ? 'reply' : 'ttl-expired', responder: dest ? DEST : (A[ttl - 1] as string), rtt: ttl * 1.5, destination: dest });
+      out.push({
+        type: 'probe-answered',
+        target,
+        at: at + ttl,
+        ttl,
+        kind: dest ? 'reply' : 'ttl-expired',
+        responder: dest ? DEST : (A[ttl - 1] as string),
+        rtt: ttl * 1.5,
+        destination: dest,
+      });
     }
   }
-  out.push({ type: 'cycle-done', target, at: at + 5, cycle, pathId: 'abcdef0123456789', destinationTtl: 4, reached: true });
+  out.push({
+    type: 'cycle-done',
+    target,
+    at: at + 5,
+    cycle,
+    pathId: 'abcdef0123456789',
+    destinationTtl: 4,
+    reached: true,
+  });
   return out;
 }
 
@@ -69,9 +87,12 @@ describe('exporter metrics from events', () => {
     expect(value(text, 'mtrts_path_hops{target="t"}')).toBe(4);
     expect(value(text, 'mtrts_path_id{target="t"}')).toBe(pathIdValue('abcdef0123456789'));
     expect(value(text, 'mtrts_destination_reachable{target="t"}')).toBe(1);
-    expect(text).toMatch(/mtrts_target_info\{target="t",host="192.0.2.9",address="192.0.2.9",family="ipv4",protocol="icmp",port=""\} 1/);
+    expect(text).toMatch(
+      /mtrts_target_info\{target="t",host="192.0.2.9",address="192.0.2.9",family="ipv4",protocol="icmp",port=""\} 1/,
+    );
     // no sample carries a timestamp: every sample line is `name{labels} value`
-    for (const l of text.split('\n').filter((x) => x !== '' && !x.startsWith('#'))) expect(l).toMatch(/^[a-z_]+(\{[^}]*\})? \S+$/);
+    for (const l of text.split('\n').filter((x) => x !== '' && !x.startsWith('#')))
+      expect(l).toMatch(/^[a-z_]+(\{[^}]*\})? \S+$/);
   });
 
   it('keeps reachable present and 0 when nothing answers, and counts unanswered traces', async () => {
@@ -83,7 +104,15 @@ describe('exporter metrics from events', () => {
     expect(value(text, 'mtrts_destination_probes_total{target="dark"}')).toBe(0);
     for (let c = 1; c <= 4; c++) {
       m.onEvent({ type: 'probe-lost', target: 'dark', at: now, ttl: 1, reason: 'no-reply' });
-      m.onEvent({ type: 'cycle-done', target: 'dark', at: now, cycle: c, pathId: '0000000000000000', destinationTtl: undefined, reached: false });
+      m.onEvent({
+        type: 'cycle-done',
+        target: 'dark',
+        at: now,
+        cycle: c,
+        pathId: '0000000000000000',
+        destinationTtl: undefined,
+        reached: false,
+      });
       now += 1000;
     }
     text = await m.render();
@@ -97,7 +126,16 @@ describe('exporter metrics from events', () => {
     let now = 0;
     const m = new ExporterMetrics({ perHop: 'off', window: 60, now: () => now });
     m.addTarget(spec('t'));
-    m.onEvent({ type: 'probe-answered', target: 't', at: 0, ttl: 1, kind: 'reply', responder: DEST, rtt: 1, destination: true });
+    m.onEvent({
+      type: 'probe-answered',
+      target: 't',
+      at: 0,
+      ttl: 1,
+      kind: 'reply',
+      responder: DEST,
+      rtt: 1,
+      destination: true,
+    });
     now = 5000;
     expect(value(await m.render(), 'mtrts_destination_reachable{target="t"}')).toBe(1);
     now = 5001;
@@ -125,7 +163,13 @@ describe('exporter metrics from events', () => {
     const m = new ExporterMetrics({ perHop: 'off', window: 60 });
     m.addTarget(spec('t'));
     const change = (prev: (string | null)[], cur: (string | null)[], id: string): void =>
-      m.onEvent({ type: 'path-changed', target: 't', at: 0, previous: { id: 'p', responders: prev }, current: { id, responders: cur } });
+      m.onEvent({
+        type: 'path-changed',
+        target: 't',
+        at: 0,
+        previous: { id: 'p', responders: prev },
+        current: { id, responders: cur },
+      });
     change([null, null], ['10.0.1.2', DEST], '1111111111111111');
     change(['10.0.1.2', DEST], ['10.0.9.2', DEST], '2222222222222222');
     const text = await m.render();
@@ -139,7 +183,16 @@ describe('exporter metrics from events', () => {
     m.addTarget(spec('t'));
     const rtts = [1, 2, 3, 4, 100];
     rtts.forEach((rtt, i) =>
-      m.onEvent({ type: 'probe-answered', target: 't', at: now + i, ttl: 2, kind: 'ttl-expired', responder: i === 4 ? '10.0.9.2' : '10.0.2.2', rtt, destination: false }),
+      m.onEvent({
+        type: 'probe-answered',
+        target: 't',
+        at: now + i,
+        ttl: 2,
+        kind: 'ttl-expired',
+        responder: i === 4 ? '10.0.9.2' : '10.0.2.2',
+        rtt,
+        destination: false,
+      }),
     );
     let text = await m.render();
     expect(value(text, 'mtrts_hop_rtt_min_seconds{target="t",ttl="2"}')).toBeCloseTo(0.001);
@@ -152,7 +205,7 @@ describe('exporter metrics from events', () => {
     expect(text).toContain('mtrts_hop_rtt_median_seconds{target="t",ttl="2"} Nan'); // prom-client's NaN
   });
 
-  it('ignores events of targets it does not know (a removed target\'s late answers)', async () => {
+  it("ignores events of targets it does not know (a removed target's late answers)", async () => {
     const m = new ExporterMetrics({ perHop: 'counters', window: 60 });
     feed(m, trace('ghost', 0, 1));
     expect(await m.render()).not.toContain('ghost');
@@ -188,22 +241,30 @@ describe('series budget per target', () => {
     m.addTarget(spec('gone', ', labels: {rack: b}'));
     feed(m, trace('keep', 0, 1));
     feed(m, trace('gone', 0, 1));
-    const before = seriesOf(await m.render(), 'keep').filter((l) => !l.startsWith('mtrts_target_info') && !l.startsWith('mtrts_hop_rtt') && !l.startsWith('mtrts_hop_responders'));
+    const before = seriesOf(await m.render(), 'keep').filter(
+      (l) =>
+        !l.startsWith('mtrts_target_info') && !l.startsWith('mtrts_hop_rtt') && !l.startsWith('mtrts_hop_responders'),
+    );
     m.removeTarget('gone');
     const text = await m.render();
     expect(text).not.toContain('"gone"');
     expect(text).not.toContain('rack=');
-    const after = seriesOf(text, 'keep').filter((l) => !l.startsWith('mtrts_target_info') && !l.startsWith('mtrts_hop_rtt') && !l.startsWith('mtrts_hop_responders'));
+    const after = seriesOf(text, 'keep').filter(
+      (l) =>
+        !l.startsWith('mtrts_target_info') && !l.startsWith('mtrts_hop_rtt') && !l.startsWith('mtrts_hop_responders'),
+    );
     expect(after).toEqual(before);
     expect(text).toMatch(/mtrts_target_info\{[^}]*site="a"\} 1/);
   });
 });
 
 const promtool = spawnSync('promtool', ['--version']).status === 0;
-const skipPromtool = requirements('promtool check metrics', [[promtool, "needs promtool (Debian's prometheus package)"]]);
+const skipPromtool = requirements('promtool check metrics', [
+  [promtool, "needs promtool (Debian's prometheus package)"],
+]);
 
 describe.skipIf(skipPromtool !== undefined)('promtool', () => {
-  it('accepts the exposition text of every level, with the exporter\'s own metrics', async () => {
+  it("accepts the exposition text of every level, with the exporter's own metrics", async () => {
     for (const level of ['off', 'counters', 'full'] as const) {
       const m = new ExporterMetrics({ perHop: level, window: 60 });
       m.addTarget(spec('a', ', labels: {site: x}'));
