@@ -312,6 +312,7 @@ export class ExporterMetrics {
 
   private hop(t: TargetState, ttl: number, answered: boolean): void {
     if (this.hopProbes === undefined || this.hopReplies === undefined) return;
+    if (t.destTtl !== undefined && ttl > t.destTtl) return; // beyond the destination: not a hop of the path
     const hl = { target: t.spec.name, ttl: String(ttl) };
     if (!t.ttls.has(ttl)) {
       t.ttls.add(ttl);
@@ -342,6 +343,7 @@ export class ExporterMetrics {
         this.setInfo(t);
         return;
       case 'probe-answered':
+        if (e.destination && (t.destTtl === undefined || e.ttl < t.destTtl)) t.destTtl = e.ttl;
         this.hop(t, e.ttl, true);
         if (e.destination) {
           this.destProbes.inc(l);

@@ -11,7 +11,9 @@ import { HELP } from '../../src/exporter/main.js';
 
 const deploy = fileURLToPath(new URL('../../deploy/', import.meta.url));
 const promtool = spawnSync('promtool', ['--version']).status === 0;
-const skip = requirements('promtool on the deploy assets', [[promtool, "needs promtool (Debian's prometheus package)"]]);
+const skip = requirements('promtool on the deploy assets', [
+  [promtool, "needs promtool (Debian's prometheus package)"],
+]);
 
 function run(args: string[]): { code: number | null; out: string } {
   const r = spawnSync('promtool', args, { cwd: deploy, encoding: 'utf8' });

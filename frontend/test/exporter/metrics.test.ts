@@ -205,6 +205,28 @@ describe('exporter metrics from events', () => {
     expect(text).toContain('mtrts_hop_rtt_median_seconds{target="t",ttl="2"} Nan'); // prom-client's NaN
   });
 
+  it('counts answers from beyond the destination for the destination, not as hops', async () => {
+    const m = new ExporterMetrics({ perHop: 'counters', window: 60 });
+    m.addTarget(spec('t'));
+    for (const ttl of [5, 4, 6]) {
+      m.onEvent({
+        type: 'probe-answered',
+        target: 't',
+        at: 0,
+        ttl,
+        kind: 'reply',
+        responder: DEST,
+        rtt: 1,
+        destination: true,
+      });
+    }
+    const text = await m.render();
+    expect(value(text, 'mtrts_destination_replies_total{target="t"}')).toBe(3);
+    expect(value(text, 'mtrts_hop_probes_total{target="t",ttl="4"}')).toBe(1);
+    expect(value(text, 'mtrts_hop_probes_total{target="t",ttl="5"}')).toBe(1); // came first: 4 was not known yet
+    expect(text).not.toContain('ttl="6"');
+  });
+
   it("ignores events of targets it does not know (a removed target's late answers)", async () => {
     const m = new ExporterMetrics({ perHop: 'counters', window: 60 });
     feed(m, trace('ghost', 0, 1));
