@@ -15,10 +15,11 @@ import { footprint } from './sections/footprint.js';
 import { limits } from './sections/limits.js';
 import { frontend } from './sections/frontend.js';
 import { profile } from './sections/profile.js';
+import { exporter } from './sections/exporter.js';
 import { DAEMONS, buildWaits } from './lib/daemon.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const SECTIONS = { throughput, accuracy, footprint, limits, frontend, profile };
+const SECTIONS = { throughput, accuracy, footprint, limits, frontend, profile, exporter };
 const DEFAULT = ['throughput', 'accuracy', 'footprint', 'limits', 'frontend'];
 
 function parseArgs(argv) {
