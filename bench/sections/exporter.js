@@ -198,7 +198,7 @@ export async function exporter(ctx) {
         digits: 1,
         unit: '%',
         note:
-          `ours: RSS start/middle/end ${mb(ours.rss.start)}/${mb(ours.rss.middle)}/${mb(ours.rss.end)} MB, ${fmtNum(ours.pps, 0)} probes/s, ` +
+          `ours: RSS start/middle/end ${mb(ours.rss.start)}/${mb(ours.rss.middle)}/${mb(ours.rss.end)} MB, ${fmtNum(ours.pps, 0)} probes/s (a trace per second of every hop is ${fmtNum(t.lo.length + 4 * t.lab.length, 0)}/s), ` +
           `destination loss ${fmtNum(100 * ours.destLoss, 2)} %, ${ours.errors} probe errors, ${ours.deferred} deferrals, ` +
           `${ours.daemons} packet program(s), ${ours.restarts} restarts, exit ${ours.exit}; ` +
           (ref.error ? '' : `ref: ${ref.started} mtr runs (${ref.failed} failed), ${ref.processes} processes, peak RSS (sum) ${fmtNum(ref.peakRssMb, 1)} MB, ${fmtNum(ref.wall, 0)} s wall incl. the last runs`),
