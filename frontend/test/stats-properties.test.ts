@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { exactPercentiles, LogHistogram, QUANTILES, rankIndex, RELATIVE_ACCURACY } from '../src/stats/percentiles.js';
 import { HopStats } from '../src/stats/hop-stats.js';
 import { pathId } from '../src/stats/path.js';
+import { MAX_RESPONDERS } from '../src/stats/types.js';
 
 /** µs RTTs as the packet process reports them: whole microseconds, zero included, up to 60 s */
 const rtt = fc.oneof(fc.integer({ min: 0, max: 60_000_000 }), fc.integer({ min: 100, max: 50_000 }));
@@ -71,6 +72,22 @@ describe('the rolling window', () => {
         expect(h.snapshot().samples.map((s) => s.probe)).toEqual(outs.map((_, i) => i + 1).slice(-n));
       }),
     );
+  });
+});
+
+describe('responders per hop are bounded', () => {
+  it('keeps the first MAX_RESPONDERS with their own numbers; replies from more are counted in the hop, not kept', () => {
+    const h = new HopStats(1, 10, 10);
+    for (let i = 1; i <= 40; i++) {
+      const slot = h.sent(i, i);
+      h.answered(slot, i, i, { address: `10.0.0.${i}`, rtt: 1000, mpls: [], reply: { kind: 'ttl-expired' }, error: undefined }, 0);
+    }
+    const s = h.snapshot();
+    expect(s.responders).toHaveLength(MAX_RESPONDERS);
+    expect(s.state.responders).toHaveLength(MAX_RESPONDERS);
+    expect(s.respondersOverflow).toBe(40 - MAX_RESPONDERS);
+    expect(s.lifetime.received).toBe(40);
+    expect(s.address).toBe('10.0.0.40');
   });
 });
 
