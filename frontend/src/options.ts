@@ -6,11 +6,13 @@
 // - errors are one line on stderr and exit status 1.
 
 import yargs from 'yargs';
+import type { ProbeProtocol } from '@mtr-ts/protocol';
 import { readFileSync } from 'node:fs';
 import { checkOrder, DEFAULT_ORDER } from './fields.js';
 
 export type OutputMode = 'report' | 'wide' | 'json' | 'csv' | 'xml' | 'raw' | 'split' | 'ndjson' | 'rich';
-export type Protocol = 'icmp' | 'udp' | 'tcp' | 'sctp';
+/** the packet protocols, as @mtr-ts/protocol names them */
+export type Protocol = ProbeProtocol;
 
 type Kind = 'flag' | 'int' | 'float' | 'string';
 
