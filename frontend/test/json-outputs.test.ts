@@ -19,7 +19,10 @@ const BIN = new URL('../bin/mtr-ts.js', import.meta.url).pathname;
 const DIST = new URL('../dist/cli.js', import.meta.url).pathname;
 const root = typeof process.getuid === 'function' && process.getuid() === 0;
 
-async function runCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; out: string; err: string }> {
+async function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   const io: Io = {
@@ -46,8 +49,12 @@ describe('--ndjson', () => {
     const r = await runCli([...fast, '-6', '--ndjson', '-c', '3', '::1', '::1', '127.0.0.1'], PATH6);
     expect(r.code).toBe(1); // the name that does not resolve
     expect(r.err).toBe('mtr-ts: Failed to resolve host: 127.0.0.1: Address family for hostname not supported\n');
-    const lines = r.out.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-    for (const l of lines) expect(validateEventLine(l), `${JSON.stringify(l)}\n${explain(validateEventLine.errors)}`).toBe(true);
+    const lines = r.out
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    for (const l of lines)
+      expect(validateEventLine(l), `${JSON.stringify(l)}\n${explain(validateEventLine.errors)}`).toBe(true);
     expect(lines[0]!.type).toBe('start');
     expect(lines.at(-1)).toMatchObject({ type: 'end', reason: 'completed', dropped_events: 0 });
     expect(lines.map((l) => l.seq)).toEqual(lines.map((_, i) => i));
@@ -56,15 +63,33 @@ describe('--ndjson', () => {
       if (!TARGET_LESS.has(l.type as string) && l.type !== 'error') expect(l.target).not.toBeNull();
     }
     const types = new Set(lines.map((l) => l.type));
-    for (const t of ['target_added', 'target_started', 'probe_sent', 'probe_answered', 'probe_lost', 'hop_changed', 'cycle_done', 'target_done', 'error', 'packet_process_started']) {
+    for (const t of [
+      'target_added',
+      'target_started',
+      'probe_sent',
+      'probe_answered',
+      'probe_lost',
+      'hop_changed',
+      'cycle_done',
+      'target_done',
+      'error',
+      'packet_process_started',
+    ]) {
       expect(types, t).toContain(t);
     }
     // both targets over one packet process
     expect(lines.filter((l) => l.type === 'packet_process_started')).toHaveLength(1);
-    const answered = lines.filter((l) => l.type === 'probe_answered') as Array<{ target: { id: number }; probe: { ttl: number }; mpls: unknown[]; responder: string }>;
+    const answered = lines.filter((l) => l.type === 'probe_answered') as Array<{
+      target: { id: number };
+      probe: { ttl: number };
+      mpls: unknown[];
+      responder: string;
+    }>;
     expect(new Set(answered.map((a) => a.target.id))).toEqual(new Set([1, 2]));
     expect(answered.find((a) => a.probe.ttl === 1)!.mpls).toEqual([{ label: 24001, tc: 0, s: 1, ttl: 1 }]);
-    expect(new Set(answered.filter((a) => a.probe.ttl === 1).map((a) => a.responder))).toEqual(new Set(['10.0.0.1', '10.0.0.9']));
+    expect(new Set(answered.filter((a) => a.probe.ttl === 1).map((a) => a.responder))).toEqual(
+      new Set(['10.0.0.1', '10.0.0.9']),
+    );
   });
 
   it('RFC 3339 with microseconds, rounded, in UTC', () => {
@@ -101,12 +126,17 @@ describe('--ndjson', () => {
     backlog = 0; // the reader catches up
     out.onEvent!(ev(++seq));
     out.close!('completed');
-    const lines = written.trimEnd().split('\n').map((l) => JSON.parse(l) as { type: string; seq: number; dropped_events?: number });
+    const lines = written
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; seq: number; dropped_events?: number });
     expect(lines).toHaveLength(1 + kept + 1 + 1);
     expect(size).toBeLessThan(BACKLOG_LIMIT + 1000); // nothing queued for the dropped ones
     expect(lines.at(-2)!.seq).toBe(seq); // the gap in seq shows where
     expect(lines.at(-1)).toMatchObject({ type: 'end', seq: seq + 1, dropped_events: 10_000 });
-    expect(warnings).toEqual([`10000 events dropped: the NDJSON reader fell behind (more than ${BACKLOG_LIMIT} bytes unread)`]);
+    expect(warnings).toEqual([
+      `10000 events dropped: the NDJSON reader fell behind (more than ${BACKLOG_LIMIT} bytes unread)`,
+    ]);
   });
 });
 
@@ -119,7 +149,12 @@ describe('--json-rich', () => {
     expect(validateReport(doc), explain(validateReport.errors)).toBe(true);
     expect(doc.targets.map((t: { target: { name: string } }) => t.target.name)).toEqual(['127.0.0.1', '127.0.0.2']);
     const t = doc.targets[0];
-    expect(t).toMatchObject({ status: 'done', cycles: 4, window_size: 2, path: { reached: true, destination_ttl: 3, end: 'destination' } });
+    expect(t).toMatchObject({
+      status: 'done',
+      cycles: 4,
+      window_size: 2,
+      path: { reached: true, destination_ttl: 3, end: 'destination' },
+    });
     expect(t.hops.map((h: { ttl: number; address: string | null }) => [h.ttl, h.address])).toEqual([
       [1, expect.stringMatching(/^10\.0\.0\.[19]$/)],
       [2, null],
@@ -130,7 +165,11 @@ describe('--json-rich', () => {
     expect(h1.window).toMatchObject({ sent: 2, received: 2 });
     expect(h1.lifetime.percentiles_ms.p50).toBeGreaterThan(0);
     // the fake alternates ECMP members per probe of the process, across both targets: both show up, each with its own numbers
-    const rs = h1.responders as Array<{ address: string; stats: { sent: number; received: number; percentiles_ms: unknown }; mpls: unknown[] }>;
+    const rs = h1.responders as Array<{
+      address: string;
+      stats: { sent: number; received: number; percentiles_ms: unknown };
+      mpls: unknown[];
+    }>;
     expect(rs.map((x) => x.address)).toEqual(['10.0.0.1', '10.0.0.9'].filter((a) => rs.some((x) => x.address === a)));
     expect(rs.length).toBeGreaterThanOrEqual(1);
     expect(rs.reduce((n, x) => n + x.stats.received, 0)).toBe(4);
@@ -139,7 +178,9 @@ describe('--json-rich', () => {
       expect(x.stats.sent).toBe(x.stats.received);
       expect(x.stats.percentiles_ms).not.toBeNull();
     }
-    const both = doc.targets.flatMap((x: { hops: Array<{ ttl: number; responders: Array<{ address: string }> }> }) => x.hops[0]!.responders.map((y) => y.address));
+    const both = doc.targets.flatMap((x: { hops: Array<{ ttl: number; responders: Array<{ address: string }> }> }) =>
+      x.hops[0]!.responders.map((y) => y.address),
+    );
     expect(new Set(both)).toEqual(new Set(['10.0.0.1', '10.0.0.9']));
     expect(t.hops[1].lifetime).toMatchObject({ loss_percent: 100, percentiles_ms: null });
     // ms with µs precision: the fake answers in 1000 µs + TTL
@@ -152,8 +193,21 @@ describe('--json-rich', () => {
     expect(validateReport(doc)).toBe(true);
     expect(validateReport({ ...doc, surprise: 1 })).toBe(false);
     const hop = doc.targets[0].hops[0];
-    expect(validateReport({ ...doc, targets: [{ ...doc.targets[0], hops: [{ ...hop, lifetime: { ...hop.lifetime, avg_ms: '1.0' } }] }] })).toBe(false);
-    expect(validateEventLine({ schema_version: 1, type: 'probe_sent', seq: 1, ts: '2026-01-01T00:00:00.000Z', target: null })).toBe(false);
+    expect(
+      validateReport({
+        ...doc,
+        targets: [{ ...doc.targets[0], hops: [{ ...hop, lifetime: { ...hop.lifetime, avg_ms: '1.0' } }] }],
+      }),
+    ).toBe(false);
+    expect(
+      validateEventLine({
+        schema_version: 1,
+        type: 'probe_sent',
+        seq: 1,
+        ts: '2026-01-01T00:00:00.000Z',
+        target: null,
+      }),
+    ).toBe(false);
   });
 
   it('a target that does not resolve is in the document with its error', async () => {
@@ -161,12 +215,19 @@ describe('--json-rich', () => {
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.out);
     expect(validateReport(doc), explain(validateReport.errors)).toBe(true);
-    expect(doc.targets[0]).toMatchObject({ status: 'failed', started_at: null, error: 'Failed to resolve host: 127.0.0.1: Address family for hostname not supported', hops: [] });
+    expect(doc.targets[0]).toMatchObject({
+      status: 'failed',
+      started_at: null,
+      error: 'Failed to resolve host: 127.0.0.1: Address family for hostname not supported',
+      hops: [],
+    });
     expect(doc.targets[1]).toMatchObject({ status: 'done' });
   });
 });
 
-describe.skipIf(skipUnless(root && existsSync(DIST), 'a stalled NDJSON reader needs -i below 1 s (root) and the build'))('a reader that stops reading', () => {
+describe.skipIf(
+  skipUnless(root && existsSync(DIST), 'a stalled NDJSON reader needs -i below 1 s (root) and the build'),
+)('a reader that stops reading', () => {
   it('does not stall probing nor grow without bound: the run ends on time and says how many lines it dropped', async () => {
     // 40 hops x 100 cycles, a probe every 1.25 ms: 4,000 probes, about 2.5 MB of lines, not read until probing is over
     const path = Array.from({ length: 39 }, (_, i) => `10.1.${i}.1`).join(',') + ',127.0.0.1';
@@ -205,6 +266,7 @@ describe.skipIf(skipUnless(root && existsSync(DIST), 'a stalled NDJSON reader ne
     expect(end).toMatchObject({ type: 'end', reason: 'completed' });
     expect(end.dropped_events).toBeGreaterThan(0);
     expect(end.max_backlog_bytes).toBeLessThan(BACKLOG_LIMIT + 64 * 1024); // bounded: the limit plus one event's lines
-    for (const l of lines.slice(0, 50)) expect(validateEventLine(JSON.parse(l)), explain(validateEventLine.errors)).toBe(true);
+    for (const l of lines.slice(0, 50))
+      expect(validateEventLine(JSON.parse(l)), explain(validateEventLine.errors)).toBe(true);
   }, 180_000);
 });

@@ -38,7 +38,14 @@ describe('statistics memory', () => {
         if (x % 10 === 0) t.lost(ttl, slot, probe);
         else {
           const address = (ADDRESSES[ttl - 1] as string[])[x % 3] as string;
-          t.answered(ttl, slot, probe, cycle, { address, rtt: 500 + (x % 200_000), mpls: NO_MPLS, reply: REPLY, error: undefined }, probe);
+          t.answered(
+            ttl,
+            slot,
+            probe,
+            cycle,
+            { address, rtt: 500 + (x % 200_000), mpls: NO_MPLS, reply: REPLY, error: undefined },
+            probe,
+          );
         }
         if (probe % 1000 === 0) t.cycleDone(cycle++);
       }
@@ -48,7 +55,9 @@ describe('statistics memory', () => {
     feed(SAMPLES);
     const after = heapAfterGc();
     const growth = after - before;
-    console.log(`heap before ${(before / 1e6).toFixed(2)} MB, after ${SAMPLES} samples ${(after / 1e6).toFixed(2)} MB (${growth >= 0 ? '+' : ''}${(growth / 1e6).toFixed(3)} MB)`);
+    console.log(
+      `heap before ${(before / 1e6).toFixed(2)} MB, after ${SAMPLES} samples ${(after / 1e6).toFixed(2)} MB (${growth >= 0 ? '+' : ''}${(growth / 1e6).toFixed(3)} MB)`,
+    );
     expect(Math.abs(growth)).toBeLessThan(1_000_000);
     // the statistics did see them all
     const s = t.hopSnapshots();

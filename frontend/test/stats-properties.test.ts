@@ -11,15 +11,19 @@ const rtt = fc.oneof(fc.integer({ min: 0, max: 60_000_000 }), fc.integer({ min: 
 describe('percentiles', () => {
   it('the lifetime histogram is within 1% of the exact nearest-rank percentile (property)', () => {
     fc.assert(
-      fc.property(fc.array(rtt, { minLength: 1, maxLength: 2000 }), fc.double({ min: 0, max: 1, noNaN: true }), (xs, q) => {
-        const h = new LogHistogram();
-        for (const x of xs) h.add(x);
-        const sorted = [...xs].sort((a, b) => a - b);
-        const exact = sorted[rankIndex(q, sorted.length)] as number;
-        const got = h.quantile(q) as number;
-        if (exact === 0) expect(got).toBe(0);
-        else expect(Math.abs(got - exact) / exact).toBeLessThanOrEqual(RELATIVE_ACCURACY + 1e-12);
-      }),
+      fc.property(
+        fc.array(rtt, { minLength: 1, maxLength: 2000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (xs, q) => {
+          const h = new LogHistogram();
+          for (const x of xs) h.add(x);
+          const sorted = [...xs].sort((a, b) => a - b);
+          const exact = sorted[rankIndex(q, sorted.length)] as number;
+          const got = h.quantile(q) as number;
+          if (exact === 0) expect(got).toBe(0);
+          else expect(Math.abs(got - exact) / exact).toBeLessThanOrEqual(RELATIVE_ACCURACY + 1e-12);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -55,7 +59,14 @@ describe('the rolling window', () => {
         outs.forEach((o, i) => {
           const slot = h.sent(i + 1, i + 1);
           if (o === null) h.lost(slot, i + 1);
-          else h.answered(slot, i + 1, i + 1, { address: 'a', rtt: o, mpls: [], reply: { kind: 'reply' }, error: undefined }, 0);
+          else
+            h.answered(
+              slot,
+              i + 1,
+              i + 1,
+              { address: 'a', rtt: o, mpls: [], reply: { kind: 'reply' }, error: undefined },
+              0,
+            );
         });
         const w = h.snapshot().window;
         const last = outs.slice(-n);
@@ -80,7 +91,13 @@ describe('responders per hop are bounded', () => {
     const h = new HopStats(1, 10, 10);
     for (let i = 1; i <= 40; i++) {
       const slot = h.sent(i, i);
-      h.answered(slot, i, i, { address: `10.0.0.${i}`, rtt: 1000, mpls: [], reply: { kind: 'ttl-expired' }, error: undefined }, 0);
+      h.answered(
+        slot,
+        i,
+        i,
+        { address: `10.0.0.${i}`, rtt: 1000, mpls: [], reply: { kind: 'ttl-expired' }, error: undefined },
+        0,
+      );
     }
     const s = h.snapshot();
     expect(s.responders).toHaveLength(MAX_RESPONDERS);

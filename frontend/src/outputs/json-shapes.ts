@@ -8,7 +8,16 @@ import { assertNever } from '@mtr-ts/protocol';
 import type { EngineEvent, ProbeRef } from '../engine/events.js';
 import type { TargetOptions } from '../engine/types.js';
 import type { Names } from '../render/model.js';
-import type { HopSnapshot, PathSnapshot, Percentiles, ReplyInfo, ResponderSnapshot, RttView, TargetRef, TargetSnapshot } from '../stats/types.js';
+import type {
+  HopSnapshot,
+  PathSnapshot,
+  Percentiles,
+  ReplyInfo,
+  ResponderSnapshot,
+  RttView,
+  TargetRef,
+  TargetSnapshot,
+} from '../stats/types.js';
 
 export const SCHEMA_VERSION = 1;
 
@@ -57,13 +66,21 @@ export function optionsJson(o: TargetOptions): Obj {
   };
 }
 
-export const mplsJson = (ls: readonly MplsLabel[]): Json[] => ls.map((l) => ({ label: l.label, tc: l.tc, s: l.bottomOfStack, ttl: l.ttl }));
+export const mplsJson = (ls: readonly MplsLabel[]): Json[] =>
+  ls.map((l) => ({ label: l.label, tc: l.tc, s: l.bottomOfStack, ttl: l.ttl }));
 
 const replyJson = (r: ReplyInfo): Obj => ({ kind: r.kind, code: orNull(r.code) });
 
-const probeJson = (p: ProbeRef): Obj => ({ probe: p.probe, token: p.token, ttl: p.ttl, cycle: p.cycle, flow: orNull(p.flow) });
+const probeJson = (p: ProbeRef): Obj => ({
+  probe: p.probe,
+  token: p.token,
+  ttl: p.ttl,
+  cycle: p.cycle,
+  flow: orNull(p.flow),
+});
 
-const percentilesJson = (p: Percentiles | undefined): Obj | null => (p === undefined ? null : { p50: ms(p.p50), p90: ms(p.p90), p95: ms(p.p95), p99: ms(p.p99) });
+const percentilesJson = (p: Percentiles | undefined): Obj | null =>
+  p === undefined ? null : { p50: ms(p.p50), p90: ms(p.p90), p95: ms(p.p95), p99: ms(p.p99) };
 
 export function rttJson(v: RttView): Obj {
   return {
@@ -128,7 +145,15 @@ export function eventJson(e: EngineEvent, names: Names): Obj {
         changes: e.changes,
       };
     case 'cycle-done':
-      return { ...head, cycle: e.cycle, of: orNull(e.of), path_id: e.pathId, destination_ttl: orNull(e.destinationTtl), reached: e.reached, end: e.end };
+      return {
+        ...head,
+        cycle: e.cycle,
+        of: orNull(e.of),
+        path_id: e.pathId,
+        destination_ttl: orNull(e.destinationTtl),
+        reached: e.reached,
+        end: e.end,
+      };
     case 'target-paused':
     case 'target-resumed':
       return head;
@@ -147,7 +172,12 @@ export function eventJson(e: EngineEvent, names: Names): Obj {
     case 'packet-process-exited':
       return { ...head, pid: orNull(e.pid), message: e.message, restarting: e.restarting };
     case 'name-resolved':
-      return { ...head, address: e.address, name: orNull(names.host(e.address)), ipinfo: orNull(names.ipinfo(e.address)) };
+      return {
+        ...head,
+        address: e.address,
+        name: orNull(names.host(e.address)),
+        ipinfo: orNull(names.ipinfo(e.address)),
+      };
     default:
       return assertNever(e);
   }
@@ -201,7 +231,12 @@ export function pathJson(p: PathSnapshot): Obj {
  * One target in the rich report. `hops` are the TTLs a report shows (mtr's range: up to the destination or
  * an unreachable hop, else one past the last answer).
  */
-export function targetReportJson(s: TargetSnapshot, names: Names, hopRange: { from: number; to: number }, error: string | undefined): Obj {
+export function targetReportJson(
+  s: TargetSnapshot,
+  names: Names,
+  hopRange: { from: number; to: number },
+  error: string | undefined,
+): Obj {
   const hops: Json[] = [];
   for (let at = hopRange.from; at < hopRange.to; at++) {
     const h = s.hops[at];

@@ -47,7 +47,8 @@ export function ndjsonOutput(ctx: OutputContext): Output {
         dropped_events: dropped,
         max_backlog_bytes: maxBacklog,
       });
-      if (dropped > 0) ctx.warn(`${dropped} events dropped: the NDJSON reader fell behind (more than ${BACKLOG_LIMIT} bytes unread)`);
+      if (dropped > 0)
+        ctx.warn(`${dropped} events dropped: the NDJSON reader fell behind (more than ${BACKLOG_LIMIT} bytes unread)`);
     },
   };
 }

@@ -19,7 +19,9 @@ export function richOutput(ctx: OutputContext): Output {
     close(how: RunEnd) {
       const targets = ctx.engine.targets().flatMap((t) => {
         const s = ctx.engine.snapshot(t.id);
-        return s === undefined ? [] : [targetReportJson(s, ctx.names, hopRange(mtrSnapshot(s, ctx.localHostname)), errors.get(t.id))];
+        return s === undefined
+          ? []
+          : [targetReportJson(s, ctx.names, hopRange(mtrSnapshot(s, ctx.localHostname)), errors.get(t.id))];
       });
       const doc = {
         schema_version: SCHEMA_VERSION,
