@@ -150,6 +150,8 @@ describe('engine: many targets over one packet process', () => {
     expect(Object.isFrozen(s.hops[0]!.lifetime)).toBe(true);
     expect(Object.isFrozen(s.hops[0]!.state)).toBe(true);
     expect(() => ((s.hops as unknown as unknown[]).length = 0)).toThrow();
+    // a hop that did not change is shared between snapshots (immutable), a hop that changed is new
+    expect(engine.snapshot(a.id)!.hops[0]).toBe(s.hops[0]);
     await clock.advance(1_000);
     expect(JSON.stringify(s)).toBe(text);
     expect(engine.snapshot(a.id)!.hops[0]!.lifetime.sent).toBeGreaterThan(s.hops[0]!.lifetime.sent);
