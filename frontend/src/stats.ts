@@ -4,6 +4,7 @@
 
 import type { MplsLabel } from '@mtr-ts/protocol';
 import { addRtt, EMPTY_RTT, viewRtt, type HopView, type RttState } from './stats/rtt.js';
+import { MAX_RESPONDERS } from './stats/types.js';
 
 /** One responder seen at a hop (ECMP or path change), with how many replies came from it. */
 export interface Responder {
@@ -20,7 +21,7 @@ export interface HopState extends RttState {
   readonly address: string | undefined;
   /** the latest responder's MPLS labels */
   readonly mpls: readonly MplsLabel[];
-  /** every responder seen, first seen first */
+  /** every responder seen, first seen first (at most MAX_RESPONDERS: memory stays bounded) */
   readonly responders: readonly Responder[];
   /** set when the last answer at this hop was an unreachable error: the path ends here */
   readonly error: HopError | undefined;
@@ -91,6 +92,7 @@ function hop(r: RttState, xmit: number, inFlight: number, w: Pick<HopState, 'add
   };
 }
 
+/** Counts a reply for its responder; at most MAX_RESPONDERS are listed (mtr keeps 8), later ones are not. */
 function addResponder(list: readonly Responder[], address: string, mpls: readonly MplsLabel[]): readonly Responder[] {
   for (let i = 0; i < list.length; i++) {
     const r = list[i] as Responder;
@@ -100,7 +102,7 @@ function addResponder(list: readonly Responder[], address: string, mpls: readonl
       return copy;
     }
   }
-  return [...list, { address, count: 1, mpls }];
+  return list.length >= MAX_RESPONDERS ? list : [...list, { address, count: 1, mpls }];
 }
 
 export type { HopView } from './stats/rtt.js';

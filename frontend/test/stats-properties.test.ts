@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { exactPercentiles, LogHistogram, QUANTILES, rankIndex, RELATIVE_ACCURACY } from '../src/stats/percentiles.js';
 import { HopStats } from '../src/stats/hop-stats.js';
 import { pathId } from '../src/stats/path.js';
+import { MAX_RESPONDERS } from '../src/stats/types.js';
 
 /** µs RTTs as the packet process reports them: whole microseconds, zero included, up to 60 s */
 const rtt = fc.oneof(fc.integer({ min: 0, max: 60_000_000 }), fc.integer({ min: 100, max: 50_000 }));
@@ -10,15 +11,19 @@ const rtt = fc.oneof(fc.integer({ min: 0, max: 60_000_000 }), fc.integer({ min: 
 describe('percentiles', () => {
   it('the lifetime histogram is within 1% of the exact nearest-rank percentile (property)', () => {
     fc.assert(
-      fc.property(fc.array(rtt, { minLength: 1, maxLength: 2000 }), fc.double({ min: 0, max: 1, noNaN: true }), (xs, q) => {
-        const h = new LogHistogram();
-        for (const x of xs) h.add(x);
-        const sorted = [...xs].sort((a, b) => a - b);
-        const exact = sorted[rankIndex(q, sorted.length)] as number;
-        const got = h.quantile(q) as number;
-        if (exact === 0) expect(got).toBe(0);
-        else expect(Math.abs(got - exact) / exact).toBeLessThanOrEqual(RELATIVE_ACCURACY + 1e-12);
-      }),
+      fc.property(
+        fc.array(rtt, { minLength: 1, maxLength: 2000 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (xs, q) => {
+          const h = new LogHistogram();
+          for (const x of xs) h.add(x);
+          const sorted = [...xs].sort((a, b) => a - b);
+          const exact = sorted[rankIndex(q, sorted.length)] as number;
+          const got = h.quantile(q) as number;
+          if (exact === 0) expect(got).toBe(0);
+          else expect(Math.abs(got - exact) / exact).toBeLessThanOrEqual(RELATIVE_ACCURACY + 1e-12);
+        },
+      ),
       { numRuns: 300 },
     );
   });
@@ -54,7 +59,14 @@ describe('the rolling window', () => {
         outs.forEach((o, i) => {
           const slot = h.sent(i + 1, i + 1);
           if (o === null) h.lost(slot, i + 1);
-          else h.answered(slot, i + 1, i + 1, { address: 'a', rtt: o, mpls: [], reply: { kind: 'reply' }, error: undefined }, 0);
+          else
+            h.answered(
+              slot,
+              i + 1,
+              i + 1,
+              { address: 'a', rtt: o, mpls: [], reply: { kind: 'reply' }, error: undefined },
+              0,
+            );
         });
         const w = h.snapshot().window;
         const last = outs.slice(-n);
@@ -71,6 +83,28 @@ describe('the rolling window', () => {
         expect(h.snapshot().samples.map((s) => s.probe)).toEqual(outs.map((_, i) => i + 1).slice(-n));
       }),
     );
+  });
+});
+
+describe('responders per hop are bounded', () => {
+  it('keeps the first MAX_RESPONDERS with their own numbers; replies from more are counted in the hop, not kept', () => {
+    const h = new HopStats(1, 10, 10);
+    for (let i = 1; i <= 40; i++) {
+      const slot = h.sent(i, i);
+      h.answered(
+        slot,
+        i,
+        i,
+        { address: `10.0.0.${i}`, rtt: 1000, mpls: [], reply: { kind: 'ttl-expired' }, error: undefined },
+        0,
+      );
+    }
+    const s = h.snapshot();
+    expect(s.responders).toHaveLength(MAX_RESPONDERS);
+    expect(s.state.responders).toHaveLength(MAX_RESPONDERS);
+    expect(s.respondersOverflow).toBe(40 - MAX_RESPONDERS);
+    expect(s.lifetime.received).toBe(40);
+    expect(s.address).toBe('10.0.0.40');
   });
 });
 
