@@ -7,7 +7,6 @@
 // - when a name is resolved again (every RESOLVE_EVERY_MS), and a target whose address changed restarted.
 
 import { PacketClient } from '../client.js';
-import { Backoff, DelayedPacketProcess } from './packet-process.js';
 import { createEngine } from '../engine/engine.js';
 import type { EngineEvent, ErrorStage } from '../engine/events.js';
 import type { Engine, EngineOptions, TargetId, TargetRef } from '../engine/types.js';
@@ -68,13 +67,9 @@ export class EngineSource {
   constructor(private readonly opts: SourceOptions) {
     const now = Date.now();
     this.budget = new ProbeBudget(opts.budget, now);
-    const backoff = new Backoff();
     this.engine = createEngine({
-      connect: () =>
-        new DelayedPacketProcess(
-          () => new PacketClient({ path: opts.packetPath, stderr: 'inherit' }),
-          backoff.next(Date.now()),
-        ),
+      // the engine starts a packet program that keeps dying ever more slowly (no tight loop)
+      connect: () => new PacketClient({ path: opts.packetPath, stderr: 'inherit' }),
       lookup: lookupTarget,
       onPacketProcessExit: 'restart',
       defaults: { cycles: undefined },
