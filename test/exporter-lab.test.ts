@@ -10,7 +10,7 @@
 // five times with no zombie; SIGTERM leaves no process behind.
 
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -125,7 +125,12 @@ describeLab('mtr-ts-exporter in the lab, scraped by Prometheus', () => {
     exporter = lab().spawnIn(
       'client',
       process.execPath,
-      [EXPORTER, `--config.file=${cfgFile}`, `--web.listen-address=${EXPORTER_ADDR}`],
+      [
+        EXPORTER,
+        `--config.file=${cfgFile}`,
+        `--web.listen-address=${EXPORTER_ADDR}`,
+        `--events.file=${join(dir, 'events.ndjson')}`,
+      ],
       {
         stdio: ['ignore', 'pipe', 'pipe'],
       },
@@ -328,5 +333,15 @@ describeLab('mtr-ts-exporter in the lab, scraped by Prometheus', () => {
     for (const d of daemons)
       expect(spawnSync('kill', ['-0', String(d)]).status, `packet program ${d} still there`).not.toBe(0);
     expect(exporterOut).toContain('SIGTERM: stopping');
+    // the event stream saw it all, in the engine's shapes, with the configuration's names
+    const events = readFileSync(join(dir, 'events.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; exporter_target: string | null; schema_version: number });
+    expect(events.every((e) => e.schema_version === 1)).toBe(true);
+    expect(events.some((e) => e.type === 'path_changed' && e.exporter_target === 'dest')).toBe(true);
+    expect(events.some((e) => e.type === 'target_added' && e.exporter_target === 'r2')).toBe(true);
+    expect(events.filter((e) => e.type === 'packet_process_exited')).toHaveLength(5);
+    expect(events.some((e) => e.type === 'probe_sent')).toBe(false); // per-probe lines only with --events.probes
   });
 });

@@ -8,7 +8,6 @@
 //
 // Duration per scale and side: MTRTS_BENCH_EXPORTER_SECONDS (default 600, the issue's 10 minutes; --quick: 30).
 // Not in the default section list (2 scales x 2 sides x 10 minutes): run `pnpm bench -- --only exporter`.
-import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';

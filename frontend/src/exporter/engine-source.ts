@@ -43,6 +43,8 @@ export interface SourceOptions {
   startDelay?(spec: TargetSpec): number;
   /** re-resolve names (default true) */
   reresolve?: boolean;
+  /** every engine event as it is, with the configuration's name of its target (the event stream) */
+  raw?(e: EngineEvent, name: string | undefined): void;
 }
 
 const STAGE_KIND: Record<ErrorStage, ProbeErrorKind | undefined> = {
@@ -62,6 +64,8 @@ export class EngineSource {
   private inFlightTotal = 0;
   private resolveTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** the entry engine.add() is adding (its target-added event comes before add() returns the id) */
+  private starting: Entry | undefined;
   daemonPid: number | undefined;
 
   constructor(private readonly opts: SourceOptions) {
@@ -117,6 +121,7 @@ export class EngineSource {
     e.timer = undefined;
     if (this.stopped || this.byName.get(e.spec.name) !== e) return;
     const s = e.spec;
+    this.starting = e;
     const ref = this.engine.add(s.host, {
       protocol: s.protocol,
       port: s.port ?? 0,
@@ -127,6 +132,7 @@ export class EngineSource {
       family: s.ipVersion,
       cycles: undefined,
     });
+    this.starting = undefined;
     e.id = ref.id;
     e.routers = [];
     this.byId.set(ref.id, e);
@@ -163,6 +169,10 @@ export class EngineSource {
   }
 
   private onEngineEvent(ev: EngineEvent): void {
+    if (this.opts.raw !== undefined) {
+      const t = 'target' in ev && ev.target !== undefined ? (this.byId.get(ev.target.id) ?? this.starting) : undefined;
+      if (t === undefined || !t.spec.name.startsWith('\u0000')) this.opts.raw(ev, t?.spec.name);
+    }
     switch (ev.type) {
       case 'packet-process-started':
         this.daemonPid = ev.pid;

@@ -64,6 +64,7 @@ export class Exporter {
       packetPath: opts.packetPath,
       budget: DEFAULT_BUDGET,
       emit: (e) => this.dispatch(e),
+      ...(this.stream !== undefined ? { raw: (e, name) => this.stream?.write(e, name) } : {}),
       ...opts.source,
     });
   }
@@ -78,7 +79,6 @@ export class Exporter {
     }
     this.self.onEvent(e);
     this.metrics?.onEvent(e);
-    this.stream?.write(e);
     for (const l of this.listeners) l(e);
   }
 

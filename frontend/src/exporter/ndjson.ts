@@ -1,38 +1,36 @@
-// The event stream: one JSON object per line to a file or stdout, never blocking probing. Writes go
-// through an fs.WriteStream (the thread pool does the write(2), not the event loop); when the reader
-// falls behind and more than `maxBuffered` bytes wait, further lines are dropped and counted
-// (mtrts_events_dropped_total) until the backlog drains.
-//
-// Every line: {"schema_version":1,"seq":N,"ts":"<RFC 3339>","type":...,"target":...,...}; `seq` counts
-// every line produced, written or dropped, so a reader sees a gap where lines were dropped.
+// The event stream: the engine's own NDJSON event shapes (outputs/json-shapes.ts, the schema of
+// `mtr-ts --ndjson`: schema_version, type, seq, ts, target, ...) with one key added, `exporter_target`,
+// the configuration's name of the target. One JSON object per line to a file or stdout, never blocking
+// probing: writes go through an fs.WriteStream (the thread pool does the write(2), not the event loop);
+// when the reader falls behind and more than `maxBuffered` bytes wait, lines are dropped and counted
+// (mtrts_events_dropped_total).
 
 import { createWriteStream, type WriteStream } from 'node:fs';
-import type { AnyEvent } from './events.js';
+import type { EngineEvent } from '../engine/events.js';
+import { eventJson } from '../outputs/json-shapes.js';
+import { NO_NAMES } from '../render/model.js';
 
-export const NDJSON_SCHEMA_VERSION = 1;
-
-/** Which events go to the stream: per-probe lines are many (opt-in). */
-export function streamed(e: AnyEvent, probes: boolean): boolean {
+/** Which engine events go to the stream: per-probe lines are many (opt-in). */
+export function streamed(e: EngineEvent, probes: boolean): boolean {
   switch (e.type) {
     case 'probe-sent':
     case 'probe-answered':
     case 'probe-lost':
-    case 'probe-deferred':
       return probes;
+    case 'name-resolved':
+      return false;
     default:
       return true;
   }
 }
 
 /** One line of the stream (without the newline). */
-export function formatEvent(e: AnyEvent, seq: number): string {
-  const { at, ...rest } = e;
-  return JSON.stringify({ schema_version: NDJSON_SCHEMA_VERSION, seq, ts: new Date(at).toISOString(), ...rest });
+export function formatEvent(e: EngineEvent, exporterTarget: string | undefined): string {
+  return JSON.stringify({ ...eventJson(e, NO_NAMES), exporter_target: exporterTarget ?? null });
 }
 
 export class EventStream {
   private readonly out: WriteStream;
-  private seq = 0;
   dropped = 0;
   private failed = false;
 
@@ -51,15 +49,14 @@ export class EventStream {
     });
   }
 
-  write(e: AnyEvent): void {
+  write(e: EngineEvent, exporterTarget: string | undefined): void {
     if (!streamed(e, this.probes)) return;
-    const seq = ++this.seq;
     if (this.failed || this.out.writableLength > this.maxBuffered) {
       this.dropped++;
       this.onDrop();
       return;
     }
-    this.out.write(formatEvent(e, seq) + '\n');
+    this.out.write(formatEvent(e, exporterTarget) + '\n');
   }
 
   /** Writes what is buffered (bounded by `ms`) and closes the file. */
