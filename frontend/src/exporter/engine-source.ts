@@ -43,6 +43,8 @@ export interface SourceOptions {
   startDelay?(spec: TargetSpec): number;
   /** re-resolve names (default true) */
   reresolve?: boolean;
+  /** ms since the epoch on the engine's clock (default Date.now) */
+  now?(): number;
   /** every engine event as it is, with the configuration's name of its target (the event stream) */
   raw?(e: EngineEvent, name: string | undefined): void;
 }
@@ -69,8 +71,7 @@ export class EngineSource {
   daemonPid: number | undefined;
 
   constructor(private readonly opts: SourceOptions) {
-    const now = Date.now();
-    this.budget = new ProbeBudget(opts.budget, now);
+    this.budget = new ProbeBudget(opts.budget, (opts.now ?? Date.now)());
     this.engine = createEngine({
       // the engine starts a packet program that keeps dying ever more slowly (no tight loop)
       connect: () => new PacketClient({ path: opts.packetPath, stderr: 'inherit' }),
@@ -92,7 +93,7 @@ export class EngineSource {
   }
 
   setBudget(limits: BudgetLimits): void {
-    this.budget.setLimits(limits, Date.now());
+    this.budget.setLimits(limits, (this.opts.now ?? Date.now)());
   }
 
   names(): string[] {
