@@ -36,6 +36,7 @@
 #include <string.h>
 #include <sys/auxv.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -64,6 +65,10 @@ static const struct raw_socket kSockets[] = {
     {AF_INET6, IPPROTO_SCTP, 1},
 };
 #define SOCKET_COUNT (sizeof kSockets / sizeof kSockets[0])
+
+/* Node itself needs a few dozen descriptors (event loops, worker threads, pipes): below this it
+ * aborts or crashes at start, so the launcher says so instead. */
+#define MIN_FILES 32
 
 /* An effective/saved gid nobody logs in with: the daemon's real gid stays the user's. */
 #define DETACHED_GID 65534
@@ -170,6 +175,22 @@ int main(int argc, char **argv) {
   }
   const int want_raw = !has_arg(argc, argv, "--unprivileged") && !has_arg(argc, argv, "--help") &&
                        !has_arg(argc, argv, "--version");
+
+  /* The soft fd limit up to the hard one (the engine does the same); too few is said plainly. */
+  struct rlimit files;
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0) {
+    if (files.rlim_cur < files.rlim_max) {
+      files.rlim_cur = files.rlim_max;
+      (void)setrlimit(RLIMIT_NOFILE, &files);
+      (void)getrlimit(RLIMIT_NOFILE, &files);
+    }
+    if (files.rlim_cur != RLIM_INFINITY && files.rlim_cur < MIN_FILES) {
+      fprintf(stderr,
+              "mtr-packet-ts: the open-file limit is %llu (RLIMIT_NOFILE); it needs at least %d: raise it (ulimit -n)\n",
+              (unsigned long long)files.rlim_cur, MIN_FILES);
+      return 1;
+    }
+  }
 
   /* 1. The sockets. Without CLOEXEC: they are meant for the exec'd daemon. */
   char fds_env[40 + SOCKET_COUNT * 24] = "MTR_PACKET_TS_FDS=";
