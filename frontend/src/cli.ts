@@ -2,13 +2,12 @@
 // This is the one place that writes to stdout and stderr.
 
 import { promises as dnsp } from 'node:dns';
-import { readFileSync } from 'node:fs';
 import { hostname, networkInterfaces } from 'node:os';
 import { isIP } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { PacketClient, PacketProcessError } from './client.js';
 import { helpText, parseOptions, PROGRAM, UsageError, versionText, type Config } from './options.js';
 import { NameResolver } from './resolver.js';
+import { assessTrust, currentCredentials, ourPacketProgram, packetCommand, readTargetsFile } from './trust.js';
 import { ProbeError, Session } from './session.js';
 import type { RenderOptions, Snapshot } from './render/model.js';
 import { renderReport, renderReportHeader } from './render/report.js';
@@ -18,8 +17,8 @@ import { renderXml } from './render/xml.js';
 import { rawDns, rawHost, rawMpls, rawPing, rawXmit } from './render/raw.js';
 import { newSplitState, renderSplit } from './render/split.js';
 
-/** ../../packet/bin/mtr-packet-ts from this file: right from frontend/src (vitest) and frontend/dist. */
-export const DEFAULT_PACKET_PATH = fileURLToPath(new URL('../../packet/bin/mtr-packet-ts', import.meta.url));
+/** Our packet program by absolute path (its launcher where built): see trust.ts. */
+export const DEFAULT_PACKET_PATH = ourPacketProgram();
 
 export interface Io {
   out(text: string): void;
@@ -102,10 +101,11 @@ const RESOLVE_ERRORS: Record<string, string> = {
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
   const say = (msg: string): void => io.err(`${PROGRAM}: ${msg}\n`);
   let cfg: Config;
+  const trust = assessTrust(currentCredentials(io.env));
   try {
     cfg = parseOptions(argv, io.env['MTR_OPTIONS'], {
       isRoot: io.isRoot,
-      readFile: (p) => readFileSync(p === '-' ? 0 : p, 'utf8'),
+      readFile: (p) => readTargetsFile(trust, p),
     });
   } catch (e) {
     if (e instanceof UsageError) {
@@ -125,7 +125,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   }
   if (cfg.defaultedMode && io.errIsTty) say('no curses interface here: running in report mode (-r)');
 
-  const packetPath = io.env['MTR_PACKET'] ?? DEFAULT_PACKET_PATH;
+  const packet = packetCommand(trust);
   const opts: RenderOptions = { order: cfg.order, wide: cfg.mode === 'wide', dns: cfg.dns, showIps: cfg.showIps, ipinfo: cfg.ipinfo, mpls: cfg.mpls };
   let status = 0;
   let interrupted = false;
@@ -177,7 +177,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
               },
             })
           : undefined;
-      const client = new PacketClient({ path: packetPath, env: io.env });
+      const client = new PacketClient({ path: packet.path, env: packet.env });
       try {
         await client.checkFeatures(family, cfg.protocol, cfg.mark !== undefined);
         if (interrupted) return 130;
