@@ -17,7 +17,7 @@ export interface OpenedTransport {
 /** What lets a user probe: said only when the cause was a missing right. */
 export const PERMISSION_HINT =
   'allow ping sockets for your group (sysctl net.ipv4.ping_group_range), give the launcher ' +
-  '(mtr-packet-launch, never node) the CAP_NET_RAW capability with setcap, or run it as root (e.g. with sudo)';
+  '(mtr-packet-launch, never node) CAP_NET_RAW and CAP_SETGID with setcap, or run it as root (e.g. with sudo)';
 
 /** One line naming the real cause of a failed open: a missing right, too few file descriptors, or the error itself. */
 export function openFailure(err: NodeJS.ErrnoException): string {

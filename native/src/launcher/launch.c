@@ -5,9 +5,9 @@
  *
  *   1. opens the raw sockets of the table below (nothing else needs privilege),
  *   2. started through sudo (or setuid root), switches to the invoking user; its real gid stays the
- *      user's, its effective/saved gid become an unrelated one, so the exec'd process is neither
- *      ptrace-able nor dumpable by that user (who could otherwise take the raw sockets with
- *      pidfd_getfd or inject code),
+ *      user's, its effective/saved gid become an unrelated one (also when given file capabilities:
+ *      that takes CAP_SETGID), so the exec'd process is neither ptrace-able nor dumpable by that
+ *      user, who could otherwise take the raw sockets with pidfd_getfd or inject code,
  *   3. drops every capability (effective, permitted, inheritable, ambient, bounding set), keeping
  *      CAP_NET_ADMIN only where it was held, no uid switch happens and --no-mark was not given,
  *   4. sets no_new_privs, and a seccomp filter that refuses listen(2): nothing in the daemon listens,
@@ -173,8 +173,19 @@ int main(int argc, char **argv) {
       }
     }
   }
-  const int want_raw = !has_arg(argc, argv, "--unprivileged") && !has_arg(argc, argv, "--help") &&
-                       !has_arg(argc, argv, "--version");
+  /* The exec'd daemon must not be ptrace-able by the user who started it (pidfd_getfd would hand
+   * them the raw sockets). Root keeps them from everyone anyway; otherwise it takes a detached gid,
+   * which needs CAP_SETGID (a switch from root has it). A launcher given cap_net_raw alone would
+   * give any user raw sockets: it opens none then, and says why. */
+  const int can_detach = euid == 0 || cap_permitted(CAP_SETGID);
+  int want_raw = !has_arg(argc, argv, "--unprivileged") && !has_arg(argc, argv, "--help") &&
+                 !has_arg(argc, argv, "--version");
+  if (want_raw && !can_detach && cap_permitted(CAP_NET_RAW)) {
+    fprintf(stderr,
+            "mtr-packet-ts: the launcher has CAP_NET_RAW but not CAP_SETGID, which it needs to keep its raw "
+            "sockets from the user: using datagram sockets (setcap cap_net_raw,cap_setgid+ep on the launcher)\n");
+    want_raw = 0;
+  }
 
   /* The soft fd limit up to the hard one (the engine does the same); too few is said plainly. */
   struct rlimit files;
