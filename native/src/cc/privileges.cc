@@ -20,6 +20,7 @@
 #include <set>
 #include <vector>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 namespace mtr {
 
@@ -353,6 +354,64 @@ int TakeInheritedRaw(int family, int protocol) {
 int OpenRawOrInherited(int family, int protocol) {
   const int fd = TakeInheritedRaw(family, protocol);
   return fd >= 0 ? fd : OpenRaw(family, protocol);
+}
+
+namespace {
+
+std::mutex g_helper_mutex;  // one exchange at a time (workers may set marks too)
+bool g_helper_parsed = false;
+int g_helper_fd = -1;
+
+void ParseHelper() {
+  g_helper_parsed = true;
+  const char* spec = getenv("MTR_PACKET_TS_MARK_FD");
+  if (spec == nullptr) return;
+  char* end = nullptr;
+  const long fd = std::strtol(spec, &end, 10);
+  if (end == spec || *end != 0 || fd < 3 || fd > 65535) return;
+  int type = 0, domain = 0;
+  if (!SockOpt(static_cast<int>(fd), SO_TYPE, &type) || type != SOCK_SEQPACKET ||
+      !SockOpt(static_cast<int>(fd), SO_DOMAIN, &domain) || domain != AF_UNIX)
+    return;
+  (void)fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+  g_helper_fd = static_cast<int>(fd);
+}
+
+}  // namespace
+
+bool SetMarkByHelper(int fd, uint32_t mark, int* err) {
+  std::lock_guard<std::mutex> lock(g_helper_mutex);
+  if (!g_helper_parsed) ParseHelper();
+  if (g_helper_fd < 0) return false;
+  struct iovec iov;
+  iov.iov_base = &mark;
+  iov.iov_len = sizeof mark;
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  std::memset(control, 0, sizeof control);
+  struct msghdr msg;
+  std::memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t n;
+  do {
+    n = sendmsg(g_helper_fd, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  int32_t answer = EPERM;
+  if (n == static_cast<ssize_t>(sizeof mark)) {
+    do {
+      n = recv(g_helper_fd, &answer, sizeof answer, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n != static_cast<ssize_t>(sizeof answer)) answer = EPERM;
+  }
+  *err = answer;
+  return true;
 }
 
 }  // namespace mtr

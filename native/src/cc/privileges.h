@@ -65,3 +65,12 @@ int TakeInheritedRaw(int family, int protocol);
 int OpenRawOrInherited(int family, int protocol);
 
 }  // namespace mtr
+
+namespace mtr {
+
+// The launcher's mark helper (MTR_PACKET_TS_MARK_FD): a process that keeps CAP_NET_ADMIN so this
+// one holds none. Returns false when there is no helper; otherwise sets *err to 0 or the errno of
+// SO_MARK on fd as the helper reports it (EPERM if the helper cannot be reached).
+bool SetMarkByHelper(int fd, uint32_t mark, int* err);
+
+}  // namespace mtr

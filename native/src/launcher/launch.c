@@ -8,8 +8,9 @@
  *      user's, its effective/saved gid become an unrelated one (also when given file capabilities:
  *      that takes CAP_SETGID), so the exec'd process is neither ptrace-able nor dumpable by that
  *      user, who could otherwise take the raw sockets with pidfd_getfd or inject code,
- *   3. drops every capability (effective, permitted, inheritable, ambient, bounding set), keeping
- *      CAP_NET_ADMIN only where it was held, no uid switch happens and --no-mark was not given,
+ *   3. drops every capability (effective, permitted, inheritable, ambient, bounding set); where it
+ *      held CAP_NET_ADMIN, no uid switch happens and --no-mark was not given, a forked helper keeps
+ *      that one, to set SO_MARK on the sockets the daemon hands it (the daemon holds none),
  *   4. sets no_new_privs, and a seccomp filter that refuses listen(2): nothing in the daemon listens,
  *      so Node's inspector (SIGUSR1) can never open a port,
  *   5. execs the Node recorded at build time, by absolute path, on the daemon script recorded at build
@@ -22,6 +23,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <linux/audit.h>
 #include <linux/capability.h>
@@ -38,6 +40,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -159,6 +162,75 @@ static int has_arg(int argc, char **argv, const char *arg) {
   return 0;
 }
 
+/* The mark helper: a child of the launcher that keeps CAP_NET_ADMIN, and nothing else, so the
+ * daemon itself holds no capability at all. Over a SOCK_SEQPACKET pair the daemon sends a socket
+ * (SCM_RIGHTS) and a 4-byte mark; the helper sets SO_MARK on it and answers a 4-byte errno. That is
+ * all a daemon gone wrong could make it do: mark its own sockets. It ends when the daemon does. */
+static void mark_helper(int sock) {
+  for (;;) {
+    uint32_t mark = 0;
+    struct iovec iov = {&mark, sizeof mark};
+    union {
+      struct cmsghdr align;
+      char buf[CMSG_SPACE(sizeof(int))];
+    } control;
+    struct msghdr msg;
+    memset(&msg, 0, sizeof msg);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof control.buf;
+    const ssize_t n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) _exit(0); /* the daemon is gone */
+    int fd = -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN(sizeof(int)))
+        memcpy(&fd, CMSG_DATA(c), sizeof fd);
+    }
+    int32_t err = EINVAL;
+    if (fd >= 0 && n == (ssize_t)sizeof mark && (msg.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) == 0)
+      err = setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) == 0 ? 0 : errno;
+    if (fd >= 0) close(fd);
+    if (send(sock, &err, sizeof err, MSG_NOSIGNAL) != (ssize_t)sizeof err) _exit(0);
+  }
+}
+
+/* Forks the mark helper; returns the daemon's end of the pair (inherited over exec), or -1. */
+static int start_mark_helper(void) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return -1;
+  const pid_t pid = fork();
+  if (pid < 0) {
+    close(sv[0]);
+    close(sv[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    /* Only its end of the pair stays open: no raw socket, no stdio of the caller's. */
+    const int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0) _exit(1);
+    if (dup2(sv[1], 3) < 0) _exit(1);
+    if (syscall(SYS_close_range, 4U, ~0U, 0U) != 0)
+      for (int fd = 4; fd < 65536; fd++) close(fd);
+    struct __user_cap_data_struct caps[2];
+    memset(caps, 0, sizeof caps);
+    caps[0].effective = caps[0].permitted = 1U << CAP_NET_ADMIN;
+    if (set_caps(caps) != 0) _exit(1);
+    if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) _exit(1);
+    (void)prctl(PR_SET_NAME, "mtr-packet-mark", 0, 0, 0);
+    mark_helper(3);
+    _exit(0);
+  }
+  close(sv[1]);
+  const int flags = fcntl(sv[0], F_GETFD);
+  if (flags < 0 || fcntl(sv[0], F_SETFD, flags & ~FD_CLOEXEC) != 0) {
+    close(sv[0]);
+    return -1;
+  }
+  return sv[0];
+}
+
 int main(int argc, char **argv) {
   const uid_t ruid = getuid(), euid = geteuid();
   const gid_t rgid = getgid();
@@ -245,6 +317,10 @@ int main(int argc, char **argv) {
       die("prctl(PR_SET_SECUREBITS)", errno);
   }
 
+  /* Marks: a helper keeps CAP_NET_ADMIN (see mark_helper); then the bounding set loses it too. */
+  int mark_fd = keep_net_admin ? start_mark_helper() : -1;
+  if (keep_net_admin) (void)prctl(PR_CAPBSET_DROP, CAP_NET_ADMIN, 0, 0, 0);
+
   /* The detached gid trick needs CAP_SETGID: root has it; a launcher given cap_setgid too. */
   if (switching || cap_permitted(CAP_SETGID)) {
     const gid_t real = switching ? (gid_t)to_gid : rgid;
@@ -259,14 +335,7 @@ int main(int argc, char **argv) {
 
   struct __user_cap_data_struct caps[2];
   memset(caps, 0, sizeof caps);
-  if (keep_net_admin) {
-    /* Carried over exec through the ambient set; the daemon lowers it to its main thread's
-     * permitted set (raised only around each SO_MARK setsockopt) as soon as it starts. */
-    caps[0].permitted = caps[0].inheritable = 1U << CAP_NET_ADMIN;
-  }
   if (set_caps(caps) != 0) die("capset", errno);
-  if (keep_net_admin && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_ADMIN, 0, 0) != 0)
-    die("prctl(PR_CAP_AMBIENT_RAISE)", errno);
 
   /* 4. For good. */
   if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) die("prctl(PR_SET_NO_NEW_PRIVS)", errno);
@@ -275,9 +344,14 @@ int main(int argc, char **argv) {
 
   /* 5. A fresh environment: nothing of the caller's reaches Node. */
   char *envp[4];
+  char mark_env[48];
   size_t n = 0;
   envp[n++] = (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin";
   if (strlen(fds_env) > 18) envp[n++] = fds_env;
+  if (mark_fd >= 0) {
+    snprintf(mark_env, sizeof mark_env, "MTR_PACKET_TS_MARK_FD=%d", mark_fd);
+    envp[n++] = mark_env;
+  }
   envp[n] = NULL;
 
   char **args = calloc((size_t)argc + 5, sizeof(char *));
