@@ -3,7 +3,8 @@
 // as root, and as uid 65534 with only the launcher given capabilities (ping sockets closed, so raw
 // sockets are the only way). Also the man pages (man -l) and the completion file.
 
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFile, execFileSync, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,27 +27,30 @@ function pnpm(): string[] {
   return ['npx', '-y', 'pnpm@10.34.9'];
 }
 
+/** Async, so vitest's worker stays responsive during the minute a pack and an install take. */
+const run = promisify(execFile);
+
 let tmp: string;
 let prefix: string;
 let bin: string;
 let launcher: string;
 
-beforeAll(() => {
+beforeAll(async () => {
   if (skip) return;
   tmp = mkdtempSync(join(tmpdir(), 'mtr-install-'));
   chmodSync(tmp, 0o755); // uid 65534 runs from here
   const tarballs = join(tmp, 'tarballs');
   const [cmd, ...pre] = pnpm();
   for (const pkg of ['packet', 'frontend']) {
-    execFileSync(cmd!, [...pre, 'pack', '--pack-destination', tarballs], { cwd: join(repoRoot, pkg), stdio: 'pipe' });
+    await run(cmd!, [...pre, 'pack', '--pack-destination', tarballs], { cwd: join(repoRoot, pkg), maxBuffer: 64 << 20 });
   }
   const files = readdirSync(tarballs).map((f) => join(tarballs, f));
   expect(files.map((f) => f.slice(tarballs.length + 1)).sort()).toEqual(['mtr-packet-ts-0.1.0.tgz', 'mtr-ts-0.1.0.tgz']);
   prefix = join(tmp, 'prefix');
-  execFileSync(
+  await run(
     'npm',
     ['install', '-g', '--prefix', prefix, '--offline', '--no-audit', '--no-fund', '--allow-scripts=mtr-packet-ts,mtr-ts', ...files],
-    { stdio: 'pipe', env: { ...process.env, npm_config_cache: join(tmp, 'npm-cache') } },
+    { env: { ...process.env, npm_config_cache: join(tmp, 'npm-cache') }, maxBuffer: 64 << 20 },
   );
   bin = join(prefix, 'bin');
   launcher = join(prefix, 'lib', 'node_modules', 'mtr-packet-ts', 'native', 'build', 'Release', 'mtr-packet-launch');
