@@ -37,7 +37,7 @@ export function openTransport(onBatch: (batch: readonly Received[]) => void, mod
   try {
     opened = engine.open({ mode });
   } catch (e) {
-    throw new Error(openFailure(e as NodeJS.ErrnoException));
+    throw new Error(openFailure(e as NodeJS.ErrnoException), { cause: e });
   }
   const transport: Transport = {
     mode4: opened.ip4,
