@@ -204,6 +204,15 @@ describe.skipIf(skip)('privileged mtr-packet-ts', () => {
   });
 });
 
+describe.skipIf(skip)('mtr-packet-ts at a low open-file limit', () => {
+  it('says which limit to raise, in one line, instead of letting Node abort', async () => {
+    const r = await runProcess(['prlimit', '--nofile=20:20', ourPacket], '1 send-probe ip-4 127.0.0.1\n');
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe('mtr-packet-ts: the open-file limit is 20 (RLIMIT_NOFILE); it needs at least 32: raise it (ulimit -n)\n');
+  });
+});
+
 describe.skipIf(skip)('privileged mtr-ts', () => {
   const run = (argv: string[], env: NodeJS.ProcessEnv, guard = false): ReturnType<typeof spawnSync> => {
     if (!guard) return spawnSync(ourFrontendSh, argv, { env, encoding: 'utf8', timeout: 60_000 });
