@@ -173,6 +173,7 @@ export class MtrPacket {
   private dead: PacketProcessError | undefined;
   private closing = false;
   private gone = false;
+  private killing = false;
   private killTimers: NodeJS.Timeout[] = [];
   private readonly goneP: Promise<void>;
   /** lines that answered no reserved token, or that were not replies at all */
@@ -487,7 +488,8 @@ export class MtrPacket {
 
   /** SIGTERM now, SIGKILL after the grace time; resolves when the program is gone. */
   private kill(): Promise<void> {
-    if (!this.gone && this.killTimers.length === 0) {
+    if (!this.gone && !this.killing) {
+      this.killing = true;
       this.child.stdin?.destroy();
       this.child.kill('SIGTERM');
       this.killTimers.push(setTimeout(() => this.child.kill('SIGKILL'), this.options.killGraceMs ?? DEFAULT_KILL_GRACE_MS));
