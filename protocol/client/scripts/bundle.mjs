@@ -23,9 +23,14 @@ await build({
   legalComments: 'none',
 });
 // the published declarations (package.json `files`) must not name the private package either
-for (const f of ['index.d.ts', 'mtr-packet.d.ts', 'outcome.d.ts', 'errors.d.ts', 'command.d.ts']) {
-  if (readFileSync(resolve(here, '../dist', f), 'utf8').includes('@mtr-ts/protocol')) {
-    console.error(`dist/${f} refers to @mtr-ts/protocol, which is not published`);
-    process.exit(1);
+// nor a module that is not published
+const published = JSON.parse(readFileSync(resolve(here, '../package.json'), 'utf8')).files.filter((f) => f.endsWith('.d.ts'));
+for (const f of published) {
+  const text = readFileSync(resolve(here, '..', f), 'utf8');
+  for (const [, spec] of text.matchAll(/from '([^']+)'/g)) {
+    if (!spec.startsWith('./') || !published.includes(`dist/${spec.slice(2).replace(/\.js$/, '.d.ts')}`)) {
+      console.error(`${f} refers to ${spec}, which is not in the published files`);
+      process.exit(1);
+    }
   }
 }

@@ -17,7 +17,7 @@ export {
   type Resolved,
 } from './mtr-packet.js';
 export { defaultPacketCommand, installedDaemon, type PacketCommandChoice, type PacketCommandOptions } from './command.js';
-export { outcomeOfLine } from './reply.js';
+export { outcomeOfLine } from './outcome.js';
 export type {
   AnsweredOutcome,
   IpVersion,

@@ -1,4 +1,7 @@
-// The typed outcome every probe settles with (public types only; reply.ts sorts replies into them).
+// The typed outcome every probe settles with (reply.ts sorts parsed replies into them).
+
+import { parseReply } from '@mtr-ts/protocol';
+import { outcomeOf } from './reply.js';
 
 /** One MPLS label stack entry (RFC 4950) quoted by a router, in mtr-packet's order. */
 export interface MplsLabel {
@@ -61,3 +64,9 @@ export type ProbeOutcome =
 
 /** Outcomes that name an answering host (`rtt` is in microseconds). */
 export type AnsweredOutcome = Extract<ProbeOutcome, { address: string }>;
+
+/** The outcome a reply line stands for; undefined for a line that is not a reply (fewer than two words). */
+export function outcomeOfLine(line: string): ProbeOutcome | undefined {
+  const r = parseReply(line);
+  return r === undefined ? undefined : outcomeOf(r);
+}

@@ -1,8 +1,8 @@
 // A reply's meaning for the one who sent the probe. Parsing is @mtr-ts/protocol's; this file only
 // sorts its replies into outcomes. Not part of the published declarations (they must not name the
-// private protocol package): outcomeOfLine is the public face.
+// private protocol package): outcomeOfLine in outcome.ts is the public face.
 
-import { parseReply, type Reply } from '@mtr-ts/protocol';
+import type { Reply } from '@mtr-ts/protocol';
 import type { ProbeOutcome, RefusalReason } from './outcome.js';
 
 /** The words mtr 0.95 prints for the replies it stops on. */
@@ -58,8 +58,3 @@ export function outcomeOf(r: Reply): ProbeOutcome {
   }
 }
 
-/** The outcome a reply line stands for; undefined for a line that is not a reply (fewer than two words). */
-export function outcomeOfLine(line: string): ProbeOutcome | undefined {
-  const r = parseReply(line);
-  return r === undefined ? undefined : outcomeOf(r);
-}
