@@ -187,32 +187,54 @@ export class MtrPacket {
   readonly args: readonly string[];
 
   /**
-   * Starts the program and waits for its answer to `check-support feature send-probe`.
+   * Starts the program and waits for its answer to `check-support feature send-probe` (ready()).
    * Rejects with StartupTimeout (no answer in time; the program is stopped) or PacketProcessExited
    * (it could not be run, or exited first), or PacketProcessError when send-probe is not `ok`.
    */
   static async open(options: OpenOptions = {}): Promise<MtrPacket> {
-    const mtr = new MtrPacket(options);
-    const timeoutMs = options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
+    const mtr = MtrPacket.spawn(options);
+    await mtr.ready();
+    return mtr;
+  }
+
+  /**
+   * Starts the program without waiting for anything: for callers that need the object at once
+   * (an engine's connect()). checkFeatures() and ready() do the start-up check later.
+   */
+  static spawn(options: OpenOptions = {}): MtrPacket {
+    return new MtrPacket(options);
+  }
+
+  private readyP: Promise<void> | undefined;
+
+  /** The start-up check, asked once: `check-support feature send-probe` must answer `ok` in time. */
+  ready(): Promise<void> {
+    this.readyP ??= this.startupCheck();
+    return this.readyP;
+  }
+
+  private async startupCheck(): Promise<void> {
+    const timeoutMs = this.options.startupTimeoutMs ?? DEFAULT_STARTUP_TIMEOUT_MS;
     let support: string;
     try {
-      support = await mtr.checkSupport('send-probe', { timeoutMs });
+      support = await this.checkSupport('send-probe', { timeoutMs });
     } catch (e) {
       if (e instanceof RequestTimeout) {
-        await mtr.kill();
-        throw new StartupTimeout(`Failure to start mtr-packet: ${mtr.command} did not answer check-support within ${timeoutMs} ms`, timeoutMs);
+        const err = new StartupTimeout(`Failure to start mtr-packet: ${this.command} did not answer check-support within ${timeoutMs} ms`, timeoutMs);
+        this.fail(err);
+        await this.kill();
+        throw err;
       }
       if (e instanceof PacketProcessExited) {
         throw new PacketProcessExited(`Failure to start mtr-packet: ${e.message}`, e.code, e.signal);
       }
-      await mtr.kill();
+      await this.kill();
       throw e;
     }
     if (support !== 'ok') {
-      await mtr.close();
-      throw new PacketProcessError(`Failure to start mtr-packet: ${mtr.command} answers '${support}' for send-probe`);
+      await this.close();
+      throw new PacketProcessError(`Failure to start mtr-packet: ${this.command} answers '${support}' for send-probe`);
     }
-    return mtr;
   }
 
   private constructor(private readonly options: OpenOptions) {
@@ -383,10 +405,11 @@ export class MtrPacket {
   }
 
   /**
-   * mtr's start-up questions after send-probe: the address family, the protocol, and `mark` when
-   * a mark will be set. Throws one clear error naming the first feature that is not `ok`.
+   * mtr's start-up questions: send-probe (ready(), once), then the address family, the protocol,
+   * and `mark` when a mark will be set. Throws one clear error naming the first feature that is not `ok`.
    */
   async checkFeatures(ipVersion: IpVersion, protocol: ProbeProtocol, mark: boolean): Promise<void> {
+    await this.ready();
     for (const f of [ipVersion === 6 ? 'ip-6' : 'ip-4', protocol, ...(mark ? ['mark'] : [])]) {
       const s = await this.checkSupport(f);
       if (s !== 'ok') throw new PacketProcessError(`Packet type unsupported: the packet program answers '${s}' for ${f}`);

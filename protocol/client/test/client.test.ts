@@ -211,6 +211,19 @@ describe('MtrPacket against a fake packet program', () => {
     expect(Date.now() - t).toBeLessThan(5000);
   });
 
+  it('spawn() gives the object at once; checkFeatures() asks send-probe first, under the start-up timeout', async () => {
+    const silent = MtrPacket.spawn({ command: FAKE, env: { ...process.env, FAKE_MODE: 'silent-startup' }, startupTimeoutMs: 200, stderr: 'ignore' });
+    expect(silent.pid).toBeGreaterThan(0);
+    const e = await silent.checkFeatures(4, 'icmp', false).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(StartupTimeout);
+    expect(await silent.exited).toBe(e);
+    const ok = MtrPacket.spawn({ command: FAKE, env: { ...process.env, FAKE_MODE: '' }, stderr: 'ignore' });
+    opened.push(ok);
+    await Promise.all([ok.checkFeatures(4, 'icmp', false), ok.checkFeatures(6, 'udp', true)]);
+    const missing = MtrPacket.spawn({ command: '/nonexistent/mtr-packet', stderr: 'ignore' });
+    await expect(missing.checkFeatures(4, 'icmp', false)).rejects.toThrow('Failure to start mtr-packet: cannot run packet program /nonexistent/mtr-packet: ENOENT');
+  });
+
   it('a program that cannot be run is one clear PacketProcessExited', async () => {
     const e = await MtrPacket.open({ command: '/nonexistent/mtr-packet', stderr: 'ignore' }).catch((x: unknown) => x);
     expect(e).toBeInstanceOf(PacketProcessExited);
