@@ -163,6 +163,22 @@ export function refusalError(o: Extract<ProbeOutcome, { kind: 'refused' }>): Pro
   return new ProbeRefused(o.message, o.reason);
 }
 
+/**
+ * Programs still running when this process exits get SIGTERM: a packet program that drains its
+ * probes after stdin closes (mtr-packet-ts does) would otherwise outlive us by up to a probe timeout.
+ */
+const running = new Set<ChildProcess>();
+let exitHook = false;
+function track(child: ChildProcess): void {
+  running.add(child);
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => {
+      for (const c of running) c.kill('SIGTERM');
+    });
+  }
+}
+
 export class MtrPacket {
   private readonly child: ChildProcess;
   private readonly pending = new Map<number, Pending>();
@@ -255,6 +271,7 @@ export class MtrPacket {
     const ended = (err: PacketProcessExited): void => {
       if (this.gone) return;
       this.gone = true;
+      running.delete(this.child);
       for (const t of this.killTimers) clearTimeout(t);
       this.fail(err);
       settleExited(this.closing && this.dead === err ? undefined : this.dead);
@@ -273,6 +290,7 @@ export class MtrPacket {
     // a write after the child died is reported through 'exit'; never crash on EPIPE
     this.child.stdin?.on('error', () => {});
     this.child.stdout?.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (this.child.pid !== undefined) track(this.child);
   }
 
   get pid(): number | undefined {

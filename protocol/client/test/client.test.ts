@@ -25,10 +25,15 @@ async function fake(mode = '', more: Partial<OpenOptions> = {}, env: Record<stri
   opened.push(m);
   return m;
 }
+/** running (a zombie left to an init that does not reap counts as gone) */
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
   } catch {
     return false;
   }
@@ -267,6 +272,23 @@ describe('MtrPacket against a fake packet program', () => {
     expect(err).toMatchObject({ signal: 'SIGKILL', closed: true });
     expect(await held.exited).toBeUndefined();
     await expect(held.probe('192.0.2.1')).rejects.toBeInstanceOf(PacketProcessExited);
+  });
+
+  it('a program still running when this process exits is sent SIGTERM (no lingering after the end of stdin)', async () => {
+    const script = `import { MtrPacket } from ${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)};
+const m = await MtrPacket.open({ command: ${JSON.stringify(FAKE)}, env: { ...process.env, FAKE_MODE: 'linger' }, stderr: 'ignore' });
+console.log(m.pid);
+process.exit(0);`;
+    const { execFile } = await import('node:child_process');
+    const out = await new Promise<string>((res, rej) => execFile(process.execPath, ['--input-type=module', '-e', script], (e, so) => (e ? rej(e) : res(so))));
+    const pid = Number(out.trim());
+    expect(pid).toBeGreaterThan(0);
+    try {
+      for (let i = 0; i < 50 && alive(pid); i++) await sleep(20);
+      expect(alive(pid)).toBe(false);
+    } finally {
+      if (alive(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 
   it('close() of a well-behaved program is quick and not an error; Symbol.asyncDispose closes', async () => {
