@@ -2,8 +2,18 @@
 // sorts its replies into outcomes. Not part of the published declarations (they must not name the
 // private protocol package): outcomeOfLine in outcome.ts is the public face.
 
-import type { Reply } from '@mtr-ts/protocol';
-import type { ProbeOutcome, RefusalReason } from './outcome.js';
+import type { MplsLabel as ProtocolMplsLabel, ProbeProtocol as ProtocolProbeProtocol, Reply, SendProbeRequest } from '@mtr-ts/protocol';
+import type { ProbeFields } from './mtr-packet.js';
+import type { MplsLabel, ProbeOutcome, ProbeProtocol, RefusalReason } from './outcome.js';
+
+// The published types restate a few of @mtr-ts/protocol's (the declarations must not name that
+// private package); these fail to compile the day the two drift apart.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+export const SAME_TYPES: [
+  Same<ProbeFields, Omit<SendProbeRequest, 'token' | 'command'>>,
+  Same<MplsLabel, ProtocolMplsLabel>,
+  Same<ProbeProtocol, ProtocolProbeProtocol>,
+] = [true, true, true];
 
 /** The words mtr 0.95 prints for the replies it stops on. */
 const MESSAGES: Record<Exclude<RefusalReason, 'unknown-reply'>, string> = {
