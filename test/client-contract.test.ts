@@ -116,7 +116,9 @@ describeLab('client contract on the netns lab', () => {
           const ac = new AbortController();
           const p = mtr.probe(l.hops4[3], { timeout: 2, signal: ac.signal }); // ~52 ms round trip
           const other = mtr.probe(l.hops4[3], { timeout: 2 });
-          setTimeout(() => ac.abort(), 10);
+          await new Promise((r) => setImmediate(r)); // both lines written; the answers are >= 52 ms away
+          expect(mtr.inFlight).toBe(2);
+          ac.abort();
           await expect(p).rejects.toMatchObject({ name: 'AbortError' });
           expect(await other).toMatchObject({ kind: 'reply', address: l.hops4[3] });
           await new Promise((r) => setTimeout(r, 200));

@@ -68,7 +68,7 @@ await mtr.probe('127.0.0.1', { ttl: 'three' });
     args.push('--types', 'node', '--typeRoots', join(repoRoot, 'node_modules/@types'), 'use.ts');
     const r = await run(process.execPath, [tsc, ...args], { cwd: scratch }).catch((e: { stdout: string }) => e);
     expect(r.stdout).toBe('');
-  });
+  }, 180_000);
 
   const skip = requirements('packed client examples', [rootNeed]);
   it.skipIf(skip !== undefined)('the ping and TCP-check examples run from the scratch project (loopback, our daemon)', async () => {
