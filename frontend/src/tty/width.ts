@@ -16,7 +16,6 @@ export function graphemes(text: string): string[] {
 }
 
 // C0, DEL, C1 controls; and the bidi overrides/isolates, which reorder what follows them on the line
-// eslint-disable-next-line no-control-regex
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 /** The text with every control character replaced by '?'. */
