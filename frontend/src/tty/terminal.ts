@@ -11,7 +11,8 @@ export interface TtyIn {
   setRawMode?(on: boolean): unknown;
   on(event: 'data', fn: (chunk: Buffer | string) => void): unknown;
   on(event: 'end', fn: () => void): unknown;
-  off(event: string, fn: (...a: never[]) => void): unknown;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Node streams type their listeners with any[]
+  off(event: string, fn: (...a: any[]) => void): unknown;
   resume(): unknown;
   pause(): unknown;
   setEncoding?(enc: BufferEncoding): unknown;
@@ -111,8 +112,8 @@ export class Terminal {
   /** restore() and stop listening. */
   close(): void {
     this.restore();
-    this.input.off('data', this.onData as never);
-    this.input.off('end', this.onEnd as never);
+    this.input.off('data', this.onData);
+    this.input.off('end', this.onEnd);
     this.output.off('resize', this.onResize);
     this.handlers = undefined;
   }
