@@ -182,7 +182,9 @@ const hasHops = (n: number) => (s: string[]): boolean => hopRows(s).length >= n 
   it('SIGTERM from outside: the terminal restored, exit 143', async () => {
     const t = start(`-n -i 0.2 ${lab().hops4[3]}`);
     await t.waitFor(hasHops(4), 15000, 'hops');
-    const node = tree(t.panePid()).find((p) => p.cmd.includes('mtr-ts.js'));
+    // the node process (not the shell whose command line names it too)
+    const node = tree(t.panePid()).find((p) => p.cmd.startsWith(process.execPath) && p.cmd.includes('mtr-ts.js'));
+    expect(node, 'the mtr-ts process').toBeDefined();
     process.kill((node as { pid: number }).pid, 'SIGTERM');
     const s = await t.waitFor((x) => x.some((l) => l.startsWith('[exit ')), 10000, 'exit');
     expect(s.find((l) => l.startsWith('[exit '))).toBe('[exit 143]');
