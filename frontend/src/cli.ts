@@ -6,14 +6,16 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { PacketClient } from './client.js';
-import { helpText, parseOptions, PROGRAM, UsageError, versionText, type Config } from './options.js';
+import { helpText, parseOptions, PROGRAM, UsageError, VERSION, versionText, type Config } from './options.js';
 import { NameResolver } from './resolver.js';
 import { NO_NAMES, type RenderOptions } from './render/model.js';
 import { createEngine } from './engine/engine.js';
 import type { TargetOptions } from './engine/types.js';
 import type { TargetRef } from './stats/types.js';
 import { lookupTarget, localAddressFor } from './targets.js';
-import { OUTPUTS, STREAMING_MODES } from './outputs/index.js';
+import { OUTPUTS, STREAMING_MODES, mtrSnapshot } from './outputs/index.js';
+import { FINAL_RENDERERS } from './outputs/final.js';
+import { liveWanted } from './tty/wanted.js';
 
 /** ../../packet/bin/mtr-packet-ts from this file: right from frontend/src (vitest) and frontend/dist. */
 export const DEFAULT_PACKET_PATH = fileURLToPath(new URL('../../packet/bin/mtr-packet-ts', import.meta.url));
@@ -101,7 +103,8 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     io.out(versionText() + '\n');
     return 0;
   }
-  if (cfg.defaultedMode && io.errIsTty) say('no curses interface here: running in report mode (-r)');
+  const live = liveWanted(cfg.defaultedMode, io.env);
+  if (cfg.defaultedMode && !live && io.errIsTty) say('stdout is not a terminal: running in report mode (-r)');
 
   const packetPath = io.env['MTR_PACKET'] ?? DEFAULT_PACKET_PATH;
   const render: RenderOptions = { order: cfg.order, wide: cfg.mode === 'wide', dns: cfg.dns, showIps: cfg.showIps, ipinfo: cfg.ipinfo, mpls: cfg.mpls };
@@ -114,6 +117,28 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     names,
     defaults: targetOptionsOf(cfg),
   });
+  if (live) {
+    // the live view (tty/run.ts): first target, until q; the report is left in the scrollback
+    const { runLive } = await import('./tty/run.js');
+    try {
+      return await runLive({
+        cfg,
+        engine,
+        localHostname: hostname(),
+        report: (id) => {
+          const s = engine.snapshot(id);
+          return s?.startTime === undefined ? [] : FINAL_RENDERERS.report(mtrSnapshot(s, hostname()), names ?? NO_NAMES, render);
+        },
+        say,
+        out: io.out,
+        isRoot: io.isRoot,
+        env: io.env,
+        version: `${PROGRAM} ${VERSION}`,
+      });
+    } finally {
+      names?.close();
+    }
+  }
   const output = OUTPUTS[cfg.mode]({ cfg, render, engine, names: names ?? NO_NAMES, localHostname: hostname(), write: io.out });
   const progress = io.errIsTty && !STREAMING_MODES.has(cfg.mode);
 

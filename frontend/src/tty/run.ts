@@ -15,6 +15,9 @@ import { parseScale } from './chart.js';
 import { LiveView, type LiveEnd } from './live.js';
 import { Terminal, type TtyIn, type TtyOut } from './terminal.js';
 import { initialView, type DisplayMode } from './view.js';
+import { colourWanted } from './wanted.js';
+
+export { liveWanted, colourWanted } from './wanted.js';
 
 /** What the live view needs from the command line (the engine's Config has these). */
 export interface LiveConfig {
@@ -52,20 +55,6 @@ export interface LiveRunContext {
   readonly version: string;
   readonly stdin?: TtyIn;
   readonly stdout?: TtyOut;
-}
-
-/** The live view runs when nothing else was asked for and both ends are a capable terminal. */
-export function liveWanted(defaultedMode: boolean, env: NodeJS.ProcessEnv, stdin: { isTTY?: boolean } = process.stdin, stdout: { isTTY?: boolean } = process.stdout): boolean {
-  if (!defaultedMode) return false;
-  if (stdin.isTTY !== true || stdout.isTTY !== true) return false;
-  const term = env['TERM'];
-  return term !== undefined && term !== '' && term !== 'dumb';
-}
-
-/** Colour unless NO_COLOR is set (any non-empty value, no-color.org) or the terminal is dumb. */
-export function colourWanted(env: NodeJS.ProcessEnv): boolean {
-  const nc = env['NO_COLOR'];
-  return (nc === undefined || nc === '') && env['TERM'] !== 'dumb';
 }
 
 /** The source address the kernel picks towards `address` (a UDP connect sends nothing). */
