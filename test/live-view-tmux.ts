@@ -22,6 +22,13 @@ export class Tmux {
     this.tmux(['set-option', '-t', this.session, 'history-limit', '5000']);
   }
 
+  /** An interactive bash (job control: Ctrl-Z, fg) in a cols x rows window. */
+  startShell(cols: number, rows: number, env: Record<string, string> = {}): void {
+    const exports = Object.entries(env).map(([k, v]) => `${k}=${v}`);
+    this.tmux(['-f', '/dev/null', 'new-session', '-d', '-s', this.session, '-x', String(cols), '-y', String(rows), 'env', ...exports, 'bash', '--norc', '--noprofile', '-i']);
+    this.tmux(['set-option', '-t', this.session, 'history-limit', '5000']);
+  }
+
   keys(...keys: string[]): void {
     this.tmux(['send-keys', '-t', this.session, ...keys]);
   }

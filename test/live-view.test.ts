@@ -60,6 +60,8 @@ function snt(screen: string[], n: number): number {
   if (m === undefined || m === null) throw new Error(`no Snt for hop ${n} in:\n${screen.join('\n')}`);
   return Number(m[1]);
 }
+/** the last line with text */
+const lastLine = (s: string[]): string => s.filter((l) => l !== '').at(-1) ?? '';
 const hopRows = (s: string[]): string[] => s.filter((l) => /^[ \d]\d\. /.test(l));
 const hasHops = (n: number) => (s: string[]): boolean => hopRows(s).length >= n && s.some((l) => /^ 4\. 10\.0\.4\.2 /.test(l));
 
@@ -165,6 +167,38 @@ const hasHops = (n: number) => (s: string[]): boolean => hopRows(s).length >= n 
     expect(s.find((l) => l.startsWith('[exit '))).toBe('[exit 0]');
     expect(t.alternateOn()).toBe(false);
     expect(t.history().join('\n')).toMatch(/HOST: /);
+  }, 40000);
+
+  it('Ctrl-Z suspends (the shell gets the terminal back), fg restores the screen, q then leaves a clean report', async () => {
+    const t = new Tmux();
+    tmux = t;
+    t.startShell(100, 30, { TERM: 'xterm-256color', TZ: 'UTC', PS1: 'prompt$ ' });
+    await t.waitFor((s) => s.some((l) => l.startsWith('prompt$')), 5000, 'the shell');
+    t.type(`ip netns exec ${lab().names.client} ${process.execPath} ${ourFrontend} -n -i 0.2 ${lab().hops4[3]}`);
+    t.keys('Enter');
+    await t.waitFor(hasHops(4), 15000, 'hops');
+    t.keys('C-z');
+    const stopped = await t.waitFor((s) => s.some((l) => /Stopped/.test(l)), 5000, 'the job stopped');
+    expect(t.alternateOn()).toBe(false);
+    expect(lastLine(stopped)).toBe('prompt$');
+    await sleep(1000);
+    // nothing drawn on the shell's screen while suspended
+    expect(t.screen()).toEqual(stopped);
+    t.type('fg');
+    t.keys('Enter');
+    await t.waitFor(hasHops(4), 5000, 'the live screen again');
+    expect(t.alternateOn()).toBe(true);
+    t.keys('q');
+    const s = await t.waitFor((x) => lastLine(x) === 'prompt$' && x.some((l) => l.startsWith('HOST: ')), 10000, 'the report and the prompt');
+    expect(t.alternateOn()).toBe(false);
+    const from = s.findIndex((l) => l.startsWith('Start: '));
+    expect(s.slice(from + 1, from + 6).map((l) => l.slice(0, 28).trimEnd())).toEqual([
+      expect.stringMatching(/^HOST: /),
+      '  1.|-- 10.0.1.2',
+      '  2.|-- ???',
+      '  3.|-- 10.0.3.2',
+      '  4.|-- 10.0.4.2',
+    ]);
   }, 40000);
 
   it('the packet process killed: a clear message, the terminal restored, a non-zero exit', async () => {

@@ -222,7 +222,8 @@ export class LiveView {
   }
 
   private paintNow(): void {
-    if (this.stopped) return;
+    // stopped, or suspended (Ctrl-Z): the terminal is not ours to draw on
+    if (this.stopped || !this.opts.terminal.isActive) return;
     if (this.frameTimer !== undefined) {
       this.timers.clearTimeout(this.frameTimer);
       this.frameTimer = undefined;

@@ -230,6 +230,47 @@ describe('the live view loop, in a terminal emulator', () => {
     expect(screen.text()).not.toContain('garbage');
   });
 
+  it('Ctrl-Z: terminal given back, probing paused, nothing drawn until continued; then a full repaint', async () => {
+    live.stop();
+    let cont: (() => void) | undefined;
+    let suspended = 0;
+    const s2 = new Screen(100, 30);
+    const in2 = new FakeIn();
+    const out2 = new FakeOut(100, 30, s2);
+    const src = new FakeSource(loadFixture('lab5').snapshot, timers);
+    live = new LiveView({
+      terminal: new Terminal(in2, out2),
+      source: src,
+      view: initialView({ version: 'mtr-ts 0.1.0' }),
+      color: true,
+      timers,
+      suspend: () => suspended++,
+      onContinue: (fn) => {
+        cont = fn;
+        return () => (cont = undefined);
+      },
+    });
+    void live.run();
+    await settle(s2);
+    in2.type('\x1a');
+    await settle(s2);
+    expect(suspended).toBe(1);
+    expect(src.calls).toEqual(['pause']);
+    expect(s2.buffer).toBe('normal');
+    expect(in2.raw).toBe(false);
+    const b0 = out2.bytes;
+    src.change((x) => ({ ...x, hops: x.hops.slice(0, 2) }));
+    await timers.advance(5000);
+    expect(out2.bytes).toBe(b0);
+    cont?.();
+    await settle(s2);
+    expect(src.calls).toEqual(['pause', 'resume']);
+    expect(s2.buffer).toBe('alternate');
+    expect(in2.raw).toBe(true);
+    expect(s2.text()).toContain(' 2. ae-1.r2a');
+    expect(s2.text()).not.toContain('core3');
+  });
+
   it('end of input quits like mtr (getch() == -1)', async () => {
     input.emit('end');
     await expect(done).resolves.toBe('end');
