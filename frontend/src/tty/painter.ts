@@ -6,7 +6,7 @@
 // Frames can be wrapped in synchronized-output marks (DEC mode 2026) so the terminal shows whole frames.
 
 import type { Line } from './screen.js';
-import { graphemes, widthOf } from './width.js';
+import { graphemes, graphemeWidth } from './width.js';
 
 export const ESC = '\x1b';
 export const ENTER_ALT = `${ESC}[?1049h`;
@@ -41,7 +41,7 @@ function cellsOf(line: Line, cols: number, color: boolean): Cell[] {
   for (const seg of line) {
     const attr = (seg.bold ? 1 : 0) | (color && seg.fg ? seg.fg << 1 : 0);
     for (const g of graphemes(seg.text)) {
-      const w = widthOf(g) >= 2 ? 2 : 1;
+      const w = graphemeWidth(g) >= 2 ? 2 : 1;
       if (out.length + w > cols) break;
       out.push({ ch: g, attr });
       if (w === 2) out.push({ ch: '', attr });

@@ -22,7 +22,7 @@ import { chartSymbols, dynamicScale, fixedScale, formatLatency, legend, SPARK_BU
 import { formatLiveField, liveFields, LIVE_FIELDS, titlesOf, widthOfFields } from './columns.js';
 import type { LiveHop, LiveNames, LiveSnapshot } from './snapshot.js';
 import type { ViewState } from './view.js';
-import { clean, cut, graphemes, widthOf } from './width.js';
+import { clean, cut, graphemes, graphemeWidth, widthOf } from './width.js';
 import { ipinfoWidth, isoTime } from '../render/common.js';
 
 export interface Seg {
@@ -55,7 +55,7 @@ class Row {
   put(x: number, text: string, bold = false, fg: Colour = 0): number {
     let col = x;
     for (const g of graphemes(text)) {
-      const w = widthOf(g) >= 2 ? 2 : 1;
+      const w = graphemeWidth(g) >= 2 ? 2 : 1;
       if (col + w > this.cols) return this.cols;
       if (col >= 0) {
         this.cells[col] = { ch: g, bold, fg };

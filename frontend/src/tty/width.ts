@@ -8,8 +8,14 @@ import stringWidth from 'string-width';
 
 const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 
+// Most of a screen is printable ASCII (plus our '…' and the sparkline's blocks '▁'-'█', which
+// string-width counts narrow too): one character, one grapheme, one column. That path skips the
+// segmenter and string-width, which cost about 1 µs a character and made a frame take milliseconds.
+const ASCII = /^[\x20-\x7e\u2026\u2581-\u2588]*$/;
+
 /** Graphemes (user-perceived characters) of a text. */
 export function graphemes(text: string): string[] {
+  if (ASCII.test(text)) return text.split('');
   const out: string[] = [];
   for (const s of segmenter.segment(text)) out.push(s.segment);
   return out;
@@ -25,13 +31,24 @@ export function clean(text: string): string {
 
 /** Columns a (clean) text takes. */
 export function widthOf(text: string): number {
-  return stringWidth(text);
+  return ASCII.test(text) ? text.length : stringWidth(text);
 }
+
+const graphemeWidths = new Map<string, number>();
 
 /** Columns one grapheme takes (0 for combining-only clusters is counted as 1: it occupies a cell). */
 export function graphemeWidth(g: string): number {
-  const w = stringWidth(g);
-  return w <= 0 ? (g.length > 0 ? 1 : 0) : w > 2 ? 2 : w;
+  if (g.length === 1) {
+    const c = g.charCodeAt(0);
+    if (c >= 0x20 && c < 0x7f) return 1;
+  }
+  let w = graphemeWidths.get(g);
+  if (w === undefined) {
+    const sw = stringWidth(g);
+    w = sw <= 0 ? (g.length > 0 ? 1 : 0) : sw > 2 ? 2 : sw;
+    if (graphemeWidths.size < 4096) graphemeWidths.set(g, w);
+  }
+  return w;
 }
 
 export const ELLIPSIS = '…';
