@@ -57,7 +57,7 @@ function treeCpu(root) {
   return ticks / TICKS;
 }
 
-async function measure(ns, argv, seconds, log) {
+async function measure(ns, argv, seconds, log, warm = true) {
   const socket = `mtrts-bench-live-${process.pid}`;
   const dir = mkdtempSync(join(tmpdir(), 'mtrts-live-'));
   const pipeFile = join(dir, 'pane.out');
@@ -68,7 +68,8 @@ async function measure(ns, argv, seconds, log) {
     const pane = Number(tmux('display-message', '-p', '-t', 'b', '#{pane_pid}').trim());
     // warm-up: until the destination's row shows (or 10 s)
     const t0 = Date.now();
-    while (Date.now() - t0 < 10_000 && !/\b4\. /.test(tmux('capture-pane', '-p', '-t', 'b'))) await sleep(100);
+    while (warm && Date.now() - t0 < 10_000 && !/\b4\. /.test(tmux('capture-pane', '-p', '-t', 'b'))) await sleep(100);
+    if (!warm) await sleep(2000);
     await sleep(1000);
     tmux('pipe-pane', '-o', '-t', 'b', `cat > '${pipeFile}'`);
     const cpu0 = treeCpu(pane);
@@ -81,7 +82,7 @@ async function measure(ns, argv, seconds, log) {
     const bytes = existsSync(pipeFile) ? statSync(pipeFile).size : 0;
     const screen = tmux('capture-pane', '-p', '-t', 'b');
     const hops = screen.split('\n').filter((l) => /^\s*\d+\. /.test(l)).length;
-    tmux('send-keys', '-t', 'b', 'q');
+    tmux('send-keys', '-t', 'b', warm ? 'q' : 'C-c');
     await sleep(500);
     return { cpuPerMin: ((cpu1 - cpu0) / wall) * 60, bytesPerMin: (bytes / wall) * 60, hops, wall };
   } catch (e) {
@@ -102,12 +103,19 @@ export async function live(ctx) {
   const dst = lab.hops4[3];
   const seconds = ctx.quick ? 15 : 60;
   const reps = ctx.quick ? 1 : 2;
-  const res = { ours: [], ref: [] };
+  // 'probe': ours probing the same way without the view (-r, never finishing in the window), to tell the
+  // view's own cost from the engine's and the packet process's
+  const res = { ours: [], ref: [], probe: [] };
   for (let rep = 0; rep < reps; rep++)
-    for (const which of ctx.order(rep)) {
-      if (which === 'ours') await waitForBuild();
-      const argv = which === 'ours' ? [process.execPath, MTR_TS, '-n', '-i', '0.1', dst] : ['mtr', '-n', '-i', '0.1', dst];
-      const r = await measure(lab.names.client, argv, seconds, ctx.log);
+    for (const which of [...ctx.order(rep), 'probe']) {
+      if (which !== 'ref') await waitForBuild();
+      const argv =
+        which === 'ours'
+          ? [process.execPath, MTR_TS, '-n', '-i', '0.1', dst]
+          : which === 'probe'
+            ? [process.execPath, MTR_TS, '-n', '-r', '-c', '100000', '-i', '0.1', dst]
+            : ['mtr', '-n', '-i', '0.1', dst];
+      const r = await measure(lab.names.client, argv, seconds, ctx.log, which !== 'probe');
       res[which].push(r);
       ctx.log(`live ${which}: ${r.error ?? `cpu ${r.cpuPerMin.toFixed(2)} s/min, ${(r.bytesPerMin / 1024).toFixed(1)} KB/min, ${r.hops} hop rows`}`);
     }
@@ -115,7 +123,10 @@ export async function live(ctx) {
     const ok = res[w].filter((r) => !r.error);
     return ok.length ? median(ok.map(f)) : `error: ${res[w][0]?.error}`;
   };
-  const note = `${seconds} s windows after a warm-up, median of ${reps}, 100x30 tmux, statistics display`;
+  const probe = fig('probe', (r) => r.cpuPerMin);
+  const note =
+    `${seconds} s windows after a warm-up, median of ${reps}, 100x30 tmux, statistics display; ` +
+    `ours probing the same without the view (-r): ${typeof probe === 'number' ? `${fmtNum(probe, 2)} s` : probe}`;
   ctx.table.add({
     section: '6 live view',
     figure: `\`-n -i 0.1 ${dst}\` full screen: CPU user+sys per minute, front-end + packet child`,
