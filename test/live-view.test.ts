@@ -213,16 +213,29 @@ const hasHops = (n: number) => (s: string[]): boolean => hopRows(s).length >= n 
     expect(s.join('\n')).toMatch(/mtr-ts: .*(packet|mtr-packet)/i);
   }, 40000);
 
-  it('SIGTERM from outside: the terminal restored, exit 143', async () => {
-    const t = start(`-n -i 0.2 ${lab().hops4[3]}`);
-    await t.waitFor(hasHops(4), 15000, 'hops');
-    // the node process (not the shell whose command line names it too)
-    const node = tree(t.panePid()).find((p) => p.cmd.startsWith(process.execPath) && p.cmd.includes('mtr-ts.js'));
-    expect(node, 'the mtr-ts process').toBeDefined();
-    process.kill((node as { pid: number }).pid, 'SIGTERM');
-    const s = await t.waitFor((x) => x.some((l) => l.startsWith('[exit ')), 10000, 'exit');
-    expect(s.find((l) => l.startsWith('[exit '))).toBe('[exit 143]');
+  for (const [sig, code] of [
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+  ] as const) {
+    it(`${sig} from outside: the terminal restored, exit ${code}`, async () => {
+      const t = start(`-n -i 0.2 ${lab().hops4[3]}`);
+      await t.waitFor(hasHops(4), 15000, 'hops');
+      // the node process (not the shell whose command line names it too)
+      const node = tree(t.panePid()).find((p) => p.cmd.startsWith(process.execPath) && p.cmd.includes('mtr-ts.js'));
+      expect(node, 'the mtr-ts process').toBeDefined();
+      process.kill((node as { pid: number }).pid, sig);
+      const s = await t.waitFor((x) => x.some((l) => l.startsWith('[exit ')), 10000, 'exit');
+      expect(s.find((l) => l.startsWith('[exit '))).toBe(`[exit ${code}]`);
+      expect(t.alternateOn()).toBe(false);
+    }, 40000);
+  }
+
+  it('-c N: quits by itself after N cycles, exit 0, the report with Snt N', async () => {
+    const t = start(`-n -c 3 -i 0.2 ${lab().hops4[3]}`);
+    const s = await t.waitFor((x) => x.some((l) => l.startsWith('[exit ')), 20000, 'exit');
+    expect(s.find((l) => l.startsWith('[exit '))).toBe('[exit 0]');
     expect(t.alternateOn()).toBe(false);
+    expect(t.history().join('\n')).toMatch(/ 1\.\|-- 10\.0\.1\.2 +0\.0% +3 /);
   }, 40000);
 
   it('stdout not a terminal: the plain report, not one escape byte (also with -t)', async () => {
