@@ -1,7 +1,7 @@
 // The live view as a person uses it: the real mtr-ts in a tmux window (a pseudo-terminal) on the netns
 // lab, keys typed, the screen read back; beside the real mtr 0.95 on the same path.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -255,4 +255,44 @@ const hasHops = (n: number) => (s: string[]): boolean => hopRows(s).length >= n 
       rmSync(dir, { recursive: true, force: true });
     }
   }, 40000);
+});
+
+(haveTmux ? describe : describe.skip)('live view: a crash still gives the terminal back', () => {
+  it('an uncaught exception: terminal restored (normal screen, cooked mode), the error on stderr, exit 1', async () => {
+    const run = new URL('../frontend/dist/tty/run.js', import.meta.url).pathname;
+    // a stand-in engine whose subscriber throws from a timer a moment after the screen is up
+    const script = `
+      import { runLive } from '${run}';
+      const engine = {
+        names: undefined,
+        add: () => ({ id: 1 }),
+        snapshot: () => undefined,
+        subscribe: () => () => {},
+        pause() {}, resume() {}, reset() {}, reconfigure() {},
+        stop: async () => {},
+      };
+      setTimeout(() => { throw new Error('boom from a timer'); }, 800);
+      const code = await runLive({ cfg: { targets: ['x'], order: 'LS NABWV', dns: false, showIps: false, mpls: false, ipinfo: undefined, cycles: 10 },
+        engine, localHostname: 'vm', report: () => [], say: (m) => process.stderr.write(m + '\\n'), out: (t) => process.stdout.write(t),
+        isRoot: false, env: process.env, version: 'mtr-ts test' });
+      process.exit(code);`;
+    const dir = mkdtempSync(join(tmpdir(), 'mtrts-live-'));
+    const file = join(dir, 'crash.mjs');
+    writeFileSync(file, script);
+    const t = new Tmux();
+    try {
+      t.start(`${process.execPath} ${file}; c=$?; stty -a | grep -o -- '-\\?icanon'; (exit $c)`, 100, 30, { TERM: 'xterm-256color' });
+      await t.waitFor((s) => s.some((l) => l.includes('My traceroute')), 5000, 'the live screen');
+      expect(t.alternateOn()).toBe(true);
+      const s = await t.waitFor((x) => x.some((l) => l.startsWith('[exit ')), 10000, 'exit');
+      expect(t.alternateOn()).toBe(false);
+      expect(s.join('\n')).toContain('mtr-ts: Error: boom from a timer');
+      // the terminal is back in cooked mode (icanon, not -icanon)
+      expect(s).toContain('icanon');
+      expect(s.find((l) => l.startsWith('[exit '))).toBe('[exit 1]');
+    } finally {
+      t.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 30000);
 });
