@@ -10,7 +10,7 @@
 
 import type { LiveSource } from './live.js';
 import type { LiveHop, LiveNames, LiveProtocol, LiveSample, LiveSnapshot, LiveStats } from './snapshot.js';
-import { NO_LIVE_NAMES } from './snapshot.js';
+import { EMPTY_STATS, NO_LIVE_NAMES } from './snapshot.js';
 import type { LiveSettings } from './view.js';
 
 interface EngineSample {
@@ -97,7 +97,7 @@ const PROTOCOLS = new Set(['icmp', 'udp', 'tcp', 'sctp']);
 
 function liveHop(h: EngineHop | undefined, ttl: number): LiveHop {
   if (h === undefined) {
-    return { ttl, responders: [], down: false, stats: EMPTY, samples: [] };
+    return { ttl, responders: [], down: false, stats: EMPTY_STATS, samples: [] };
   }
   const samples: LiveSample[] = h.samples.map((x) => (x.state === 'reply' ? { state: 'reply', rtt: x.rtt } : { state: x.state }));
   return {
@@ -110,23 +110,6 @@ function liveHop(h: EngineHop | undefined, ttl: number): LiveHop {
   };
 }
 
-const EMPTY: LiveStats = {
-  sent: 0,
-  received: 0,
-  drop: 0,
-  lossPercent: 0,
-  last: 0,
-  best: 0,
-  avg: 0,
-  worst: 0,
-  stdev: 0,
-  gmean: 0,
-  jitter: 0,
-  javg: 0,
-  jmax: 0,
-  jint: 0,
-  percentiles: undefined,
-};
 
 export interface RunFacts {
   /** os.hostname() */
