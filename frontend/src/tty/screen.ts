@@ -307,7 +307,7 @@ function legendLines(kind: ChartKind, scale: Scale, cols: number): Line[] {
 }
 
 /** Blocks from `scroll` into `avail` rows, with markers; returns the lines and the clamped scroll. */
-function fit(blocks: readonly Block[], scroll: number, avail: number): { lines: Line[]; scroll: number; above: number } {
+function fit(blocks: readonly Block[], scroll: number, avail: number, cols: number): { lines: Line[]; scroll: number; above: number } {
   const count = (from: number): number => blocks.slice(from).reduce((a, b) => a + b.lines.length, 0);
   if (count(0) <= avail) return { lines: blocks.flatMap((b) => b.lines), scroll: 0, above: 0 };
   let maxScroll = blocks.length - 1;
@@ -324,7 +324,7 @@ function fit(blocks: readonly Block[], scroll: number, avail: number): { lines: 
     if (lines >= room) hidden++;
     lines += b.lines.length;
   }
-  shown.push([{ text: ` [v ${hidden} more hop${hidden === 1 ? '' : 's'} below: + or PgDn]`, bold: true }]);
+  shown.push([{ text: cut(` [v ${hidden} more hop${hidden === 1 ? '' : 's'} below: + or PgDn]`, cols), bold: true }]);
   return { lines: shown, scroll: s, above: s };
 }
 
@@ -370,7 +370,7 @@ export function renderScreen(snap: LiveSnapshot, names: LiveNames, view: ViewSta
     out.push(r3.line(), r4.line());
     const avail = rows - HEADER_ROWS - tail.length;
     const blocks = hops.map((h) => statsBlock(h, names, view, startstat, spark));
-    const f = fit(blocks, scroll, avail);
+    const f = fit(blocks, scroll, avail, cols);
     scroll = f.scroll;
     if (f.above > 0) out[4] = markAbove(r4, f.above);
     out.push(...f.lines, ...tail);
@@ -387,7 +387,7 @@ export function renderScreen(snap: LiveSnapshot, names: LiveNames, view: ViewSta
     const tail = [[], ...legendLines(kind, scale, cols)];
     const avail = rows - HEADER_ROWS - tail.length;
     const blocks = hops.map((h) => chartBlock(h, names, view, kind, scale, startstat, w));
-    const f = fit(blocks, scroll, avail);
+    const f = fit(blocks, scroll, avail, cols);
     scroll = f.scroll;
     if (f.above > 0) out[4] = markAbove(r4, f.above);
     out.push(...f.lines, ...tail);

@@ -163,3 +163,20 @@ describe('screen model: names, widths, scrolling', () => {
     expect(l[0]).toContain('[paused]');
   });
 });
+
+describe('screen model: any terminal size, any state', () => {
+  const { snapshot, names } = loadFixture('lab5');
+  it('never throws; exactly `rows` lines, none wider than `cols`', () => {
+    for (let cols = 1; cols <= 130; cols += 7) {
+      for (const rows of [1, 3, 5, 13, 24, 50]) {
+        for (const mode of [0, 1, 2, 3] as const) {
+          for (const extra of [{}, { help: true }, { prompt: { kind: 'o' as const, text: 'LS' } }, { prompt: { kind: 's' as const, text: '-1' } }, { scroll: 3, mpls: true, ipinfo: 1 }]) {
+            const f = renderScreen(snapshot, names, view({ cols, rows, mode, ...extra }));
+            expect(f.lines).toHaveLength(rows);
+            for (const l of f.lines) expect(widthOf(lineText(l))).toBeLessThanOrEqual(cols);
+          }
+        }
+      }
+    }
+  });
+});
