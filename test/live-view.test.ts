@@ -143,6 +143,15 @@ const hasHops = (n: number) => (s: string[]): boolean => hopRows(s).length >= n 
     await t.waitFor((s) => !(s[0] ?? '').includes('[paused]') && snt(s, 1) > n, 5000, 'resumed');
   }, 60000);
 
+  it('n turns names on (started with -n) and off again', async () => {
+    const t = start('-n -i 0.2 127.0.0.1');
+    await t.waitFor((s) => (s[5] ?? '').startsWith(' 1. 127.0.0.1 '), 10000, 'the address');
+    t.keys('n');
+    await t.waitFor((s) => (s[5] ?? '').startsWith(' 1. localhost '), 5000, 'the name');
+    t.keys('n');
+    await t.waitFor((s) => (s[5] ?? '').startsWith(' 1. 127.0.0.1 '), 5000, 'the address again');
+  }, 30000);
+
   it('resize applies at once; q restores the terminal, leaves the report, exits 0', async () => {
     const t = start(`-n -i 0.2 ${lab().hops4[3]}`);
     await t.waitFor(hasHops(4), 15000, 'hops');

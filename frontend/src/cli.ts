@@ -16,6 +16,7 @@ import { lookupTarget, localAddressFor } from './targets.js';
 import { OUTPUTS, STREAMING_MODES, mtrSnapshot } from './outputs/index.js';
 import { FINAL_RENDERERS } from './outputs/final.js';
 import { liveWanted } from './tty/wanted.js';
+import { SwitchableNames } from './tty/names.js';
 
 /** ../../packet/bin/mtr-packet-ts from this file: right from frontend/src (vitest) and frontend/dist. */
 export const DEFAULT_PACKET_PATH = fileURLToPath(new URL('../../packet/bin/mtr-packet-ts', import.meta.url));
@@ -108,8 +109,12 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
 
   const packetPath = io.env['MTR_PACKET'] ?? DEFAULT_PACKET_PATH;
   const render: RenderOptions = { order: cfg.order, wide: cfg.mode === 'wide', dns: cfg.dns, showIps: cfg.showIps, ipinfo: cfg.ipinfo, mpls: cfg.mpls };
-  const names =
-    cfg.dns || cfg.ipinfo !== undefined ? new NameResolver({ dns: cfg.dns, ipinfo: cfg.ipinfo, server: io.env['MTR_TS_DNS_SERVER'] }) : undefined;
+  // the live view's names follow its n / y / z keys (tty/names.ts)
+  const names = live
+    ? new SwitchableNames({ dns: cfg.dns, ipinfo: cfg.ipinfo, server: io.env['MTR_TS_DNS_SERVER'] })
+    : cfg.dns || cfg.ipinfo !== undefined
+      ? new NameResolver({ dns: cfg.dns, ipinfo: cfg.ipinfo, server: io.env['MTR_TS_DNS_SERVER'] })
+      : undefined;
   const engine = createEngine({
     connect: () => new PacketClient({ path: packetPath, env: io.env }),
     lookup: lookupTarget,

@@ -178,5 +178,8 @@ export function engineSource(engine: EngineLike, id: number, facts: () => RunFac
     resume: () => engine.resume(id),
     reset: () => engine.reset(id),
     set: (patch) => engine.reconfigure(id, patch),
+    // names that the keys can switch (names.ts); plain resolvers ignore n/y/z beyond the view
+    dns: (on) => (engine.names as { setDns?: (on: boolean) => void } | undefined)?.setDns?.(on),
+    ipinfo: (item) => (engine.names as { setIpinfo?: (item: number | undefined) => void } | undefined)?.setIpinfo?.(item),
   };
 }
