@@ -150,6 +150,15 @@ const hasHops = (n: number) => (s: string[]): boolean => hopRows(s).length >= n 
     await t.waitFor((s) => (s[5] ?? '').startsWith(' 1. localhost '), 5000, 'the name');
     t.keys('n');
     await t.waitFor((s) => (s[5] ?? '').startsWith(' 1. 127.0.0.1 '), 5000, 'the address again');
+    // the report left on quit follows the screen's last choices (names on, jitter columns)
+    t.keys('n');
+    t.keys('j');
+    await t.waitFor((s) => (s[5] ?? '').startsWith(' 1. localhost ') && (s[4] ?? '').includes('Jttr'), 5000, 'names and jitter');
+    t.keys('q');
+    await t.waitFor((x) => x.some((l) => l.startsWith('[exit ')), 10000, 'exit');
+    const h = t.history().join('\n');
+    expect(h).toMatch(/HOST: .*Drop +Rcv +Avg +Gmean +Jttr/);
+    expect(h).toMatch(/ 1\.\|-- localhost /);
   }, 30000);
 
   it('resize applies at once; q restores the terminal, leaves the report, exits 0', async () => {

@@ -130,9 +130,9 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
         cfg,
         engine,
         localHostname: hostname(),
-        report: (id) => {
+        report: (id, view) => {
           const s = engine.snapshot(id);
-          return s?.startTime === undefined ? [] : FINAL_RENDERERS.report(mtrSnapshot(s, hostname()), names ?? NO_NAMES, render);
+          return s?.startTime === undefined ? [] : FINAL_RENDERERS.report(mtrSnapshot(s, hostname()), names ?? NO_NAMES, { ...render, ...view });
         },
         say,
         out: io.out,

@@ -45,8 +45,8 @@ export interface LiveRunContext {
   readonly cfg: LiveConfig;
   readonly engine: LiveEngine;
   readonly localHostname: string;
-  /** the report of a target (mtr's -r), printed after the terminal is restored */
-  readonly report: (id: number) => string[];
+  /** the report of a target (mtr's -r), printed after the terminal is restored, with the view's last choices */
+  readonly report: (id: number, view: { dns: boolean; order: string; ipinfo: number | undefined; mpls: boolean }) => string[];
   /** stderr, one line */
   readonly say: (msg: string) => void;
   readonly out: (text: string) => void;
@@ -175,7 +175,8 @@ export async function runLive(ctx: LiveRunContext): Promise<number> {
     return 1;
   }
   if (how === 'signal' && signalled !== 'SIGINT') return SIGNAL_STATUS[signalled ?? 'SIGTERM'];
-  const report = ctx.report(target.id);
+  const v = live.state;
+  const report = ctx.report(target.id, { dns: v.dns, order: v.order, ipinfo: v.ipinfo, mpls: v.mpls });
   if (report.length > 0) ctx.out(report.join('\n') + '\n');
   return how === 'signal' ? SIGNAL_STATUS.SIGINT : 0;
 }
