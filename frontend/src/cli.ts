@@ -2,22 +2,24 @@
 // one packet process, the chosen output consumes its events, and this is the one place that writes to
 // stdout and stderr.
 
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { PacketClient } from './client.js';
-import { helpText, parseOptions, PROGRAM, UsageError, versionText, type Config } from './options.js';
+import { helpText, parseOptions, PROGRAM, UsageError, VERSION, versionText, type Config } from './options.js';
 import { NameResolver } from './resolver.js';
+import { assessTrust, currentCredentials, ourPacketProgram, packetCommand, readTargetsFile } from './trust.js';
 import { NO_NAMES, type RenderOptions } from './render/model.js';
 import { createEngine } from './engine/engine.js';
 import { systemClock } from './engine/clock.js';
 import type { TargetOptions } from './engine/types.js';
 import type { TargetRef } from './stats/types.js';
 import { lookupTarget, localAddressFor } from './targets.js';
-import { OUTPUTS, STREAMING_MODES } from './outputs/index.js';
+import { OUTPUTS, STREAMING_MODES, mtrSnapshot } from './outputs/index.js';
+import { FINAL_RENDERERS } from './outputs/final.js';
+import { liveWanted } from './tty/wanted.js';
+import { SwitchableNames } from './tty/names.js';
 
-/** ../../packet/bin/mtr-packet-ts from this file: right from frontend/src (vitest) and frontend/dist. */
-export const DEFAULT_PACKET_PATH = fileURLToPath(new URL('../../packet/bin/mtr-packet-ts', import.meta.url));
+/** Our packet program by absolute path (its launcher where built): see trust.ts. */
+export const DEFAULT_PACKET_PATH = ourPacketProgram();
 
 export interface Io {
   out(text: string): void;
@@ -85,10 +87,11 @@ export function targetOptionsOf(cfg: Config): Partial<TargetOptions> {
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
   const say = (msg: string): void => io.err(`${PROGRAM}: ${msg}\n`);
   let cfg: Config;
+  const trust = assessTrust(currentCredentials(io.env));
   try {
     cfg = parseOptions(argv, io.env['MTR_OPTIONS'], {
       isRoot: io.isRoot,
-      readFile: (p) => readFileSync(p === '-' ? 0 : p, 'utf8'),
+      readFile: (p) => readTargetsFile(trust, p),
     });
   } catch (e) {
     if (e instanceof UsageError) {
@@ -106,19 +109,46 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     io.out(versionText() + '\n');
     return 0;
   }
-  if (cfg.defaultedMode && io.errIsTty) say('no curses interface here: running in report mode (-r)');
+  const live = liveWanted(cfg.defaultedMode, io.env);
+  if (cfg.defaultedMode && !live && io.errIsTty) say('stdout is not a terminal: running in report mode (-r)');
 
-  const packetPath = io.env['MTR_PACKET'] ?? DEFAULT_PACKET_PATH;
+  const packet = packetCommand(trust);
   const render: RenderOptions = { order: cfg.order, wide: cfg.mode === 'wide', dns: cfg.dns, showIps: cfg.showIps, ipinfo: cfg.ipinfo, mpls: cfg.mpls };
-  const names =
-    cfg.dns || cfg.ipinfo !== undefined ? new NameResolver({ dns: cfg.dns, ipinfo: cfg.ipinfo, server: io.env['MTR_TS_DNS_SERVER'] }) : undefined;
+  // the live view's names follow its n / y / z keys (tty/names.ts)
+  const names = live
+    ? new SwitchableNames({ dns: cfg.dns, ipinfo: cfg.ipinfo, server: io.env['MTR_TS_DNS_SERVER'] })
+    : cfg.dns || cfg.ipinfo !== undefined
+      ? new NameResolver({ dns: cfg.dns, ipinfo: cfg.ipinfo, server: io.env['MTR_TS_DNS_SERVER'] })
+      : undefined;
   const engine = createEngine({
-    connect: () => new PacketClient({ path: packetPath, env: io.env }),
+    connect: () => new PacketClient({ path: packet.path, env: packet.env }),
     lookup: lookupTarget,
     localAddress: localAddressFor,
     names,
     defaults: targetOptionsOf(cfg),
   });
+  if (live) {
+    // the live view (tty/run.ts): first target, until q; the report is left in the scrollback
+    const { runLive } = await import('./tty/run.js');
+    try {
+      return await runLive({
+        cfg,
+        engine,
+        localHostname: hostname(),
+        report: (id, view) => {
+          const s = engine.snapshot(id);
+          return s?.startTime === undefined ? [] : FINAL_RENDERERS.report(mtrSnapshot(s, hostname()), names ?? NO_NAMES, { ...render, ...view });
+        },
+        say,
+        out: io.out,
+        isRoot: io.isRoot,
+        env: io.env,
+        version: `${PROGRAM} ${VERSION}`,
+      });
+    } finally {
+      names?.close();
+    }
+  }
   const output = OUTPUTS[cfg.mode]({
     cfg,
     render,
