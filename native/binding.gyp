@@ -8,6 +8,7 @@
         "src/cc/errors.cc",
         "src/cc/privileges.cc",
         "src/cc/probe_sockets.cc",
+        "src/cc/process_guard.cc",
         "src/cc/sockets.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -298,6 +298,7 @@ interface NativeAddon {
   Engine: new (onBatch: (buffer: ArrayBuffer, meta: Float64Array, ext?: Float64Array) => void) => NativeEngine;
   dropPrivileges(uid: number | undefined, gid: number | undefined, keepNetAdmin: boolean): DropPrivilegesResult;
   errnoName(errno: number): string;
+  setParentDeathSignal(signal: number): void;
 }
 
 /**
@@ -612,6 +613,16 @@ export function dropPrivileges(opts: DropPrivilegesOptions = {}): DropPrivileges
     throw new TypeError('keepNetAdmin must be a boolean');
   }
   return addon().dropPrivileges(opts.uid, opts.gid, opts.keepNetAdmin === true);
+}
+
+/**
+ * Asks the kernel to send `signal` (a number, e.g. os.constants.signals.SIGTERM; 0: none) to this
+ * process when its parent exits (prctl PR_SET_PDEATHSIG). A change of credentials clears it:
+ * call it after dropPrivileges. The parent may already be gone when it is set: compare
+ * process.ppid with its value from before. Throws a Node-style error from prctl.
+ */
+export function setParentDeathSignal(signal: number): void {
+  addon().setParentDeathSignal(signal);
 }
 
 /** 'ENETUNREACH' for 101. */
