@@ -1,7 +1,7 @@
 // Between the daemon and the wire codecs: a validated request becomes probe bytes, and a
 // received packet becomes an answer that names what it quotes. Pure functions.
 
-import type { IpVersion, MplsLabel, ProbeResultName, SendProbeRequest } from '@mtr-ts/protocol';
+import { MAX_MPLS_LABELS, type IpVersion, type MplsLabel, type ProbeResultName, type SendProbeRequest } from '@mtr-ts/protocol';
 import {
   buildIcmpEcho,
   buildIPv4Packet,
@@ -149,17 +149,20 @@ export function decodeAnswer(p: Received): Answer | undefined {
       : p.family === 4
         ? decodeIPv4Packet(p.data)
         : decodeIcmpv6Message(p.data, p.from);
+  // As mtr-packet: the first MAX_MPLS_LABELS entries, the rest dropped (and the line stays
+  // within the reply buffer mtr reads).
+  const mpls = 'mpls' in d && d.mpls !== undefined ? d.mpls.slice(0, MAX_MPLS_LABELS) : undefined;
   switch (d.kind) {
     case 'echo-reply':
       return { kind: 'echo', id: d.id, sequence: d.seq };
     case 'time-exceeded':
-      return { kind: 'quoted', type: 'ttl-expired', quoted: d.quoted, mpls: d.mpls };
+      return { kind: 'quoted', type: 'ttl-expired', quoted: d.quoted, mpls };
     case 'dest-unreachable':
       return {
         kind: 'quoted',
         type: d.code === (p.family === 4 ? 3 : 4) ? 'reply' : 'no-route',
         quoted: d.quoted,
-        mpls: d.mpls,
+        mpls,
       };
     default:
       return undefined;

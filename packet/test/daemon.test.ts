@@ -14,6 +14,7 @@ import {
 import { Daemon } from '../src/daemon.js';
 import { ProbeTable, MIN_SEQUENCE, MAX_SEQUENCE, type Probe } from '../src/probes.js';
 import type { FamilyMode, ProbeOptions, Received, SendOptions, Transport } from '../src/transport.js';
+import { formatReply, MAX_MPLS_LABELS, REPLY_BUFFER_SIZE } from '@mtr-ts/protocol';
 
 interface Sent {
   family: 4 | 6;
@@ -188,6 +189,28 @@ describe('Daemon: answers to replies', () => {
     });
     d.handlePackets([{ source: 'raw', family: 4, from: v4('10.0.2.2'), data: wrapIPv4(te, { src: v4('10.0.2.2'), dst: ME4 }), rxNs: t.clock + 12_000 }]);
     expect(out).toEqual(['5 ttl-expired ip-4 10.0.2.2 round-trip-time 12 mpls 16004,0,0,1,24005,5,1,1']);
+  });
+
+  it('keeps the first 8 of hundreds of MPLS labels, as mtr-packet; the longest reply fits mtr\'s 4 KB buffer', () => {
+    const { t, out, d } = setup();
+    d.handleLine('2147483647 send-probe ip-4 10.0.4.2 ttl 2');
+    const labels = Array.from({ length: 300 }, (_, i) => ({ label: 0xfffff - i, tc: 7, bottomOfStack: i === 299 ? 1 : 0, ttl: 255 }));
+    const te = buildIcmpTimeExceeded({ v6: false, routerSrc: v4('10.0.2.2'), dst: ME4, quoted: quote(t.sent[0]!), mplsLabels: labels });
+    d.handlePackets([{ source: 'raw', family: 4, from: v4('10.0.2.2'), data: wrapIPv4(te, { src: v4('10.0.2.2'), dst: ME4 }), rxNs: t.clock + 12_000 }]);
+    expect(out).toHaveLength(1);
+    const mpls = out[0]!.split(' mpls ')[1]!.split(',');
+    expect(mpls).toHaveLength(4 * MAX_MPLS_LABELS);
+    expect(mpls.slice(0, 4)).toEqual(['1048575', '7', '0', '255']);
+    // the widest values everywhere: an IPv6 address of 39 characters, an int32 RTT
+    const widest = formatReply({
+      token: -2147483648,
+      type: 'no-route-network',
+      ipVersion: 6,
+      address: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+      roundTripTime: 2147483647,
+      mpls: labels.slice(0, MAX_MPLS_LABELS),
+    });
+    expect(widest.length + 1).toBeLessThan(REPLY_BUFFER_SIZE);
   });
 
   it('Destination Unreachable answers no-route; port unreachable from the target answers reply', () => {

@@ -10,6 +10,10 @@ export const MAX_LINE_BYTES = COMMAND_BUFFER_SIZE - 1;
 export const MAX_COMMAND_ARGUMENTS = 16;
 /** token + command name + 16 name/value pairs */
 export const MAX_COMMAND_TOKENS = MAX_COMMAND_ARGUMENTS * 2 + 2;
+/** MPLS label stack entries a reply carries at most (packet/probe.h MAX_MPLS_LABELS); the rest are dropped. */
+export const MAX_MPLS_LABELS = 8;
+/** mtr's buffer for one reply line from mtr-packet (ui/cmdpipe.h PACKET_REPLY_BUFFER_SIZE): no reply line may be longer. */
+export const REPLY_BUFFER_SIZE = 4096;
 /** `local-port` below this is refused with `invalid-argument` (privileged ports). */
 export const MIN_LOCAL_PORT = 1024;
 
