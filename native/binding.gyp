@@ -6,6 +6,7 @@
         "src/cc/addon.cc",
         "src/cc/engine.cc",
         "src/cc/errors.cc",
+        "src/cc/port_quarantine.cc",
         "src/cc/privileges.cc",
         "src/cc/probe_sockets.cc",
         "src/cc/process_guard.cc",

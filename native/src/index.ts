@@ -189,6 +189,8 @@ export interface EngineStats {
   batches: number;
   /** TCP probe sockets open now. */
   tcpInFlight: number;
+  /** Sockets of finished TCP probes held for their quarantine (connectTcp quarantineMs). */
+  quarantinedPorts: number;
 }
 
 export interface DropPrivilegesOptions {
@@ -270,6 +272,7 @@ interface NativeEngine {
     src: Uint8Array | undefined,
     scopeId: number,
     protocol: number,
+    quarantineMs: number,
   ): TcpConnectResult;
   closeTcp(id: number): boolean;
   probeCapabilities(): CapabilityFacts;
@@ -409,6 +412,12 @@ function checkPort(name: string, v: number, min: number): number {
   return v;
 }
 
+function checkQuarantine(ms: number | undefined): number {
+  if (ms === undefined) return 0;
+  if (!Number.isInteger(ms) || ms < 0 || ms > 0xffffffff) throw new RangeError('quarantineMs must be a uint32');
+  return ms;
+}
+
 function checkFamily(family: number): 4 | 6 {
   if (family !== 4 && family !== 6) throw new TypeError('family must be 4 or 6');
   return family;
@@ -504,13 +513,16 @@ export class Engine {
    * With `protocol: 'sctp'` the probe is an SCTP association attempt instead (a stream socket of
    * IPPROTO_SCTP, as mtr-packet's), with the same events; where the kernel has no SCTP
    * (OpenResult.sctp false) it throws EPROTONOSUPPORT from socket().
+   * With `quarantineMs` (TCP only), the probe's source port stays taken that long after the probe
+   * ends: its socket is disconnected (RST when connected) but kept bound, so no probe of this or
+   * any other process can bind the port while a late answer for this one may still arrive.
    */
   connectTcp(
     family: 4 | 6,
     dst: Uint8Array,
     dstPort: number,
     srcPort: number,
-    opts: ProbeSendOptions & { protocol?: 'tcp' | 'sctp' },
+    opts: ProbeSendOptions & { protocol?: 'tcp' | 'sctp'; quarantineMs?: number },
   ): TcpConnectResult {
     checkFamily(family);
     checkAddress('dst', dst, family === 4 ? 4 : 16);
@@ -527,6 +539,7 @@ export class Engine {
       opts.src,
       opts.scopeId ?? 0,
       opts.protocol === 'sctp' ? IPPROTO_SCTP : IPPROTO_TCP,
+      checkQuarantine(opts.quarantineMs),
     );
   }
 

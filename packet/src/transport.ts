@@ -57,14 +57,15 @@ export interface Transport {
   ): { txNs: number; localPort: number };
   /**
    * A TCP (or, where the kernel has SCTP, an SCTP) probe: a non-blocking connect from srcPort.
-   * Its end comes as a 'tcp' packet.
+   * Its end comes as a 'tcp' packet. quarantineMs: how long its source port stays taken after
+   * it ends (TCP), so that no later probe, ours or another process's, gets a late answer of its.
    */
   connectTcp(
     family: IpVersion,
     dst: Uint8Array,
     dstPort: number,
     srcPort: number,
-    opts: ProbeOptions & { protocol?: 'tcp' | 'sctp' },
+    opts: ProbeOptions & { protocol?: 'tcp' | 'sctp'; quarantineMs?: number },
   ): { id: number; txNs: number };
   closeTcp(id: number): void;
   /** The kernel's choice of source address towards dst. Throws { errno } (e.g. ENETUNREACH). */

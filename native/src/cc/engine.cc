@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -289,6 +290,8 @@ Napi::Value Engine::Open(const Napi::CallbackInfo& info) {
       }
     }
     max_files_ = RaiseFileLimit();
+    // Quarantined ports cost a descriptor each: a quarter of what the process may open, at most 4096.
+    quarantine_.set_limit(max_files_ < 0 ? 4096 : static_cast<size_t>(std::min(4096.0, max_files_ / 4)));
     SysResult first_failure;
     for (int family : {AF_INET, AF_INET6}) {
       Family& fam = FamilyOf(family);
@@ -721,10 +724,13 @@ Napi::Value Engine::ConnectTcp(const Napi::CallbackInfo& info) {
   uint32_t protocol = IPPROTO_TCP;
   if (ok && info.Length() > 10 && !info[10].IsUndefined())
     ok = GetUint32(info[10], &protocol) && (protocol == IPPROTO_TCP || protocol == IPPROTO_SCTP);
+  uint32_t quarantine_ms = 0;
+  if (ok && info.Length() > 11 && !info[11].IsUndefined()) ok = GetUint32(info[11], &quarantine_ms);
   if (!ok) {
     ThrowType(env,
               "connectTcp(family: 4 | 6, dst: Uint8Array, dstPort: 0..65535, srcPort: 0..65535, ttl: -1..255, "
-              "tos: -1..255, mark?: uint32, device?: string, src?: Uint8Array, scopeId?, protocol?: 6 | 132)");
+              "tos: -1..255, mark?: uint32, device?: string, src?: Uint8Array, scopeId?, protocol?: 6 | 132, "
+              "quarantineMs?: uint32)");
     return env.Undefined();
   }
   if (!opened_ || closed_) {
@@ -743,6 +749,8 @@ Napi::Value Engine::ConnectTcp(const Napi::CallbackInfo& info) {
   // In raw mode a router's ICMP error reaches the raw ICMP socket; reading it from the TCP
   // socket's error queue as well would hand the daemon the same error twice.
   opts.recverr = FamilyOf(af).mode != Mode::kRaw;
+  const int64_t quarantine_ns = protocol == IPPROTO_TCP ? static_cast<int64_t>(quarantine_ms) * 1000000 : 0;
+  quarantine_.Expire(RealtimeNs());
   TcpStarted st;
   SysResult r = StartTcp(af, dst, static_cast<uint16_t>(dst_port), static_cast<uint16_t>(src_port), opts, &st);
   if (!r.ok()) {
@@ -761,7 +769,7 @@ Napi::Value Engine::ConnectTcp(const Napi::CallbackInfo& info) {
     // Refused before connect() returned (it happens on loopback): a completion like any other,
     // delivered with the next flush.
     const int64_t now = RealtimeNs();
-    AbortClose(st.fd);
+    ReleaseProbeSocket(st.fd, opts.protocol == IPPROTO_TCP, quarantine_ns);
     AddTcpEvent(af, dst, id, st.immediate_err, now);
     ScheduleFlush();
     return out;
@@ -776,6 +784,7 @@ Napi::Value Engine::ConnectTcp(const Napi::CallbackInfo& info) {
   t->recverr = opts.recverr;
   t->tcp = opts.protocol == IPPROTO_TCP;
   t->departure_ns = st.departure_ns;
+  t->quarantine_ns = quarantine_ns;
   int rc = uv_poll_init_socket(loop_, &t->handle, st.fd);
   if (rc != 0) {
     AbortClose(st.fd);
@@ -852,6 +861,7 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
   o.Set("readErrors", static_cast<double>(read_errors_));
   o.Set("batches", static_cast<double>(batches_));
   o.Set("tcpInFlight", static_cast<double>(tcp_.size()));
+  o.Set("quarantinedPorts", static_cast<double>(quarantine_.size()));
   return o;
 }
 
@@ -877,6 +887,7 @@ void Engine::CloseAll() {
   std::unordered_map<uint32_t, TcpProbe*> probes;
   probes.swap(tcp_);
   for (auto& kv : probes) CloseProbe(kv.second);
+  quarantine_.CloseAll();
   if (flusher_ != nullptr) {
     flusher_->owner = nullptr;
     uv_close(reinterpret_cast<uv_handle_t*>(&flusher_->check), &Engine::OnFlusherClosed);
@@ -1080,8 +1091,16 @@ void Engine::CloseProbe(TcpProbe* t) {
   t->owner = nullptr;
   uv_poll_stop(&t->handle);
   uv_close(reinterpret_cast<uv_handle_t*>(&t->handle), &Engine::OnTcpClosed);
-  AbortClose(t->fd);
+  ReleaseProbeSocket(t->fd, t->tcp, closed_ ? 0 : t->quarantine_ns);
   t->fd = -1;
+}
+
+void Engine::ReleaseProbeSocket(int fd, bool tcp, int64_t quarantine_ns) {
+  if (!tcp || quarantine_ns <= 0) {
+    AbortClose(fd);
+    return;
+  }
+  quarantine_.Hold(fd, RealtimeNs() + quarantine_ns);
 }
 
 void Engine::AddTcpEvent(int family, const uint8_t* dst, uint32_t id, int err, int64_t rx_ns) {
