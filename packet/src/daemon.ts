@@ -6,6 +6,7 @@ import {
   decodeRequest,
   formatReply,
   parseCommandLine,
+  REFERENCE_VERSION,
   replyForErrno,
   type CheckSupportRequest,
   type MplsLabel,
@@ -14,13 +15,15 @@ import {
   type Reply,
   type SendProbeRequest,
 } from '@mtr-ts/protocol';
-import { buildDgramPayload, buildProbe, decodeAnswer, formatAddress, needsSource, parseAddress, type Answer } from './codec.js';
+import { buildDgramPayload, buildProbe, decodeAnswer, formatAddress, needsSource, parseAddress } from './codec.js';
+import { supportOf } from './check-support.js';
+import { matchAnswer, type MatchLookup } from './matcher.js';
 import { SourceCache } from './source-cache.js';
 import { ProbeTable, type Probe, DEFAULT_MAX_IN_FLIGHT } from './probes.js';
 import { isSendError, type ProbeOptions, type Received, type SendOptions, type Transport } from './transport.js';
 
 /** The protocol version we answer `check-support feature version` with: the mtr-packet protocol we speak. */
-export const PROTOCOL_VERSION = '0.95';
+export const PROTOCOL_VERSION = REFERENCE_VERSION;
 
 const HTTP_PORT = 80;
 const EADDRINUSE = 98;
@@ -66,6 +69,12 @@ export class Daemon {
   private nextTxId = 0;
   /** datagram mode: the ping sockets' ports, which the kernel uses as ICMP identifiers (IPv4, IPv6) */
   private readonly pingIds: [number, number] = [-1, -1];
+  /** what the matcher sees of the tables */
+  private readonly lookup: MatchLookup = {
+    bySequence: (sequence) => this.probes.get(sequence),
+    byTcpId: (id) => this.tcpProbes.get(id),
+    icmpId: (source, family) => (source === 'raw' ? this.icmpId : this.pingIds[family === 4 ? 0 : 1]),
+  };
   /** called whenever the earliest deadline may have changed */
   onDeadlineChange: () => void = () => {};
 
@@ -130,25 +139,17 @@ export class Daemon {
   }
 
   support(feature: string): string {
-    switch (feature) {
-      case 'version':
-        return PROTOCOL_VERSION;
-      case 'send-probe':
-        return 'ok';
-      case 'ip-4':
-        return this.transport.mode4 !== 'none' ? 'ok' : 'no';
-      case 'ip-6':
-        return this.transport.mode6 !== 'none' ? 'ok' : 'no';
-      case 'icmp':
-      case 'udp':
-      case 'tcp':
-      case 'sctp':
-        return this.protocolSupported(feature) ? 'ok' : 'no';
-      case 'mark':
-        return this.markSupported ? 'ok' : 'no';
-      default:
-        return 'no';
-    }
+    const transport = this.transport;
+    return supportOf(feature, {
+      get mode4() {
+        return transport.mode4;
+      },
+      get mode6() {
+        return transport.mode6;
+      },
+      protocolSupported: (p) => this.protocolSupported(p),
+      markSupported: this.markSupported,
+    });
   }
 
   private protocolSupported(p: string): boolean {
@@ -332,7 +333,7 @@ export class Daemon {
       this.stats.ignoredPackets++;
       return;
     }
-    const probe = this.match(answer, p);
+    const probe = matchAnswer(answer, p, this.lookup);
     if (probe === undefined) {
       this.stats.unmatchedPackets++;
       return;
@@ -402,60 +403,6 @@ export class Daemon {
     }
   }
 
-  /**
-   * The probe an answer is for: by our ICMP identifier and sequence, or by the ports that carry
-   * the sequence (UDP: destination port, source port or checksum, as mtr-packet places it; TCP:
-   * the source port), and always the same family, protocol and destination.
-   */
-  private match(a: Answer, p: Received): Probe | undefined {
-    const same = (probe: Probe | undefined, protocol: Probe['protocol'], dst: Uint8Array | undefined): Probe | undefined =>
-      probe !== undefined &&
-      probe.family === p.family &&
-      probe.protocol === protocol &&
-      (dst === undefined || sameBytes(dst, probe.dst))
-        ? probe
-        : undefined;
-    const icmpId = p.source === 'raw' ? this.icmpId : this.pingIds[p.family === 4 ? 0 : 1];
-    switch (a.kind) {
-      case 'echo':
-        return a.id === icmpId ? same(this.probes.get(a.sequence), 'icmp', p.from) : undefined;
-      case 'queued':
-        switch (a.protocol) {
-          case 'icmp':
-            return a.icmpId === icmpId && a.icmpSeq !== undefined ? same(this.probes.get(a.icmpSeq), 'icmp', a.dst) : undefined;
-          case 'udp': {
-            const seq = a.payloadSeq !== undefined && this.probes.get(a.dstPort ?? -1) === undefined ? a.payloadSeq : a.dstPort;
-            const probe = same(this.probes.get(seq ?? -1), 'udp', a.dst);
-            return probe !== undefined && probe.dstPort === a.dstPort && probe.srcPort === a.srcPort ? probe : undefined;
-          }
-          case 'tcp':
-            return a.tcpId === undefined ? undefined : this.tcpProbes.get(a.tcpId);
-        }
-        return undefined;
-      case 'quoted': {
-        const q = a.quoted;
-        switch (q.protocol) {
-          case 'icmp':
-            if (q.icmpId !== icmpId || q.icmpSeq === undefined) return undefined;
-            return same(this.probes.get(q.icmpSeq), 'icmp', q.dst);
-          case 'udp':
-            for (const s of [q.dstPort, q.srcPort, q.udpChecksum]) {
-              if (s === undefined) continue;
-              const probe = same(this.probes.get(s), 'udp', q.dst);
-              if (probe !== undefined && probe.srcPort === q.srcPort && probe.dstPort === q.dstPort) return probe;
-            }
-            return undefined;
-          case 'tcp':
-          case 'sctp': {
-            if (q.srcPort === undefined) return undefined;
-            const probe = same(this.probes.get(q.srcPort), q.protocol, q.dst);
-            return probe !== undefined && probe.dstPort === q.dstPort ? probe : undefined;
-          }
-        }
-      }
-    }
-  }
-
   /** Answers `no-reply` for every probe past its deadline. */
   expire(nowNs: number = this.transport.now()): void {
     for (const probe of this.probes.takeExpired(nowNs)) {
@@ -477,12 +424,6 @@ export class Daemon {
 
 function inByteOrDefault(v: number): boolean {
   return v >= -1 && v <= 255;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 export { DEFAULT_MAX_IN_FLIGHT };
