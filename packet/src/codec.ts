@@ -32,6 +32,8 @@ const ZERO_V4 = new Uint8Array(4); // an IP_HDRINCL source of 0.0.0.0 is filled 
 export interface ProbeIdentity {
   icmpId: number;
   sequence: number;
+  /** IPv4 identification of every raw IPv4 probe of this daemon (0: the kernel picks one) */
+  ipId?: number;
 }
 
 export function parseAddress(family: IpVersion, text: string): Uint8Array | undefined {
@@ -82,7 +84,7 @@ export function buildProbe(
   const limit = family === 4 ? PACKET_BUFFER_SIZE : PACKET_BUFFER_SIZE + IPV6_HEADER_LEN;
   if (req.size > limit) return undefined;
   const v4 = (protocol: number, payload: Uint8Array): Uint8Array =>
-    buildIPv4Packet({ src: src ?? ZERO_V4, dst, ttl: req.ttl, tos: req.tos, protocol, payload });
+    buildIPv4Packet({ src: src ?? ZERO_V4, dst, ttl: req.ttl, tos: req.tos, protocol, payload, id: id.ipId ?? 0 });
   switch (req.protocol) {
     case 'icmp': {
       const icmp = buildIcmpEcho({
@@ -116,7 +118,13 @@ export function buildProbe(
 }
 
 export type Answer =
-  | { kind: 'echo'; id: number; sequence: number }
+  | {
+      kind: 'echo';
+      id: number;
+      sequence: number;
+      /** the echo reply's ICMP message length (header and data): the same as our request's */
+      length: number;
+    }
   | { kind: 'quoted'; type: ProbeResultName; quoted: QuotedProbe; mpls: MplsLabel[] | undefined }
   | {
       /** an ICMP error read from a datagram or TCP socket's error queue */
@@ -154,7 +162,7 @@ export function decodeAnswer(p: Received): Answer | undefined {
   const mpls = 'mpls' in d && d.mpls !== undefined ? d.mpls.slice(0, MAX_MPLS_LABELS) : undefined;
   switch (d.kind) {
     case 'echo-reply':
-      return { kind: 'echo', id: d.id, sequence: d.seq };
+      return { kind: 'echo', id: d.id, sequence: d.seq, length: icmpLength(p) };
     case 'time-exceeded':
       return { kind: 'quoted', type: 'ttl-expired', quoted: d.quoted, mpls };
     case 'dest-unreachable':
@@ -167,6 +175,15 @@ export function decodeAnswer(p: Received): Answer | undefined {
     default:
       return undefined;
   }
+}
+
+/** The length of the ICMP message a received packet carries (raw IPv4: past its IP header, to its total length). */
+function icmpLength(p: Received): number {
+  const d = p.data;
+  if (p.source !== 'raw' || p.family !== 4 || d.length < 20) return d.length;
+  const ihl = (d[0]! & 0x0f) * 4;
+  const total = (d[2]! << 8) | d[3]!;
+  return Math.max(0, Math.min(total, d.length) - ihl);
 }
 
 /** The result an ICMP type/code stands for, by family numbering; undefined for kinds no probe waits for. */

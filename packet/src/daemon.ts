@@ -29,8 +29,13 @@ const HTTP_PORT = 80;
 const EADDRINUSE = 98;
 const EADDRNOTAVAIL = 99;
 const ECONNREFUSED = 111;
-/** source ports tried for one TCP probe before its bind error is the answer */
-const MAX_PORT_ATTEMPTS = 64;
+/**
+ * source ports tried for one TCP probe before its bind error is the answer: other probers' ports
+ * and quarantined ones are skipped (a failed bind costs a few µs)
+ */
+const MAX_PORT_ATTEMPTS = 1024;
+/** a TCP probe's port quarantine is its timeout, at most this */
+const MAX_QUARANTINE_MS = 60_000;
 /** how long a TCP probe whose connect a router aborted waits for that router's ICMP message */
 const TCP_ICMP_GRACE_NS = 20e6;
 
@@ -41,6 +46,8 @@ export interface DaemonOptions {
   maxInFlight?: number;
   /** the per-process ICMP identifier; random when not given */
   icmpId?: number;
+  /** the IPv4 identification of raw IPv4 probes (1..65535); random when not given */
+  ipId?: number;
   firstSequence?: number;
   /** which probe protocols this build can send */
   protocols?: ReadonlySet<string>;
@@ -58,6 +65,8 @@ export interface DaemonStats {
 export class Daemon {
   readonly probes: ProbeTable;
   readonly icmpId: number;
+  /** the IPv4 identification of our raw IPv4 probes: a second identity beside icmpId, never 0 */
+  readonly ipId: number;
   readonly stats: DaemonStats = { ignoredPackets: 0, unmatchedPackets: 0, internalErrors: 0 };
   private readonly protocols: ReadonlySet<string>;
   private readonly markSupported: boolean;
@@ -85,6 +94,7 @@ export class Daemon {
   ) {
     this.probes = new ProbeTable(opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, opts.firstSequence);
     this.icmpId = opts.icmpId ?? Math.floor(Math.random() * 0x10000);
+    this.ipId = opts.ipId ?? 1 + Math.floor(Math.random() * 0xffff);
     this.protocols = opts.protocols ?? new Set(['icmp', 'udp', 'tcp', 'sctp']);
     this.markSupported = opts.markSupported ?? false;
     this.sources = new SourceCache((family, dst) => transport.sourceAddress(family, dst), () => transport.now());
@@ -199,7 +209,16 @@ export class Daemon {
     if (req.localDevice !== undefined) opts.device = req.localDevice;
     if (src !== undefined) opts.src = src;
 
-    let sent: { txNs: number; srcPort: number; dstPort: number; sequence: number; tcpId: number; txId?: number };
+    let sent: {
+      txNs: number;
+      srcPort: number;
+      dstPort: number;
+      sequence: number;
+      tcpId: number;
+      txId?: number;
+      ipId?: number;
+      icmpLength?: number;
+    };
     try {
       const s =
         stream
@@ -235,6 +254,8 @@ export class Daemon {
       heapIndex: -1,
       txId: sent.txId ?? -1,
     };
+    if (sent.ipId !== undefined) probe.ipId = sent.ipId;
+    if (sent.icmpLength !== undefined) probe.icmpLength = sent.icmpLength;
     const earliest = this.probes.peekDeadline();
     this.probes.add(probe);
     if (probe.tcpId >= 0) this.tcpProbes.set(probe.tcpId, probe);
@@ -246,7 +267,7 @@ export class Daemon {
   private sendRaw(req: SendProbeRequest, family: 4 | 6, dst: Uint8Array, src: Uint8Array | undefined, opts: ProbeOptions) {
     const sequence = this.probes.allocateSequence();
     const source = src ?? (needsSource(req) ? this.sources.get(family, dst) : undefined);
-    const built = buildProbe(req, family, dst, source, { icmpId: this.icmpId, sequence });
+    const built = buildProbe(req, family, dst, source, { icmpId: this.icmpId, sequence, ipId: this.ipId });
     if (built === undefined) return undefined;
     const sendOpts: SendOptions = {};
     if (opts.mark !== undefined) sendOpts.mark = opts.mark;
@@ -264,7 +285,16 @@ export class Daemon {
             trafficClass: req.tos,
             ...(src ? { src } : {}),
           });
-    return { txNs, srcPort: built.srcPort, dstPort: built.dstPort, sequence, tcpId: -1, txId };
+    return {
+      txNs,
+      srcPort: built.srcPort,
+      dstPort: built.dstPort,
+      sequence,
+      tcpId: -1,
+      txId,
+      ...(family === 4 ? { ipId: this.ipId } : {}),
+      ...(req.protocol === 'icmp' ? { icmpLength: family === 4 ? built.bytes.length - 20 : built.bytes.length } : {}),
+    };
   }
 
   /** Datagram sockets (no privileges): the kernel builds the headers and owns the ICMP identifier. */
@@ -276,7 +306,14 @@ export class Daemon {
     const dstPort = proto === 'udp' ? req.port || sequence : 0;
     const r = this.transport.sendDgram(family, proto, payload, dst, dstPort, opts);
     if (proto === 'icmp') this.pingIds[family === 4 ? 0 : 1] = r.localPort;
-    return { txNs: r.txNs, srcPort: proto === 'udp' ? r.localPort : 0, dstPort, sequence, tcpId: -1 };
+    return {
+      txNs: r.txNs,
+      srcPort: proto === 'udp' ? r.localPort : 0,
+      dstPort,
+      sequence,
+      tcpId: -1,
+      ...(proto === 'icmp' ? { icmpLength: payload.length } : {}),
+    };
   }
 
   /**
@@ -287,10 +324,13 @@ export class Daemon {
   private sendStream(req: SendProbeRequest, family: 4 | 6, dst: Uint8Array, opts: ProbeOptions) {
     const dstPort = req.port || HTTP_PORT;
     const protocol = req.protocol === 'sctp' ? 'sctp' : 'tcp';
+    // The port stays taken for the probe's timeout after it ends: an answer for it arriving late
+    // cannot be taken for a later probe's (ours or another prober's) on the same port.
+    const quarantineMs = Math.min(Math.max(0, Math.round(req.timeout * 1000)), MAX_QUARANTINE_MS);
     for (let attempt = 0; ; attempt++) {
       const sequence = this.probes.allocateSequence();
       try {
-        const r = this.transport.connectTcp(family, dst, dstPort, sequence, { ...opts, protocol });
+        const r = this.transport.connectTcp(family, dst, dstPort, sequence, { ...opts, protocol, quarantineMs });
         return { txNs: r.txNs, srcPort: sequence, dstPort, sequence, tcpId: r.id };
       } catch (e) {
         const retry = isSendError(e) && (e.errno === EADDRINUSE || e.errno === EADDRNOTAVAIL);
@@ -343,7 +383,9 @@ export class Daemon {
 
   /** Answers a probe. The reply is written first: should that fail, the probe stays in flight and its deadline still answers it. */
   private answer(probe: Probe, p: Received, type: ProbeResultName, mpls: MplsLabel[] | undefined): void {
-    const rtt = Math.max(0, Math.floor((p.rxNs - probe.txNs) / 1000));
+    // The matcher never takes an answer stamped before its probe left, and a TCP end is stamped
+    // after its connect(): no clamping hides a wrong match.
+    const rtt = Math.floor((p.rxNs - probe.txNs) / 1000);
     this.reply({
       token: probe.token,
       type,

@@ -77,6 +77,8 @@ function setup(opts: ConstructorParameters<typeof Daemon>[2] = {}) {
 const v4 = (s: string) => parseIPv4(s)!;
 const v6 = (s: string) => parseIPv6(s)!;
 const ME4 = v4('10.0.1.1');
+/** the data of a default (size 64) IPv4 echo request, which its reply carries back */
+const ECHO_DATA_64 = new Uint8Array(64 - 20 - 8);
 
 /** The quoted original datagram a router returns: the first 28 bytes of what we sent. */
 function quote(sent: Sent): Uint8Array {
@@ -165,7 +167,7 @@ describe('Daemon: answers to replies', () => {
   it('an echo reply answers its probe with the kernel-stamped round-trip time', () => {
     const { t, out, d } = setup();
     d.handleLine('42 send-probe ip-4 10.0.4.2');
-    const reply = wrapIPv4(buildIcmpEchoReply({ v6: false, id: 0x1234, seq: 40000 }), { src: v4('10.0.4.2'), dst: ME4 });
+    const reply = wrapIPv4(buildIcmpEchoReply({ v6: false, id: 0x1234, seq: 40000, payload: ECHO_DATA_64 }), { src: v4('10.0.4.2'), dst: ME4 });
     d.handlePackets([{ source: 'raw', family: 4, from: v4('10.0.4.2'), data: reply, rxNs: t.clock + 1_834_999 }]);
     expect(out).toEqual(['42 reply ip-4 10.0.4.2 round-trip-time 1834']);
     expect(d.inFlight).toBe(0);
@@ -417,7 +419,7 @@ describe('Daemon: datagram (unprivileged) mode', () => {
     quotedEcho.set([777 >> 8, 777 & 0xff], 4);
     d.handlePackets([
       { source: 'error', family: 4, from: v4('10.0.2.2'), data: quotedEcho, rxNs: t.clock + 2000, icmpType: 11, icmpCode: 0, errProto: 'icmp', origDst: v4('10.0.4.2') },
-      { source: 'ping', family: 4, from: v4('10.0.4.2'), data: buildIcmpEchoReply({ v6: false, id: 777, seq: 40001 }), rxNs: t.clock + 3000 },
+      { source: 'ping', family: 4, from: v4('10.0.4.2'), data: buildIcmpEchoReply({ v6: false, id: 777, seq: 40001, payload: ECHO_DATA_64 }), rxNs: t.clock + 3000 },
     ]);
     expect(out).toEqual(['1 ttl-expired ip-4 10.0.2.2 round-trip-time 2', '2 reply ip-4 10.0.4.2 round-trip-time 3']);
   });
@@ -438,7 +440,7 @@ describe('Daemon: datagram (unprivileged) mode', () => {
 
 describe('Daemon: kernel transmit timestamps', () => {
   const echoReply = (seq: number) =>
-    wrapIPv4(buildIcmpEchoReply({ v6: false, id: 0x1234, seq }), { src: v4('10.0.4.2'), dst: ME4 });
+    wrapIPv4(buildIcmpEchoReply({ v6: false, id: 0x1234, seq, payload: ECHO_DATA_64 }), { src: v4('10.0.4.2'), dst: ME4 });
   const tx = (txId: number, rxNs: number): Received => ({
     source: 'tx',
     family: 4,
@@ -546,7 +548,7 @@ describe('Daemon: faults of its own', () => {
       if (failures-- > 0) throw new Error('boom');
       reply(r);
     };
-    const echo = wrapIPv4(buildIcmpEchoReply({ v6: false, id: 0x1234, seq: 40001 }), { src: v4('10.0.4.2'), dst: ME4 });
+    const echo = wrapIPv4(buildIcmpEchoReply({ v6: false, id: 0x1234, seq: 40001, payload: ECHO_DATA_64 }), { src: v4('10.0.4.2'), dst: ME4 });
     d.handlePackets([
       { source: 'raw', family: 4, from: v4('10.0.4.2'), data: echo, rxNs: t.clock + 2000 },
       { source: 'tcp', family: 4, from: v4('10.0.4.2'), data: new Uint8Array(0), rxNs: t.clock + 1000, tcpId: 1, tcpErrno: 0 },
