@@ -6,8 +6,9 @@ import {
   decodeRequest,
   formatReply,
   parseCommandLine,
-  REFERENCE_VERSION,
+  DEFAULT_DIALECT,
   replyForErrno,
+  type Dialect,
   type CheckSupportRequest,
   type MplsLabel,
   type ProbeResultName,
@@ -22,8 +23,6 @@ import { SourceCache } from './source-cache.js';
 import { ProbeTable, type Probe, DEFAULT_MAX_IN_FLIGHT } from './probes.js';
 import { isSendError, type ProbeOptions, type Received, type SendOptions, type Transport } from './transport.js';
 
-/** The protocol version we answer `check-support feature version` with: the mtr-packet protocol we speak. */
-export const PROTOCOL_VERSION = REFERENCE_VERSION;
 
 const HTTP_PORT = 80;
 const EADDRINUSE = 98;
@@ -53,6 +52,8 @@ export interface DaemonOptions {
   protocols?: ReadonlySet<string>;
   /** whether SO_MARK may be set (needs CAP_NET_ADMIN) */
   markSupported?: boolean;
+  /** the protocol's words: 0.95's (default) or 0.96's (names.ts DIALECTS) */
+  dialect?: Dialect;
 }
 
 export interface DaemonStats {
@@ -65,6 +66,7 @@ export interface DaemonStats {
 export class Daemon {
   readonly probes: ProbeTable;
   readonly icmpId: number;
+  readonly dialect: Dialect;
   /** the IPv4 identification of our raw IPv4 probes: a second identity beside icmpId, never 0 */
   readonly ipId: number;
   readonly stats: DaemonStats = { ignoredPackets: 0, unmatchedPackets: 0, internalErrors: 0 };
@@ -94,6 +96,7 @@ export class Daemon {
   ) {
     this.probes = new ProbeTable(opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, opts.firstSequence);
     this.icmpId = opts.icmpId ?? Math.floor(Math.random() * 0x10000);
+    this.dialect = opts.dialect ?? DEFAULT_DIALECT;
     this.ipId = opts.ipId ?? 1 + Math.floor(Math.random() * 0xffff);
     this.protocols = opts.protocols ?? new Set(['icmp', 'udp', 'tcp', 'sctp']);
     this.markSupported = opts.markSupported ?? false;
@@ -159,7 +162,7 @@ export class Daemon {
       },
       protocolSupported: (p) => this.protocolSupported(p),
       markSupported: this.markSupported,
-    });
+    }, this.dialect);
   }
 
   private protocolSupported(p: string): boolean {
@@ -234,7 +237,7 @@ export class Daemon {
     } catch (e) {
       // A send error maps to its reply; anything else the layer below refused is a bad argument.
       this.reply(
-        isSendError(e) ? replyForErrno(token, e.errno) : { token, type: 'invalid-argument', reason: undefined },
+        isSendError(e) ? replyForErrno(token, e.errno, this.dialect) : { token, type: 'invalid-argument', reason: undefined },
       );
       return;
     }
@@ -382,7 +385,9 @@ export class Daemon {
   }
 
   /** Answers a probe. The reply is written first: should that fail, the probe stays in flight and its deadline still answers it. */
-  private answer(probe: Probe, p: Received, type: ProbeResultName, mpls: MplsLabel[] | undefined): void {
+  private answer(probe: Probe, p: Received, result: ProbeResultName, mpls: MplsLabel[] | undefined): void {
+    // 0.96 says no-route-host for a router's Destination Unreachable (whatever its code)
+    const type = result === 'no-route' && this.dialect === '0.96' ? 'no-route-host' : result;
     // The matcher never takes an answer stamped before its probe left, and a TCP end is stamped
     // after its connect(): no clamping hides a wrong match.
     const rtt = Math.floor((p.rxNs - probe.txNs) / 1000);
@@ -449,7 +454,7 @@ export class Daemon {
   expire(nowNs: number = this.transport.now()): void {
     for (const probe of this.probes.takeExpired(nowNs)) {
       this.release(probe);
-      this.reply(probe.failedErrno ? replyForErrno(probe.token, probe.failedErrno) : { token: probe.token, type: 'no-reply' });
+      this.reply(probe.failedErrno ? replyForErrno(probe.token, probe.failedErrno, this.dialect) : { token: probe.token, type: 'no-reply' });
     }
   }
 

@@ -2,7 +2,8 @@
 // frames stdin into commands for the Daemon and writes its replies to stdout.
 
 import { setParentDeathSignal } from '@mtr-ts/native';
-import { Daemon, PROTOCOL_VERSION } from './daemon.js';
+import { Daemon } from './daemon.js';
+import { dialectFromEnv } from './dialect.js';
 import { openTransport, type OpenedTransport } from './native-transport.js';
 import { OutputWriter } from './output.js';
 import type { Received } from './transport.js';
@@ -24,8 +25,10 @@ function main(): void {
     process.stdout.write(USAGE);
     return;
   }
+  const dialect = dialectFromEnv(process.env);
+  if (typeof dialect === 'object') fail(dialect.error, 2);
   if (parsed.version) {
-    process.stdout.write(`mtr-packet-ts ${PACKAGE_VERSION} (mtr-packet protocol ${PROTOCOL_VERSION})\n`);
+    process.stdout.write(`mtr-packet-ts ${PACKAGE_VERSION} (mtr-packet protocol ${dialect})\n`);
     return;
   }
   const verbose = parsed.verbose;
@@ -53,6 +56,7 @@ function main(): void {
     maxInFlight: parsed.maxInFlight,
     protocols: opened.protocols,
     markSupported: opened.canMark(),
+    dialect,
   });
 
   if (verbose) {

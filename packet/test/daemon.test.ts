@@ -559,3 +559,52 @@ describe('Daemon: faults of its own', () => {
     expect(out).toEqual(['1 reply ip-4 10.0.4.2 round-trip-time 1', '2 no-reply']);
   });
 });
+
+describe('Daemon: the two dialects', () => {
+  const unreachable = (d: Daemon, t: FakeTransport) => {
+    d.handleLine('3 send-probe ip-4 10.0.4.2');
+    const msg = buildIcmpDestUnreachable({ v6: false, code: 0, routerSrc: v4('10.0.3.2'), dst: ME4, quoted: quote(t.sent[0]!) });
+    d.handlePackets([{ source: 'raw', family: 4, from: v4('10.0.3.2'), data: wrapIPv4(msg, { src: v4('10.0.3.2'), dst: ME4 }), rxNs: t.clock + 5000 }]);
+  };
+  const sendError = (d: Daemon, t: FakeTransport, token: number, errno: number) => {
+    t.failWith = { errno, code: 'E' };
+    d.handleLine(`${token} send-probe ip-4 10.0.4.2`);
+    t.failWith = undefined;
+  };
+
+  it('0.95 (the default): version 0.95, no-route for every unreachable', () => {
+    const { t, out, d } = setup();
+    d.handleLine('1 check-support feature version');
+    d.handleLine('2 check-support feature no-route-host');
+    unreachable(d, t);
+    sendError(d, t, 4, 101);
+    sendError(d, t, 5, 113);
+    sendError(d, t, 6, 112);
+    expect(out).toEqual([
+      '1 feature-support support 0.95',
+      '2 feature-support support no',
+      '3 no-route ip-4 10.0.3.2 round-trip-time 5',
+      '4 no-route',
+      '5 no-route',
+      '6 unexpected-error errno 112',
+    ]);
+  });
+
+  it('0.96: version 0.96, no-route-host from a router, no-route-network / no-route-host / host-down for sends', () => {
+    const { t, out, d } = setup({ dialect: '0.96' });
+    d.handleLine('1 check-support feature version');
+    unreachable(d, t);
+    sendError(d, t, 4, 101);
+    sendError(d, t, 5, 113);
+    sendError(d, t, 6, 112);
+    sendError(d, t, 7, 100);
+    expect(out).toEqual([
+      '1 feature-support support 0.96',
+      '3 no-route-host ip-4 10.0.3.2 round-trip-time 5',
+      '4 no-route-network',
+      '5 no-route-host',
+      '6 host-down',
+      '7 network-down',
+    ]);
+  });
+});
