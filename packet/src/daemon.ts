@@ -7,6 +7,7 @@ import {
   formatReply,
   parseCommandLine,
   DEFAULT_DIALECT,
+  ERRNO,
   replyForErrno,
   type Dialect,
   type CheckSupportRequest,
@@ -18,6 +19,7 @@ import {
 } from '@mtr-ts/protocol';
 import { buildDgramPayload, buildProbe, decodeAnswer, formatAddress, needsSource, parseAddress } from './codec.js';
 import { supportOf } from './check-support.js';
+import { destinationKind, echoSource } from './destination.js';
 import { matchAnswer, type MatchLookup } from './matcher.js';
 import { SourceCache } from './source-cache.js';
 import { ProbeTable, type Probe, DEFAULT_MAX_IN_FLIGHT } from './probes.js';
@@ -25,9 +27,6 @@ import { isSendError, type ProbeOptions, type Received, type SendOptions, type T
 
 
 const HTTP_PORT = 80;
-const EADDRINUSE = 98;
-const EADDRNOTAVAIL = 99;
-const ECONNREFUSED = 111;
 /**
  * source ports tried for one TCP probe before its bind error is the answer: other probers' ports
  * and quarantined ones are skipped (a failed bind costs a few µs)
@@ -207,8 +206,33 @@ export class Daemon {
       return;
     }
 
+    // Special destinations, as 0.95 answers them; then, as 0.95 finds its source address before
+    // sending, a destination the kernel will not route to (broadcast, a link-local or multicast
+    // address without scope) is invalid-argument, and one without a route is no-route (0.95:
+    // invalid-argument, see the README). With a mark or device the route depends on them: the
+    // send itself answers.
+    const kind = destinationKind(family, dst);
+    if (kind === 'ipv4-mapped') {
+      this.reply({ token, type: 'address-not-available' });
+      return;
+    }
+    if (kind === 'ipv6-multicast') {
+      this.reply({ token, type: 'invalid-argument', reason: undefined });
+      return;
+    }
+    if (src === undefined && req.mark === undefined && req.localDevice === undefined) {
+      try {
+        this.sources.get(family, dst);
+      } catch (e) {
+        const unreachable = isSendError(e) && (e.errno === ERRNO.ENETUNREACH || e.errno === ERRNO.EHOSTUNREACH);
+        this.reply(unreachable ? replyForErrno(token, e.errno, this.dialect) : { token, type: 'invalid-argument', reason: undefined });
+        return;
+      }
+    }
+
     const opts: ProbeOptions = { ttl: req.ttl, tos: req.tos };
-    if (req.mark !== undefined) opts.mark = req.mark;
+    // SO_MARK is a u32: 0.95 passes the int it parsed, so 3000000000 and -1 are marks too
+    if (req.mark !== undefined) opts.mark = req.mark >>> 0;
     if (req.localDevice !== undefined) opts.device = req.localDevice;
     if (src !== undefined) opts.src = src;
 
@@ -247,6 +271,7 @@ export class Daemon {
       family,
       protocol: req.protocol,
       dst,
+      echoFrom: echoSource(family, dst),
       sequence: sent.sequence,
       srcPort: sent.srcPort,
       dstPort: sent.dstPort,
@@ -325,7 +350,8 @@ export class Daemon {
    * sequence is tried.
    */
   private sendStream(req: SendProbeRequest, family: 4 | 6, dst: Uint8Array, opts: ProbeOptions) {
-    const dstPort = req.port || HTTP_PORT;
+    // 0.95 keeps the port as the int it parsed and htons() cuts it to 16 bits
+    const dstPort = req.port ? req.port & 0xffff : HTTP_PORT;
     const protocol = req.protocol === 'sctp' ? 'sctp' : 'tcp';
     // The port stays taken for the probe's timeout after it ends: an answer for it arriving late
     // cannot be taken for a later probe's (ours or another prober's) on the same port.
@@ -336,7 +362,7 @@ export class Daemon {
         const r = this.transport.connectTcp(family, dst, dstPort, sequence, { ...opts, protocol, quarantineMs });
         return { txNs: r.txNs, srcPort: sequence, dstPort, sequence, tcpId: r.id };
       } catch (e) {
-        const retry = isSendError(e) && (e.errno === EADDRINUSE || e.errno === EADDRNOTAVAIL);
+        const retry = isSendError(e) && (e.errno === ERRNO.EADDRINUSE || e.errno === ERRNO.EADDRNOTAVAIL);
         if (!retry || attempt >= MAX_PORT_ATTEMPTS) throw e;
       }
     }
@@ -436,7 +462,7 @@ export class Daemon {
     const probe = p.tcpId === undefined ? undefined : this.tcpProbes.get(p.tcpId);
     if (probe === undefined) return;
     const err = p.tcpErrno ?? 0;
-    if (err === 0 || err === ECONNREFUSED) {
+    if (err === 0 || err === ERRNO.ECONNREFUSED) {
       this.answer(probe, p, 'reply', undefined);
       return;
     }

@@ -36,17 +36,22 @@ export function matchAnswer(a: Answer, p: Received, lookup: MatchLookup): Probe 
 }
 
 function find(a: Answer, p: Received, lookup: MatchLookup): Probe | undefined {
-  const same = (probe: Probe | undefined, protocol: Probe['protocol'], dst: Uint8Array | undefined): Probe | undefined =>
+  const same = (
+    probe: Probe | undefined,
+    protocol: Probe['protocol'],
+    dst: Uint8Array | undefined,
+    echo = false,
+  ): Probe | undefined =>
     probe !== undefined &&
     probe.family === p.family &&
     probe.protocol === protocol &&
-    (dst === undefined || sameBytes(dst, probe.dst))
+    (dst === undefined || sameBytes(dst, echo ? (probe.echoFrom ?? probe.dst) : probe.dst))
       ? probe
       : undefined;
   const icmpId = lookup.icmpId(p.source, p.family);
   switch (a.kind) {
     case 'echo':
-      return a.id === icmpId ? same(lookup.bySequence(a.sequence), 'icmp', p.from) : undefined;
+      return a.id === icmpId ? same(lookup.bySequence(a.sequence), 'icmp', p.from, true) : undefined;
     case 'queued':
       switch (a.protocol) {
         case 'icmp':

@@ -18,6 +18,8 @@ export interface Probe {
   protocol: ProbeProtocol;
   /** destination address bytes (4 or 16) */
   dst: Uint8Array;
+  /** where its echo reply comes from: dst, or loopback for the unspecified address */
+  echoFrom?: Uint8Array;
   sequence: number;
   /** UDP/TCP/SCTP: the ports on the wire (0 for ICMP) */
   srcPort: number;
