@@ -10,6 +10,7 @@
         "src/cc/privileges.cc",
         "src/cc/probe_sockets.cc",
         "src/cc/process_guard.cc",
+        "src/cc/rst_stamps.cc",
         "src/cc/sockets.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

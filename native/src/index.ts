@@ -28,8 +28,11 @@ export interface ReceivedPacket {
    * software transmit timestamp of the send given txId (taken as the driver hands the packet to the
    * device; SO_TIMESTAMPING TX_SOFTWARE, CLOCK_REALTIME like the receive stamps). 'raw', 'ping', 'error':
    * the kernel's receive timestamp (SO_TIMESTAMPNS, also delivered with error-queue reads) of the
-   * ICMP message. 'tcp': the clock read when the event loop woke for the socket (a SYN-ACK or RST
-   * has no kernel timestamp through connect()), or for an immediate ECONNREFUSED when connect() returned.
+   * ICMP message. 'tcp': a refusal (ECONNREFUSED) in raw mode: the kernel's receive timestamp of the
+   * RST, read from a raw IPPROTO_TCP socket opened with the other raw sockets (a BPF filter keeps only
+   * RSTs to ports 33434 and up); a completed handshake: departure + the kernel's own handshake RTT
+   * (TCP_INFO); otherwise (datagram mode, other errors) the clock read when the event loop woke for
+   * the socket, or when an immediate ECONNREFUSED returned from connect().
    */
   rxNs: number;
   /**

@@ -224,6 +224,7 @@ SysResult Engine::OpenIPv4() {
   }
   v4_.mode = Mode::kRaw;
   SetupTxStamps(send4_, AF_INET);
+  (void)rst_.Open(AF_INET);  // optional: without it a refusal is stamped at wake-up
   return Ok();
 }
 
@@ -266,6 +267,7 @@ SysResult Engine::OpenIPv6() {
   v6_.mode = Mode::kRaw;
   for (SendSocket& s : send6_)
     if (s.fd >= 0) SetupTxStamps(s, AF_INET6);
+  (void)rst_.Open(AF_INET6);  // optional, as for IPv4
   return Ok();
 }
 
@@ -751,6 +753,7 @@ Napi::Value Engine::ConnectTcp(const Napi::CallbackInfo& info) {
   opts.recverr = FamilyOf(af).mode != Mode::kRaw;
   const int64_t quarantine_ns = protocol == IPPROTO_TCP ? static_cast<int64_t>(quarantine_ms) * 1000000 : 0;
   quarantine_.Expire(RealtimeNs());
+  rst_.Drain();  // what is queued now cannot be this probe's: keep the queue short
   TcpStarted st;
   SysResult r = StartTcp(af, dst, static_cast<uint16_t>(dst_port), static_cast<uint16_t>(src_port), opts, &st);
   if (!r.ok()) {
@@ -770,7 +773,10 @@ Napi::Value Engine::ConnectTcp(const Napi::CallbackInfo& info) {
     // delivered with the next flush.
     const int64_t now = RealtimeNs();
     ReleaseProbeSocket(st.fd, opts.protocol == IPPROTO_TCP, quarantine_ns);
-    AddTcpEvent(af, dst, id, st.immediate_err, now);
+    const int64_t at = opts.protocol == IPPROTO_TCP
+                           ? RefusalTime(af, dst, static_cast<uint16_t>(dst_port), st.local_port, st.departure_ns, now)
+                           : now;
+    AddTcpEvent(af, dst, id, st.immediate_err, at);
     ScheduleFlush();
     return out;
   }
@@ -781,6 +787,7 @@ Napi::Value Engine::ConnectTcp(const Napi::CallbackInfo& info) {
   t->family = af;
   std::memcpy(t->dst, dst, dst_len);
   t->src_port = st.local_port;
+  t->dst_port = static_cast<uint16_t>(dst_port);
   t->recverr = opts.recverr;
   t->tcp = opts.protocol == IPPROTO_TCP;
   t->departure_ns = st.departure_ns;
@@ -888,6 +895,7 @@ void Engine::CloseAll() {
   probes.swap(tcp_);
   for (auto& kv : probes) CloseProbe(kv.second);
   quarantine_.CloseAll();
+  rst_.Close();
   if (flusher_ != nullptr) {
     flusher_->owner = nullptr;
     uv_close(reinterpret_cast<uv_handle_t*>(&flusher_->check), &Engine::OnFlusherClosed);
@@ -1081,6 +1089,7 @@ void Engine::TcpWake(TcpProbe* t, int status, int events) {
       if (kernel_rx <= now) rx = kernel_rx;
     }
   }
+  if (err == ECONNREFUSED && t->tcp) rx = RefusalTime(t->family, t->dst, t->dst_port, t->src_port, t->departure_ns, now);
   AddTcpEvent(t->family, t->dst, t->id, err, rx);
   CloseProbe(t);
   ScheduleFlush();
@@ -1093,6 +1102,14 @@ void Engine::CloseProbe(TcpProbe* t) {
   uv_close(reinterpret_cast<uv_handle_t*>(&t->handle), &Engine::OnTcpClosed);
   ReleaseProbeSocket(t->fd, t->tcp, closed_ ? 0 : t->quarantine_ns);
   t->fd = -1;
+}
+
+int64_t Engine::RefusalTime(int family, const uint8_t* dst, uint16_t dst_port, uint16_t src_port,
+                            int64_t departure_ns, int64_t fallback_ns) {
+  if (!rst_.any_open()) return fallback_ns;
+  rst_.Drain();
+  const int64_t ns = rst_.Take(family, dst, dst_port, src_port, departure_ns);
+  return ns != 0 && ns <= fallback_ns ? ns : fallback_ns;
 }
 
 void Engine::ReleaseProbeSocket(int fd, bool tcp, int64_t quarantine_ns) {

@@ -14,6 +14,7 @@
 
 #include "port_quarantine.h"
 #include "probe_sockets.h"
+#include "rst_stamps.h"
 #include "sockets.h"
 
 namespace mtr {
@@ -121,6 +122,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     int family = 0;
     uint8_t dst[16] = {};
     uint16_t src_port = 0;
+    uint16_t dst_port = 0;
     bool recverr = false;
     bool tcp = true;            // false for an SCTP probe
     int64_t departure_ns = 0;   // the clock read before connect()
@@ -209,6 +211,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
   void CloseProbe(TcpProbe* t);
   // Closes a finished TCP probe's socket now, or hands it to quarantine_ for quarantine_ns.
   void ReleaseProbeSocket(int fd, bool tcp, int64_t quarantine_ns);
+  // When a TCP probe was refused: the kernel's stamp of the RST (rst_), else `fallback_ns`.
+  int64_t RefusalTime(int family, const uint8_t* dst, uint16_t dst_port, uint16_t src_port, int64_t departure_ns,
+                      int64_t fallback_ns);
   void AddTcpEvent(int family, const uint8_t* dst, uint32_t id, int err, int64_t rx_ns);
   void ScheduleFlush();
   // Hands batch to JS and empties it. May run JS: the caller must not touch the engine afterwards.
@@ -243,6 +248,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   std::unordered_map<uint32_t, TcpProbe*> tcp_;
   uint32_t next_tcp_id_ = 1;
   PortQuarantine quarantine_;
+  RstStamps rst_;  // kernel stamps of the RSTs that refuse TCP probes (raw mode)
   Flusher* flusher_ = nullptr;
   bool flush_scheduled_ = false;
 
