@@ -1,12 +1,11 @@
 // The public types of the native addon's TypeScript face (what index.ts exports).
 
-export type PacketSource = 'raw' | 'ping' | 'error' | 'tcp' | 'tx';
-
-export interface ReceivedPacket {
+/** What every received packet or event carries, whatever its source. */
+export interface PacketBase {
   family: 4 | 6;
   /**
    * Source address: 4 or 16 bytes. 'raw'/'ping': the packet's sender; 'error': the ICMP message's
-   * sender (SO_EE_OFFENDER); 'tcp': the probe's destination.
+   * sender (SO_EE_OFFENDER); 'tcp': the probe's destination; 'tx': zeros.
    */
   from: Uint8Array;
   /**
@@ -14,7 +13,7 @@ export interface ReceivedPacket {
    * 'ping': the ICMP/ICMPv6 echo reply message (no IP header; its identifier is the ping socket's port).
    * 'error': the original payload as the router quoted it: for ICMP probes our ICMP echo header +
    * data (identifier = the ping socket's port), for UDP the UDP payload, for TCP the TCP header.
-   * 'tcp': empty.
+   * 'tcp', 'tx': empty.
    */
   data: Uint8Array;
   /**
@@ -29,32 +28,59 @@ export interface ReceivedPacket {
    * the socket, or when an immediate ECONNREFUSED returned from connect().
    */
   rxNs: number;
-  /**
-   * Where it came from: 'raw' (raw ICMP socket), 'ping' (datagram ICMP echo reply), 'error' (a
-   * socket's error queue: an ICMP error for one of our datagram or TCP probes), 'tcp' (a TCP
-   * probe's connect finished), 'tx' (a raw send's transmit timestamp: txId names the send; family is
-   * the send socket's, from is zeros, data empty). 'tx' records come first in their batch, before
-   * any answer read in the same wake.
-   */
-  source: PacketSource;
-  /** 'error': ICMP type and code from sock_extended_err (ICMPv6 numbering for IPv6). */
-  icmpType?: number;
-  icmpCode?: number;
-  /** 'error': the protocol of the socket the error was queued on. */
-  errProto?: 'icmp' | 'udp' | 'tcp';
-  /** 'error': the original destination address (msg_name of the error-queue read). */
-  origDst?: Uint8Array;
-  /** 'error' for UDP and TCP: the original destination port. */
-  origDstPort?: number;
-  /** 'error': our source port (UDP/TCP), or the ping socket's port (= ICMP identifier) for ICMP. */
-  origSrcPort?: number;
-  /** 'tcp', and 'error' with errProto 'tcp': the probe id from connectTcp(). */
-  tcpId?: number;
-  /** 'tcp': 0 (connected) or the errno (111 ECONNREFUSED, 113 EHOSTUNREACH, 110 ETIMEDOUT, ...). */
-  tcpErrno?: number;
-  /** 'tx': the txId given to sendIPv4/sendIPv6. */
-  txId?: number;
 }
+
+/** An ICMP / ICMPv6 message read from a raw ICMP socket. */
+export interface RawPacket extends PacketBase {
+  source: 'raw';
+}
+
+/** An echo reply read from a datagram ("ping") socket. */
+export interface PingPacket extends PacketBase {
+  source: 'ping';
+}
+
+/** An ICMP error for one of our datagram or TCP probes, read from its socket's error queue. */
+export interface QueuedIcmpError extends PacketBase {
+  source: 'error';
+  /** ICMP type and code from sock_extended_err (ICMPv6 numbering for IPv6). */
+  icmpType: number;
+  icmpCode: number;
+  /** the protocol of the socket the error was queued on */
+  errProto: 'icmp' | 'udp' | 'tcp';
+  /** the original destination address (msg_name of the error-queue read) */
+  origDst?: Uint8Array;
+  /** UDP and TCP: the original destination port */
+  origDstPort?: number;
+  /** our source port (UDP/TCP), or the ping socket's port (= ICMP identifier) for ICMP */
+  origSrcPort?: number;
+  /** errProto 'tcp': the probe id from connectTcp() */
+  tcpId?: number;
+}
+
+/** A TCP (or SCTP) probe's connect finished. */
+export interface TcpEnd extends PacketBase {
+  source: 'tcp';
+  /** the probe id from connectTcp() */
+  tcpId: number;
+  /** 0 (connected) or the errno (111 ECONNREFUSED, 113 EHOSTUNREACH, 110 ETIMEDOUT, ...) */
+  tcpErrno: number;
+}
+
+/**
+ * A raw send's kernel transmit timestamp (family is the send socket's). 'tx' records come first
+ * in their batch, before any answer read in the same wake.
+ */
+export interface TxStampRecord extends PacketBase {
+  source: 'tx';
+  /** the txId given to sendIPv4/sendIPv6 */
+  txId: number;
+}
+
+/** One received packet or event, told apart by where it came from (`source`). */
+export type ReceivedPacket = RawPacket | PingPacket | QueuedIcmpError | TcpEnd | TxStampRecord;
+
+export type PacketSource = ReceivedPacket['source'];
 
 /** An Error shaped like Node's system errors. */
 export interface ErrnoError extends Error {

@@ -18,7 +18,7 @@ import {
   type QuotedProbe,
 } from '@mtr-ts/native/wire';
 
-import type { Received } from './transport.js';
+import type { QueuedIcmpError, Received } from './transport.js';
 
 /** mtr-packet's packet buffer: no probe (IPv4: whole packet; IPv6: without the IP header) is larger. */
 export const PACKET_BUFFER_SIZE = 9000;
@@ -198,9 +198,8 @@ export function resultOf(family: IpVersion, type: number, code: number): ProbeRe
   return undefined;
 }
 
-function decodeQueued(p: Received): Answer | undefined {
-  if (p.icmpType === undefined || p.errProto === undefined) return undefined;
-  const type = resultOf(p.family, p.icmpType, p.icmpCode ?? 0);
+function decodeQueued(p: QueuedIcmpError): Answer | undefined {
+  const type = resultOf(p.family, p.icmpType, p.icmpCode);
   if (type === undefined) return undefined;
   const d = p.data;
   const u16 = (at: number): number | undefined => (d.length >= at + 2 ? (d[at]! << 8) | d[at + 1]! : undefined);

@@ -23,7 +23,15 @@ import { destinationKind, echoSource } from './destination.js';
 import { matchAnswer, type MatchLookup } from './matcher.js';
 import { SourceCache } from './source-cache.js';
 import { ProbeTable, type Probe, DEFAULT_MAX_IN_FLIGHT } from './probes.js';
-import { isSendError, type ProbeOptions, type Received, type SendOptions, type Transport } from './transport.js';
+import {
+  isSendError,
+  type ProbeOptions,
+  type Received,
+  type SendOptions,
+  type TcpEnd,
+  type Transport,
+  type TxStampRecord,
+} from './transport.js';
 
 
 const HTTP_PORT = 80;
@@ -387,8 +395,7 @@ export class Daemon {
    * device, it replaces the clock read before the send (which can run tens of µs early on a cold
    * send path, or far more when the packet waited for neighbour resolution). The deadline stays.
    */
-  private handleTxStamp(p: Received): void {
-    if (p.txId === undefined) return;
+  private handleTxStamp(p: TxStampRecord): void {
     const probe = this.txProbes.get(p.txId);
     if (probe === undefined) return;
     this.txProbes.delete(p.txId);
@@ -458,10 +465,10 @@ export class Daemon {
    * ICMP message itself, which names the router; without it, the errno is the answer, as with
    * mtr-packet.
    */
-  private handleTcpEnd(p: Received): void {
-    const probe = p.tcpId === undefined ? undefined : this.tcpProbes.get(p.tcpId);
+  private handleTcpEnd(p: TcpEnd): void {
+    const probe = this.tcpProbes.get(p.tcpId);
     if (probe === undefined) return;
-    const err = p.tcpErrno ?? 0;
+    const err = p.tcpErrno;
     if (err === 0 || err === ERRNO.ECONNREFUSED) {
       this.answer(probe, p, 'reply', undefined);
       return;

@@ -18,7 +18,7 @@ namespace {
 constexpr size_t kMaxPacketsPerWake = 1024;  // then yield to the loop; the level-triggered poll fires again
 constexpr size_t kMetaPerPacket = 5;         // family, fromOffset, dataOffset, dataLength, rxNs
 // source, icmpType, icmpCode, errProto, origDstPort, origSrcPort, tcpId, tcpErrno, origDstOffset, txId
-// (NaN: absent)
+// (NaN: absent). native/src/batch.ts names the same slots (EXT): change both.
 constexpr size_t kExtPerPacket = 10;
 constexpr double kSourceRaw = 0, kSourcePing = 1, kSourceError = 2, kSourceTcp = 3, kSourceTx = 4;
 constexpr uint8_t kNoAddress[16] = {};
