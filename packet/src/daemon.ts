@@ -17,36 +17,24 @@ import {
   type Reply,
   type SendProbeRequest,
 } from '@mtr-ts/protocol';
-import { buildDgramPayload, buildProbe, decodeAnswer, formatAddress, needsSource, parseAddress } from './codec.js';
+import { decodeAnswer, formatAddress, parseAddress } from './codec.js';
 import { supportOf } from './check-support.js';
 import { destinationKind, echoSource } from './destination.js';
 import { matchAnswer, type MatchLookup } from './matcher.js';
+import { sendDgram, sendRaw, sendStream, type SenderContext, type Sent } from './send-probe.js';
 import { SourceCache } from './source-cache.js';
 import { ProbeTable, type Probe, DEFAULT_MAX_IN_FLIGHT } from './probes.js';
 import {
   isSendError,
   type ProbeOptions,
   type Received,
-  type SendOptions,
   type TcpEnd,
   type Transport,
   type TxStampRecord,
 } from './transport.js';
 
 
-const HTTP_PORT = 80;
-/**
- * source ports tried for one TCP probe before its bind error is the answer: other probers' ports
- * and quarantined ones are skipped (a failed bind costs a few µs)
- */
-const MAX_PORT_ATTEMPTS = 1024;
-/** a TCP probe's port quarantine is its timeout, at most this */
-const MAX_QUARANTINE_MS = 60_000;
-/** how long a TCP probe whose connect a router aborted waits for that router's ICMP message */
 const TCP_ICMP_GRACE_NS = 20e6;
-
-/** IPv6 raw socket protocol per probe protocol (ICMP probes are ICMPv6 there). */
-const PROTOCOL_NUMBERS_V6 = { icmp: 58, udp: 17, tcp: 6, sctp: 132 } as const;
 
 export interface DaemonOptions {
   maxInFlight?: number;
@@ -84,9 +72,10 @@ export class Daemon {
   private readonly tcpProbes = new Map<number, Probe>();
   /** raw probes waiting for their kernel transmit stamp, by the txId their send was given */
   private readonly txProbes = new Map<number, Probe>();
-  private nextTxId = 0;
   /** datagram mode: the ping sockets' ports, which the kernel uses as ICMP identifiers (IPv4, IPv6) */
   private readonly pingIds: [number, number] = [-1, -1];
+  /** what the send strategies use of the daemon */
+  private readonly sender: SenderContext;
   /** what the matcher sees of the tables */
   private readonly lookup: MatchLookup = {
     bySequence: (sequence) => this.probes.get(sequence),
@@ -108,6 +97,23 @@ export class Daemon {
     this.protocols = opts.protocols ?? new Set(['icmp', 'udp', 'tcp', 'sctp']);
     this.markSupported = opts.markSupported ?? false;
     this.sources = new SourceCache((family, dst) => transport.sourceAddress(family, dst), () => transport.now());
+    let nextTxId = 0;
+    this.sender = {
+      transport,
+      probes: this.probes,
+      sources: this.sources,
+      icmpId: this.icmpId,
+      ipId: this.ipId,
+      takeTxId: () => {
+        // A fresh id per send (uint32, wrapping): a stamp is only ever taken for the send it names.
+        const id = nextTxId;
+        nextTxId = (id + 1) >>> 0;
+        return id;
+      },
+      pingSocketPort: (family, port) => {
+        this.pingIds[family === 4 ? 0 : 1] = port;
+      },
+    };
   }
 
   private reply(r: Reply): void {
@@ -244,23 +250,14 @@ export class Daemon {
     if (req.localDevice !== undefined) opts.device = req.localDevice;
     if (src !== undefined) opts.src = src;
 
-    let sent: {
-      txNs: number;
-      srcPort: number;
-      dstPort: number;
-      sequence: number;
-      tcpId: number;
-      txId?: number;
-      ipId?: number;
-      icmpLength?: number;
-    };
+    let sent: Sent;
     try {
       const s =
         stream
-          ? this.sendStream(req, family, dst, opts)
+          ? sendStream(this.sender, req, family, dst, opts)
           : this.modeOf(family) === 'dgram'
-            ? this.sendDgram(req, family, dst, opts)
-            : this.sendRaw(req, family, dst, src, opts);
+            ? sendDgram(this.sender, req, family, dst, opts)
+            : sendRaw(this.sender, req, family, dst, src, opts);
       if (s === undefined) {
         this.reply({ token, type: 'invalid-argument', reason: undefined });
         return;
@@ -297,83 +294,6 @@ export class Daemon {
     if (probe.tcpId >= 0) this.tcpProbes.set(probe.tcpId, probe);
     if (sent.txId !== undefined) this.txProbes.set(sent.txId, probe);
     if (earliest === undefined || probe.deadlineNs < earliest.deadlineNs) this.onDeadlineChange();
-  }
-
-  /** Raw sockets: we build the packet (IPv4 with its header; IPv6 from the transport header). */
-  private sendRaw(req: SendProbeRequest, family: 4 | 6, dst: Uint8Array, src: Uint8Array | undefined, opts: ProbeOptions) {
-    const sequence = this.probes.allocateSequence();
-    const source = src ?? (needsSource(req) ? this.sources.get(family, dst) : undefined);
-    const built = buildProbe(req, family, dst, source, { icmpId: this.icmpId, sequence, ipId: this.ipId });
-    if (built === undefined) return undefined;
-    const sendOpts: SendOptions = {};
-    if (opts.mark !== undefined) sendOpts.mark = opts.mark;
-    if (opts.device !== undefined) sendOpts.device = opts.device;
-    // A fresh id per send (uint32, wrapping): a stamp is only ever taken for the send it names.
-    const txId = this.nextTxId;
-    this.nextTxId = (txId + 1) >>> 0;
-    sendOpts.txId = txId;
-    const txNs =
-      family === 4
-        ? this.transport.sendIPv4(built.bytes, dst, sendOpts)
-        : this.transport.sendIPv6(PROTOCOL_NUMBERS_V6[req.protocol], built.bytes, dst, {
-            ...sendOpts,
-            hopLimit: req.ttl,
-            trafficClass: req.tos,
-            ...(src ? { src } : {}),
-          });
-    return {
-      txNs,
-      srcPort: built.srcPort,
-      dstPort: built.dstPort,
-      sequence,
-      tcpId: -1,
-      txId,
-      ...(family === 4 ? { ipId: this.ipId } : {}),
-      ...(req.protocol === 'icmp' ? { icmpLength: family === 4 ? built.bytes.length - 20 : built.bytes.length } : {}),
-    };
-  }
-
-  /** Datagram sockets (no privileges): the kernel builds the headers and owns the ICMP identifier. */
-  private sendDgram(req: SendProbeRequest, family: 4 | 6, dst: Uint8Array, opts: ProbeOptions) {
-    const sequence = this.probes.allocateSequence();
-    const payload = buildDgramPayload(req, family, sequence);
-    if (payload === undefined) return undefined;
-    const proto = req.protocol === 'icmp' ? 'icmp' : 'udp';
-    const dstPort = proto === 'udp' ? req.port || sequence : 0;
-    const r = this.transport.sendDgram(family, proto, payload, dst, dstPort, opts);
-    if (proto === 'icmp') this.pingIds[family === 4 ? 0 : 1] = r.localPort;
-    return {
-      txNs: r.txNs,
-      srcPort: proto === 'udp' ? r.localPort : 0,
-      dstPort,
-      sequence,
-      tcpId: -1,
-      ...(proto === 'icmp' ? { icmpLength: payload.length } : {}),
-    };
-  }
-
-  /**
-   * TCP and SCTP: a real connect() from the sequence as source port, as mtr-packet does (port 80
-   * unless given); a port still in use by anyone is skipped (the bind fails) and the next
-   * sequence is tried.
-   */
-  private sendStream(req: SendProbeRequest, family: 4 | 6, dst: Uint8Array, opts: ProbeOptions) {
-    // 0.95 keeps the port as the int it parsed and htons() cuts it to 16 bits
-    const dstPort = req.port ? req.port & 0xffff : HTTP_PORT;
-    const protocol = req.protocol === 'sctp' ? 'sctp' : 'tcp';
-    // The port stays taken for the probe's timeout after it ends: an answer for it arriving late
-    // cannot be taken for a later probe's (ours or another prober's) on the same port.
-    const quarantineMs = Math.min(Math.max(0, Math.round(req.timeout * 1000)), MAX_QUARANTINE_MS);
-    for (let attempt = 0; ; attempt++) {
-      const sequence = this.probes.allocateSequence();
-      try {
-        const r = this.transport.connectTcp(family, dst, dstPort, sequence, { ...opts, protocol, quarantineMs });
-        return { txNs: r.txNs, srcPort: sequence, dstPort, sequence, tcpId: r.id };
-      } catch (e) {
-        const retry = isSendError(e) && (e.errno === ERRNO.EADDRINUSE || e.errno === ERRNO.EADDRNOTAVAIL);
-        if (!retry || attempt >= MAX_PORT_ATTEMPTS) throw e;
-      }
-    }
   }
 
   /** A batch of received packets from the transport. */
