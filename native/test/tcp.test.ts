@@ -190,6 +190,47 @@ describe(`TCP probes${rootReason}`, { skip: skipRoot }, () => {
     }
   });
 
+  it("quarantineMs keeps a finished probe's port bound for that long, then lets it go", async () => {
+    const c = new Collector();
+    const e = new Engine(c.onBatch);
+    const server = await listen('127.0.0.1');
+    try {
+      e.open();
+      const src = await closedTcpPort('0.0.0.0');
+      const a = e.connectTcp(4, LO4, portOf(server), src, { ttl: 64, tos: 0, quarantineMs: 400 });
+      expect((await c.waitFor(tcpEndOf(a.id))).tcpErrno).toBe(0);
+      expect(e.stats().tcpInFlight).toBe(0);
+      expect(e.stats().quarantinedPorts).toBe(1);
+      // taken for anyone: this engine's next probe, and any other socket
+      let err: unknown;
+      try {
+        e.connectTcp(4, LO4, portOf(server), src, { ttl: 64, tos: 0 });
+      } catch (x) {
+        err = x;
+      }
+      expect(isErrnoError(err) && err.code).toBe('EADDRINUSE');
+      const other = createServer();
+      const otherBound = await new Promise<boolean>((resolve) => {
+        other.once('error', () => resolve(false));
+        other.listen(src, '0.0.0.0', () => resolve(true));
+      });
+      if (otherBound) await closeServer(other);
+      expect(otherBound).toBe(false);
+      await tick(450);
+      // released at the next connect after its time
+      const b = e.connectTcp(4, LO4, portOf(server), src, { ttl: 64, tos: 0 });
+      expect(e.stats().quarantinedPorts).toBe(0);
+      expect((await c.waitFor(tcpEndOf(b.id))).tcpErrno).toBe(0);
+      // close() lets every quarantined port go
+      e.connectTcp(4, LO4, portOf(server), 0, { ttl: 64, tos: 0, quarantineMs: 60_000 });
+      await c.waitCount(isTcpEnd, 3);
+      expect(e.stats().quarantinedPorts).toBe(1);
+    } finally {
+      e.close();
+      await closeServer(server);
+    }
+  });
+
   it('closeTcp closes early and is idempotent; close() ends every probe in flight', async () => {
     const c = new Collector();
     const e = new Engine(c.onBatch);
