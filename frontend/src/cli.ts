@@ -2,12 +2,11 @@
 // one packet process, the chosen output consumes its events, and this is the one place that writes to
 // stdout and stderr.
 
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { PacketClient } from './client.js';
 import { helpText, parseOptions, PROGRAM, UsageError, versionText, type Config } from './options.js';
 import { NameResolver } from './resolver.js';
+import { assessTrust, currentCredentials, ourPacketProgram, packetCommand, readTargetsFile } from './trust.js';
 import { NO_NAMES, type RenderOptions } from './render/model.js';
 import { createEngine } from './engine/engine.js';
 import type { TargetOptions } from './engine/types.js';
@@ -15,8 +14,8 @@ import type { TargetRef } from './stats/types.js';
 import { lookupTarget, localAddressFor } from './targets.js';
 import { OUTPUTS, STREAMING_MODES } from './outputs/index.js';
 
-/** ../../packet/bin/mtr-packet-ts from this file: right from frontend/src (vitest) and frontend/dist. */
-export const DEFAULT_PACKET_PATH = fileURLToPath(new URL('../../packet/bin/mtr-packet-ts', import.meta.url));
+/** Our packet program by absolute path (its launcher where built): see trust.ts. */
+export const DEFAULT_PACKET_PATH = ourPacketProgram();
 
 export interface Io {
   out(text: string): void;
@@ -80,10 +79,11 @@ export function targetOptionsOf(cfg: Config): Partial<TargetOptions> {
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
   const say = (msg: string): void => io.err(`${PROGRAM}: ${msg}\n`);
   let cfg: Config;
+  const trust = assessTrust(currentCredentials(io.env));
   try {
     cfg = parseOptions(argv, io.env['MTR_OPTIONS'], {
       isRoot: io.isRoot,
-      readFile: (p) => readFileSync(p === '-' ? 0 : p, 'utf8'),
+      readFile: (p) => readTargetsFile(trust, p),
     });
   } catch (e) {
     if (e instanceof UsageError) {
@@ -103,12 +103,12 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   }
   if (cfg.defaultedMode && io.errIsTty) say('no curses interface here: running in report mode (-r)');
 
-  const packetPath = io.env['MTR_PACKET'] ?? DEFAULT_PACKET_PATH;
+  const packet = packetCommand(trust);
   const render: RenderOptions = { order: cfg.order, wide: cfg.mode === 'wide', dns: cfg.dns, showIps: cfg.showIps, ipinfo: cfg.ipinfo, mpls: cfg.mpls };
   const names =
     cfg.dns || cfg.ipinfo !== undefined ? new NameResolver({ dns: cfg.dns, ipinfo: cfg.ipinfo, server: io.env['MTR_TS_DNS_SERVER'] }) : undefined;
   const engine = createEngine({
-    connect: () => new PacketClient({ path: packetPath, env: io.env }),
+    connect: () => new PacketClient({ path: packet.path, env: packet.env }),
     lookup: lookupTarget,
     localAddress: localAddressFor,
     names,

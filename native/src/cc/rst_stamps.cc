@@ -9,6 +9,8 @@
 
 #include <cstring>
 
+#include "privileges.h"
+
 namespace mtr {
 
 namespace {
@@ -50,7 +52,7 @@ uint16_t U16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]
 SysResult RstStamps::Open(int family) {
   int& slot = family == AF_INET ? fd4_ : fd6_;
   if (slot >= 0) return Ok();
-  int fd = OpenRaw(family, IPPROTO_TCP);
+  int fd = OpenRawOrInherited(family, IPPROTO_TCP);  // the launcher's, when it opened one
   if (fd < 0) return Fail(-fd, "socket");
   SysResult r = AttachFilter(fd, family);
   const int on = 1;
