@@ -4,15 +4,19 @@
 
 import { hostname } from 'node:os';
 import { PacketClient } from './client.js';
-import { helpText, parseOptions, PROGRAM, UsageError, versionText, type Config } from './options.js';
+import { helpText, parseOptions, PROGRAM, UsageError, VERSION, versionText, type Config } from './options.js';
 import { NameResolver } from './resolver.js';
 import { assessTrust, currentCredentials, ourPacketProgram, packetCommand, readTargetsFile } from './trust.js';
 import { NO_NAMES, type RenderOptions } from './render/model.js';
 import { createEngine } from './engine/engine.js';
+import { systemClock } from './engine/clock.js';
 import type { TargetOptions } from './engine/types.js';
 import type { TargetRef } from './stats/types.js';
 import { lookupTarget, localAddressFor } from './targets.js';
-import { OUTPUTS, STREAMING_MODES } from './outputs/index.js';
+import { OUTPUTS, STREAMING_MODES, mtrSnapshot } from './outputs/index.js';
+import { FINAL_RENDERERS } from './outputs/final.js';
+import { liveWanted } from './tty/wanted.js';
+import { SwitchableNames } from './tty/names.js';
 
 /** Our packet program by absolute path (its launcher where built): see trust.ts. */
 export const DEFAULT_PACKET_PATH = ourPacketProgram();
@@ -25,6 +29,8 @@ export interface Io {
   readonly isRoot: boolean;
   /** registers a Ctrl-C handler; returns an unregister function */
   onInterrupt(handler: () => void): () => void;
+  /** bytes written to stdout and not yet taken by its reader (0 when unknown) */
+  outBacklog?(): number;
 }
 
 function processIo(): Io {
@@ -47,6 +53,7 @@ function processIo(): Io {
       process.on('SIGINT', h);
       return () => process.off('SIGINT', h);
     },
+    outBacklog: () => process.stdout.writableLength,
   };
 }
 
@@ -72,6 +79,7 @@ export function targetOptionsOf(cfg: Config): Partial<TargetOptions> {
     firstTtl: cfg.firstTtl,
     maxTtl: cfg.maxTtl,
     maxUnknown: cfg.maxUnknown,
+    windowSize: cfg.window,
   };
 }
 
@@ -101,12 +109,17 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     io.out(versionText() + '\n');
     return 0;
   }
-  if (cfg.defaultedMode && io.errIsTty) say('no curses interface here: running in report mode (-r)');
+  const live = liveWanted(cfg.defaultedMode, io.env);
+  if (cfg.defaultedMode && !live && io.errIsTty) say('stdout is not a terminal: running in report mode (-r)');
 
   const packet = packetCommand(trust);
   const render: RenderOptions = { order: cfg.order, wide: cfg.mode === 'wide', dns: cfg.dns, showIps: cfg.showIps, ipinfo: cfg.ipinfo, mpls: cfg.mpls };
-  const names =
-    cfg.dns || cfg.ipinfo !== undefined ? new NameResolver({ dns: cfg.dns, ipinfo: cfg.ipinfo, server: io.env['MTR_TS_DNS_SERVER'] }) : undefined;
+  // the live view's names follow its n / y / z keys (tty/names.ts)
+  const names = live
+    ? new SwitchableNames({ dns: cfg.dns, ipinfo: cfg.ipinfo, server: io.env['MTR_TS_DNS_SERVER'] })
+    : cfg.dns || cfg.ipinfo !== undefined
+      ? new NameResolver({ dns: cfg.dns, ipinfo: cfg.ipinfo, server: io.env['MTR_TS_DNS_SERVER'] })
+      : undefined;
   const engine = createEngine({
     connect: () => new PacketClient({ path: packet.path, env: packet.env }),
     lookup: lookupTarget,
@@ -114,7 +127,39 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     names,
     defaults: targetOptionsOf(cfg),
   });
-  const output = OUTPUTS[cfg.mode]({ cfg, render, engine, names: names ?? NO_NAMES, localHostname: hostname(), write: io.out });
+  if (live) {
+    // the live view (tty/run.ts): first target, until q; the report is left in the scrollback
+    const { runLive } = await import('./tty/run.js');
+    try {
+      return await runLive({
+        cfg,
+        engine,
+        localHostname: hostname(),
+        report: (id, view) => {
+          const s = engine.snapshot(id);
+          return s?.startTime === undefined ? [] : FINAL_RENDERERS.report(mtrSnapshot(s, hostname()), names ?? NO_NAMES, { ...render, ...view });
+        },
+        say,
+        out: io.out,
+        isRoot: io.isRoot,
+        env: io.env,
+        version: `${PROGRAM} ${VERSION}`,
+      });
+    } finally {
+      names?.close();
+    }
+  }
+  const output = OUTPUTS[cfg.mode]({
+    cfg,
+    render,
+    engine,
+    names: names ?? NO_NAMES,
+    localHostname: hostname(),
+    write: io.out,
+    backlog: () => io.outBacklog?.() ?? 0,
+    warn: say,
+    now: systemClock.now,
+  });
   const progress = io.errIsTty && !STREAMING_MODES.has(cfg.mode);
 
   let status = 0;
@@ -123,6 +168,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   let interrupted = false;
   engine.subscribe((e) => {
     if (fatal) return;
+    output.onEvent?.(e); // every event up to and including the one that ends the run
     switch (e.type) {
       case 'error':
         if (e.stage === 'resolve') {
@@ -140,11 +186,10 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
         return;
       case 'cycle-done':
         if (progress) io.err(`\r\x1b[K${PROGRAM}: ${e.target.name}: cycle ${e.cycle}/${e.of ?? '-'}`);
-        break;
+        return;
       default:
-        break;
+        return;
     }
-    output.onEvent?.(e);
   });
   const unhook = io.onInterrupt(() => {
     if (interrupted) process.exit(130); // a second Ctrl-C does not wait for anything
@@ -181,18 +226,31 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   } finally {
     unhook();
     await engine.stop();
-    await output.close?.();
+    output.close?.(fatal ? 'failed' : interrupted ? 'interrupted' : 'completed');
     names?.close();
   }
   if (fatal) return 1;
   return interrupted ? 130 : status;
 }
+/** Waits (at most `ms`) until stdout has handed everything to its reader. */
+function stdoutFlushed(ms: number): Promise<void> {
+  if (process.stdout.writableLength === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    process.stdout.once('drain', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 /** Entry point used by bin/mtr-ts.js. */
 export function run(): void {
   main(process.argv.slice(2)).then(
-    (code) => {
+    async (code) => {
       process.exitCode = code;
-      // do not wait for anything else (late DNS answers, a slow child)
+      // a slow reader gets a moment to take what is written; nothing else is waited for
+      await stdoutFlushed(2000);
       setImmediate(() => process.exit(code));
     },
     (e: unknown) => {

@@ -1,16 +1,20 @@
 // mtr's command line, once: one table feeds yargs, the --help text and the Config type.
 //
 // Meanings and limits follow mtr 0.95 (ui/mtr.c parse_arg). Differences, on purpose:
-// - there is no curses or GTK interface: without an output flag (or with -t) mtr-ts runs in
-//   report mode (-r), and says so on stderr when stderr is a terminal;
+// - no GTK: without an output flag (or with -t), mtr-ts shows the live full-screen view when stdin and
+//   stdout are terminals (tty/), and otherwise runs in report mode (-r), saying so on stderr when
+//   stderr is a terminal;
 // - errors are one line on stderr and exit status 1.
 
 import yargs from 'yargs';
+import type { ProbeProtocol } from '@mtr-ts/protocol';
 import { readFileSync } from 'node:fs';
 import { checkOrder, DEFAULT_ORDER } from './fields.js';
+import { parseScale } from './tty/chart.js';
 
-export type OutputMode = 'report' | 'wide' | 'json' | 'csv' | 'xml' | 'raw' | 'split';
-export type Protocol = 'icmp' | 'udp' | 'tcp' | 'sctp';
+export type OutputMode = 'report' | 'wide' | 'json' | 'csv' | 'xml' | 'raw' | 'split' | 'ndjson' | 'rich';
+/** the packet protocols, as @mtr-ts/protocol names them */
+export type Protocol = ProbeProtocol;
 
 type Kind = 'flag' | 'int' | 'float' | 'string';
 
@@ -53,8 +57,12 @@ export const OPTIONS = [
   { long: 'csv', short: 'C', kind: 'flag', help: 'output comma separated values' },
   { long: 'raw', short: 'l', kind: 'flag', help: 'output raw format' },
   { long: 'split', short: 'p', kind: 'flag', help: 'split output' },
-  { long: 'curses', short: 't', kind: 'flag', help: 'accepted; no curses here: report mode' },
-  { long: 'displaymode', kind: 'int', arg: 'MODE', help: 'accepted for compatibility, ignored' },
+  { long: 'ndjson', kind: 'flag', help: 'output the event stream, one JSON object per line' },
+  { long: 'json-rich', kind: 'flag', help: 'output one JSON document with per-hop, per-responder statistics' },
+  { long: 'window', kind: 'int', arg: 'COUNT', help: 'probes per hop in the rolling window (default 100)' },
+  { long: 'curses', short: 't', kind: 'flag', help: 'use the live full-screen display (default)' },
+  { long: 'displaymode', kind: 'int', arg: 'MODE', help: 'live display: 0 stats, 1-2 chart, 3 both' },
+  { long: 'scale', kind: 'string', arg: 'SCALE', help: 'chart scale: fast|average|slow|t1:..:t9 ms' },
   { long: 'no-dns', short: 'n', kind: 'flag', help: 'do not resolve host names' },
   { long: 'show-ips', short: 'b', kind: 'flag', help: 'show IP numbers and host names' },
   { long: 'order', short: 'o', kind: 'string', arg: 'FIELDS', help: 'select output fields' },
@@ -79,8 +87,17 @@ export function helpText(): string {
   }
   lines.push(
     '',
-    'There is no interactive (curses) display: without -r/-w/-j/-C/-x/-l/-p, mtr-ts behaves as',
-    'with -r (a report after -c cycles, default 10). Ctrl-C prints the report so far (exit 130).',
+    'On a terminal, without an output flag, mtr-ts shows mtr\'s live display (? lists the keys; q quits and',
+    'leaves the report in the scrollback; it probes until q, or -c cycles when given). Otherwise (stdout',
+    'a file or a pipe) it behaves as with -r (a report after -c cycles, default 10), never writing an',
+    'escape byte. Ctrl-C prints the report so far (exit 130). Live fields E and P: median and p95.',
+    'Several targets are probed at the same time over one packet process; reports print in the order',
+    'given (-l and -p run them one after another).',
+    '',
+    'Machine outputs (versioned, JSON Schema in frontend/schema/): --ndjson writes every event as it',
+    'happens (probe sent/answered/lost, hop and path changes, cycles), one object per line; --json-rich',
+    'writes one document at the end with per-hop lifetime and --window statistics, percentiles, and',
+    'every responder with its own statistics and MPLS labels. -j stays mtr 0.95\'s JSON.',
     '',
     'Environment:',
     '  MTR_OPTIONS          options read before the command line',
@@ -95,8 +112,14 @@ export function helpText(): string {
 
 export interface Config {
   mode: OutputMode;
-  /** true when no output flag was given (or -t): report mode stands in for curses */
+  /** true when no output flag was given (or -t): the live view on a terminal, else report mode */
   defaultedMode: boolean;
+  /** -c was given (the live view then quits after that many cycles) */
+  cyclesGiven: boolean;
+  /** --displaymode, 0-3 */
+  displayMode: number;
+  /** --scale text (checked) */
+  scale: string | undefined;
   targets: string[];
   cycles: number;
   /** seconds */
@@ -125,6 +148,8 @@ export interface Config {
   showIps: boolean;
   order: string;
   ipinfo: number | undefined;
+  /** --window: probes per hop in the rolling window */
+  window: number;
   help: boolean;
   version: boolean;
 }
@@ -139,6 +164,8 @@ const MODE_OF: Record<string, OutputMode | 'curses'> = {
   x: 'xml', xml: 'xml',
   l: 'raw', raw: 'raw',
   p: 'split', split: 'split',
+  ndjson: 'ndjson',
+  'json-rich': 'rich',
   t: 'curses', curses: 'curses',
 };
 
@@ -270,6 +297,9 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
     defaultedMode: mode === undefined || mode === 'curses',
     targets: [],
     cycles: 10,
+    cyclesGiven: false,
+    displayMode: 0,
+    scale: undefined,
     interval: 1,
     gracetime: 5,
     timeout: 10,
@@ -291,12 +321,16 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
     showIps: has('show-ips'),
     order: DEFAULT_ORDER,
     ipinfo: undefined,
+    window: 100,
     help: has('help'),
     version: has('version'),
   };
   if (cfg.help || cfg.version) return cfg;
 
-  if (has('report-cycles')) cfg.cycles = toInt(last('report-cycles'), '-c');
+  if (has('report-cycles')) {
+    cfg.cycles = toInt(last('report-cycles'), '-c');
+    cfg.cyclesGiven = true;
+  }
   if (has('psize')) cfg.psize = toInt(last('psize'), '-s');
   if (has('interface')) cfg.interfaceName = String(last('interface'));
   if (has('address')) cfg.address = String(last('address'));
@@ -311,7 +345,8 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
   if (has('max-unknown')) cfg.maxUnknown = Math.max(1, toInt(last('max-unknown'), '-U'));
   if (has('order')) {
     const o = String(last('order'));
-    const err = checkOrder(o);
+    // E and P (median, p95) are the live view's; the reports skip them
+    const err = o.length > 20 ? checkOrder(o) : checkOrder(o.replace(/[EP]/g, ''));
     if (err !== undefined) throw new UsageError(err);
     cfg.order = o;
   }
@@ -349,6 +384,10 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
     cfg.ipinfo = n;
   }
   if (has('aslookup')) cfg.ipinfo = 0;
+  if (has('window')) {
+    cfg.window = toInt(last('window'), '--window');
+    if (cfg.window < 1 || cfg.window > 100_000) throw new UsageError(`value ${cfg.window} out of range (1 - 100000)`);
+  }
   if (has('mark')) {
     const m = toInt(last('mark'), '-M');
     if (m < 0 || m > 0xffffffff) throw new UsageError(`invalid argument: '${String(last('mark'))}' for -M`);
@@ -356,7 +395,14 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
   }
   if (has('displaymode')) {
     const d = toInt(last('displaymode'), '--displaymode');
-    if (d < 0 || d > 2) throw new UsageError(`value out of range (0 - 2): ${d}`);
+    if (d < 0 || d > 3) throw new UsageError(`value out of range (0 - 3): ${d}`);
+    cfg.displayMode = d;
+  }
+  if (has('scale')) {
+    const text = String(last('scale'));
+    const err = parseScale(text);
+    if (typeof err === 'string') throw new UsageError(err);
+    cfg.scale = text;
   }
   if (has('filename')) {
     const file = String(last('filename'));
