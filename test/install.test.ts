@@ -63,8 +63,11 @@ afterAll(() => {
 describe.skipIf(skip)('packed and installed with npm install -g', () => {
   const withPath = (): NodeJS.ProcessEnv => ({ ...process.env, PATH: `${bin}:/usr/sbin:/usr/bin:/sbin:/bin` });
 
-  it('puts working mtr-packet-ts and mtr-ts on PATH', () => {
-    expect(readdirSync(bin).sort()).toEqual(['mtr-packet-ts', 'mtr-ts']);
+  it('puts working mtr-packet-ts, mtr-ts and mtr-ts-exporter on PATH', () => {
+    expect(readdirSync(bin).sort()).toEqual(['mtr-packet-ts', 'mtr-ts', 'mtr-ts-exporter']);
+    const x = spawnSync('mtr-ts-exporter', ['--version'], { env: withPath(), encoding: 'utf8', timeout: 30_000 });
+    expect(x.stderr).toBe('');
+    expect(x.stdout).toBe('mtr-ts-exporter 0.1.0\n');
     const p = spawnSync('mtr-packet-ts', [], { input: '1 send-probe ip-4 127.0.0.1\n', env: withPath(), encoding: 'utf8', timeout: 30_000 });
     expect(p.stderr).toBe('');
     expect(p.stdout).toMatch(/^1 reply ip-4 127\.0\.0\.1 round-trip-time \d+\n$/);

@@ -16,15 +16,17 @@ import { listen } from './server.js';
 export const DEFAULT_LISTEN = '127.0.0.1:10310';
 export const DEFAULT_CONFIG = 'mtr-ts-exporter.yml';
 
+/** the package's version: package.json is ../../ from dist/exporter/main.js, ../ from the bundle in dist/ */
 function version(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
+  for (const rel of ['../../package.json', '../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'mtr-ts' && pkg.version !== undefined) return pkg.version;
+    } catch {
+      // not this layout
+    }
   }
+  return 'unknown';
 }
 
 export const HELP = `usage: mtr-ts-exporter [--config.file=FILE] [--web.listen-address=HOST:PORT] [options]
