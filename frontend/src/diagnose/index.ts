@@ -1,0 +1,6 @@
+// Path diagnosis: pure rules over a target's per-hop evidence, hysteresis across windows, and renderers.
+export * from './types.js';
+export { wilson, lossInterval, normalCdf, confidenceGreater, type Interval } from './interval.js';
+export { diagnose } from './rules.js';
+export { DiagnosisTracker, trackStep, verdictKey, sortVerdicts, EMPTY_TRACKER, DEFAULT_TRACKER_OPTIONS, type TrackerOptions, type TrackerState, type TrackerStep } from './tracker.js';
+export { renderDiagnosis, verdictHeadline, wrap, type DiagnosisContext } from './text.js';
