@@ -4,3 +4,4 @@ export { wilson, lossInterval, normalCdf, confidenceGreater, type Interval } fro
 export { diagnose } from './rules.js';
 export { DiagnosisTracker, trackStep, verdictKey, sortVerdicts, EMPTY_TRACKER, DEFAULT_TRACKER_OPTIONS, type TrackerOptions, type TrackerState, type TrackerStep } from './tracker.js';
 export { renderDiagnosis, verdictHeadline, wrap, type DiagnosisContext } from './text.js';
+export { renderHtml, latencyChart, escapeHtml, HTML_COLOURS, type HtmlReport, type HtmlHop } from './html.js';
