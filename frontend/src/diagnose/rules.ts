@@ -224,23 +224,29 @@ function destinationUnreachable(path: PathEvidence, hops: Hop[]): Verdict | unde
     const u = h.ev.unreachable;
     if (u === undefined || u.count < 3 || isFragNeeded(h)) continue;
     if (hops.slice(i + 1).some((x) => x.answers)) continue;
+    // the router that says so: a router answers Time Exceeded at its own TTL and "unreachable" to the
+    // probes that get one TTL further, so name it by the first TTL it answered at
+    const first = hops.slice(0, i).find((x) => x.address !== undefined && x.address === h.address);
+    const hopNo = first?.ttl ?? h.ttl;
     const code = u.icmpCode !== undefined ? ` (ICMP type ${u.icmpType ?? '?'} code ${u.icmpCode})` : '';
     const filtered = u.icmpCode !== undefined && [9, 10, 13].includes(u.icmpCode) && path.ipVersion === 4;
     const evidence: Record<string, number> = { unreachable: u.count, received: h.received, sent: h.sent };
     if (u.icmpType !== undefined) evidence['icmpType'] = u.icmpType;
     if (u.icmpCode !== undefined) evidence['icmpCode'] = u.icmpCode;
+    if (first !== undefined) evidence['answeredAtTtl'] = h.ttl;
     return verdict(
       'destination-unreachable',
-      h.ttl,
+      hopNo,
       1 - Math.pow(0.5, u.count),
       evidence,
       { kind: u.kind, responder: h.address ?? '???' },
-      `${cap(hopName(h))} answers "destination unreachable" (${u.kind}${code}) ${u.count} times, and nothing ` +
-        `answers beyond it: ${path.target} cannot be reached from here; the path ends at hop ${h.ttl}.`,
+      `Hop ${hopNo} (${h.address ?? '???'}) answers "destination unreachable" (${u.kind}${code}) ${u.count} ` +
+        `times${first !== undefined ? ` to the probes sent one hop further (TTL ${h.ttl})` : ''}, and nothing ` +
+        `answers beyond it: ${path.target} cannot be reached from here; the path ends at hop ${hopNo}.`,
       filtered
-        ? `Hop ${h.ttl} filters this traffic on purpose (administratively prohibited): ask its operator.`
-        : `Hop ${h.ttl} has no route to ${path.target} (or the destination host is down): a routing problem in ` +
-          `the network of hop ${h.ttl} or beyond; report it to that operator.` +
+        ? `Hop ${hopNo} filters this traffic on purpose (administratively prohibited): ask its operator.`
+        : `Hop ${hopNo} has no route to ${path.target} (or the destination host is down): a routing problem in ` +
+          `the network of hop ${hopNo} or beyond; report it to that operator.` +
           (u.icmpCode === undefined ? ' (The packet program does not report the ICMP code, so the exact reason is unknown.)' : ''),
     );
   }
