@@ -2,72 +2,8 @@
 // synthetic snapshots shaped like the engine's: each hop's ring of probes with cycle, state, RTT, responder.
 
 import { describe, expect, it } from 'vitest';
-import {
-  TargetDiagnosis,
-  changesAt,
-  rttSummary,
-  scheduleFor,
-  verdictKey,
-  windowEvidence,
-  type HopLike,
-  type SampleLike,
-  type SnapshotLike,
-} from '../src/diagnose/index.js';
-
-/** xorshift32: the same pattern every run */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x / 0x100000000;
-  };
-}
-
-interface SimHop {
-  /** responder per cycle (ECMP, path changes) */
-  addr: string | ((cycle: number) => string);
-  /** chance a probe gets no answer */
-  loss?: number;
-  rtt?: number;
-  unreachable?: boolean;
-}
-
-/** A target after `cycles` cycles; probes of the newest `pendingCycles` cycles that got no answer are still pending. */
-function simulate(hops: SimHop[], cycles: number, opts: { seed?: number; pendingCycles?: number; target?: string } = {}): SnapshotLike {
-  const rand = rng(opts.seed ?? 7);
-  const pendingFrom = cycles - (opts.pendingCycles ?? 0) + 1;
-  const out: HopLike[] = hops.map((h, i) => {
-    const samples: SampleLike[] = [];
-    for (let c = 1; c <= cycles; c++) {
-      const responder = typeof h.addr === 'string' ? h.addr : h.addr(c);
-      const lost = rand() < (h.loss ?? 0);
-      const rtt = (h.rtt ?? 0.2) * (0.9 + 0.2 * rand());
-      samples.push(
-        lost
-          ? { cycle: c, state: c >= pendingFrom ? 'pending' : 'lost', rtt: undefined, responder: undefined }
-          : { cycle: c, state: 'reply', rtt, responder },
-      );
-    }
-    const addrs = [...new Set(samples.filter((x) => x.responder !== undefined).map((x) => x.responder!))];
-    const received = samples.filter((x) => x.state === 'reply').length;
-    return {
-      ttl: i + 1,
-      lifetime: { sent: cycles, received, inFlight: samples.filter((x) => x.state === 'pending').length },
-      samples,
-      responders: addrs.map((address) => ({ address, reply: h.unreachable ? { kind: 'unreachable', code: 'no-route' } : { kind: 'ttl-expired' } })),
-    };
-  });
-  return {
-    target: { address: opts.target ?? '10.0.4.2', family: 4 },
-    options: { protocol: 'icmp', psize: 64, firstTtl: 1, maxTtl: 30 },
-    cycles,
-    hops: out,
-  };
-}
+import { TargetDiagnosis, changesAt, rttSummary, scheduleFor, verdictKey, windowEvidence, type SnapshotLike } from '../src/diagnose/index.js';
+import { simulate, type SimHop } from './diagnose-sim.js';
 
 const PATH = ['10.0.1.2', '10.0.2.2', '10.0.3.2', '10.0.4.2'];
 const clean = (): SimHop[] => PATH.map((addr) => ({ addr }));

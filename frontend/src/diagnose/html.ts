@@ -165,7 +165,8 @@ tr.flag-info td { background: #e3f2fd; }
 .none { border-left: 6px solid ${HTML_COLOURS.ok}; padding: 6px 12px; background: #f1f8e9; }
 `;
 
-export function renderHtml(r: HtmlReport): string {
+/** One target's section: its verdicts, chart and table. */
+function targetSection(r: HtmlReport): string {
   const started = new Date(r.startTime).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
   const rows = r.hops
     .map((h) => {
@@ -202,10 +203,7 @@ export function renderHtml(r: HtmlReport): string {
           })
           .join('\n');
   return (
-    `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">` +
-    `<meta name="viewport" content="width=device-width, initial-scale=1">` +
-    `<title>${escapeHtml(`Trace to ${r.target}`)}</title><style>${CSS}</style></head><body>\n` +
-    `<h1>Trace from ${escapeHtml(r.localHostname)} to ${escapeHtml(r.target)}` +
+    `<section>\n<h1>Trace from ${escapeHtml(r.localHostname)} to ${escapeHtml(r.target)}` +
     (r.target !== r.targetAddress ? ` (${escapeHtml(r.targetAddress)})` : '') +
     `</h1>\n<div class="meta">Started ${escapeHtml(started)}; ${r.cycles} cycles, ${escapeHtml(r.protocol.toUpperCase())}, ` +
     `${r.probeSize}-byte probes, interval ${r.interval} s. Made by ${escapeHtml(r.generator)}.</div>\n` +
@@ -213,7 +211,19 @@ export function renderHtml(r: HtmlReport): string {
     `<h2>Latency per hop</h2>\n${latencyChart(r.hops, r.verdicts)}\n` +
     `<div class="meta">Grey line: Best to Wrst; box: Best to p95; bar: median. Bottom row: loss per hop.</div>\n` +
     `<h2>Hops</h2>\n<table><thead><tr><th>Hop</th><th class="host">Host</th><th>Loss%</th><th>Snt</th><th>Rcv</th>` +
-    `<th>Last</th><th>Avg</th><th>Best</th><th>Median</th><th>p95</th><th>Wrst</th><th>StDev</th></tr></thead>\n<tbody>\n${rows}\n</tbody></table>\n` +
+    `<th>Last</th><th>Avg</th><th>Best</th><th>Median</th><th>p95</th><th>Wrst</th><th>StDev</th></tr></thead>\n<tbody>\n${rows}\n</tbody></table>\n</section>\n`
+  );
+}
+
+/** The page: one section per target (usually one). */
+export function renderHtml(reports: HtmlReport | readonly HtmlReport[]): string {
+  const list: readonly HtmlReport[] = Array.isArray(reports) ? reports : [reports as HtmlReport];
+  const title = list.length === 1 ? `Trace to ${list[0]!.target}` : `Traces to ${list.map((r) => r.target).join(', ')}`;
+  return (
+    `<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">` +
+    `<meta name="viewport" content="width=device-width, initial-scale=1">` +
+    `<title>${escapeHtml(title)}</title><style>${CSS}</style></head><body>\n` +
+    list.map(targetSection).join('<hr>\n') +
     `</body></html>\n`
   );
 }

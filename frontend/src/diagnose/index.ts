@@ -7,3 +7,4 @@ export { renderDiagnosis, verdictHeadline, wrap, type DiagnosisContext } from '.
 export { renderHtml, latencyChart, escapeHtml, HTML_COLOURS, type HtmlReport, type HtmlHop } from './html.js';
 export { windowEvidence, changesAt, rttSummary, type SnapshotLike, type HopLike, type SampleLike, type ResponderLike, type WindowSpec } from './adapter.js';
 export { TargetDiagnosis, scheduleFor, LATE_AFTER_SECONDS, type DiagnosisSchedule } from './run.js';
+export { diagnosisOutput, shownHops, type DiagnosisOutput, type DiagnosisOutputOptions, type ReportSnapshotLike, type ReportHopLike, type EventLike, type TargetLike } from './output.js';
