@@ -2,7 +2,7 @@
 // synthetic snapshots shaped like the engine's: each hop's ring of probes with cycle, state, RTT, responder.
 
 import { describe, expect, it } from 'vitest';
-import { TargetDiagnosis, changesAt, rttSummary, scheduleFor, verdictKey, windowEvidence, type SnapshotLike } from '../src/diagnose/index.js';
+import { CONFIRM_BUDGET, TargetDiagnosis, alternateOf, changesAt, confirmPlan, rttSummary, scheduleFor, verdictKey, windowEvidence, type SnapshotLike } from '../src/diagnose/index.js';
 import { simulate, type SimHop } from './diagnose-sim.js';
 
 const PATH = ['10.0.1.2', '10.0.2.2', '10.0.3.2', '10.0.4.2'];
@@ -123,5 +123,39 @@ describe('a 100-cycle run at -i 0.1, window by window', () => {
     const { diag } = runThrough(clean(), 10, 1);
     expect(diag.active()).toEqual([]);
     expect(diag.context().tooThin).toContain('10 cycles');
+  });
+});
+
+describe('--confirm: probes of another kind settle an uncertain verdict', () => {
+  const silentDest = (): SimHop[] => [...PATH.slice(0, 3).map((addr) => ({ addr })), ...[4, 5, 6, 7, 8].map(() => ({ addr: '10.0.4.2', loss: 1 }))];
+
+  it('the destination drops ICMP: TCP reaches it at hop 4', () => {
+    const { diag } = runThrough(silentDest(), 100);
+    expect(diag.active().map((v) => [verdictKey(v), v.confidence < 0.8])).toEqual([['path-breaks@3', true]]);
+    const plan = confirmPlan(diag.active(), diag.evidence!, undefined, 0.1)!;
+    expect(plan).toMatchObject({ protocol: 'tcp', port: 443, firstTtl: 4, maxTtl: 11, cycles: 5, probes: 40 });
+    expect(plan.probes).toBeLessThanOrEqual(CONFIRM_BUDGET);
+    // the TCP run: the destination answers from TTL 4 on
+    const tcp = simulate(Array.from({ length: 11 }, () => ({ addr: '10.0.4.2' })), plan.cycles);
+    const alt = alternateOf(plan, tcp, 64);
+    expect(alt).toMatchObject({ protocol: 'tcp', port: 443, destinationTtl: 4, toDestination: { sent: 5, received: 5 } });
+    const change = diag.confirm([alt]);
+    expect(change.cleared.map(verdictKey)).toEqual(['path-breaks@3']);
+    expect(change.raised.map(verdictKey)).toEqual(['destination-drops-icmp@4']);
+    expect(diag.active().map(verdictKey)).toEqual(['destination-drops-icmp@4']);
+  });
+
+  it('a real break: TCP gets no further, and the break is confirmed', () => {
+    const { diag } = runThrough(silentDest(), 100);
+    const plan = confirmPlan(diag.active(), diag.evidence!, 80, 0.1)!;
+    expect(plan.port).toBe(80);
+    const tcp = simulate([...PATH.slice(0, 3).map((addr) => ({ addr })), ...Array.from({ length: 8 }, () => ({ addr: '10.0.4.2', loss: 1 }))], plan.cycles);
+    diag.confirm([alternateOf(plan, tcp, 64)]);
+    expect(diag.active().map((v) => [verdictKey(v), v.confidence >= 0.8])).toEqual([['path-breaks@3', true]]);
+  });
+
+  it('nothing uncertain, nothing to probe', () => {
+    const { diag } = runThrough(PATH.map((addr) => ({ addr })), 100);
+    expect(confirmPlan(diag.active(), diag.evidence!, undefined, 0.1)).toBeUndefined();
   });
 });

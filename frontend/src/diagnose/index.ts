@@ -8,3 +8,4 @@ export { renderHtml, latencyChart, escapeHtml, HTML_COLOURS, type HtmlReport, ty
 export { windowEvidence, changesAt, rttSummary, type SnapshotLike, type HopLike, type SampleLike, type ResponderLike, type WindowSpec } from './adapter.js';
 export { TargetDiagnosis, scheduleFor, LATE_AFTER_SECONDS, type DiagnosisSchedule } from './run.js';
 export { diagnosisOutput, shownHops, type DiagnosisOutput, type DiagnosisOutputOptions, type ReportSnapshotLike, type ReportHopLike, type EventLike, type TargetLike } from './output.js';
+export { confirmPlan, alternateOf, CONFIRM_BUDGET, type ConfirmPlan } from './confirm.js';

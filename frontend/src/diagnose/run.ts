@@ -35,6 +35,9 @@ export function scheduleFor(cycles: number | undefined, interval: number): Diagn
   };
 }
 
+/** verdicts about the end of the path, which probes of another kind can explain differently */
+const REVISABLE = new Set<string>(['path-breaks', 'destination-drops-icmp', 'icmp-filtered-beyond']);
+
 export class TargetDiagnosis {
   private readonly tracker: DiagnosisTracker;
   private nextEnd: number;
@@ -78,6 +81,22 @@ export class TargetDiagnosis {
     this.lastEnd = to;
     this.latest = windowEvidence(s, { from, to, pendingIsLost, memory: this.schedule.memory }, this.alternates);
     return this.tracker.update(this.latest);
+  }
+
+  /**
+   * Adds what probes of another kind found (--confirm) and judges the latest window again with it: the
+   * verdicts about where the path ends and about loss at the destination may change explanation.
+   */
+  confirm(found: readonly AlternateEvidence[]): { raised: Verdict[]; cleared: Verdict[] } {
+    this.alternates.push(...found);
+    const latest = this.latest;
+    if (latest === undefined) return { raised: [], cleared: [] };
+    this.latest = { ...latest, alternates: [...this.alternates] };
+    const dest = latest.destination.ttl;
+    return this.tracker.revise(
+      this.latest,
+      (v) => REVISABLE.has(v.rule) || (v.rule === 'forwarding-loss' && dest !== undefined && v.hop === dest),
+    );
   }
 
   active(): Verdict[] {

@@ -113,6 +113,31 @@ export class DiagnosisTracker {
     return step;
   }
 
+  /**
+   * Judges `path` (the latest window, now with probes of another kind) again and replaces the verdicts
+   * `revisable` selects by what that judgment says: confirmation changes the explanation of evidence
+   * already held long enough, so the replacements are raised at once.
+   */
+  revise(path: PathEvidence, revisable: (v: Verdict) => boolean): { raised: Verdict[]; cleared: Verdict[] } {
+    const fresh = diagnose(path, this.diagnoseOptions).filter(revisable);
+    const entries = new Map(this.state.entries);
+    const cleared: Verdict[] = [];
+    const raised: Verdict[] = [];
+    const freshKeys = new Set(fresh.map(verdictKey));
+    for (const [key, e] of this.state.entries) {
+      if (!e.active || !revisable(e.verdict)) continue;
+      entries.delete(key);
+      if (!freshKeys.has(key)) cleared.push(e.verdict);
+    }
+    for (const v of fresh) {
+      const before = this.state.entries.get(verdictKey(v));
+      if (before?.active !== true) raised.push(v);
+      entries.set(verdictKey(v), { streak: this.trackerOptions.raiseAfter ?? DEFAULT_TRACKER_OPTIONS.raiseAfter, misses: 0, active: true, verdict: v });
+    }
+    this.state = { windows: this.state.windows, entries };
+    return { raised, cleared };
+  }
+
   get windows(): number {
     return this.state.windows;
   }
