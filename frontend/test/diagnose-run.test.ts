@@ -2,7 +2,7 @@
 // synthetic snapshots shaped like the engine's: each hop's ring of probes with cycle, state, RTT, responder.
 
 import { describe, expect, it } from 'vitest';
-import { CONFIRM_BUDGET, TargetDiagnosis, alternateOf, changesAt, confirmPlan, rttSummary, scheduleFor, verdictKey, windowEvidence, type SnapshotLike } from '../src/diagnose/index.js';
+import { CONFIRM_BUDGET, TargetDiagnosis, renderDiagnosis, alternateOf, changesAt, confirmPlan, rttSummary, scheduleFor, verdictKey, windowEvidence, type SnapshotLike } from '../src/diagnose/index.js';
 import { simulate, type SimHop } from './diagnose-sim.js';
 
 const PATH = ['10.0.1.2', '10.0.2.2', '10.0.3.2', '10.0.4.2'];
@@ -110,13 +110,19 @@ describe('a 100-cycle run at -i 0.1, window by window', () => {
     for (let seed = 1; seed <= 20; seed++) expect(runThrough(clean(), 100, 0.1, seed).diag.active()).toEqual([]);
   });
 
-  it('a path change at cycle 30 raises path-changed at hop 3 and voids its windows for loss', () => {
+  it('a path change at cycle 20 raises path-changed at hop 3 and voids its windows for loss', () => {
     const hops = clean();
-    hops[2] = { addr: (c) => (c < 30 ? '10.0.3.2' : '10.0.3.99'), loss: 0.3 };
-    const { raisedAt } = runThrough(hops, 100, 0.1, 3);
+    hops[2] = { addr: (c) => (c < 20 ? '10.0.3.2' : '10.0.3.99'), loss: 0.3 };
+    const { raisedAt, diag } = runThrough(hops, 100, 0.1, 3);
     expect(raisedAt.get('path-changed@3')).toBeDefined();
-    // hop 3's loss is not carried to the destination: rate limiting, judged only on windows without the change
-    expect(raisedAt.has('icmp-rate-limited@3')).toBe(false);
+    // two quiet windows later it is cleared, and the report still tells it
+    expect(diag.active().map(verdictKey)).not.toContain('path-changed@3');
+    expect(diag.context().earlier!.map((e) => [verdictKey(e.verdict), e.raisedAt, e.clearedAt])).toEqual([['path-changed@3', 50, 100]]);
+    const text = renderDiagnosis(diag.active(), diag.context()).join('\n');
+    expect(text).toContain('Earlier in the run (no longer seen at its end):\n  hop 3: path-changed');
+    // hop 3's loss is not carried to the destination: rate limiting, judged only on the windows without the
+    // change (26-75, 51-100), so raised by the last one and not before
+    expect(raisedAt.get('icmp-rate-limited@3')).toBe(100);
   });
 
   it('ten cycles are too few: nothing, and the text says why', () => {

@@ -2,6 +2,7 @@
 // self-contained page (inline CSS and SVG; no script, no font, no image, no link to anything) that can be
 // attached to a ticket. Pure: report in, text out.
 
+import type { EarlierVerdict } from './text.js';
 import { UNCERTAIN, type Severity, type Verdict } from './types.js';
 
 export interface HtmlHop {
@@ -37,6 +38,8 @@ export interface HtmlReport {
   readonly verdicts: readonly Verdict[];
   /** the diagnosis line under the verdicts, e.g. how many windows were judged */
   readonly diagnosisNote: string;
+  /** verdicts raised and cleared again during the run */
+  readonly earlier?: readonly EarlierVerdict[] | undefined;
   readonly generator: string;
 }
 
@@ -183,25 +186,27 @@ function targetSection(r: HtmlReport): string {
       );
     })
     .join('\n');
+  const block = (v: Verdict, note = ''): string => {
+    const colour = SEVERITY_COLOUR[v.severity];
+    const sure = v.confidence < UNCERTAIN ? `suspected, confidence ${v.confidence.toFixed(2)}` : `confidence ${v.confidence.toFixed(2)}`;
+    const ev = Object.entries(v.evidence)
+      .map(([k, x]) => `${escapeHtml(k)}=${x}`)
+      .join(' ');
+    return (
+      `<div class="verdict" style="border-left-color:${colour}">` +
+      `<span class="badge" style="background:${colour}">${SEVERITY_WORD[v.severity]}</span>` +
+      `<span class="rule">${escapeHtml(v.rule)}</span> ${v.hop !== undefined ? `at hop ${v.hop}` : 'on the path'} (${sure})${escapeHtml(note)}` +
+      `<p>${escapeHtml(v.summary)}</p><p><b>What to do:</b> ${escapeHtml(v.advice)}</p>` +
+      `<div class="evidence">${ev}</div></div>`
+    );
+  };
+  const earlier = (r.earlier ?? [])
+    .map((e) => block(e.verdict, `; earlier in the run: windows ending at cycles ${e.raisedAt} to ${e.clearedAt}`))
+    .join('\n');
   const verdicts =
     r.verdicts.length === 0
-      ? `<div class="none">No finding: nothing the numbers can tell apart from noise.</div>`
-      : r.verdicts
-          .map((v) => {
-            const colour = SEVERITY_COLOUR[v.severity];
-            const sure = v.confidence < UNCERTAIN ? `suspected, confidence ${v.confidence.toFixed(2)}` : `confidence ${v.confidence.toFixed(2)}`;
-            const ev = Object.entries(v.evidence)
-              .map(([k, x]) => `${escapeHtml(k)}=${x}`)
-              .join(' ');
-            return (
-              `<div class="verdict" style="border-left-color:${colour}">` +
-              `<span class="badge" style="background:${colour}">${SEVERITY_WORD[v.severity]}</span>` +
-              `<span class="rule">${escapeHtml(v.rule)}</span> ${v.hop !== undefined ? `at hop ${v.hop}` : 'on the path'} (${sure})` +
-              `<p>${escapeHtml(v.summary)}</p><p><b>What to do:</b> ${escapeHtml(v.advice)}</p>` +
-              `<div class="evidence">${ev}</div></div>`
-            );
-          })
-          .join('\n');
+      ? `<div class="none">No finding${earlier !== '' ? ' at the end of the run' : ''}: nothing the numbers can tell apart from noise.</div>${earlier}`
+      : r.verdicts.map((v) => block(v)).join('\n') + earlier;
   return (
     `<section>\n<h1>Trace from ${escapeHtml(r.localHostname)} to ${escapeHtml(r.target)}` +
     (r.target !== r.targetAddress ? ` (${escapeHtml(r.targetAddress)})` : '') +

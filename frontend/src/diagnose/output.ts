@@ -186,6 +186,7 @@ function htmlReportOf(s: ReportSnapshotLike, r: TargetDiagnosis, o: DiagnosisOut
     interval: s.options.interval,
     hops,
     verdicts: r.active(),
+    earlier: ctx.earlier,
     diagnosisNote:
       ctx.tooThin ??
       `Judged on ${ctx.windows} windows of ${ctx.windowCycles} cycles; a verdict is shown once it held in ` +

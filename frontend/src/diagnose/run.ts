@@ -6,8 +6,8 @@
 // once more (after mtr's grace time every probe has its outcome).
 
 import { windowEvidence, type SnapshotLike } from './adapter.js';
-import { DiagnosisTracker, DEFAULT_TRACKER_OPTIONS, type TrackerOptions, type TrackerStep } from './tracker.js';
-import type { DiagnosisContext } from './text.js';
+import { DiagnosisTracker, DEFAULT_TRACKER_OPTIONS, verdictKey, type TrackerOptions, type TrackerStep } from './tracker.js';
+import type { DiagnosisContext, EarlierVerdict } from './text.js';
 import { DEFAULT_DIAGNOSE_OPTIONS, type AlternateEvidence, type DiagnoseOptions, type PathEvidence, type Verdict } from './types.js';
 
 export interface DiagnosisSchedule {
@@ -44,6 +44,9 @@ export class TargetDiagnosis {
   private lastEnd = 0;
   private latest: PathEvidence | undefined;
   private cyclesSeen = 0;
+  /** the window (its last cycle) that raised each active verdict */
+  private readonly raisedAt = new Map<string, number>();
+  private readonly earlier: EarlierVerdict[] = [];
   alternates: AlternateEvidence[] = [];
 
   constructor(
@@ -80,7 +83,14 @@ export class TargetDiagnosis {
     const from = Math.max(1, to - this.schedule.windowCycles + 1);
     this.lastEnd = to;
     this.latest = windowEvidence(s, { from, to, pendingIsLost, memory: this.schedule.memory }, this.alternates);
-    return this.tracker.update(this.latest);
+    const step = this.tracker.update(this.latest);
+    for (const v of step.raised) this.raisedAt.set(verdictKey(v), to);
+    for (const v of step.cleared) {
+      const key = verdictKey(v);
+      this.earlier.push({ verdict: v, raisedAt: this.raisedAt.get(key) ?? to, clearedAt: to });
+      this.raisedAt.delete(key);
+    }
+    return step;
   }
 
   /**
@@ -113,6 +123,7 @@ export class TargetDiagnosis {
     const min = this.diagnoseOptions.minSamples ?? DEFAULT_DIAGNOSE_OPTIONS.minSamples;
     const windows = this.tracker.windows;
     return {
+      earlier: this.earlier.filter((e) => !this.tracker.active().some((v) => verdictKey(v) === verdictKey(e.verdict))),
       cycles: this.cyclesSeen,
       windows,
       windowCycles: this.schedule.windowCycles,

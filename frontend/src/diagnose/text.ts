@@ -13,6 +13,14 @@ export interface DiagnosisContext {
   readonly raiseAfter: number;
   /** why nothing could be judged, if so (too few probes) */
   readonly tooThin?: string | undefined;
+  /** verdicts raised and cleared again during the run, with the cycles of the windows that raised and cleared them */
+  readonly earlier?: readonly EarlierVerdict[] | undefined;
+}
+
+export interface EarlierVerdict {
+  readonly verdict: Verdict;
+  readonly raisedAt: number;
+  readonly clearedAt: number;
 }
 
 const SEVERITY_WORD: Record<Severity, string> = { info: 'note', warning: 'warning', problem: 'PROBLEM' };
@@ -45,7 +53,8 @@ export function renderDiagnosis(verdicts: readonly Verdict[], ctx: DiagnosisCont
         `each verdict held in ${ctx.raiseAfter} in a row`
       : 'no complete window';
   lines.push(`Diagnosis (${ctx.cycles} cycles; ${judged}):`);
-  if (verdicts.length === 0) {
+  const earlier = ctx.earlier ?? [];
+  if (verdicts.length === 0 && earlier.length === 0) {
     if (ctx.tooThin !== undefined) lines.push(...wrap(`Nothing can be judged yet: ${ctx.tooThin}`, width, '  '));
     else
       lines.push(
@@ -57,10 +66,18 @@ export function renderDiagnosis(verdicts: readonly Verdict[], ctx: DiagnosisCont
       );
     return lines;
   }
+  if (verdicts.length === 0) lines.push('  No finding at the end of the run.');
   for (const v of verdicts) {
     lines.push(`  ${verdictHeadline(v)}`);
     lines.push(...wrap(v.summary, width, '    '));
     lines.push(...wrap(`What to do: ${v.advice}`, width, '    '));
+  }
+  if (earlier.length > 0) {
+    lines.push('Earlier in the run (no longer seen at its end):');
+    for (const e of earlier) {
+      lines.push(`  ${verdictHeadline(e.verdict)}; from the window ending at cycle ${e.raisedAt} to the one ending at ${e.clearedAt}`);
+      lines.push(...wrap(e.verdict.summary, width, '    '));
+    }
   }
   return lines;
 }
