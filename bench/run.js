@@ -3,7 +3,7 @@
 // Benchmarks mtr-packet-ts against the reference mtr-packet 0.95 in one run, interleaved, and writes the table
 // to bench/results/latest.md (a --quick or --only run writes bench/results/quick.md instead). See bench/README.md.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync, renameSync, readFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpus, loadavg } from 'node:os';

@@ -111,7 +111,7 @@ describeLab('mtr-packet-ts in the netns lab', () => {
       lines.push(`${t++} send-probe ip-${fam} ${d} tos 16 ttl 2 timeout 2`);
     }
     lines.push(`${t++} send-probe ip-4 ${lab().unroutable4} timeout 2`);
-    lines.push(`${t++} send-probe ip-6 ${lab().unroutable6} timeout 2`);
+    lines.push(`${t} send-probe ip-6 ${lab().unroutable6} timeout 2`);
     const input = lines.join('\n') + '\n';
     const [a, b] = await Promise.all([
       ours(input),

@@ -254,8 +254,8 @@ function probesOf(packets: readonly IpPacket[], lab: Lab, family: 4 | 6, from: n
       const r = await l.exec('client', ['nft', '-j', 'list', 'table', 'inet', 'mtrts_mark']);
       expect(r.code, r.stderr).toBe(0);
       const out: Record<string, number> = {};
-      for (const item of (JSON.parse(r.stdout) as { nftables: Array<Record<string, any>> }).nftables) {
-        const rule = item.rule as { comment?: string; expr: Array<Record<string, any>> } | undefined;
+      for (const item of (JSON.parse(r.stdout) as { nftables: Array<Record<string, unknown>> }).nftables) {
+        const rule = item.rule as { comment?: string; expr: Array<Record<string, unknown>> } | undefined;
         if (!rule?.comment) continue;
         const c = rule.expr.find((e) => e.counter)?.counter as { packets: number } | undefined;
         out[rule.comment] = c?.packets ?? -1;

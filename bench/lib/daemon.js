@@ -55,7 +55,9 @@ export function sockDrops(pid) {
       try {
         const m = readlinkSync(`/proc/${pid}/fd/${fd}`).match(/^socket:\[(\d+)\]$/);
         if (m) inodes.add(m[1]);
-      } catch {}
+      } catch {
+        // the fd closed while we looked: not a socket of ours any more
+      }
     }
     let drops = 0;
     for (const t of ['raw', 'raw6', 'udp', 'udp6']) {
@@ -157,7 +159,9 @@ export class Daemon {
     if (!this.exited) {
       try {
         this.child.kill('SIGKILL');
-      } catch {}
+      } catch {
+        // already gone
+      }
     }
   }
 

@@ -163,7 +163,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
         return 1;
       }
 
-      let splitState = newSplitState();
+      const splitState = newSplitState();
       const printedName = new Set<number>();
       let session: Session | undefined;
       const resolver =

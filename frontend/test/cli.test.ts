@@ -33,7 +33,7 @@ describe('mtr-ts end to end with the fake packet program', () => {
     expect(r.code).toBe(0);
     const lines = r.out.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^Start: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}$/);
-    expect(lines[1]).toMatch(/^HOST: \S+\s+Loss%   Snt   Last   Avg  Best  Wrst StDev$/);
+    expect(lines[1]).toMatch(/^HOST: \S+\s+Loss% {3}Snt {3}Last {3}Avg {2}Best {2}Wrst StDev$/);
     expect(lines[2]).toMatch(/^ {2}1\.\|-- 10\.0\.0\.1 +0\.0% +3 +1\.0 +1\.0 +1\.0 +1\.0 +0\.0$/);
     expect(lines[3]).toMatch(/^ {2}2\.\|-- \?\?\? +100\.0% +3 /);
     expect(lines[4]).toMatch(/^ {2}3\.\|-- 127\.0\.0\.1 +0\.0% +3 /);

@@ -1,6 +1,6 @@
 // Tests of the native addon against the real kernel: raw sockets on loopback, a private network
 // namespace for routing errors, and child processes for exit and privilege behaviour.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -464,7 +464,7 @@ e.open();
 const drop = addon.dropPrivileges(65534, 65534);
 const status = fs.readFileSync('/proc/self/status', 'utf8');
 const threads = fs.readdirSync('/proc/self/task').map((t) => {
-  try { return fs.readFileSync('/proc/self/task/' + t + '/status', 'utf8').match(/CapPrm:\s*(\S+)/)[1]; } catch { return '0'; }
+  try { return fs.readFileSync('/proc/self/task/' + t + '/status', 'utf8').match(/CapPrm:\\s*(\\S+)/)[1]; } catch { return '0'; }
 });
 e.close();
 out({ drop, status, threads, uid: process.getuid(), gid: process.getgid(), groups: process.getgroups() });`,

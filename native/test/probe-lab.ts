@@ -7,12 +7,13 @@ import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isRoot, skipUnless } from '../../test/support/env.js';
 import type { ReceivedPacket } from '../src/index.js';
 
-export const isRoot = process.getuid?.() === 0;
-export const inCI = Boolean(process.env.CI);
-export const skipRoot = !isRoot && !inCI;
-export const rootReason = skipRoot ? ' [SKIPPED: needs root (raw sockets, namespaces); set CI=true to make this a failure]' : '';
+export { isRoot };
+/** Skip (reason printed) without root; in CI a missing root fails: the rule of test/support/env.ts. */
+export const skipRoot = skipUnless(isRoot, 'native root-only tests need root (raw sockets, namespaces)');
+export const rootReason = skipRoot ? ' [SKIPPED: needs root (raw sockets, namespaces); in CI this fails]' : '';
 
 export const distIndex = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 

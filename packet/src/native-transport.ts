@@ -28,7 +28,7 @@ export function openTransport(onBatch: (batch: readonly Received[]) => void, mod
     const err = e as NodeJS.ErrnoException;
     const why =
       err.code === 'EPERM' || err.code === 'EACCES' ? 'no permission to open raw or ping sockets' : err.message;
-    throw new Error(`cannot open its sockets (${why}): ${RAW_HINT}`);
+    throw new Error(`cannot open its sockets (${why}): ${RAW_HINT}`, { cause: e });
   }
   const transport: Transport = {
     mode4: opened.ip4,

@@ -226,7 +226,7 @@ describe('Daemon: answers to replies', () => {
     d.handleLine('1 send-probe ip-4 10.0.4.2 ttl 2');
     const q = quote(t.sent[0]!);
     const otherId = q.slice();
-    otherId[24] ^= 0xff;
+    otherId[24] = otherId[24]! ^ 0xff;
     const otherDst = q.slice();
     otherDst[19] = 9;
     const packets: Received[] = [otherId, otherDst].map((quoted) => ({

@@ -2,17 +2,28 @@
 
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import { requirements } from '../../test/support/env.js';
 import type { FrameEvent } from '../src/index.js';
 
 export const REFERENCE = '/usr/bin/mtr-packet';
 
-export function referenceAvailable(): boolean {
+function executable(path: string): boolean {
   try {
-    accessSync(REFERENCE, constants.X_OK);
-    return process.getuid?.() === 0;
+    accessSync(path, constants.X_OK);
+    return true;
   } catch {
     return false;
   }
+}
+
+/** true when the reference comparisons can run; skips with a reason here, fails in CI (test/support/env.ts). */
+export function referenceAvailable(): boolean {
+  return (
+    requirements('comparison with the reference mtr-packet', [
+      [executable(REFERENCE), `needs ${REFERENCE} (Debian's mtr-tiny)`],
+      [process.getuid?.() === 0, 'needs root (the reference opens raw sockets)'],
+    ]) === undefined
+  );
 }
 
 /** Pipe `input` into the reference and return its stdout lines. */

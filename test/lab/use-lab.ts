@@ -10,11 +10,12 @@
  * not "false"/"0"), where the suite fails instead, so a misconfigured runner is never silently green.
  */
 import { afterAll, beforeAll, describe, it } from 'vitest';
+import { inCI as ciRun } from '../support/env.js';
 import { canRunLab, createLab, type Lab, type LabOptions } from './lab.js';
 
+/** Whether this is a CI run: the one rule, from test/support/env.ts. */
 export function inCI(): boolean {
-  const ci = process.env.CI;
-  return ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0';
+  return ciRun;
 }
 
 /** `describe` that skips, or in CI fails, when the lab cannot run on this machine. */

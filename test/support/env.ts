@@ -6,7 +6,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const inCI = process.env.CI === 'true' || process.env.CI === '1';
+/** CI is on when CI is set to anything but '', 'false' or '0' (CI=true in .ci/run). The one definition. */
+export const inCI = ((ci) => ci !== undefined && ci !== '' && ci !== 'false' && ci !== '0')(process.env.CI);
 export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -35,6 +36,11 @@ export function requirements(what: string, needs: Array<[ok: boolean, why: strin
   if (inCI) throw new Error(`cannot run in CI: ${reason}`);
   console.warn(`SKIPPED ${reason}`);
   return reason;
+}
+
+/** The boolean form of requirements(), for `describe.skipIf`/`{ skip }`: true = skip here (reason printed). */
+export function skipUnless(ok: boolean, why: string): boolean {
+  return requirements(why, [[ok, why]]) !== undefined;
 }
 
 export const rootNeed: [boolean, string] = [isRoot, 'needs root (raw sockets, network namespaces)'];
