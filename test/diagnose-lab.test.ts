@@ -8,8 +8,8 @@
 // Scenarios run concurrently (vitest's limit, 5 at a time); each takes about 15 s.
 
 import { describe, expect, it } from 'vitest';
-import { canRunLab, createLab, type Lab, type ExecResult } from './lab/lab.js';
-import { inCI } from './lab/use-lab.js';
+import { createLab, type Lab, type ExecResult } from './lab/lab.js';
+import { describeLab } from './lab/use-lab.js';
 import { ourFrontend } from './support/env.js';
 
 const CYCLES = 100;
@@ -27,7 +27,7 @@ export function textVerdicts(stdout: string): Found[] | undefined {
   if (at < 0) return undefined;
   const out: Found[] = [];
   for (const line of stdout.slice(at).split('\n')) {
-    const m = /^  (?:hop (\d+)|path): ([a-z0-9-]+) \(/.exec(line);
+    const m = /^ {2}(?:hop (\d+)|path): ([a-z0-9-]+) \(/.exec(line);
     if (m) out.push({ rule: m[2]!, hop: m[1] !== undefined ? Number(m[1]) : undefined });
   }
   return out;
@@ -141,18 +141,7 @@ const SCENARIOS: Scenario[] = [
 /** Clean runs: the issue asks for no verdict in 10 runs. */
 const CLEAN_RUNS = 10;
 
-const can = canRunLab();
-const suite = can.ok ? describe.concurrent : inCI() ? describe : describe.skip;
-if (!can.ok && !inCI()) console.warn(`[lab] skipping "mtr-ts --diagnose in the lab": ${can.reason}`);
-
-suite('mtr-ts --diagnose in the netns lab', () => {
-  if (!can.ok) {
-    it('can run the netns lab', () => {
-      throw new Error(`netns lab cannot run in CI: ${can.reason}`);
-    });
-    return;
-  }
-
+describeLab('mtr-ts --diagnose in the netns lab', () => {
   async function inLab<T>(fn: (l: Lab) => Promise<T>): Promise<T> {
     const l = await createLab({});
     try {
@@ -166,44 +155,46 @@ suite('mtr-ts --diagnose in the netns lab', () => {
     return l.exec('client', [process.execPath, ourFrontend, ...args], { timeoutMs: RUN_MS, env: cleanEnv() });
   }
 
-  for (const s of SCENARIOS) {
-    it(`${s.name}: ${s.expect ? `${s.expect.rule} at hop ${s.expect.hop}` : 'no verdict'}`, async () => {
-      await inLab(async (l) => {
-        await s.setup?.(l);
-        const target = s.target?.(l) ?? l.hops4[3];
-        const run = mtrTs(l, ['--diagnose', '-n', '-r', '-c', String(CYCLES), '-i', '0.1', ...(s.args ?? []), target]);
-        await s.during?.(l);
-        const r = await run;
-        expect(r.code, show(r)).toBe(0);
-        const found = textVerdicts(r.stdout);
-        expect(found, show(r)).toBeDefined();
-        if (s.expect === undefined) {
-          expect(found, show(r)).toEqual([]);
-          return;
-        }
-        expect(found, show(r)).toContainEqual(s.expect);
-        const allowed = new Set([s.expect.rule, ...(s.alsoAllowed ?? [])]);
-        for (const f of found!) expect(allowed.has(f.rule), `unexpected ${f.rule} at hop ${f.hop}\n${show(r)}`).toBe(true);
-      });
-    }, TEST_MS);
-  }
+  describe.concurrent('scenarios', () => {
+    for (const s of SCENARIOS) {
+      it(`${s.name}: ${s.expect ? `${s.expect.rule} at hop ${s.expect.hop}` : 'no verdict'}`, async () => {
+        await inLab(async (l) => {
+          await s.setup?.(l);
+          const target = s.target?.(l) ?? l.hops4[3];
+          const run = mtrTs(l, ['--diagnose', '-n', '-r', '-c', String(CYCLES), '-i', '0.1', ...(s.args ?? []), target]);
+          await s.during?.(l);
+          const r = await run;
+          expect(r.code, show(r)).toBe(0);
+          const found = textVerdicts(r.stdout);
+          expect(found, show(r)).toBeDefined();
+          if (s.expect === undefined) {
+            expect(found, show(r)).toEqual([]);
+            return;
+          }
+          expect(found, show(r)).toContainEqual(s.expect);
+          const allowed = new Set([s.expect.rule, ...(s.alsoAllowed ?? [])]);
+          for (const f of found!) expect(allowed.has(f.rule), `unexpected ${f.rule} at hop ${f.hop}\n${show(r)}`).toBe(true);
+        });
+      }, TEST_MS);
+    }
 
-  it(`the clean path yields no verdict in ${CLEAN_RUNS} runs`, async () => {
-    await inLab(async (l) => {
-      const results: ExecResult[] = [];
-      // five at a time in one lab: each run has its own packet process
-      for (let i = 0; i < CLEAN_RUNS; i += 5) {
-        results.push(
-          ...(await Promise.all(
-            Array.from({ length: Math.min(5, CLEAN_RUNS - i) }, () => mtrTs(l, ['--diagnose', '-n', '-r', '-c', String(CYCLES), '-i', '0.1', l.hops4[3]])),
-          )),
-        );
-      }
-      for (const r of results) {
-        expect(r.code, show(r)).toBe(0);
-        expect(textVerdicts(r.stdout), show(r)).toEqual([]);
-        expect(r.stdout, show(r)).toContain('No finding');
-      }
-    });
-  }, 4 * TEST_MS);
+    it(`the clean path yields no verdict in ${CLEAN_RUNS} runs`, async () => {
+      await inLab(async (l) => {
+        const results: ExecResult[] = [];
+        // five at a time in one lab: each run has its own packet process
+        for (let i = 0; i < CLEAN_RUNS; i += 5) {
+          results.push(
+            ...(await Promise.all(
+              Array.from({ length: Math.min(5, CLEAN_RUNS - i) }, () => mtrTs(l, ['--diagnose', '-n', '-r', '-c', String(CYCLES), '-i', '0.1', l.hops4[3]])),
+            )),
+          );
+        }
+        for (const r of results) {
+          expect(r.code, show(r)).toBe(0);
+          expect(textVerdicts(r.stdout), show(r)).toEqual([]);
+          expect(r.stdout, show(r)).toContain('No finding');
+        }
+      });
+    }, 4 * TEST_MS);
+  });
 });
