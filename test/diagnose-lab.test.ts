@@ -121,6 +121,47 @@ const SCENARIOS: Scenario[] = [
     },
   },
   {
+    name: 'a router slow to answer (r2: its own packets queue behind 2 Mbit/s of its own UDP in a 1 Mbit/s class)',
+    expect: { rule: 'latency-at-one-hop', hop: 2 },
+    // the class's queue also overflows: hop 2 loses answers too
+    alsoAllowed: ['icmp-rate-limited'],
+    setup: async (l) => {
+      for (const c of [
+        'qdisc add dev l2 root handle 1: htb default 20',
+        'class add dev l2 parent 1: classid 1:10 htb rate 1mbit',
+        'class add dev l2 parent 1: classid 1:20 htb rate 1000mbit',
+        'qdisc add dev l2 parent 1:10 handle 10: pfifo limit 30',
+        `filter add dev l2 parent 1: protocol ip u32 match ip src ${l.hops4[1]}/32 flowid 1:10`,
+      ]) {
+        const r = await l.exec('r2', ['tc', ...c.split(' ')]);
+        expect(r.code, `tc ${c}: ${r.stderr}`).toBe(0);
+      }
+      await l.nft('client', nftTable('input', 'udp dport 9 drop'));
+      l.spawnIn('r2', process.execPath, [
+        '-e',
+        `const s = require('dgram').createSocket('udp4');` +
+          `s.bind(0, '${l.hops4[1]}', () => setInterval(() => s.send(Buffer.alloc(1000), 9, '${l.addr4.client}'), 4));`,
+      ], { stdio: 'ignore' });
+      await delay(1000);
+    },
+  },
+  {
+    name: 'delay that comes and goes (tbf between r2 and r3, 4 Mbit/s of UDP on and off every 0.4 s)',
+    expect: { rule: 'unstable-latency', hop: 3 },
+    alsoAllowed: ['latency-step', 'forwarding-loss'],
+    setup: async (l) => {
+      const r = await l.exec('r2', ['tc', 'qdisc', 'add', 'dev', 'l3', 'root', 'tbf', 'rate', '2mbit', 'burst', '4kb', 'latency', '300ms']);
+      expect(r.code, r.stderr).toBe(0);
+      await l.nft('dest', nftTable('input', 'udp dport 9 drop'));
+      l.spawnIn('client', process.execPath, [
+        '-e',
+        `const s = require('dgram').createSocket('udp4'); const b = Buffer.alloc(1000);` +
+          `setInterval(() => { if (Math.floor(Date.now() / 400) % 2 === 0) { s.send(b, 9, '${l.hops4[3]}'); s.send(b, 9, '${l.hops4[3]}'); } }, 4);`,
+      ], { stdio: 'ignore' });
+      await delay(1000);
+    },
+  },
+  {
     name: 'an unreachable route (r3 rejects 10.0.200.0/24 with net-unreachable)',
     expect: { rule: 'destination-unreachable', hop: 3 },
     target: (l) => l.unroutable4,

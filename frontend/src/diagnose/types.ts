@@ -155,7 +155,7 @@ export const UNCERTAIN = 0.8;
 export interface DiagnoseOptions {
   /** minimum finished probes at a hop before its loss takes part in a verdict (default 20) */
   readonly minSamples: number;
-  /** minimum RTT samples at a hop before its latency takes part (default 20) */
+  /** minimum RTT samples at a hop before its latency takes part (default 10) */
   readonly minRttSamples: number;
   /** smallest loss difference worth a verdict, 0..1 (default 0.05) */
   readonly minLoss: number;
@@ -166,7 +166,7 @@ export interface DiagnoseOptions {
 
 export const DEFAULT_DIAGNOSE_OPTIONS: DiagnoseOptions = Object.freeze({
   minSamples: 20,
-  minRttSamples: 20,
+  minRttSamples: 10,
   minLoss: 0.05,
   latencyMs: 10,
   latencyRatio: 0.2,
