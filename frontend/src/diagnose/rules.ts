@@ -645,10 +645,10 @@ function* latencyRules(path: PathEvidence, hops: Hop[], o: DiagnoseOptions): Gen
 function unstableLatency(hops: Hop[], o: DiagnoseOptions): Verdict | undefined {
   const L = hops.filter((h) => h.ev.rtt !== undefined && h.ev.rtt.n >= o.minRttSamples);
   if (L.length === 0) return undefined;
+  // a spread of tens of ms on top of the median: a few ms of host or timer noise on a fast path is not it
   const unstable = (h: Hop): boolean => {
     const r = h.ev.rtt!;
-    const floor = Math.max(o.latencyMs, 0.5 * r.median);
-    return r.stddev > floor || r.p95 - r.median > Math.max(o.latencyMs, r.median);
+    return r.stddev > Math.max(o.unstableMs, 0.5 * r.median) || r.p95 - r.median > Math.max(o.unstableMs, r.median);
   };
   let k = L.length;
   while (k > 0 && unstable(L[k - 1]!)) k--;

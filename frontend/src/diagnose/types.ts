@@ -162,6 +162,8 @@ export interface DiagnoseOptions {
   /** latency: a rise must exceed both this many ms and `latencyRatio` of the level before (default 10 ms, 0.2) */
   readonly latencyMs: number;
   readonly latencyRatio: number;
+  /** unstable-latency: StDev or p95 - median above this many ms (and above the median's scale) (default 30) */
+  readonly unstableMs: number;
 }
 
 export const DEFAULT_DIAGNOSE_OPTIONS: DiagnoseOptions = Object.freeze({
@@ -170,4 +172,5 @@ export const DEFAULT_DIAGNOSE_OPTIONS: DiagnoseOptions = Object.freeze({
   minLoss: 0.05,
   latencyMs: 10,
   latencyRatio: 0.2,
+  unstableMs: 30,
 });
