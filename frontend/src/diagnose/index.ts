@@ -9,3 +9,4 @@ export { windowEvidence, changesAt, rttSummary, type SnapshotLike, type HopLike,
 export { TargetDiagnosis, scheduleFor, LATE_AFTER_SECONDS, type DiagnosisSchedule } from './run.js';
 export { diagnosisOutput, shownHops, type DiagnosisOutput, type DiagnosisOutputOptions, type ReportSnapshotLike, type ReportHopLike, type EventLike, type TargetLike } from './output.js';
 export { confirmPlan, alternateOf, CONFIRM_BUDGET, type ConfirmPlan } from './confirm.js';
+export { verdictJson, earlierJson } from './json.js';

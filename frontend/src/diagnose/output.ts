@@ -9,7 +9,7 @@ import type { HopLike, SnapshotLike } from './adapter.js';
 import { renderHtml, type HtmlHop, type HtmlReport } from './html.js';
 import { scheduleFor, TargetDiagnosis } from './run.js';
 import { renderDiagnosis } from './text.js';
-import type { Verdict } from './types.js';
+import type { AlternateEvidence, Verdict } from './types.js';
 
 export interface RttViewLike {
   readonly sent: number;
@@ -75,6 +75,10 @@ export interface DiagnosisOutput {
   verdicts(id: number): Verdict[];
   /** writes the HTML page, if asked for */
   close(): void;
+  /** the run of a target (for --confirm) */
+  run(id: number): TargetDiagnosis | undefined;
+  /** what probes of another kind found for a target: judged again, raised/cleared reported */
+  confirm(s: ReportSnapshotLike, found: readonly AlternateEvidence[]): void;
 }
 
 export function diagnosisOutput(o: DiagnosisOutputOptions): DiagnosisOutput {
@@ -130,6 +134,15 @@ export function diagnosisOutput(o: DiagnosisOutputOptions): DiagnosisOutput {
     },
     verdicts(id) {
       return runs.get(id)?.active() ?? [];
+    },
+    run(id) {
+      return runs.get(id);
+    },
+    confirm(s, found) {
+      const change = runOf(s).confirm(found);
+      if (o.onVerdict === undefined) return;
+      for (const v of change.raised) o.onVerdict('raised', s.target, v);
+      for (const v of change.cleared) o.onVerdict('cleared', s.target, v);
     },
     close() {
       if (o.htmlFile === undefined || finished.length === 0) return;
