@@ -650,9 +650,10 @@ function unstableLatency(hops: Hop[], o: DiagnoseOptions): Verdict | undefined {
     const r = h.ev.rtt!;
     return r.stddev > Math.max(o.unstableMs, 0.5 * r.median) || r.p95 - r.median > Math.max(o.unstableMs, r.median);
   };
+  // it must persist: the last two hops with RTTs at least (one noisy destination is not a path's trait)
   let k = L.length;
   while (k > 0 && unstable(L[k - 1]!)) k--;
-  if (k === L.length) return undefined;
+  if (L.length - k < 2) return undefined;
   const from = L[k]!;
   const last = L[L.length - 1]!;
   const r = last.ev.rtt!;
@@ -660,7 +661,7 @@ function unstableLatency(hops: Hop[], o: DiagnoseOptions): Verdict | undefined {
   return verdict(
     'unstable-latency',
     from.ttl,
-    1 - Math.pow(0.5, count + 1),
+    1 - Math.pow(0.5, count + 2),
     { hops: count, min: r.min, median: r.median, mean: r.mean, p95: r.p95, max: r.max, stddev: r.stddev, atTtl: last.ttl },
     {},
     `From hop ${from.ttl} on the round-trip times vary too much for Avg to mean much: at hop ${last.ttl} ` +
