@@ -1,11 +1,13 @@
-// mtr-ts as a library: the pure pieces (statistics, scheduler, renderers, options) and the
-// packet client, for embedding or testing.
+// mtr-ts as a library: the engine (many targets, events, statistics), the pure pieces (statistics,
+// scheduler, renderers, options), the outputs and the packet client, for embedding or testing.
 export { FIELDS, FIELD_BY_KEY, DEFAULT_ORDER, checkOrder, fieldsOf, type FieldDef, type FieldKey } from './fields.js';
 export { EMPTY_HOP, reduceHop, viewHop, fieldValue, type HopState, type HopEvent, type HopView, type Responder, type HopError } from './stats.js';
 export { initialScheduler, step, tickDelay, type SchedulerState, type PathLimits, type Step } from './scheduler.js';
 export { parseOptions, helpText, versionText, OPTIONS, UsageError, type Config, type OutputMode, type Protocol } from './options.js';
 export { PacketClient, PacketProcessError, outcomeOf, probeFields, type ProbeOutcome, type ProbeFields, type ClientOptions } from './client.js';
-export { Session, ProbeError, type SessionConfig, type SessionEvents } from './session.js';
+export { createEngine, systemClock, DEFAULT_TARGET_OPTIONS, ENGINE_EVENT_TYPES } from './engine/index.js';
+export type * from './engine/index.js';
+export { OUTPUTS, mtrSnapshot, type Output, type OutputContext } from './outputs/index.js';
 export { NameResolver, asnQueryName, ipinfoItem, type ResolverOptions } from './resolver.js';
 export type { Snapshot, RunInfo, Names, RenderOptions } from './render/model.js';
 export { renderReport, renderReportHeader } from './render/report.js';

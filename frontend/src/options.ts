@@ -149,30 +149,51 @@ for (const o of OPTIONS as readonly OptionDef[]) {
   }
 }
 
-/** The last output-mode flag in argv order (mtr: the last one wins). */
-function lastMode(args: readonly string[]): OutputMode | 'curses' | undefined {
-  let mode: OutputMode | 'curses' | undefined;
+const LONG_OF = new Map<string, string>();
+for (const o of OPTIONS as readonly OptionDef[]) {
+  LONG_OF.set(o.long, o.long);
+  if (o.short !== undefined) LONG_OF.set(o.short, o.long);
+}
+
+/** The options in argv order, by long name (values skipped): mtr applies them in this order. */
+export function optionsInOrder(args: readonly string[]): string[] {
+  const out: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
     if (a === '--') break;
     if (a.startsWith('--')) {
       const name = a.slice(2).split('=')[0] as string;
-      const m = MODE_OF[name];
-      if (m !== undefined) mode = m;
-      else if (TAKES_ARG.has(name) && !a.includes('=')) i++;
+      const long = LONG_OF.get(name);
+      if (long !== undefined) out.push(long);
+      if (TAKES_ARG.has(name) && !a.includes('=')) i++;
     } else if (a.startsWith('-') && a.length > 1) {
       for (let k = 1; k < a.length; k++) {
         const c = a[k] as string;
-        const m = MODE_OF[c];
-        if (m !== undefined) mode = m;
-        else if (TAKES_ARG.has(c)) {
+        const long = LONG_OF.get(c);
+        if (long !== undefined) out.push(long);
+        if (TAKES_ARG.has(c)) {
           if (k === a.length - 1) i++;
           break;
         }
       }
     }
   }
-  return mode;
+  return out;
+}
+
+/** The last of `names` given (long names), in argv order (mtr: the last one wins). */
+function lastOf<T extends string>(order: readonly string[], names: readonly T[]): T | undefined {
+  for (let i = order.length - 1; i >= 0; i--) {
+    const n = order[i] as T;
+    if (names.includes(n)) return n;
+  }
+  return undefined;
+}
+
+/** The last output-mode flag in argv order (mtr: the last one wins). */
+function lastMode(order: readonly string[]): OutputMode | 'curses' | undefined {
+  const m = lastOf(order, Object.keys(MODE_OF));
+  return m === undefined ? undefined : MODE_OF[m];
 }
 
 function toInt(v: unknown, flag: string): number {
@@ -241,7 +262,8 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
   const has = (k: string): boolean => a[k] !== undefined && a[k] !== false;
   const last = (k: string): unknown => (Array.isArray(a[k]) ? (a[k] as unknown[]).at(-1) : a[k]);
 
-  const mode = lastMode(args);
+  const order = optionsInOrder(args);
+  const mode = lastMode(order);
   const cfg: Config = {
     mode: mode === undefined || mode === 'curses' ? 'report' : mode,
     defaultedMode: mode === undefined || mode === 'curses',
@@ -317,13 +339,9 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
     if (cfg.localPort < 1024 || cfg.localPort > 65535) throw new UsageError(`Illegal port number: ${cfg.localPort}`);
   }
   if (has('timeout')) cfg.timeout = toInt(last('timeout'), '-Z');
-  if (has('inet') && has('inet6')) {
-    // the later one wins, as in mtr
-    const i4 = args.lastIndexOf('-4');
-    const i6 = args.lastIndexOf('-6');
-    cfg.af = i6 > i4 ? 6 : 4;
-  } else if (has('inet')) cfg.af = 4;
-  else if (has('inet6')) cfg.af = 6;
+  // -4 and -6 in command-line order: the later one wins (`-4 -6` is IPv6), as in mtr
+  const family = lastOf(order, ['inet', 'inet6']);
+  if (family !== undefined) cfg.af = family === 'inet6' ? 6 : 4;
   if (has('ipinfo')) {
     const n = toInt(last('ipinfo'), '-y');
     if (n < 0 || n > 4) throw new UsageError(`value ${n} out of range (0 - 4)`);

@@ -20,8 +20,8 @@ export interface ResolverOptions {
   readonly server: string | undefined;
   /** per-query timeout, ms */
   readonly timeoutMs?: number;
-  /** called when a name or an IP-info item arrives */
-  readonly onChange?: () => void;
+  /** called when a name or an IP-info item arrives (or a lookup ends without one) */
+  readonly onChange?: (address: string) => void;
 }
 
 /** The TXT name mtr asks for an address's AS data. */
@@ -87,6 +87,7 @@ export class NameResolver implements Names {
   private outstanding = 0;
   private readonly running = new Set<Promise<unknown>>();
   private closed = false;
+  private readonly listeners: Array<(address: string) => void> = [];
 
   constructor(private readonly opts: ResolverOptions) {
     if (opts.server !== undefined || opts.ipinfo !== undefined) {
@@ -105,7 +106,7 @@ export class NameResolver implements Names {
     if (this.closed) return;
     if (this.opts.dns && !this.names.has(address)) {
       this.names.set(address, null);
-      this.track(this.reverse(address).then((n) => n !== undefined && this.names.set(address, n)));
+      this.track(address, this.reverse(address).then((n) => n !== undefined && this.names.set(address, n)));
     }
     if (this.opts.ipinfo !== undefined && !this.infos.has(address)) {
       this.infos.set(address, null);
@@ -113,6 +114,7 @@ export class NameResolver implements Names {
       if (q !== undefined && this.resolver !== undefined) {
         const n = this.opts.ipinfo;
         this.track(
+          address,
           this.resolver.resolveTxt(q).then((records) => {
             const txt = records[0]?.join('');
             const item = txt === undefined ? undefined : ipinfoItem(txt, n);
@@ -131,14 +133,21 @@ export class NameResolver implements Names {
     return new Promise((res) => lookupService(address, 0, (err, host) => res(err || host === address ? undefined : host)));
   }
 
-  private track(p: Promise<unknown>): void {
+  /** Another listener for arrivals, beside `onChange`. */
+  listen(listener: (address: string) => void): void {
+    this.listeners.push(listener);
+  }
+
+  private track(address: string, p: Promise<unknown>): void {
     this.outstanding++;
     const done: Promise<unknown> = p
       .catch(() => undefined)
       .finally(() => {
         this.outstanding--;
         this.running.delete(done);
-        if (!this.closed) this.opts.onChange?.();
+        if (this.closed) return;
+        this.opts.onChange?.(address);
+        for (const l of this.listeners) l(address);
       });
     this.running.add(done);
   }

@@ -1,0 +1,211 @@
+// createEngine: the targets of a run over one packet process (opened when the first target needs it),
+// one name service, one event stream. Events are stamped (seq, ts) and delivered in order to every
+// subscriber, even when a subscriber's own call into the engine emits more.
+
+import { DEFAULT_TARGET_OPTIONS, type Engine, type EngineOptions, type NameService, type ProbeSender, type TargetOptions, type Unsubscribe } from './types.js';
+import type { EngineEvent } from './events.js';
+import type { TargetId, TargetRef, TargetSnapshot } from '../stats/types.js';
+import { systemClock } from './clock.js';
+import { StartFailure, TargetRun, type Draft, type RunHost } from './target-run.js';
+
+export function createEngine(options: EngineOptions): Engine {
+  return new EngineImpl(options);
+}
+
+class EngineImpl implements Engine {
+  private seq = 0;
+  private readonly listeners = new Set<(e: EngineEvent) => void>();
+  private readonly queue: EngineEvent[] = [];
+  private delivering = false;
+  private readonly runs = new Map<TargetId, TargetRun>();
+  private nextId = 1;
+  private current: ProbeSender | undefined;
+  /** the packet process died and none will replace it */
+  private dead: Error | undefined;
+  private restarts = 0;
+  private readonly features = new Map<string, Promise<void>>();
+  private stopped = false;
+  private readonly host: RunHost;
+  readonly names: NameService | undefined;
+
+  constructor(private readonly options: EngineOptions) {
+    const clock = options.clock ?? systemClock;
+    this.names = options.names;
+    this.names?.listen?.((address) => this.emit({ type: 'name-resolved', address }));
+    this.host = {
+      clock,
+      names: options.names,
+      budget: options.budget,
+      options,
+      emit: (e) => this.emit(e),
+      ready: (family, protocol, mark) => this.ready(family, protocol, mark),
+      sender: () => this.current,
+      fatal: (s) => s === this.current || (this.current === undefined && !this.stopped && this.options.onPacketProcessExit !== 'restart'),
+    };
+  }
+
+  private emit(d: Draft): void {
+    const e = Object.freeze({ ...d, seq: ++this.seq, ts: this.host.clock.now() }) as EngineEvent;
+    this.queue.push(e);
+    if (this.delivering) return; // delivered in order by the loop below
+    this.delivering = true;
+    try {
+      for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
+        for (const l of [...this.listeners]) {
+          if (!this.listeners.has(l)) continue;
+          try {
+            l(next);
+          } catch (err) {
+            this.listeners.delete(l);
+            this.queue.push(
+              Object.freeze({
+                type: 'error',
+                target: undefined,
+                stage: 'listener',
+                message: `an event listener threw and was removed: ${(err as Error)?.message ?? String(err)}`,
+                seq: ++this.seq,
+                ts: this.host.clock.now(),
+              }) as EngineEvent,
+            );
+          }
+        }
+      }
+    } finally {
+      this.delivering = false;
+    }
+  }
+
+  private sender(): ProbeSender {
+    if (this.current !== undefined) return this.current;
+    const s = this.options.connect();
+    this.current = s;
+    this.features.clear();
+    this.emit({ type: 'packet-process-started', pid: s.pid, restarts: this.restarts });
+    s.exited.then((err) => this.onExit(s, err));
+    return s;
+  }
+
+  private onExit(s: ProbeSender, err: Error | undefined): void {
+    if (s !== this.current || err === undefined) return; // replaced or closed on purpose
+    this.current = undefined;
+    this.features.clear();
+    const restarting = this.options.onPacketProcessExit === 'restart' && !this.stopped;
+    this.emit({ type: 'packet-process-exited', pid: s.pid, message: err.message, restarting });
+    if (restarting) {
+      this.restarts++;
+      this.sender();
+      for (const r of this.runs.values()) r.recheck();
+      return;
+    }
+    this.dead = err;
+    for (const r of this.runs.values()) r.packetProcessDied(err.message);
+  }
+
+  private async ready(family: 4 | 6, protocol: TargetOptions['protocol'], mark: boolean): Promise<void> {
+    if (this.stopped) throw new StartFailure('packet-process', 'the engine was stopped');
+    if (this.dead !== undefined) throw new StartFailure('packet-process', this.dead.message);
+    let s: ProbeSender;
+    try {
+      s = this.sender();
+    } catch (e) {
+      throw new StartFailure('features', `Failure to start mtr-packet: ${(e as Error).message}`);
+    }
+    const key = `${family} ${protocol} ${mark}`;
+    let p = this.features.get(key);
+    if (p === undefined) {
+      p = s.checkFeatures(family, protocol, mark);
+      this.features.set(key, p);
+      p.catch(() => this.features.get(key) === p && this.features.delete(key));
+    }
+    try {
+      await p;
+    } catch (e) {
+      throw new StartFailure('features', (e as Error).message);
+    }
+  }
+
+  add(name: string, options: Partial<TargetOptions> = {}): TargetRef {
+    if (this.stopped) throw new Error('the engine was stopped');
+    const opts: TargetOptions = Object.freeze({ ...DEFAULT_TARGET_OPTIONS, ...this.options.defaults, ...options });
+    const run = new TargetRun(this.nextId++, name, opts, this.host);
+    this.runs.set(run.ref.id, run);
+    this.emit({ type: 'target-added', target: run.ref, options: opts });
+    run.start();
+    return run.ref;
+  }
+
+  remove(id: TargetId): boolean {
+    const run = this.runs.get(id);
+    if (run === undefined) return false;
+    this.runs.delete(id);
+    run.stop('removed');
+    return true;
+  }
+
+  reconfigure(id: TargetId, patch: Partial<TargetOptions>): void {
+    this.runs.get(id)?.reconfigure(patch);
+  }
+
+  private each(id: TargetId | undefined, fn: (r: TargetRun) => void): void {
+    if (id === undefined) for (const r of this.runs.values()) fn(r);
+    else {
+      const r = this.runs.get(id);
+      if (r !== undefined) fn(r);
+    }
+  }
+
+  pause(id?: TargetId): void {
+    this.each(id, (r) => r.pause());
+  }
+
+  resume(id?: TargetId): void {
+    this.each(id, (r) => r.resume());
+  }
+
+  reset(id?: TargetId): void {
+    this.each(id, (r) => r.reset());
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const r of this.runs.values()) r.stop('stopped');
+    const s = this.current;
+    this.current = undefined;
+    await s?.close();
+  }
+
+  subscribe(listener: (event: EngineEvent) => void): Unsubscribe {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
+
+  snapshot(id: TargetId): TargetSnapshot | undefined {
+    return this.runs.get(id)?.snapshot();
+  }
+
+  targets(): readonly TargetRef[] {
+    return Object.freeze([...this.runs.values()].map((r) => r.ref));
+  }
+
+  async settled(ids?: readonly TargetId[]): Promise<void> {
+    const runs = ids === undefined ? [...this.runs.values()] : ids.flatMap((id) => this.runs.get(id) ?? []);
+    await Promise.all(runs.map((r) => r.settled));
+  }
+
+  async restartPacketProcess(): Promise<void> {
+    if (this.stopped) throw new Error('the engine was stopped');
+    const old = this.current;
+    this.current = undefined;
+    this.features.clear();
+    this.dead = undefined;
+    if (old !== undefined) {
+      await old.close();
+      this.restarts++;
+    }
+    this.sender();
+    for (const r of this.runs.values()) r.recheck();
+  }
+}

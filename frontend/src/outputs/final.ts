@@ -1,0 +1,26 @@
+// The outputs that print one document per target when it is over: mtr 0.95's report (-r), wide report
+// (-w), JSON (-j), CSV (-C) and XML (-x).
+
+import { renderReport, renderReportHeader } from '../render/report.js';
+import { renderJson } from '../render/json.js';
+import { renderCsv } from '../render/csv.js';
+import { renderXml } from '../render/xml.js';
+import type { Names, RenderOptions, Snapshot } from '../render/model.js';
+import { mtrSnapshot } from './mtr-snapshot.js';
+import type { Output, OutputContext } from './types.js';
+
+type Render = (s: Snapshot, names: Names, opts: RenderOptions) => string[];
+
+const reportWithHeader: Render = (s, names, opts) => [...renderReportHeader(s), ...renderReport(s, names, opts)];
+
+export const FINAL_RENDERERS = {
+  report: reportWithHeader,
+  wide: reportWithHeader,
+  json: renderJson,
+  csv: renderCsv,
+  xml: renderXml,
+} as const satisfies Record<string, Render>;
+
+export function finalOutput(render: Render, ctx: OutputContext): Output {
+  return { final: (s) => render(mtrSnapshot(s, ctx.localHostname), ctx.names, ctx.render) };
+}

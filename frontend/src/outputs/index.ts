@@ -1,0 +1,23 @@
+// Every output, by name. A new output is one more entry here; the engine does not change.
+
+import type { OutputMode } from '../options.js';
+import { FINAL_RENDERERS, finalOutput } from './final.js';
+import { rawOutput } from './raw.js';
+import { splitOutput } from './split.js';
+import type { Output, OutputContext } from './types.js';
+
+export type { Output, OutputContext } from './types.js';
+export { mtrSnapshot } from './mtr-snapshot.js';
+
+export const OUTPUTS: Record<OutputMode, (ctx: OutputContext) => Output> = {
+  report: (ctx) => finalOutput(FINAL_RENDERERS.report, ctx),
+  wide: (ctx) => finalOutput(FINAL_RENDERERS.wide, ctx),
+  json: (ctx) => finalOutput(FINAL_RENDERERS.json, ctx),
+  csv: (ctx) => finalOutput(FINAL_RENDERERS.csv, ctx),
+  xml: (ctx) => finalOutput(FINAL_RENDERERS.xml, ctx),
+  raw: rawOutput,
+  split: splitOutput,
+};
+
+/** Outputs that write as events arrive: their targets run one after another so lines do not mix. */
+export const STREAMING_MODES: ReadonlySet<OutputMode> = new Set<OutputMode>(['raw', 'split']);

@@ -1,0 +1,246 @@
+// One hop's statistics with history, bounded: the lifetime accumulator (mtr's HopState, via reduceHop),
+// a lifetime percentile histogram, each responder's own accumulator and histogram (at most MAX_RESPONDERS),
+// and one ring of the latest probes that serves both the rolling window (its last windowSize entries) and
+// the chart samples (its last ringSize entries). Memory depends on those bounds, never on the run's length.
+//
+// Mutable inside, copied out: snapshot() returns a frozen HopSnapshot that shares nothing mutable.
+
+import type { MplsLabel } from '@mtr-ts/protocol';
+import { EMPTY_HOP, reduceHop, type HopError, type HopState } from '../stats.js';
+import { addRtt, EMPTY_RTT, viewRtt, type RttState } from './rtt.js';
+import { exactPercentiles, LogHistogram } from './percentiles.js';
+import { MAX_RESPONDERS, type HopSnapshot, type LastProbe, type ReplyInfo, type ResponderSnapshot, type RttView, type Sample, type SampleState } from './types.js';
+
+/** One answer, as the hop records it. */
+export interface HopAnswer {
+  readonly address: string;
+  /** µs */
+  readonly rtt: number;
+  readonly mpls: readonly MplsLabel[];
+  readonly reply: ReplyInfo;
+  /** set for an unreachable answer: the path ends at this hop */
+  readonly error: HopError | undefined;
+}
+
+interface ResponderAcc {
+  readonly address: string;
+  rtt: RttState;
+  readonly histogram: LogHistogram;
+  mpls: readonly MplsLabel[];
+  reply: ReplyInfo;
+  readonly firstSeen: number;
+  lastSeen: number;
+  readonly firstCycle: number;
+  lastCycle: number;
+}
+
+const PENDING = 0;
+const REPLY = 1;
+const LOST = 2;
+const STATE_NAMES: readonly SampleState[] = ['pending', 'reply', 'lost'];
+
+/** A ring of the latest probes at a hop, in parallel typed arrays. */
+class ProbeRing {
+  readonly probe: Float64Array;
+  readonly cycle: Float64Array;
+  readonly state: Uint8Array;
+  readonly rtt: Float64Array;
+  readonly responder: Array<string | undefined>;
+  /** the slot the next probe takes */
+  private next = 0;
+  length = 0;
+
+  constructor(readonly capacity: number) {
+    this.probe = new Float64Array(capacity);
+    this.cycle = new Float64Array(capacity);
+    this.state = new Uint8Array(capacity);
+    this.rtt = new Float64Array(capacity);
+    this.responder = new Array<string | undefined>(capacity).fill(undefined);
+  }
+
+  push(probe: number, cycle: number): number {
+    const slot = this.next;
+    this.probe[slot] = probe;
+    this.cycle[slot] = cycle;
+    this.state[slot] = PENDING;
+    this.rtt[slot] = 0;
+    this.responder[slot] = undefined;
+    this.next = (slot + 1) % this.capacity;
+    if (this.length < this.capacity) this.length++;
+    return slot;
+  }
+
+  /** true while the slot still holds this probe (a wrapped ring has overwritten it otherwise) */
+  holds(slot: number, probe: number): boolean {
+    return slot >= 0 && slot < this.capacity && this.probe[slot] === probe;
+  }
+
+  /** slots of the last n entries, oldest first */
+  *last(n: number): Generator<number> {
+    const k = Math.min(n, this.length);
+    for (let i = k; i > 0; i--) yield (this.next - i + this.capacity) % this.capacity;
+  }
+}
+
+const freezeView = (v: RttView): RttView => Object.freeze(v);
+
+export class HopStats {
+  /** the lifetime accumulator in mtr's terms (immutable, replaced on each event) */
+  state: HopState = EMPTY_HOP;
+  private readonly histogram = new LogHistogram();
+  private readonly responders: ResponderAcc[] = [];
+  private overflow = 0;
+  /** the responder the next loss is charged to */
+  private latest: ResponderAcc | undefined;
+  private reply: ReplyInfo | undefined;
+  private readonly ring: ProbeRing;
+  private lastProbeNo = 0;
+  private lastProbeState: LastProbe = 'none';
+
+  constructor(
+    readonly ttl: number,
+    readonly windowSize: number,
+    readonly ringSize: number,
+  ) {
+    this.ring = new ProbeRing(Math.max(1, windowSize, ringSize));
+  }
+
+  /** A probe went out; returns its ring slot (hand it back with its outcome). */
+  sent(probe: number, cycle: number): number {
+    this.state = reduceHop(this.state, { kind: 'sent' });
+    this.lastProbeNo = probe;
+    this.lastProbeState = 'pending';
+    return this.ring.push(probe, cycle);
+  }
+
+  /** An answer; `now` in ms since the epoch. Returns true when the responder is new at this hop. */
+  answered(slot: number, probe: number, cycle: number, a: HopAnswer, now: number): boolean {
+    const known = this.state.responders.length;
+    this.state = reduceHop(this.state, { kind: 'reply', address: a.address, rtt: a.rtt, mpls: a.mpls, error: a.error });
+    const isNew = this.state.responders.length > known;
+    this.histogram.add(a.rtt);
+    this.reply = a.reply;
+    let r = this.responders.find((x) => x.address === a.address);
+    if (r === undefined && this.responders.length < MAX_RESPONDERS && isNew) {
+      r = {
+        address: a.address,
+        rtt: EMPTY_RTT,
+        histogram: new LogHistogram(),
+        mpls: a.mpls,
+        reply: a.reply,
+        firstSeen: now,
+        lastSeen: now,
+        firstCycle: cycle,
+        lastCycle: cycle,
+      };
+      this.responders.push(r);
+    }
+    if (r === undefined) this.overflow++;
+    else {
+      r.rtt = addRtt({ ...r.rtt, xmit: r.rtt.xmit + 1 }, a.rtt);
+      r.histogram.add(a.rtt);
+      r.mpls = a.mpls;
+      r.reply = a.reply;
+      r.lastSeen = now;
+      r.lastCycle = cycle;
+    }
+    this.latest = r;
+    if (this.ring.holds(slot, probe)) {
+      this.ring.state[slot] = REPLY;
+      this.ring.rtt[slot] = a.rtt;
+      this.ring.responder[slot] = a.address;
+    }
+    if (probe === this.lastProbeNo) this.lastProbeState = 'reply';
+    return isNew;
+  }
+
+  /** No answer (timeout, send failure): charged to the latest responder. */
+  lost(slot: number, probe: number): void {
+    this.state = reduceHop(this.state, { kind: 'lost' });
+    if (this.latest !== undefined) this.latest.rtt = { ...this.latest.rtt, xmit: this.latest.rtt.xmit + 1 };
+    if (this.ring.holds(slot, probe)) this.ring.state[slot] = LOST;
+    if (probe === this.lastProbeNo) this.lastProbeState = 'lost';
+  }
+
+  /** The run is over: what is still in flight counts as lost (mtr's net_end_transit). */
+  end(): void {
+    this.state = reduceHop(this.state, { kind: 'end' });
+    for (const slot of this.ring.last(this.ring.length)) if (this.ring.state[slot] === PENDING) this.ring.state[slot] = LOST;
+    if (this.lastProbeState === 'pending') this.lastProbeState = 'lost';
+  }
+
+  private windowView(): RttView {
+    let acc: RttState = EMPTY_RTT;
+    let xmit = 0;
+    let inFlight = 0;
+    const rtts: number[] = [];
+    for (const slot of this.ring.last(this.windowSize)) {
+      xmit++;
+      const st = this.ring.state[slot];
+      if (st === PENDING) inFlight++;
+      else if (st === REPLY) {
+        const rtt = this.ring.rtt[slot] as number;
+        acc = addRtt(acc, rtt);
+        rtts.push(rtt);
+      }
+    }
+    acc = { ...acc, xmit, inFlight };
+    return freezeView({ ...viewRtt(acc), inFlight, percentiles: freezeOpt(exactPercentiles(rtts)) });
+  }
+
+  snapshot(): HopSnapshot {
+    const samples: Sample[] = [];
+    for (const slot of this.ring.last(this.ringSize)) {
+      const st = this.ring.state[slot] as number;
+      samples.push(
+        Object.freeze({
+          probe: this.ring.probe[slot] as number,
+          cycle: this.ring.cycle[slot] as number,
+          state: STATE_NAMES[st] as SampleState,
+          rtt: st === REPLY ? (this.ring.rtt[slot] as number) / 1000 : undefined,
+          responder: this.ring.responder[slot],
+        }),
+      );
+    }
+    const responders: ResponderSnapshot[] = this.responders.map((r) =>
+      Object.freeze({
+        address: r.address,
+        stats: freezeView({ ...viewRtt(r.rtt), inFlight: 0, percentiles: freezeOpt(r.histogram.percentiles()) }),
+        mpls: r.mpls,
+        reply: r.reply,
+        firstSeen: r.firstSeen,
+        lastSeen: r.lastSeen,
+        firstCycle: r.firstCycle,
+        lastCycle: r.lastCycle,
+      }),
+    );
+    const s = this.state;
+    return Object.freeze({
+      ttl: this.ttl,
+      lifetime: freezeView({ ...viewRtt(s), inFlight: s.inFlight, percentiles: freezeOpt(this.histogram.percentiles()) }),
+      window: this.windowView(),
+      address: s.address,
+      mpls: s.mpls,
+      reply: this.reply,
+      error: s.error,
+      lastProbe: this.lastProbeState,
+      responders: Object.freeze(responders),
+      respondersOverflow: this.overflow,
+      samples: Object.freeze(samples),
+      state: freezeState(s),
+    });
+  }
+}
+
+function freezeOpt<T extends object>(x: T | undefined): T | undefined {
+  return x === undefined ? undefined : Object.freeze(x);
+}
+
+/** The lifetime state is replaced, never changed, inside; frozen so no consumer can change it either. */
+function freezeState(s: HopState): HopState {
+  if (Object.isFrozen(s)) return s;
+  for (const r of s.responders) Object.freeze(r);
+  Object.freeze(s.responders);
+  Object.freeze(s.mpls);
+  return Object.freeze(s);
+}
