@@ -223,7 +223,9 @@ function destinationUnreachable(path: PathEvidence, hops: Hop[]): Verdict | unde
     const h = hops[i]!;
     const u = h.ev.unreachable;
     if (u === undefined || u.count < 3 || isFragNeeded(h)) continue;
-    if (hops.slice(i + 1).some((x) => x.answers)) continue;
+    // beyond it only more of the same (probes sent before the path's end was known get the same answer)
+    const sameEnd = (x: Hop): boolean => x.ev.unreachable !== undefined || x.ev.responders.every((r) => r.address === h.address);
+    if (hops.slice(i + 1).some((x) => x.answers && !sameEnd(x))) continue;
     // the router that says so: a router answers Time Exceeded at its own TTL and "unreachable" to the
     // probes that get one TTL further, so name it by the first TTL it answered at
     const first = hops.slice(0, i).find((x) => x.address !== undefined && x.address === h.address);
