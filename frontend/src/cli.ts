@@ -2,21 +2,21 @@
 // one packet process, the chosen output consumes its events, and this is the one place that writes to
 // stdout and stderr.
 
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { PacketClient } from './client.js';
 import { helpText, parseOptions, PROGRAM, UsageError, versionText, type Config } from './options.js';
 import { NameResolver } from './resolver.js';
+import { assessTrust, currentCredentials, ourPacketProgram, packetCommand, readTargetsFile } from './trust.js';
 import { NO_NAMES, type RenderOptions } from './render/model.js';
 import { createEngine } from './engine/engine.js';
+import { systemClock } from './engine/clock.js';
 import type { TargetOptions } from './engine/types.js';
 import type { TargetRef } from './stats/types.js';
 import { lookupTarget, localAddressFor } from './targets.js';
 import { OUTPUTS, STREAMING_MODES } from './outputs/index.js';
 
-/** ../../packet/bin/mtr-packet-ts from this file: right from frontend/src (vitest) and frontend/dist. */
-export const DEFAULT_PACKET_PATH = fileURLToPath(new URL('../../packet/bin/mtr-packet-ts', import.meta.url));
+/** Our packet program by absolute path (its launcher where built): see trust.ts. */
+export const DEFAULT_PACKET_PATH = ourPacketProgram();
 
 export interface Io {
   out(text: string): void;
@@ -26,6 +26,8 @@ export interface Io {
   readonly isRoot: boolean;
   /** registers a Ctrl-C handler; returns an unregister function */
   onInterrupt(handler: () => void): () => void;
+  /** bytes written to stdout and not yet taken by its reader (0 when unknown) */
+  outBacklog?(): number;
 }
 
 function processIo(): Io {
@@ -48,6 +50,7 @@ function processIo(): Io {
       process.on('SIGINT', h);
       return () => process.off('SIGINT', h);
     },
+    outBacklog: () => process.stdout.writableLength,
   };
 }
 
@@ -73,6 +76,7 @@ export function targetOptionsOf(cfg: Config): Partial<TargetOptions> {
     firstTtl: cfg.firstTtl,
     maxTtl: cfg.maxTtl,
     maxUnknown: cfg.maxUnknown,
+    windowSize: cfg.window,
   };
 }
 
@@ -80,10 +84,11 @@ export function targetOptionsOf(cfg: Config): Partial<TargetOptions> {
 export async function main(argv: readonly string[], io: Io = processIo()): Promise<number> {
   const say = (msg: string): void => io.err(`${PROGRAM}: ${msg}\n`);
   let cfg: Config;
+  const trust = assessTrust(currentCredentials(io.env));
   try {
     cfg = parseOptions(argv, io.env['MTR_OPTIONS'], {
       isRoot: io.isRoot,
-      readFile: (p) => readFileSync(p === '-' ? 0 : p, 'utf8'),
+      readFile: (p) => readTargetsFile(trust, p),
     });
   } catch (e) {
     if (e instanceof UsageError) {
@@ -103,18 +108,28 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   }
   if (cfg.defaultedMode && io.errIsTty) say('no curses interface here: running in report mode (-r)');
 
-  const packetPath = io.env['MTR_PACKET'] ?? DEFAULT_PACKET_PATH;
+  const packet = packetCommand(trust);
   const render: RenderOptions = { order: cfg.order, wide: cfg.mode === 'wide', dns: cfg.dns, showIps: cfg.showIps, ipinfo: cfg.ipinfo, mpls: cfg.mpls };
   const names =
     cfg.dns || cfg.ipinfo !== undefined ? new NameResolver({ dns: cfg.dns, ipinfo: cfg.ipinfo, server: io.env['MTR_TS_DNS_SERVER'] }) : undefined;
   const engine = createEngine({
-    connect: () => new PacketClient({ path: packetPath, env: io.env }),
+    connect: () => new PacketClient({ path: packet.path, env: packet.env }),
     lookup: lookupTarget,
     localAddress: localAddressFor,
     names,
     defaults: targetOptionsOf(cfg),
   });
-  const output = OUTPUTS[cfg.mode]({ cfg, render, engine, names: names ?? NO_NAMES, localHostname: hostname(), write: io.out });
+  const output = OUTPUTS[cfg.mode]({
+    cfg,
+    render,
+    engine,
+    names: names ?? NO_NAMES,
+    localHostname: hostname(),
+    write: io.out,
+    backlog: () => io.outBacklog?.() ?? 0,
+    warn: say,
+    now: systemClock.now,
+  });
   const progress = io.errIsTty && !STREAMING_MODES.has(cfg.mode);
 
   let status = 0;
@@ -123,6 +138,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   let interrupted = false;
   engine.subscribe((e) => {
     if (fatal) return;
+    output.onEvent?.(e); // every event up to and including the one that ends the run
     switch (e.type) {
       case 'error':
         if (e.stage === 'resolve') {
@@ -140,11 +156,10 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
         return;
       case 'cycle-done':
         if (progress) io.err(`\r\x1b[K${PROGRAM}: ${e.target.name}: cycle ${e.cycle}/${e.of ?? '-'}`);
-        break;
+        return;
       default:
-        break;
+        return;
     }
-    output.onEvent?.(e);
   });
   const unhook = io.onInterrupt(() => {
     if (interrupted) process.exit(130); // a second Ctrl-C does not wait for anything
@@ -181,18 +196,31 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
   } finally {
     unhook();
     await engine.stop();
-    await output.close?.();
+    output.close?.(fatal ? 'failed' : interrupted ? 'interrupted' : 'completed');
     names?.close();
   }
   if (fatal) return 1;
   return interrupted ? 130 : status;
 }
+/** Waits (at most `ms`) until stdout has handed everything to its reader. */
+function stdoutFlushed(ms: number): Promise<void> {
+  if (process.stdout.writableLength === 0) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    process.stdout.once('drain', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
 /** Entry point used by bin/mtr-ts.js. */
 export function run(): void {
   main(process.argv.slice(2)).then(
-    (code) => {
+    async (code) => {
       process.exitCode = code;
-      // do not wait for anything else (late DNS answers, a slow child)
+      // a slow reader gets a moment to take what is written; nothing else is waited for
+      await stdoutFlushed(2000);
       setImmediate(() => process.exit(code));
     },
     (e: unknown) => {

@@ -7,7 +7,9 @@ export { parseOptions, helpText, versionText, OPTIONS, UsageError, type Config, 
 export { PacketClient, PacketProcessError, outcomeOf, probeFields, type ProbeOutcome, type ProbeFields, type ClientOptions } from './client.js';
 export { createEngine, systemClock, DEFAULT_TARGET_OPTIONS, ENGINE_EVENT_TYPES } from './engine/index.js';
 export type * from './engine/index.js';
-export { OUTPUTS, mtrSnapshot, type Output, type OutputContext } from './outputs/index.js';
+export { OUTPUTS, mtrSnapshot, type Output, type OutputContext, type RunEnd } from './outputs/index.js';
+export { SCHEMA_VERSION, eventJson, hopJson, optionsJson, pathJson, rfc3339, rttJson, targetJson, targetReportJson } from './outputs/json-shapes.js';
+export { lookupTarget, localAddressFor, resolveErrorText } from './targets.js';
 export { NameResolver, asnQueryName, ipinfoItem, type ResolverOptions } from './resolver.js';
 export type { Snapshot, RunInfo, Names, RenderOptions } from './render/model.js';
 export { renderReport, renderReportHeader } from './render/report.js';

@@ -6,11 +6,13 @@
 // - errors are one line on stderr and exit status 1.
 
 import yargs from 'yargs';
+import type { ProbeProtocol } from '@mtr-ts/protocol';
 import { readFileSync } from 'node:fs';
 import { checkOrder, DEFAULT_ORDER } from './fields.js';
 
-export type OutputMode = 'report' | 'wide' | 'json' | 'csv' | 'xml' | 'raw' | 'split';
-export type Protocol = 'icmp' | 'udp' | 'tcp' | 'sctp';
+export type OutputMode = 'report' | 'wide' | 'json' | 'csv' | 'xml' | 'raw' | 'split' | 'ndjson' | 'rich';
+/** the packet protocols, as @mtr-ts/protocol names them */
+export type Protocol = ProbeProtocol;
 
 type Kind = 'flag' | 'int' | 'float' | 'string';
 
@@ -53,6 +55,9 @@ export const OPTIONS = [
   { long: 'csv', short: 'C', kind: 'flag', help: 'output comma separated values' },
   { long: 'raw', short: 'l', kind: 'flag', help: 'output raw format' },
   { long: 'split', short: 'p', kind: 'flag', help: 'split output' },
+  { long: 'ndjson', kind: 'flag', help: 'output the event stream, one JSON object per line' },
+  { long: 'json-rich', kind: 'flag', help: 'output one JSON document with per-hop, per-responder statistics' },
+  { long: 'window', kind: 'int', arg: 'COUNT', help: 'probes per hop in the rolling window (default 100)' },
   { long: 'curses', short: 't', kind: 'flag', help: 'accepted; no curses here: report mode' },
   { long: 'displaymode', kind: 'int', arg: 'MODE', help: 'accepted for compatibility, ignored' },
   { long: 'no-dns', short: 'n', kind: 'flag', help: 'do not resolve host names' },
@@ -81,10 +86,18 @@ export function helpText(): string {
     '',
     'There is no interactive (curses) display: without -r/-w/-j/-C/-x/-l/-p, mtr-ts behaves as',
     'with -r (a report after -c cycles, default 10). Ctrl-C prints the report so far (exit 130).',
+    'Several targets are probed at the same time over one packet process; reports print in the order',
+    'given (-l and -p run them one after another).',
+    '',
+    'Machine outputs (versioned, JSON Schema in frontend/schema/): --ndjson writes every event as it',
+    'happens (probe sent/answered/lost, hop and path changes, cycles), one object per line; --json-rich',
+    'writes one document at the end with per-hop lifetime and --window statistics, percentiles, and',
+    'every responder with its own statistics and MPLS labels. -j stays mtr 0.95\'s JSON.',
     '',
     'Environment:',
     '  MTR_OPTIONS          options read before the command line',
-    '  MTR_PACKET           the packet program to run (default: mtr-packet-ts of this package)',
+    '  MTR_PACKET           the packet program to run (default: mtr-packet-ts of this package);',
+    '                       ignored, and -F refused, when run with more privilege than the caller',
     '  MTR_TS_DNS_SERVER    DNS server(s) for names and AS lookups, e.g. 127.0.0.1:5353',
     '',
     "See the 'man 8 mtr' for details; fields, formats and defaults are mtr 0.95's.",
@@ -124,6 +137,8 @@ export interface Config {
   showIps: boolean;
   order: string;
   ipinfo: number | undefined;
+  /** --window: probes per hop in the rolling window */
+  window: number;
   help: boolean;
   version: boolean;
 }
@@ -138,6 +153,8 @@ const MODE_OF: Record<string, OutputMode | 'curses'> = {
   x: 'xml', xml: 'xml',
   l: 'raw', raw: 'raw',
   p: 'split', split: 'split',
+  ndjson: 'ndjson',
+  'json-rich': 'rich',
   t: 'curses', curses: 'curses',
 };
 
@@ -290,6 +307,7 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
     showIps: has('show-ips'),
     order: DEFAULT_ORDER,
     ipinfo: undefined,
+    window: 100,
     help: has('help'),
     version: has('version'),
   };
@@ -348,6 +366,10 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
     cfg.ipinfo = n;
   }
   if (has('aslookup')) cfg.ipinfo = 0;
+  if (has('window')) {
+    cfg.window = toInt(last('window'), '--window');
+    if (cfg.window < 1 || cfg.window > 100_000) throw new UsageError(`value ${cfg.window} out of range (1 - 100000)`);
+  }
   if (has('mark')) {
     const m = toInt(last('mark'), '-M');
     if (m < 0 || m > 0xffffffff) throw new UsageError(`invalid argument: '${String(last('mark'))}' for -M`);

@@ -8,6 +8,7 @@
 // or (our addition) when a hop answered unreachable, since nothing beyond it can answer.
 
 import type { HopState } from './stats.js';
+import { endsPath } from './stats/path.js';
 
 export interface SchedulerState {
   /** 0-based TTL index of the next probe */
@@ -41,8 +42,7 @@ export interface Step {
   readonly next: SchedulerState;
 }
 
-const ends = (h: HopState | undefined, target: string): boolean =>
-  h !== undefined && (h.address === target || h.error !== undefined);
+const ends = endsPath;
 
 export function step(s: SchedulerState, hops: readonly HopState[], target: string, limits: PathLimits): Step {
   const first = limits.firstTtl - 1;

@@ -4,6 +4,7 @@
 
 import type { MplsLabel } from '@mtr-ts/protocol';
 import { addRtt, EMPTY_RTT, viewRtt, type HopView, type RttState } from './stats/rtt.js';
+import { MAX_RESPONDERS } from './stats/types.js';
 
 /** One responder seen at a hop (ECMP or path change), with how many replies came from it. */
 export interface Responder {
@@ -20,7 +21,7 @@ export interface HopState extends RttState {
   readonly address: string | undefined;
   /** the latest responder's MPLS labels */
   readonly mpls: readonly MplsLabel[];
-  /** every responder seen, first seen first */
+  /** every responder seen, first seen first (at most MAX_RESPONDERS: memory stays bounded) */
   readonly responders: readonly Responder[];
   /** set when the last answer at this hop was an unreachable error: the path ends here */
   readonly error: HopError | undefined;
@@ -54,27 +55,44 @@ export const EMPTY_HOP: HopState = Object.freeze({
 export function reduceHop(s: HopState, e: HopEvent): HopState {
   switch (e.kind) {
     case 'sent':
-      return { ...s, xmit: s.xmit + 1, inFlight: s.inFlight + 1 };
+      return hop(s, s.xmit + 1, s.inFlight + 1, s);
     case 'lost':
-      return s.inFlight > 0 ? { ...s, inFlight: s.inFlight - 1 } : s;
+      return s.inFlight > 0 ? hop(s, s.xmit, s.inFlight - 1, s) : s;
     case 'end':
-      return s.inFlight > 0 ? { ...s, inFlight: 0 } : s;
-    case 'reply':
-      return addReply(s, e.address, e.rtt, e.mpls ?? NO_LABELS, e.error);
+      return s.inFlight > 0 ? hop(s, s.xmit, 0, s) : s;
+    case 'reply': {
+      const mpls = e.mpls ?? NO_LABELS;
+      const where = { address: e.address, mpls, responders: addResponder(s.responders, e.address, mpls), error: e.error };
+      return hop(addRtt(s, e.rtt), s.xmit, s.inFlight > 0 ? s.inFlight - 1 : 0, where);
+    }
   }
 }
 
-function addReply(s: HopState, address: string, rtt: number, mpls: readonly MplsLabel[], error: HopError | undefined): HopState {
+/** A hop state as one literal (one object shape, so millions of updates stay cheap). */
+function hop(r: RttState, xmit: number, inFlight: number, w: Pick<HopState, 'address' | 'mpls' | 'responders' | 'error'>): HopState {
   return {
-    ...addRtt(s, rtt),
-    inFlight: s.inFlight > 0 ? s.inFlight - 1 : 0,
-    address,
-    mpls,
-    responders: addResponder(s.responders, address, mpls),
-    error,
+    xmit,
+    inFlight,
+    returned: r.returned,
+    last: r.last,
+    best: r.best,
+    worst: r.worst,
+    mean: r.mean,
+    m2: r.m2,
+    logSum: r.logSum,
+    jitter: r.jitter,
+    jitterCount: r.jitterCount,
+    jitterMean: r.jitterMean,
+    jitterMax: r.jitterMax,
+    jitterInterarrival: r.jitterInterarrival,
+    address: w.address,
+    mpls: w.mpls,
+    responders: w.responders,
+    error: w.error,
   };
 }
 
+/** Counts a reply for its responder; at most MAX_RESPONDERS are listed (mtr keeps 8), later ones are not. */
 function addResponder(list: readonly Responder[], address: string, mpls: readonly MplsLabel[]): readonly Responder[] {
   for (let i = 0; i < list.length; i++) {
     const r = list[i] as Responder;
@@ -84,7 +102,7 @@ function addResponder(list: readonly Responder[], address: string, mpls: readonl
       return copy;
     }
   }
-  return [...list, { address, count: 1, mpls }];
+  return list.length >= MAX_RESPONDERS ? list : [...list, { address, count: 1, mpls }];
 }
 
 export type { HopView } from './stats/rtt.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../src/engine/engine.js';
 import { ENGINE_EVENT_TYPES } from '../src/engine/events.js';
-import { FakeClock, fakeEngineOptions, pathScript, recorder } from './engine-fakes.js';
+import { FakeClock, FakeSender, fakeEngineOptions, pathScript, recorder } from './engine-fakes.js';
 
 const A = '10.0.1.9';
 const B = '10.0.2.9';
@@ -150,6 +150,8 @@ describe('engine: many targets over one packet process', () => {
     expect(Object.isFrozen(s.hops[0]!.lifetime)).toBe(true);
     expect(Object.isFrozen(s.hops[0]!.state)).toBe(true);
     expect(() => ((s.hops as unknown as unknown[]).length = 0)).toThrow();
+    // a hop that did not change is shared between snapshots (immutable), a hop that changed is new
+    expect(engine.snapshot(a.id)!.hops[0]).toBe(s.hops[0]);
     await clock.advance(1_000);
     expect(JSON.stringify(s)).toBe(text);
     expect(engine.snapshot(a.id)!.hops[0]!.lifetime.sent).toBeGreaterThan(s.hops[0]!.lifetime.sent);
@@ -229,6 +231,35 @@ describe('engine: many targets over one packet process', () => {
     expect(e2.snapshot(a.id)!.probes).toBeGreaterThan(s1);
     expect(rec2.of('error')).toEqual([]);
     await e2.stop();
+  });
+
+  it('a packet process that keeps dying at once is restarted ever more slowly, not in a tight loop', async () => {
+    const clock = new FakeClock();
+    const o = fakeEngineOptions(clock, scripts, { onPacketProcessExit: 'restart' });
+    const connect = o.connect;
+    const engine = createEngine({
+      ...o,
+      connect: () => {
+        const s = connect() as FakeSender;
+        queueMicrotask(() => s.kill('cannot run packet program: EACCES'));
+        return s;
+      },
+    });
+    const rec = recorder();
+    engine.subscribe(rec.listener);
+    engine.add(A, { ...fast, cycles: undefined });
+    await clock.advance(2_000);
+    // 0.25 s, 0.5 s, 1 s apart: the first process and three restarts within 2 s
+    expect(o.senders).toHaveLength(4);
+    expect(rec.of('packet-process-started').map((e) => [e.restarts, e.ts - clock.t + 2_000])).toEqual([
+      [0, 0],
+      [1, 250],
+      [2, 750],
+      [3, 1750],
+    ]);
+    await engine.stop();
+    await clock.advance(60_000);
+    expect(o.senders).toHaveLength(4);
   });
 
   it('reconfigure: the interval applies on the fly; a new protocol restarts the target', async () => {

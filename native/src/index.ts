@@ -310,7 +310,11 @@ function addonPath(): string {
   try {
     pkg = require.resolve('@mtr-ts/native/package.json');
   } catch {
-    return fileURLToPath(new URL('../build/Release/mtr_native.node', import.meta.url));
+    // Inlined in a bundle: dist/../build (this package's own dist), or dist/../native/build (the
+    // packed mtr-packet-ts, which builds the addon in its native/ at install).
+    const own = fileURLToPath(new URL('../build/Release/mtr_native.node', import.meta.url));
+    const packed = fileURLToPath(new URL('../native/build/Release/mtr_native.node', import.meta.url));
+    return existsSync(own) || !existsSync(packed) ? own : packed;
   }
   return join(dirname(pkg), 'build', 'Release', 'mtr_native.node');
 }

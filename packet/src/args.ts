@@ -14,20 +14,22 @@ each carrying the token of its request, e.g.
   printf '1 send-probe ip-4 127.0.0.1\\n' | mtr-packet-ts
   1 reply ip-4 127.0.0.1 round-trip-time 42
 
-As root (or with CAP_NET_RAW) it uses raw sockets, opened at start; then it
-clears every capability but CAP_NET_ADMIN, which it keeps only in its
-permitted set and raises for the one setsockopt that sets a probe's mark
-(--no-mark clears that too). Started through sudo, it switches to the
-invoking user instead. Without those rights it runs unprivileged on ICMP
-"ping" and UDP datagram sockets (net.ipv4.ping_group_range must admit the
-user): ICMP, UDP and TCP probes work, without MPLS labels or marks.
+As root (through sudo, or with its launcher mtr-packet-launch given
+CAP_NET_RAW and CAP_SETGID) the launcher opens raw sockets, then clears every
+capability (bounding set too) and sets no_new_privs before Node starts on a
+clean environment. As root without sudo a helper process keeps CAP_NET_ADMIN,
+alone, to set the marks probes ask for (--no-mark: no helper). Started through
+sudo, it runs as the invoking user. Without those rights it runs unprivileged
+on ICMP "ping" and UDP datagram sockets (net.ipv4.ping_group_range must admit
+the user): ICMP, UDP and TCP probes work, without MPLS labels or marks.
+SIGUSR1 does nothing (no inspector).
 On end of input it answers every probe still in flight, then exits 0.
 
 Options:
   --verbose          say on stderr which sockets and privileges it runs with
   --unprivileged     use the datagram sockets even when raw ones would open
-  --no-mark          keep no capability at all (the mark argument then answers
-                     permission-denied)
+  --no-mark          no mark helper, no capability anywhere (the mark argument
+                     then answers permission-denied)
   --max-in-flight N  answer probes-exhausted beyond N probes in flight
                      (default ${DEFAULT_MAX_IN_FLIGHT})
   --help             show this text

@@ -17,7 +17,17 @@ function fail(message: string, code = 1): never {
   process.exit(code);
 }
 
+/**
+ * Node opens its inspector on SIGUSR1; the daemon has no use for one. A listener of our own
+ * replaces Node's handler, so the signal does nothing (the launcher's seccomp filter also
+ * refuses listen(2), which covers the moment before this line runs).
+ */
+function ignoreInspectorSignal(): void {
+  process.on('SIGUSR1', () => {});
+}
+
 function main(): void {
+  ignoreInspectorSignal();
   const parsed = parseArgs(process.argv.slice(2));
   if ('error' in parsed) fail(`${parsed.error} (see mtr-packet-ts --help)`, 2);
   if (parsed.help) {

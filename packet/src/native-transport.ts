@@ -14,10 +14,22 @@ export interface OpenedTransport {
   describe(): string;
 }
 
-const RAW_HINT =
-  'run it as root (e.g. with sudo), give the node binary the CAP_NET_RAW capability ' +
-  '(setcap cap_net_raw+ep "$(command -v node)"), or allow ping sockets for your group ' +
-  '(sysctl net.ipv4.ping_group_range)';
+/** What lets a user probe: said only when the cause was a missing right. */
+export const PERMISSION_HINT =
+  'allow ping sockets for your group (sysctl net.ipv4.ping_group_range), give the launcher ' +
+  '(mtr-packet-launch, never node) CAP_NET_RAW and CAP_SETGID with setcap, or run it as root (e.g. with sudo)';
+
+/** One line naming the real cause of a failed open: a missing right, too few file descriptors, or the error itself. */
+export function openFailure(err: NodeJS.ErrnoException): string {
+  if (err.code === 'EPERM' || err.code === 'EACCES') {
+    return `cannot open its sockets (no permission to open raw or ping sockets): ${PERMISSION_HINT}`;
+  }
+  if (err.code === 'EMFILE' || err.code === 'ENFILE') {
+    const which = err.code === 'EMFILE' ? 'the open-file limit of the process (ulimit -n)' : 'the system-wide open-file limit (fs.file-max)';
+    return `cannot open its sockets: too many open files (${err.code}): raise ${which}`;
+  }
+  return `cannot open its sockets: ${err.message}`;
+}
 
 export function openTransport(onBatch: (batch: readonly Received[]) => void, mode: 'auto' | 'raw' | 'dgram'): OpenedTransport {
   const engine = new Engine((packets) => onBatch(packets as Received[]));
@@ -25,10 +37,7 @@ export function openTransport(onBatch: (batch: readonly Received[]) => void, mod
   try {
     opened = engine.open({ mode });
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    const why =
-      err.code === 'EPERM' || err.code === 'EACCES' ? 'no permission to open raw or ping sockets' : err.message;
-    throw new Error(`cannot open its sockets (${why}): ${RAW_HINT}`, { cause: e });
+    throw new Error(openFailure(e as NodeJS.ErrnoException), { cause: e });
   }
   const transport: Transport = {
     mode4: opened.ip4,

@@ -8,6 +8,12 @@ import type { TargetId, TargetRef, TargetSnapshot } from '../stats/types.js';
 import { systemClock } from './clock.js';
 import { StartFailure, TargetRun, type Draft, type RunHost } from './target-run.js';
 
+/** a packet process that dies sooner than this after it was opened counts as a quick death */
+const QUICK_DEATH_MS = 10_000;
+/** restart delays after quick deaths: 0.25 s, 0.5 s, 1 s, ... up to 30 s */
+const FIRST_RESTART_DELAY_MS = 250;
+const MAX_RESTART_DELAY_MS = 30_000;
+
 export function createEngine(options: EngineOptions): Engine {
   return new EngineImpl(options);
 }
@@ -23,6 +29,10 @@ class EngineImpl implements Engine {
   /** the packet process died and none will replace it */
   private dead: Error | undefined;
   private restarts = 0;
+  /** when the current packet process was opened (ms), and how many in a row died within QUICK_DEATH_MS */
+  private openedAt = 0;
+  private quickDeaths = 0;
+  private restartTimer: unknown;
   private readonly features = new Map<string, Promise<void>>();
   private stopped = false;
   private readonly host: RunHost;
@@ -79,6 +89,7 @@ class EngineImpl implements Engine {
     if (this.current !== undefined) return this.current;
     const s = this.options.connect();
     this.current = s;
+    this.openedAt = this.host.clock.now();
     this.features.clear();
     this.emit({ type: 'packet-process-started', pid: s.pid, restarts: this.restarts });
     s.exited.then((err) => this.onExit(s, err));
@@ -92,9 +103,17 @@ class EngineImpl implements Engine {
     const restarting = this.options.onPacketProcessExit === 'restart' && !this.stopped;
     this.emit({ type: 'packet-process-exited', pid: s.pid, message: err.message, restarting });
     if (restarting) {
-      this.restarts++;
-      this.sender();
-      for (const r of this.runs.values()) r.recheck();
+      // one that keeps dying at once (a missing program, no privileges) is retried ever more slowly
+      this.quickDeaths = this.host.clock.now() - this.openedAt < QUICK_DEATH_MS ? this.quickDeaths + 1 : 0;
+      const delay = this.quickDeaths === 0 ? 0 : Math.min(MAX_RESTART_DELAY_MS, FIRST_RESTART_DELAY_MS * 2 ** (this.quickDeaths - 1));
+      for (const r of this.runs.values()) r.hold();
+      this.restartTimer = this.host.clock.setTimeout(() => {
+        this.restartTimer = undefined;
+        if (this.stopped || this.current !== undefined) return;
+        this.restarts++;
+        this.sender();
+        for (const r of this.runs.values()) r.recheck();
+      }, delay);
       return;
     }
     this.dead = err;
@@ -169,6 +188,8 @@ class EngineImpl implements Engine {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    if (this.restartTimer !== undefined) this.host.clock.clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
     for (const r of this.runs.values()) r.stop('stopped');
     const s = this.current;
     this.current = undefined;
@@ -201,6 +222,9 @@ class EngineImpl implements Engine {
     this.current = undefined;
     this.features.clear();
     this.dead = undefined;
+    this.quickDeaths = 0;
+    if (this.restartTimer !== undefined) this.host.clock.clearTimeout(this.restartTimer);
+    this.restartTimer = undefined;
     if (old !== undefined) {
       await old.close();
       this.restarts++;

@@ -423,6 +423,11 @@ export class TargetRun {
     if (this.phase === 'running' || this.phase === 'finishing') this.fail('packet-process', message);
   }
 
+  /** No probes until recheck(): the packet process is gone and a new one is coming. */
+  hold(): void {
+    if (this.phase === 'running' || this.phase === 'finishing') this.blocked = true;
+  }
+
   /** A new packet process: ask it again before the next probe. */
   recheck(): void {
     if (this.phase !== 'running' && this.phase !== 'finishing') return;

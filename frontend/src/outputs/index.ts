@@ -4,9 +4,11 @@ import type { OutputMode } from '../options.js';
 import { FINAL_RENDERERS, finalOutput } from './final.js';
 import { rawOutput } from './raw.js';
 import { splitOutput } from './split.js';
+import { ndjsonOutput } from './ndjson.js';
+import { richOutput } from './rich.js';
 import type { Output, OutputContext } from './types.js';
 
-export type { Output, OutputContext } from './types.js';
+export type { Output, OutputContext, RunEnd } from './types.js';
 export { mtrSnapshot } from './mtr-snapshot.js';
 
 export const OUTPUTS: Record<OutputMode, (ctx: OutputContext) => Output> = {
@@ -17,6 +19,8 @@ export const OUTPUTS: Record<OutputMode, (ctx: OutputContext) => Output> = {
   xml: (ctx) => finalOutput(FINAL_RENDERERS.xml, ctx),
   raw: rawOutput,
   split: splitOutput,
+  ndjson: ndjsonOutput,
+  rich: richOutput,
 };
 
 /** Outputs that write as events arrive: their targets run one after another so lines do not mix. */

@@ -18,13 +18,22 @@ export interface OutputContext {
   readonly localHostname: string;
   /** the one place that writes to stdout */
   write(text: string): void;
+  /** bytes written to stdout and not yet taken by its reader */
+  backlog(): number;
+  /** one line on stderr */
+  warn(message: string): void;
+  /** ms since the epoch */
+  now(): number;
 }
+
+/** How the run ended, for outputs that say it. */
+export type RunEnd = 'completed' | 'interrupted' | 'failed';
 
 export interface Output {
   /** every event, in order */
   onEvent?(e: EngineEvent): void;
   /** the lines to print for a target that is over (done, or stopped by Ctrl-C) */
   final?(s: TargetSnapshot): string[];
-  /** the run is over: last words (e.g. how many lines were dropped) */
-  close?(): Promise<void> | void;
+  /** the run is over: last words (the rich document, NDJSON's end line) */
+  close?(how: RunEnd): void;
 }

@@ -2,6 +2,7 @@
 
 import type { HopState } from '../stats.js';
 import type { FieldDef } from '../fields.js';
+import { pathExtent } from '../stats/path.js';
 import type { Names, RenderOptions, Snapshot } from './model.js';
 
 /** C's `%W.Pf`. */
@@ -32,15 +33,7 @@ export function formatField(def: FieldDef, value: number): string {
  * the last hop that answered, capped at the max TTL.
  */
 export function hopRange(s: Snapshot): { from: number; to: number } {
-  const from = s.firstTtl - 1;
-  let to = 0;
-  for (let at = 0; at < s.maxTtl; at++) {
-    const h = s.hops[at];
-    if (h === undefined) continue;
-    if (h.address === s.info.targetAddress || h.error !== undefined) return { from, to: at + 1 };
-    if (h.address !== undefined) to = at + 2;
-  }
-  if (to > s.maxTtl) to = s.maxTtl;
+  const { from, to } = pathExtent(s.hops, s.info.targetAddress, s.firstTtl, s.maxTtl);
   return { from, to };
 }
 

@@ -7,7 +7,7 @@
 
 import type { MplsLabel } from '@mtr-ts/protocol';
 import { EMPTY_HOP, reduceHop, type HopError, type HopState } from '../stats.js';
-import { addRtt, EMPTY_RTT, viewRtt, type RttState } from './rtt.js';
+import { addRtt, EMPTY_RTT, viewRtt, withCounts, type RttState } from './rtt.js';
 import { exactPercentiles, LogHistogram } from './percentiles.js';
 import { MAX_RESPONDERS, type HopSnapshot, type LastProbe, type ReplyInfo, type ResponderSnapshot, type RttView, type Sample, type SampleState } from './types.js';
 
@@ -46,6 +46,8 @@ class ProbeRing {
   readonly state: Uint8Array;
   readonly rtt: Float64Array;
   readonly responder: Array<string | undefined>;
+  /** each slot's Sample as last handed out; cleared when the slot changes, so unchanged ones are reused */
+  readonly shown: Array<Sample | undefined>;
   /** the slot the next probe takes */
   private next = 0;
   length = 0;
@@ -56,6 +58,7 @@ class ProbeRing {
     this.state = new Uint8Array(capacity);
     this.rtt = new Float64Array(capacity);
     this.responder = new Array<string | undefined>(capacity).fill(undefined);
+    this.shown = new Array<Sample | undefined>(capacity).fill(undefined);
   }
 
   push(probe: number, cycle: number): number {
@@ -65,6 +68,7 @@ class ProbeRing {
     this.state[slot] = PENDING;
     this.rtt[slot] = 0;
     this.responder[slot] = undefined;
+    this.shown[slot] = undefined;
     this.next = (slot + 1) % this.capacity;
     if (this.length < this.capacity) this.length++;
     return slot;
@@ -75,10 +79,41 @@ class ProbeRing {
     return slot >= 0 && slot < this.capacity && this.probe[slot] === probe;
   }
 
-  /** slots of the last n entries, oldest first */
-  *last(n: number): Generator<number> {
+  /** the slot's state changes */
+  settle(slot: number, state: number, rtt: number, responder: string | undefined): void {
+    this.state[slot] = state;
+    this.rtt[slot] = rtt;
+    this.responder[slot] = responder;
+    this.shown[slot] = undefined;
+  }
+
+  /** the slot as a frozen Sample (the same object while the slot does not change) */
+  sample(slot: number): Sample {
+    let x = this.shown[slot];
+    if (x === undefined) {
+      const st = this.state[slot] as number;
+      x = Object.freeze({
+        probe: this.probe[slot] as number,
+        cycle: this.cycle[slot] as number,
+        state: STATE_NAMES[st] as SampleState,
+        rtt: st === REPLY ? (this.rtt[slot] as number) / 1000 : undefined,
+        responder: this.responder[slot],
+      });
+      this.shown[slot] = x;
+    }
+    return x;
+  }
+
+  /** the slots of the last n entries, oldest first */
+  last(n: number): number[] {
     const k = Math.min(n, this.length);
-    for (let i = k; i > 0; i--) yield (this.next - i + this.capacity) % this.capacity;
+    const out = new Array<number>(k);
+    let slot = (this.next - k + this.capacity) % this.capacity;
+    for (let i = 0; i < k; i++) {
+      out[i] = slot;
+      slot = slot + 1 === this.capacity ? 0 : slot + 1;
+    }
+    return out;
   }
 }
 
@@ -89,6 +124,7 @@ export class HopStats {
   state: HopState = EMPTY_HOP;
   private readonly histogram = new LogHistogram();
   private readonly responders: ResponderAcc[] = [];
+  private readonly byAddress = new Map<string, ResponderAcc>();
   private overflow = 0;
   /** the responder the next loss is charged to */
   private latest: ResponderAcc | undefined;
@@ -96,6 +132,8 @@ export class HopStats {
   private readonly ring: ProbeRing;
   private lastProbeNo = 0;
   private lastProbeState: LastProbe = 'none';
+  /** the last snapshot, reused until the hop changes (snapshots are immutable, so sharing is safe) */
+  private cached: HopSnapshot | undefined;
 
   constructor(
     readonly ttl: number,
@@ -107,6 +145,7 @@ export class HopStats {
 
   /** A probe went out; returns its ring slot (hand it back with its outcome). */
   sent(probe: number, cycle: number): number {
+    this.cached = undefined;
     this.state = reduceHop(this.state, { kind: 'sent' });
     this.lastProbeNo = probe;
     this.lastProbeState = 'pending';
@@ -115,12 +154,13 @@ export class HopStats {
 
   /** An answer; `now` in ms since the epoch. Returns true when the responder is new at this hop. */
   answered(slot: number, probe: number, cycle: number, a: HopAnswer, now: number): boolean {
+    this.cached = undefined;
     const known = this.state.responders.length;
     this.state = reduceHop(this.state, { kind: 'reply', address: a.address, rtt: a.rtt, mpls: a.mpls, error: a.error });
     const isNew = this.state.responders.length > known;
     this.histogram.add(a.rtt);
     this.reply = a.reply;
-    let r = this.responders.find((x) => x.address === a.address);
+    let r = this.byAddress.get(a.address);
     if (r === undefined && this.responders.length < MAX_RESPONDERS && isNew) {
       r = {
         address: a.address,
@@ -134,10 +174,11 @@ export class HopStats {
         lastCycle: cycle,
       };
       this.responders.push(r);
+      this.byAddress.set(a.address, r);
     }
     if (r === undefined) this.overflow++;
     else {
-      r.rtt = addRtt({ ...r.rtt, xmit: r.rtt.xmit + 1 }, a.rtt);
+      r.rtt = addRtt(r.rtt, a.rtt, r.rtt.xmit + 1);
       r.histogram.add(a.rtt);
       r.mpls = a.mpls;
       r.reply = a.reply;
@@ -145,27 +186,25 @@ export class HopStats {
       r.lastCycle = cycle;
     }
     this.latest = r;
-    if (this.ring.holds(slot, probe)) {
-      this.ring.state[slot] = REPLY;
-      this.ring.rtt[slot] = a.rtt;
-      this.ring.responder[slot] = a.address;
-    }
+    if (this.ring.holds(slot, probe)) this.ring.settle(slot, REPLY, a.rtt, a.address);
     if (probe === this.lastProbeNo) this.lastProbeState = 'reply';
     return isNew;
   }
 
   /** No answer (timeout, send failure): charged to the latest responder. */
   lost(slot: number, probe: number): void {
+    this.cached = undefined;
     this.state = reduceHop(this.state, { kind: 'lost' });
-    if (this.latest !== undefined) this.latest.rtt = { ...this.latest.rtt, xmit: this.latest.rtt.xmit + 1 };
-    if (this.ring.holds(slot, probe)) this.ring.state[slot] = LOST;
+    if (this.latest !== undefined) this.latest.rtt = withCounts(this.latest.rtt, this.latest.rtt.xmit + 1, 0);
+    if (this.ring.holds(slot, probe)) this.ring.settle(slot, LOST, 0, undefined);
     if (probe === this.lastProbeNo) this.lastProbeState = 'lost';
   }
 
   /** The run is over: what is still in flight counts as lost (mtr's net_end_transit). */
   end(): void {
+    this.cached = undefined;
     this.state = reduceHop(this.state, { kind: 'end' });
-    for (const slot of this.ring.last(this.ring.length)) if (this.ring.state[slot] === PENDING) this.ring.state[slot] = LOST;
+    for (const slot of this.ring.last(this.ring.length)) if (this.ring.state[slot] === PENDING) this.ring.settle(slot, LOST, 0, undefined);
     if (this.lastProbeState === 'pending') this.lastProbeState = 'lost';
   }
 
@@ -184,24 +223,18 @@ export class HopStats {
         rtts.push(rtt);
       }
     }
-    acc = { ...acc, xmit, inFlight };
+    acc = withCounts(acc, xmit, inFlight);
     return freezeView({ ...viewRtt(acc), inFlight, percentiles: freezeOpt(exactPercentiles(rtts)) });
   }
 
   snapshot(): HopSnapshot {
+    this.cached ??= this.build();
+    return this.cached;
+  }
+
+  private build(): HopSnapshot {
     const samples: Sample[] = [];
-    for (const slot of this.ring.last(this.ringSize)) {
-      const st = this.ring.state[slot] as number;
-      samples.push(
-        Object.freeze({
-          probe: this.ring.probe[slot] as number,
-          cycle: this.ring.cycle[slot] as number,
-          state: STATE_NAMES[st] as SampleState,
-          rtt: st === REPLY ? (this.ring.rtt[slot] as number) / 1000 : undefined,
-          responder: this.ring.responder[slot],
-        }),
-      );
-    }
+    for (const slot of this.ring.last(this.ringSize)) samples.push(this.ring.sample(slot));
     const responders: ResponderSnapshot[] = this.responders.map((r) =>
       Object.freeze({
         address: r.address,

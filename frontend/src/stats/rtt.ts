@@ -51,8 +51,8 @@ export const EMPTY_RTT: RttState = Object.freeze({
   jitterInterarrival: 0,
 });
 
-/** One reply's RTT (µs) into the RTT fields; xmit and inFlight are the caller's. */
-export function addRtt(s: RttState, rtt: number): RttState {
+/** One reply's RTT (µs) into the RTT fields; xmit and inFlight are the caller's (kept unless given). */
+export function addRtt(s: RttState, rtt: number, xmit = s.xmit, inFlight = s.inFlight): RttState {
   const n = s.returned + 1;
   const first = s.returned === 0;
   const delta = rtt - s.mean;
@@ -71,8 +71,8 @@ export function addRtt(s: RttState, rtt: number): RttState {
     jitterInterarrival += (jitter - jitterInterarrival) / 16;
   }
   return {
-    xmit: s.xmit,
-    inFlight: s.inFlight,
+    xmit,
+    inFlight,
     returned: n,
     last: rtt,
     best: first || rtt < s.best ? rtt : s.best,
@@ -85,6 +85,26 @@ export function addRtt(s: RttState, rtt: number): RttState {
     jitterMean,
     jitterMax,
     jitterInterarrival,
+  };
+}
+
+/** The same RTT fields with other probe counts. */
+export function withCounts(s: RttState, xmit: number, inFlight: number): RttState {
+  return {
+    xmit,
+    inFlight,
+    returned: s.returned,
+    last: s.last,
+    best: s.best,
+    worst: s.worst,
+    mean: s.mean,
+    m2: s.m2,
+    logSum: s.logSum,
+    jitter: s.jitter,
+    jitterCount: s.jitterCount,
+    jitterMean: s.jitterMean,
+    jitterMax: s.jitterMax,
+    jitterInterarrival: s.jitterInterarrival,
   };
 }
 

@@ -9,6 +9,7 @@
 #include <limits>
 
 #include "errors.h"
+#include "privileges.h"
 
 namespace mtr {
 
@@ -198,7 +199,7 @@ SysResult Engine::OpenDgramFamily(Family& fam, int family) {
 }
 
 SysResult Engine::OpenIPv4() {
-  int rfd = OpenRaw(AF_INET, IPPROTO_ICMP);
+  int rfd = OpenRawOrInherited(AF_INET, IPPROTO_ICMP);
   if (rfd < 0) return Fail(-rfd, "socket");
   SysResult r = SetupIcmp4Receive(rfd);
   if (!r.ok()) {
@@ -206,7 +207,7 @@ SysResult Engine::OpenIPv4() {
     return r;
   }
   // IPPROTO_RAW implies IP_HDRINCL: the packet carries its own IPv4 header. Such a socket never receives.
-  int sfd = OpenRaw(AF_INET, IPPROTO_RAW);
+  int sfd = OpenRawOrInherited(AF_INET, IPPROTO_RAW);
   if (sfd < 0) {
     CloseFd(rfd);
     return Fail(-sfd, "socket");
@@ -227,7 +228,7 @@ SysResult Engine::OpenIPv4() {
 }
 
 SysResult Engine::OpenIPv6() {
-  int rfd = OpenRaw(AF_INET6, IPPROTO_ICMPV6);
+  int rfd = OpenRawOrInherited(AF_INET6, IPPROTO_ICMPV6);
   if (rfd < 0) return Fail(-rfd, "socket");
   SysResult r = SetupIcmp6Receive(rfd);
   if (!r.ok()) {
@@ -238,7 +239,7 @@ SysResult Engine::OpenIPv6() {
   std::array<int, kV6Count> fds;
   fds.fill(-1);
   for (int i = 0; i < kV6Count && r.ok(); i++) {
-    int fd = OpenRaw(AF_INET6, kProtocols[i]);
+    int fd = OpenRawOrInherited(AF_INET6, kProtocols[i]);
     if (fd < 0) {
       // SCTP is optional; the others are what an IPv6 prober needs.
       if (i != kV6Sctp) r = Fail(-fd, "socket");

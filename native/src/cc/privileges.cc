@@ -16,7 +16,11 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <mutex>
 #include <set>
+#include <vector>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 namespace mtr {
 
@@ -215,7 +219,10 @@ DropOutcome DropPrivileges(const DropRequest& req) {
   // permitted/effective set of it (root's file capabilities, cut down only by the bounding set and,
   // under no_new_privs, the old permitted set). SECBIT_NOROOT turns that off; locked, for good.
   // Needs CAP_SETPCAP, still effective here.
-  if (out.result.ok() && keep && prctl(PR_SET_SECUREBITS, SECBIT_NOROOT | SECBIT_NOROOT_LOCKED, 0, 0, 0) != 0) {
+  // (Already so when the launcher started us.)
+  const int noroot = SECBIT_NOROOT | SECBIT_NOROOT_LOCKED;
+  if (out.result.ok() && keep && (prctl(PR_GET_SECUREBITS, 0, 0, 0, 0) & noroot) != noroot &&
+      prctl(PR_SET_SECUREBITS, noroot, 0, 0, 0) != 0) {
     out.result = Fail(errno, "prctl");
   }
 
@@ -279,6 +286,132 @@ NetAdminRaise::~NetAdminRaise() {
   }
   // Lowering the effective set to a subset of the permitted one cannot be refused.
   (void)SetCaps(caps);
+}
+
+namespace {
+
+struct Inherited {
+  int family;
+  int protocol;
+  int fd;
+};
+
+std::mutex g_inherited_mutex;
+bool g_inherited_parsed = false;
+std::vector<Inherited> g_inherited;  // process-wide by nature: the fds belong to the process
+
+bool SockOpt(int fd, int name, int* value) {
+  socklen_t len = sizeof *value;
+  return getsockopt(fd, SOL_SOCKET, name, value, &len) == 0 && len == sizeof *value;
+}
+
+// Whether fd is a raw socket of this family and protocol (the kernel's word, not the variable's).
+bool IsRawSocket(int fd, int family, int protocol) {
+  int type = 0, domain = 0, proto = 0;
+  return SockOpt(fd, SO_TYPE, &type) && type == SOCK_RAW && SockOpt(fd, SO_DOMAIN, &domain) && domain == family &&
+         SockOpt(fd, SO_PROTOCOL, &proto) && proto == protocol;
+}
+
+void ParseInherited() {
+  g_inherited_parsed = true;
+  const char* spec = getenv("MTR_PACKET_TS_FDS");
+  if (spec == nullptr) return;
+  const char* p = spec;
+  while (*p != 0) {
+    char* end = nullptr;
+    long v[3];
+    bool ok = true;
+    for (int i = 0; i < 3 && ok; i++) {
+      v[i] = std::strtol(p, &end, 10);
+      ok = end != p && v[i] >= 0 && v[i] <= 65535 && (i == 2 || *end == ':');
+      p = *end == ':' ? end + 1 : end;
+    }
+    if (ok && IsRawSocket(static_cast<int>(v[2]), static_cast<int>(v[0]), static_cast<int>(v[1]))) {
+      const int fd = static_cast<int>(v[2]);
+      (void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+      (void)fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+      g_inherited.push_back(Inherited{static_cast<int>(v[0]), static_cast<int>(v[1]), fd});
+    }
+    while (*p != 0 && *p != ',') p++;
+    if (*p == ',') p++;
+  }
+}
+
+}  // namespace
+
+int TakeInheritedRaw(int family, int protocol) {
+  std::lock_guard<std::mutex> lock(g_inherited_mutex);
+  if (!g_inherited_parsed) ParseInherited();
+  for (size_t i = 0; i < g_inherited.size(); i++) {
+    if (g_inherited[i].family != family || g_inherited[i].protocol != protocol) continue;
+    const int fd = g_inherited[i].fd;
+    g_inherited.erase(g_inherited.begin() + static_cast<long>(i));
+    return fd;
+  }
+  return -1;
+}
+
+int OpenRawOrInherited(int family, int protocol) {
+  const int fd = TakeInheritedRaw(family, protocol);
+  return fd >= 0 ? fd : OpenRaw(family, protocol);
+}
+
+namespace {
+
+std::mutex g_helper_mutex;  // one exchange at a time (workers may set marks too)
+bool g_helper_parsed = false;
+int g_helper_fd = -1;
+
+void ParseHelper() {
+  g_helper_parsed = true;
+  const char* spec = getenv("MTR_PACKET_TS_MARK_FD");
+  if (spec == nullptr) return;
+  char* end = nullptr;
+  const long fd = std::strtol(spec, &end, 10);
+  if (end == spec || *end != 0 || fd < 3 || fd > 65535) return;
+  int type = 0, domain = 0;
+  if (!SockOpt(static_cast<int>(fd), SO_TYPE, &type) || type != SOCK_SEQPACKET ||
+      !SockOpt(static_cast<int>(fd), SO_DOMAIN, &domain) || domain != AF_UNIX)
+    return;
+  (void)fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+  g_helper_fd = static_cast<int>(fd);
+}
+
+}  // namespace
+
+bool SetMarkByHelper(int fd, uint32_t mark, int* err) {
+  std::lock_guard<std::mutex> lock(g_helper_mutex);
+  if (!g_helper_parsed) ParseHelper();
+  if (g_helper_fd < 0) return false;
+  struct iovec iov;
+  iov.iov_base = &mark;
+  iov.iov_len = sizeof mark;
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int))];
+  std::memset(control, 0, sizeof control);
+  struct msghdr msg;
+  std::memset(&msg, 0, sizeof msg);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof fd);
+  ssize_t n;
+  do {
+    n = sendmsg(g_helper_fd, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  int32_t answer = EPERM;
+  if (n == static_cast<ssize_t>(sizeof mark)) {
+    do {
+      n = recv(g_helper_fd, &answer, sizeof answer, 0);
+    } while (n < 0 && errno == EINTR);
+    if (n != static_cast<ssize_t>(sizeof answer)) answer = EPERM;
+  }
+  *err = answer;
+  return true;
 }
 
 }  // namespace mtr

@@ -52,3 +52,25 @@ class NetAdminRaise {
 };
 
 }  // namespace mtr
+
+namespace mtr {
+
+// Raw sockets opened by the launcher (mtr-packet-launch) before it dropped its privileges, named
+// in MTR_PACKET_TS_FDS as "family:protocol:fd,...". Each is handed out once, to the first open of
+// the same family and protocol; an entry that is not such a raw socket is ignored. The returned fd
+// is made non-blocking and close-on-exec. -1 when there is none (left).
+int TakeInheritedRaw(int family, int protocol);
+
+// An inherited raw socket (TakeInheritedRaw), else a fresh one (OpenRaw): fd >= 0 or -errno.
+int OpenRawOrInherited(int family, int protocol);
+
+}  // namespace mtr
+
+namespace mtr {
+
+// The launcher's mark helper (MTR_PACKET_TS_MARK_FD): a process that keeps CAP_NET_ADMIN so this
+// one holds none. Returns false when there is no helper; otherwise sets *err to 0 or the errno of
+// SO_MARK on fd as the helper reports it (EPERM if the helper cannot be reached).
+bool SetMarkByHelper(int fd, uint32_t mark, int* err);
+
+}  // namespace mtr

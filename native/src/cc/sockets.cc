@@ -124,6 +124,9 @@ SysResult SetupSendOnly(int fd) {
 SysResult SetIpv6Checksum(int fd, int offset) { return SetIntOpt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, offset); }
 
 SysResult SetMark(int fd, uint32_t mark) {
+  // Started by the launcher with marks kept: its helper holds CAP_NET_ADMIN, this process none.
+  int helper_err = 0;
+  if (SetMarkByHelper(fd, mark, &helper_err)) return helper_err == 0 ? Ok() : Fail(helper_err, "setsockopt");
   // After DropPrivileges kept CAP_NET_ADMIN (permitted only) it is effective for just this call.
   NetAdminRaise raise;
   return SetOpt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark);
