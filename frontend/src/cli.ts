@@ -13,7 +13,8 @@ import { systemClock } from './engine/clock.js';
 import type { TargetOptions } from './engine/types.js';
 import type { TargetRef } from './stats/types.js';
 import { lookupTarget, localAddressFor } from './targets.js';
-import { OUTPUTS, STREAMING_MODES } from './outputs/index.js';
+import { OUTPUTS, STREAMING_MODES, type OutputContext } from './outputs/index.js';
+import { wireDiagnosis } from './diagnose/wire.js';
 
 /** Our packet program by absolute path (its launcher where built): see trust.ts. */
 export const DEFAULT_PACKET_PATH = ourPacketProgram();
@@ -119,7 +120,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     names,
     defaults: targetOptionsOf(cfg),
   });
-  const output = OUTPUTS[cfg.mode]({
+  const outputContext: OutputContext = {
     cfg,
     render,
     engine,
@@ -129,7 +130,9 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     backlog: () => io.outBacklog?.() ?? 0,
     warn: say,
     now: systemClock.now,
-  });
+  };
+  const diagnosis = wireDiagnosis(outputContext);
+  const output = diagnosis?.wrap(OUTPUTS[cfg.mode](diagnosis.context)) ?? OUTPUTS[cfg.mode](outputContext);
   const progress = io.errIsTty && !STREAMING_MODES.has(cfg.mode);
 
   let status = 0;
@@ -175,6 +178,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     const s = engine.snapshot(t.id);
     if (output.final === undefined || s === undefined || s.startTime === undefined) return;
     if (s.status !== 'done' && s.status !== 'stopped') return;
+    if (!interrupted) await output.settle?.(s);
     await names?.settle(interrupted ? 300 : 2000);
     io.out(lines(output.final(s)));
   };
