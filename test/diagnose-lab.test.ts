@@ -5,12 +5,13 @@
 //
 //   client ──l1── r1 ──l2── r2 ──l3── r3 ──l4── dest      hops: 10.0.1.2, 10.0.2.2, 10.0.3.2, 10.0.4.2
 //
-// Scenarios run concurrently (vitest's limit, 5 at a time); each takes about 15 s.
+// Scenarios run concurrently, three labs at a time; each takes 15-30 s on a busy machine.
 
 import { describe, expect, it } from 'vitest';
 import { createLab, type Lab, type ExecResult } from './lab/lab.js';
 import { describeLab } from './lab/use-lab.js';
 import { ourFrontend } from './support/env.js';
+import { explain, validateReport } from '../frontend/test/schemas.js';
 
 const CYCLES = 100;
 const RUN_MS = 60_000;
@@ -44,6 +45,23 @@ function show(r: ExecResult): string {
   return `exit ${r.code ?? r.signal}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
 }
 
+/** The --json-rich document: valid against the published schema (strict copy), with the expected verdict. */
+function checkRich(r: ExecResult, want: Found | undefined, alsoAllowed: readonly string[] = []): void {
+  expect(r.code, show(r)).toBe(0);
+  const doc = JSON.parse(r.stdout) as { targets: Array<{ diagnosis?: { verdicts: Array<{ rule: string; hop: number | null }>; earlier: Array<{ rule: string; hop: number | null }> } }> };
+  expect(validateReport(doc), explain(validateReport.errors)).toBe(true);
+  const d = doc.targets[0]?.diagnosis;
+  expect(d, show(r)).toBeDefined();
+  const found = [...d!.verdicts, ...d!.earlier].map((v) => ({ rule: v.rule, hop: v.hop ?? undefined }));
+  if (want === undefined) {
+    expect(found, show(r)).toEqual([]);
+    return;
+  }
+  expect(found, show(r)).toContainEqual(want);
+  const allowed = new Set([want.rule, ...alsoAllowed]);
+  for (const f of found) expect(allowed.has(f.rule), `rich JSON: unexpected ${f.rule} at hop ${f.hop}\n${show(r)}`).toBe(true);
+}
+
 interface Scenario {
   name: string;
   /** the rule and hop expected (undefined: no verdict at all) */
@@ -61,6 +79,23 @@ const nftTable = (hook: 'forward' | 'input' | 'output', rule: string): string =>
   `table inet diag {\n  chain c {\n    type filter hook ${hook} priority 0\n    policy accept\n    ${rule}\n  }\n}\n`;
 
 const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A UDP load of `mbps` (1000-byte datagrams to port 9) from a namespace, optionally bound to a source address
+ * and switched on and off every `toggleMs`. It keeps its average rate on a busy machine: each tick sends what
+ * is due since the start (at most 50 datagrams), however late the tick.
+ */
+function udpLoad(l: Lab, ns: 'client' | 'r2', dest: string, mbps: number, opts: { bind?: string; toggleMs?: number } = {}): void {
+  const pps = (mbps * 1e6) / 8 / 1000;
+  const script =
+    `const s = require('dgram').createSocket('udp4'); const b = Buffer.alloc(1000); const t0 = Date.now(); let sent = 0;` +
+    `const on = () => ${opts.toggleMs === undefined ? 'true' : `Math.floor(Date.now() / ${opts.toggleMs}) % 2 === 0`};` +
+    `const go = () => setInterval(() => { const due = Math.floor(((Date.now() - t0) / 1000) * ${pps});` +
+    ` if (!on()) { sent = due; return; } let n = Math.min(due - sent, 50); sent = due;` +
+    ` while (n-- > 0) s.send(b, 9, '${dest}'); }, 5);` +
+    (opts.bind !== undefined ? `s.bind(0, '${opts.bind}', go);` : 'go();');
+  l.spawnIn(ns, process.execPath, ['-e', script], { stdio: 'ignore' });
+}
 
 const SCENARIOS: Scenario[] = [
   {
@@ -112,11 +147,7 @@ const SCENARIOS: Scenario[] = [
       const r = await l.exec('r2', ['tc', 'qdisc', 'add', 'dev', 'l3', 'root', 'tbf', 'rate', '2mbit', 'burst', '4kb', 'latency', '300ms']);
       expect(r.code, r.stderr).toBe(0);
       await l.nft('dest', nftTable('input', 'udp dport 9 drop'));
-      l.spawnIn('client', process.execPath, [
-        '-e',
-        `const s = require('dgram').createSocket('udp4'); const b = Buffer.alloc(1000);` +
-          `setInterval(() => { s.send(b, 9, '${l.hops4[3]}'); s.send(b, 9, '${l.hops4[3]}'); }, 4);`,
-      ], { stdio: 'ignore' });
+      udpLoad(l, 'client', l.hops4[3], 4);
       await delay(1000); // the queue fills
     },
   },
@@ -137,11 +168,7 @@ const SCENARIOS: Scenario[] = [
         expect(r.code, `tc ${c}: ${r.stderr}`).toBe(0);
       }
       await l.nft('client', nftTable('input', 'udp dport 9 drop'));
-      l.spawnIn('r2', process.execPath, [
-        '-e',
-        `const s = require('dgram').createSocket('udp4');` +
-          `s.bind(0, '${l.hops4[1]}', () => setInterval(() => s.send(Buffer.alloc(1000), 9, '${l.addr4.client}'), 4));`,
-      ], { stdio: 'ignore' });
+      udpLoad(l, 'r2', l.addr4.client, 2, { bind: l.hops4[1] });
       await delay(1000);
     },
   },
@@ -153,11 +180,7 @@ const SCENARIOS: Scenario[] = [
       const r = await l.exec('r2', ['tc', 'qdisc', 'add', 'dev', 'l3', 'root', 'tbf', 'rate', '2mbit', 'burst', '4kb', 'latency', '300ms']);
       expect(r.code, r.stderr).toBe(0);
       await l.nft('dest', nftTable('input', 'udp dport 9 drop'));
-      l.spawnIn('client', process.execPath, [
-        '-e',
-        `const s = require('dgram').createSocket('udp4'); const b = Buffer.alloc(1000);` +
-          `setInterval(() => { if (Math.floor(Date.now() / 400) % 2 === 0) { s.send(b, 9, '${l.hops4[3]}'); s.send(b, 9, '${l.hops4[3]}'); } }, 4);`,
-      ], { stdio: 'ignore' });
+      udpLoad(l, 'client', l.hops4[3], 4, { toggleMs: 400 });
       await delay(1000);
     },
   },
@@ -190,12 +213,22 @@ const SCENARIOS: Scenario[] = [
 const CLEAN_RUNS = 10;
 
 describeLab('mtr-ts --diagnose in the netns lab', () => {
+  // three labs at a time: the load generators and ten node processes are enough for two shared cores
+  let running = 0;
+  const waiting: Array<() => void> = [];
   async function inLab<T>(fn: (l: Lab) => Promise<T>): Promise<T> {
-    const l = await createLab({});
+    while (running >= 3) await new Promise<void>((r) => waiting.push(r));
+    running++;
     try {
-      return await fn(l);
+      const l = await createLab({});
+      try {
+        return await fn(l);
+      } finally {
+        await l.teardown();
+      }
     } finally {
-      await l.teardown();
+      running--;
+      waiting.shift()?.();
     }
   }
 
@@ -209,9 +242,12 @@ describeLab('mtr-ts --diagnose in the netns lab', () => {
         await inLab(async (l) => {
           await s.setup?.(l);
           const target = s.target?.(l) ?? l.hops4[3];
-          const run = mtrTs(l, ['--diagnose', '-n', '-r', '-c', String(CYCLES), '-i', '0.1', ...(s.args ?? []), target]);
+          const args = ['--diagnose', '-n', '-c', String(CYCLES), '-i', '0.1', ...(s.args ?? []), target];
+          // the text report and the rich JSON, from two runs side by side on the same path
+          const run = Promise.all([mtrTs(l, ['-r', ...args]), mtrTs(l, ['--json-rich', ...args])]);
           await s.during?.(l);
-          const r = await run;
+          const [r, rich] = await run;
+          checkRich(rich, s.expect, s.alsoAllowed);
           expect(r.code, show(r)).toBe(0);
           const found = textVerdicts(r.stdout);
           expect(found, show(r)).toBeDefined();
@@ -237,6 +273,7 @@ describeLab('mtr-ts --diagnose in the netns lab', () => {
             )),
           );
         }
+        checkRich(await mtrTs(l, ['--json-rich', '--diagnose', '-n', '-c', String(CYCLES), '-i', '0.1', l.hops4[3]]), undefined);
         for (const r of results) {
           expect(r.code, show(r)).toBe(0);
           expect(textVerdicts(r.stdout), show(r)).toEqual([]);
