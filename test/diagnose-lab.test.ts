@@ -46,9 +46,10 @@ function show(r: ExecResult): string {
 }
 
 /** The --json-rich document: valid against the published schema (strict copy), with the expected verdict. */
-function checkRich(r: ExecResult, want: Found | undefined, alsoAllowed: readonly string[] = []): void {
+function checkRich(r: ExecResult, want: Found | undefined, alsoAllowed: readonly string[] = [], minConfidence = 0): void {
   expect(r.code, show(r)).toBe(0);
-  const doc = JSON.parse(r.stdout) as { targets: Array<{ diagnosis?: { verdicts: Array<{ rule: string; hop: number | null }>; earlier: Array<{ rule: string; hop: number | null }> } }> };
+  type V = { rule: string; hop: number | null; confidence: number };
+  const doc = JSON.parse(r.stdout) as { targets: Array<{ diagnosis?: { verdicts: V[]; earlier: V[] } }> };
   expect(validateReport(doc), explain(validateReport.errors)).toBe(true);
   const d = doc.targets[0]?.diagnosis;
   expect(d, show(r)).toBeDefined();
@@ -58,6 +59,8 @@ function checkRich(r: ExecResult, want: Found | undefined, alsoAllowed: readonly
     return;
   }
   expect(found, show(r)).toContainEqual(want);
+  const v = [...d!.verdicts, ...d!.earlier].find((x) => x.rule === want.rule && (x.hop ?? undefined) === want.hop)!;
+  expect(v.confidence, show(r)).toBeGreaterThanOrEqual(minConfidence);
   const allowed = new Set([want.rule, ...alsoAllowed]);
   for (const f of found) expect(allowed.has(f.rule), `rich JSON: unexpected ${f.rule} at hop ${f.hop}\n${show(r)}`).toBe(true);
 }
@@ -68,6 +71,8 @@ interface Scenario {
   expect: Found | undefined;
   /** more verdicts that may come with it (e.g. loss with a standing queue) */
   alsoAllowed?: string[];
+  /** the expected verdict's confidence at least this (the text's "suspected" below 0.8) */
+  minConfidence?: number;
   args?: string[];
   target?: (l: Lab) => string;
   setup?: (l: Lab) => Promise<void>;
@@ -123,6 +128,28 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'a router with forwarding off (r3): the path breaks after hop 2',
     expect: { rule: 'path-breaks', hop: 2 },
+    setup: async (l) => {
+      const r = await l.exec('r3', ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0']);
+      expect(r.code, r.stderr).toBe(0);
+    },
+  },
+  {
+    name: 'a destination that drops echo requests, with --confirm (TCP reaches it)',
+    expect: { rule: 'destination-drops-icmp', hop: 4 },
+    args: ['--confirm', '-P', '80'],
+    setup: (l) => l.nft('dest', nftTable('input', 'icmp type echo-request drop')),
+  },
+  {
+    name: 'ICMP filtered beyond hop 1, traced with ICMP, with --confirm (TCP reaches the destination)',
+    expect: { rule: 'icmp-filtered-beyond', hop: 1 },
+    args: ['--confirm'],
+    setup: (l) => l.nft('r1', nftTable('forward', 'iifname "l2" meta l4proto icmp drop')),
+  },
+  {
+    name: 'a router with forwarding off (r3), with --confirm: TCP stops there too, the break is confirmed',
+    expect: { rule: 'path-breaks', hop: 2 },
+    minConfidence: 0.8,
+    args: ['--confirm'],
     setup: async (l) => {
       const r = await l.exec('r3', ['sysctl', '-q', '-w', 'net.ipv4.ip_forward=0']);
       expect(r.code, r.stderr).toBe(0);
@@ -247,7 +274,7 @@ describeLab('mtr-ts --diagnose in the netns lab', () => {
           const run = Promise.all([mtrTs(l, ['-r', ...args]), mtrTs(l, ['--json-rich', ...args])]);
           await s.during?.(l);
           const [r, rich] = await run;
-          checkRich(rich, s.expect, s.alsoAllowed);
+          checkRich(rich, s.expect, s.alsoAllowed, s.minConfidence);
           expect(r.code, show(r)).toBe(0);
           const found = textVerdicts(r.stdout);
           expect(found, show(r)).toBeDefined();
@@ -256,6 +283,7 @@ describeLab('mtr-ts --diagnose in the netns lab', () => {
             return;
           }
           expect(found, show(r)).toContainEqual(s.expect);
+          if (s.minConfidence !== undefined) expect(r.stdout, show(r)).not.toMatch(new RegExp(`${s.expect.rule} \\([^)]*suspected`));
           const allowed = new Set([s.expect.rule, ...(s.alsoAllowed ?? [])]);
           for (const f of found!) expect(allowed.has(f.rule), `unexpected ${f.rule} at hop ${f.hop}\n${show(r)}`).toBe(true);
         });
