@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { main, type Io } from '../src/cli.js';
+import { explain, validateEventLine, validateReport } from './schemas.js';
 
 const FAKE = new URL('./fixtures/fake-mtr-packet.mjs', import.meta.url).pathname;
 
@@ -73,6 +74,30 @@ describe('--diagnose and --html with the fake packet program', () => {
     expect(plain.out).not.toContain('Diagnosis');
     const short = await runCli(['--diagnose', '-r', '-n', '-c', '3', '-i', '0.05', '127.0.0.1'], { FAKE_PATH: '10.0.0.1,127.0.0.1' });
     expect(short.out).toContain('Nothing can be judged yet: 3 cycles');
+  }, 30_000);
+
+  it('--json-rich: a diagnosis per target, valid against the published schema', async () => {
+    const r = await runCli(['--diagnose', '--json-rich', ...RUN, '127.0.0.1'], { FAKE_PATH: '*,10.0.0.2,127.0.0.1' });
+    expect(r.code, r.err).toBe(0);
+    const doc = JSON.parse(r.out) as { targets: Array<{ diagnosis: { windows: number; verdicts: Array<{ rule: string; hop: number; evidence: Record<string, number> }> } }> };
+    expect(validateReport(doc), explain(validateReport.errors)).toBe(true);
+    const d = doc.targets[0]!.diagnosis;
+    expect(d.windows).toBe(2);
+    expect(d.verdicts.map((v) => `${v.rule}@${v.hop}`)).toEqual(['first-hop-silent@1']);
+    expect(d.verdicts[0]!.evidence).toMatchObject({ later_ttl: 2, received: 0 });
+  }, 30_000);
+
+  it('--ndjson: diagnosis_raised after the event it was judged on, valid lines', async () => {
+    const r = await runCli(['--diagnose', '--ndjson', ...RUN, '127.0.0.1'], { FAKE_PATH: '*,10.0.0.2,127.0.0.1' });
+    expect(r.code, r.err).toBe(0);
+    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; seq: number; verdict?: { rule: string; hop: number } });
+    for (const l of lines) expect(validateEventLine(l), `${JSON.stringify(l)}\n${explain(validateEventLine.errors)}`).toBe(true);
+    const at = lines.findIndex((l) => l.type === 'diagnosis_raised');
+    expect(at).toBeGreaterThan(0);
+    expect(lines[at]!.verdict).toMatchObject({ rule: 'first-hop-silent', hop: 1 });
+    expect(lines[at]!.seq).toBe(lines[at - 1]!.seq);
+    expect(['cycle_done', 'target_done']).toContain(lines[at - 1]!.type);
+    expect(lines.filter((l) => l.type.startsWith('diagnosis_'))).toHaveLength(1);
   }, 30_000);
 
   it('--html to a place that cannot be written: one line on stderr, the report still printed', async () => {
