@@ -60,7 +60,7 @@ export const OPTIONS = [
   { long: 'window', kind: 'int', arg: 'COUNT', help: 'probes per hop in the rolling window (default 100)' },
   { long: 'diagnose', kind: 'flag', help: 'say what the trace means: a Diagnosis section (-r/-w), verdicts (--json-rich, --ndjson)' },
   { long: 'html', kind: 'string', arg: 'FILE', help: 'write the trace, the diagnosis and a latency chart to FILE as one HTML page' },
-  { long: 'confirm', kind: 'flag', help: 'with --diagnose: probe with TCP (at most 40 probes) to settle an uncertain verdict' },
+  { long: 'confirm', kind: 'flag', help: 'probe with TCP (at most 40 probes) to settle an uncertain verdict; implies --diagnose' },
   { long: 'curses', short: 't', kind: 'flag', help: 'accepted; no curses here: report mode' },
   { long: 'displaymode', kind: 'int', arg: 'MODE', help: 'accepted for compatibility, ignored' },
   { long: 'no-dns', short: 'n', kind: 'flag', help: 'do not resolve host names' },
