@@ -47,7 +47,12 @@ function show(r: ExecResult): string {
 }
 
 /** The --json-rich document: valid against the published schema (strict copy), with the expected verdict. */
-function checkRich(r: ExecResult, want: Found | undefined, alsoAllowed: readonly string[] = [], minConfidence = 0): void {
+function checkRich(
+  r: ExecResult,
+  want: Found | undefined,
+  alsoAllowed: readonly string[] = [],
+  minConfidence = 0,
+): void {
   expect(r.code, show(r)).toBe(0);
   type V = { rule: string; hop: number | null; confidence: number };
   const doc = JSON.parse(r.stdout) as { targets: Array<{ diagnosis?: { verdicts: V[]; earlier: V[] } }> };
@@ -63,7 +68,8 @@ function checkRich(r: ExecResult, want: Found | undefined, alsoAllowed: readonly
   const v = [...d!.verdicts, ...d!.earlier].find((x) => x.rule === want.rule && (x.hop ?? undefined) === want.hop)!;
   expect(v.confidence, show(r)).toBeGreaterThanOrEqual(minConfidence);
   const allowed = new Set([want.rule, ...alsoAllowed]);
-  for (const f of found) expect(allowed.has(f.rule), `rich JSON: unexpected ${f.rule} at hop ${f.hop}\n${show(r)}`).toBe(true);
+  for (const f of found)
+    expect(allowed.has(f.rule), `rich JSON: unexpected ${f.rule} at hop ${f.hop}\n${show(r)}`).toBe(true);
 }
 
 interface Scenario {
@@ -91,7 +97,13 @@ const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
  * and switched on and off every `toggleMs`. It keeps its average rate on a busy machine: each tick sends what
  * is due since the start (at most 50 datagrams), however late the tick.
  */
-function udpLoad(l: Lab, ns: 'client' | 'r2', dest: string, mbps: number, opts: { bind?: string; toggleMs?: number } = {}): void {
+function udpLoad(
+  l: Lab,
+  ns: 'client' | 'r2',
+  dest: string,
+  mbps: number,
+  opts: { bind?: string; toggleMs?: number } = {},
+): void {
   const pps = (mbps * 1e6) / 8 / 1000;
   const script =
     `const s = require('dgram').createSocket('udp4'); const b = Buffer.alloc(1000); const t0 = Date.now(); let sent = 0;` +
@@ -108,7 +120,13 @@ const SCENARIOS: Scenario[] = [
     name: 'a router rate-limiting its ICMP (r2: icmp_ratelimit 1000 ms)',
     expect: { rule: 'icmp-rate-limited', hop: 2 },
     setup: async (l) => {
-      const r = await l.exec('r2', ['sysctl', '-q', '-w', 'net.ipv4.icmp_ratelimit=1000', 'net.ipv4.icmp_ratemask=6168']);
+      const r = await l.exec('r2', [
+        'sysctl',
+        '-q',
+        '-w',
+        'net.ipv4.icmp_ratelimit=1000',
+        'net.ipv4.icmp_ratemask=6168',
+      ]);
       expect(r.code, r.stderr).toBe(0);
     },
   },
@@ -172,7 +190,21 @@ const SCENARIOS: Scenario[] = [
     expect: { rule: 'latency-step', hop: 3 },
     alsoAllowed: ['forwarding-loss', 'unstable-latency'],
     setup: async (l) => {
-      const r = await l.exec('r2', ['tc', 'qdisc', 'add', 'dev', 'l3', 'root', 'tbf', 'rate', '2mbit', 'burst', '4kb', 'latency', '300ms']);
+      const r = await l.exec('r2', [
+        'tc',
+        'qdisc',
+        'add',
+        'dev',
+        'l3',
+        'root',
+        'tbf',
+        'rate',
+        '2mbit',
+        'burst',
+        '4kb',
+        'latency',
+        '300ms',
+      ]);
       expect(r.code, r.stderr).toBe(0);
       await l.nft('dest', nftTable('input', 'udp dport 9 drop'));
       udpLoad(l, 'client', l.hops4[3], 4);
@@ -205,7 +237,21 @@ const SCENARIOS: Scenario[] = [
     expect: { rule: 'unstable-latency', hop: 3 },
     alsoAllowed: ['latency-step', 'forwarding-loss'],
     setup: async (l) => {
-      const r = await l.exec('r2', ['tc', 'qdisc', 'add', 'dev', 'l3', 'root', 'tbf', 'rate', '2mbit', 'burst', '4kb', 'latency', '300ms']);
+      const r = await l.exec('r2', [
+        'tc',
+        'qdisc',
+        'add',
+        'dev',
+        'l3',
+        'root',
+        'tbf',
+        'rate',
+        '2mbit',
+        'burst',
+        '4kb',
+        'latency',
+        '300ms',
+      ]);
       expect(r.code, r.stderr).toBe(0);
       await l.nft('dest', nftTable('input', 'udp dport 9 drop'));
       udpLoad(l, 'client', l.hops4[3], 4, { toggleMs: 400 });
@@ -266,44 +312,70 @@ describeLab('mtr-ts --diagnose in the netns lab', () => {
 
   describe.concurrent('scenarios', () => {
     for (const s of SCENARIOS) {
-      it(`${s.name}: ${s.expect ? `${s.expect.rule} at hop ${s.expect.hop}` : 'no verdict'}`, async () => {
-        await inLab(async (l) => {
-          await s.setup?.(l);
-          const target = s.target?.(l) ?? l.hops4[3];
-          const args = ['--diagnose', '-n', '-c', String(CYCLES), '-i', '0.1', '-G', '1', ...(s.args ?? []), target];
-          // the text report and the rich JSON, from two runs side by side on the same path
-          const run = Promise.all([mtrTs(l, ['-r', ...args]), mtrTs(l, ['--json-rich', ...args])]);
-          await s.during?.(l);
-          const [r, rich] = await run;
-          checkRich(rich, s.expect, s.alsoAllowed, s.minConfidence);
-          expect(r.code, show(r)).toBe(0);
-          const found = textVerdicts(r.stdout);
-          expect(found, show(r)).toBeDefined();
-          if (s.expect === undefined) {
-            expect(found, show(r)).toEqual([]);
-            return;
-          }
-          expect(found, show(r)).toContainEqual(s.expect);
-          if (s.minConfidence !== undefined) expect(r.stdout, show(r)).not.toMatch(new RegExp(`${s.expect.rule} \\([^)]*suspected`));
-          const allowed = new Set([s.expect.rule, ...(s.alsoAllowed ?? [])]);
-          for (const f of found!) expect(allowed.has(f.rule), `unexpected ${f.rule} at hop ${f.hop}\n${show(r)}`).toBe(true);
-        });
-      }, TEST_MS);
+      it(
+        `${s.name}: ${s.expect ? `${s.expect.rule} at hop ${s.expect.hop}` : 'no verdict'}`,
+        async () => {
+          await inLab(async (l) => {
+            await s.setup?.(l);
+            const target = s.target?.(l) ?? l.hops4[3];
+            const args = ['--diagnose', '-n', '-c', String(CYCLES), '-i', '0.1', '-G', '1', ...(s.args ?? []), target];
+            // the text report and the rich JSON, from two runs side by side on the same path
+            const run = Promise.all([mtrTs(l, ['-r', ...args]), mtrTs(l, ['--json-rich', ...args])]);
+            await s.during?.(l);
+            const [r, rich] = await run;
+            checkRich(rich, s.expect, s.alsoAllowed, s.minConfidence);
+            expect(r.code, show(r)).toBe(0);
+            const found = textVerdicts(r.stdout);
+            expect(found, show(r)).toBeDefined();
+            if (s.expect === undefined) {
+              expect(found, show(r)).toEqual([]);
+              return;
+            }
+            expect(found, show(r)).toContainEqual(s.expect);
+            if (s.minConfidence !== undefined)
+              expect(r.stdout, show(r)).not.toMatch(new RegExp(`${s.expect.rule} \\([^)]*suspected`));
+            const allowed = new Set([s.expect.rule, ...(s.alsoAllowed ?? [])]);
+            for (const f of found!)
+              expect(allowed.has(f.rule), `unexpected ${f.rule} at hop ${f.hop}\n${show(r)}`).toBe(true);
+          });
+        },
+        TEST_MS,
+      );
     }
 
-    it(`the clean path yields no verdict in ${CLEAN_RUNS} runs`, async () => {
-      await inLab(async (l) => {
-        // five at a time in one lab, each with its own packet process
-        const results: ExecResult[] = [];
-        const run = (): Promise<ExecResult> => mtrTs(l, ['--diagnose', '-n', '-r', '-c', String(CYCLES), '-i', '0.1', '-G', '1', l.hops4[3]]);
-        for (let i = 0; i < CLEAN_RUNS; i += 5) results.push(...(await Promise.all(Array.from({ length: Math.min(5, CLEAN_RUNS - i) }, run))));
-        checkRich(await mtrTs(l, ['--json-rich', '--diagnose', '-n', '-c', String(CYCLES), '-i', '0.1', '-G', '1', l.hops4[3]]), undefined);
-        for (const r of results) {
-          expect(r.code, show(r)).toBe(0);
-          expect(textVerdicts(r.stdout), show(r)).toEqual([]);
-          expect(r.stdout, show(r)).toContain('No finding');
-        }
-      });
-    }, 4 * TEST_MS);
+    it(
+      `the clean path yields no verdict in ${CLEAN_RUNS} runs`,
+      async () => {
+        await inLab(async (l) => {
+          // five at a time in one lab, each with its own packet process
+          const results: ExecResult[] = [];
+          const run = (): Promise<ExecResult> =>
+            mtrTs(l, ['--diagnose', '-n', '-r', '-c', String(CYCLES), '-i', '0.1', '-G', '1', l.hops4[3]]);
+          for (let i = 0; i < CLEAN_RUNS; i += 5)
+            results.push(...(await Promise.all(Array.from({ length: Math.min(5, CLEAN_RUNS - i) }, run))));
+          checkRich(
+            await mtrTs(l, [
+              '--json-rich',
+              '--diagnose',
+              '-n',
+              '-c',
+              String(CYCLES),
+              '-i',
+              '0.1',
+              '-G',
+              '1',
+              l.hops4[3],
+            ]),
+            undefined,
+          );
+          for (const r of results) {
+            expect(r.code, show(r)).toBe(0);
+            expect(textVerdicts(r.stdout), show(r)).toEqual([]);
+            expect(r.stdout, show(r)).toContain('No finding');
+          }
+        });
+      },
+      4 * TEST_MS,
+    );
   });
 });

@@ -10,7 +10,10 @@ import { explain, validateEventLine, validateReport } from './schemas.js';
 
 const FAKE = new URL('./fixtures/fake-mtr-packet.mjs', import.meta.url).pathname;
 
-async function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; out: string; err: string }> {
+async function runCli(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; out: string; err: string }> {
   let out = '';
   let err = '';
   const io: Io = {
@@ -30,7 +33,11 @@ const RUN = ['-n', '-c', '100', '-i', '0.05', '-G', '1'];
 
 function verdicts(out: string): string[] {
   const at = out.indexOf('\nDiagnosis (');
-  return at < 0 ? [] : [...out.slice(at).matchAll(/^ {2}(hop \d+|path): ([a-z-]+) \(/gm)].map((m) => `${m[2]}@${m[1]!.replace('hop ', '')}`);
+  return at < 0
+    ? []
+    : [...out.slice(at).matchAll(/^ {2}(hop \d+|path): ([a-z-]+) \(/gm)].map(
+        (m) => `${m[2]}@${m[1]!.replace('hop ', '')}`,
+      );
 }
 
 describe('--diagnose and --html with the fake packet program', () => {
@@ -72,14 +79,23 @@ describe('--diagnose and --html with the fake packet program', () => {
   it('without --diagnose the report is unchanged; with too few cycles the section says why', async () => {
     const plain = await runCli(['-r', '-n', '-c', '3', '-i', '0.05', '127.0.0.1'], { FAKE_PATH: '10.0.0.1,127.0.0.1' });
     expect(plain.out).not.toContain('Diagnosis');
-    const short = await runCli(['--diagnose', '-r', '-n', '-c', '3', '-i', '0.05', '127.0.0.1'], { FAKE_PATH: '10.0.0.1,127.0.0.1' });
+    const short = await runCli(['--diagnose', '-r', '-n', '-c', '3', '-i', '0.05', '127.0.0.1'], {
+      FAKE_PATH: '10.0.0.1,127.0.0.1',
+    });
     expect(short.out).toContain('Nothing can be judged yet: 3 cycles');
   }, 30_000);
 
   it('--json-rich: a diagnosis per target, valid against the published schema', async () => {
     const r = await runCli(['--diagnose', '--json-rich', ...RUN, '127.0.0.1'], { FAKE_PATH: '*,10.0.0.2,127.0.0.1' });
     expect(r.code, r.err).toBe(0);
-    const doc = JSON.parse(r.out) as { targets: Array<{ diagnosis: { windows: number; verdicts: Array<{ rule: string; hop: number; evidence: Record<string, number> }> } }> };
+    const doc = JSON.parse(r.out) as {
+      targets: Array<{
+        diagnosis: {
+          windows: number;
+          verdicts: Array<{ rule: string; hop: number; evidence: Record<string, number> }>;
+        };
+      }>;
+    };
     expect(validateReport(doc), explain(validateReport.errors)).toBe(true);
     const d = doc.targets[0]!.diagnosis;
     expect(d.windows).toBe(2);
@@ -90,8 +106,12 @@ describe('--diagnose and --html with the fake packet program', () => {
   it('--ndjson: diagnosis_raised after the event it was judged on, valid lines', async () => {
     const r = await runCli(['--diagnose', '--ndjson', ...RUN, '127.0.0.1'], { FAKE_PATH: '*,10.0.0.2,127.0.0.1' });
     expect(r.code, r.err).toBe(0);
-    const lines = r.out.trim().split('\n').map((l) => JSON.parse(l) as { type: string; seq: number; verdict?: { rule: string; hop: number } });
-    for (const l of lines) expect(validateEventLine(l), `${JSON.stringify(l)}\n${explain(validateEventLine.errors)}`).toBe(true);
+    const lines = r.out
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string; seq: number; verdict?: { rule: string; hop: number } });
+    for (const l of lines)
+      expect(validateEventLine(l), `${JSON.stringify(l)}\n${explain(validateEventLine.errors)}`).toBe(true);
     const at = lines.findIndex((l) => l.type === 'diagnosis_raised');
     expect(at).toBeGreaterThan(0);
     expect(lines[at]!.verdict).toMatchObject({ rule: 'first-hop-silent', hop: 1 });
@@ -101,7 +121,10 @@ describe('--diagnose and --html with the fake packet program', () => {
   }, 30_000);
 
   it('--html to a place that cannot be written: one line on stderr, the report still printed', async () => {
-    const r = await runCli(['--html', join(dir, 'no/such/dir/x.html'), '-r', '-n', '-c', '2', '-i', '0.05', '127.0.0.1'], { FAKE_PATH: '127.0.0.1' });
+    const r = await runCli(
+      ['--html', join(dir, 'no/such/dir/x.html'), '-r', '-n', '-c', '2', '-i', '0.05', '127.0.0.1'],
+      { FAKE_PATH: '127.0.0.1' },
+    );
     expect(r.code).toBe(0);
     expect(r.out).toContain('127.0.0.1');
     expect(r.err).toMatch(/^mtr-ts: cannot write .*x\.html: ENOENT/m);

@@ -5,7 +5,14 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AlternateEvidence, HopEvidence, PathChange, PathEvidence, ProbeProtocol, UnreachableEvidence } from '../src/diagnose/index.js';
+import type {
+  AlternateEvidence,
+  HopEvidence,
+  PathChange,
+  PathEvidence,
+  ProbeProtocol,
+  UnreachableEvidence,
+} from '../src/diagnose/index.js';
 
 export const FIXTURE_DIR = fileURLToPath(new URL('./fixtures/diagnose/', import.meta.url));
 
@@ -41,7 +48,14 @@ export interface CompactWindow {
 export interface Scenario extends CompactWindow {
   name: string;
   about: string;
-  path?: { target?: string; protocol?: ProbeProtocol; ipVersion?: 4 | 6; probeSize?: number; maxTtl?: number; firstTtl?: number };
+  path?: {
+    target?: string;
+    protocol?: ProbeProtocol;
+    ipVersion?: 4 | 6;
+    probeSize?: number;
+    maxTtl?: number;
+    firstTtl?: number;
+  };
   windows?: CompactWindow[];
   /** confidence bounds per key: [low, high] inclusive */
   confidence?: Record<string, [number, number]>;
@@ -55,7 +69,10 @@ export function loadScenarios(): Scenario[] {
   return readdirSync(FIXTURE_DIR)
     .filter((f) => f.endsWith('.json'))
     .sort()
-    .map((f) => ({ name: f.replace(/\.json$/, ''), ...(JSON.parse(readFileSync(join(FIXTURE_DIR, f), 'utf8')) as Omit<Scenario, 'name'>) }));
+    .map((f) => ({
+      name: f.replace(/\.json$/, ''),
+      ...(JSON.parse(readFileSync(join(FIXTURE_DIR, f), 'utf8')) as Omit<Scenario, 'name'>),
+    }));
 }
 
 function hopOf(h: CompactHop): HopEvidence {

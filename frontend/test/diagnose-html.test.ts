@@ -125,9 +125,15 @@ export function decodePng(buf: Buffer): Image {
       const c = yy > 0 && i >= channels ? out[(yy - 1) * stride + i - channels]! : 0;
       let v = line[i]!;
       switch (filter) {
-        case 1: v += a; break;
-        case 2: v += b; break;
-        case 3: v += (a + b) >> 1; break;
+        case 1:
+          v += a;
+          break;
+        case 2:
+          v += b;
+          break;
+        case 3:
+          v += (a + b) >> 1;
+          break;
         case 4: {
           const p = a + b - c;
           const pa = Math.abs(p - a);
@@ -155,7 +161,11 @@ function hex(c: string): [number, number, number] {
 }
 
 /** How many pixels are within `tol` of each colour, and how many are not near-white. */
-function census(img: Image, colours: Record<string, string>, tol = 12): { counts: Record<string, number>; inked: number } {
+function census(
+  img: Image,
+  colours: Record<string, string>,
+  tol = 12,
+): { counts: Record<string, number>; inked: number } {
   const targets = Object.entries(colours).map(([k, c]) => [k, hex(c)] as const);
   const counts: Record<string, number> = Object.fromEntries(targets.map(([k]) => [k, 0]));
   let inked = 0;
@@ -183,16 +193,27 @@ describe.skipIf(skip)('HTML report in headless Chromium', () => {
     const png = join(dir, `${name}.png`);
     writeFileSync(page, html);
     const args = [
-      '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-      '--disable-sync', '--no-first-run', '--hide-scrollbars', `--user-data-dir=${join(dir, `profile-${name}`)}`,
-      '--window-size=1000,1500', `--screenshot=${png}`, `file://${page}`,
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--hide-scrollbars',
+      `--user-data-dir=${join(dir, `profile-${name}`)}`,
+      '--window-size=1000,1500',
+      `--screenshot=${png}`,
+      `file://${page}`,
     ];
     return new Promise((resolve, reject) => {
       execFile(chromium!, args, { timeout: 60_000 }, (err, _out, stderr) => {
         try {
           resolve(decodePng(readFileSync(png)));
         } catch (e) {
-          reject(new Error(`no screenshot from chromium (${err?.message ?? 'exit 0'}): ${stderr}\n${(e as Error).message}`));
+          reject(
+            new Error(`no screenshot from chromium (${err?.message ?? 'exit 0'}): ${stderr}\n${(e as Error).message}`),
+          );
         }
       });
     });
@@ -223,7 +244,11 @@ describe.skipIf(skip)('HTML report in headless Chromium', () => {
 
   it('a clean path paints no problem colour, and its loss row green', async () => {
     const img = await screenshot('clean', renderHtml(reportFor('clean')));
-    const { counts, inked } = census(img, { problem: HTML_COLOURS.problem, warning: HTML_COLOURS.warning, ok: HTML_COLOURS.ok });
+    const { counts, inked } = census(img, {
+      problem: HTML_COLOURS.problem,
+      warning: HTML_COLOURS.warning,
+      ok: HTML_COLOURS.ok,
+    });
     expect(inked / (img.width * img.height)).toBeGreaterThan(0.02);
     expect(counts['problem']).toBe(0);
     expect(counts['warning']).toBe(0);

@@ -10,7 +10,11 @@ const PATH = ['10.0.1.2', '10.0.2.2', '10.0.3.2', '10.0.4.2'];
 function drive(hops: SimHop[], cycles: number, opts: { text?: boolean; html?: string } = {}) {
   const full = simulate(hops, cycles, { name: 'dest.lab' });
   let now = 0;
-  const at = (c: number): ReportSnapshotLike => ({ ...full, cycles: c, hops: full.hops.map((h) => ({ ...h, samples: h.samples.filter((x) => x.cycle <= c) })) });
+  const at = (c: number): ReportSnapshotLike => ({
+    ...full,
+    cycles: c,
+    hops: full.hops.map((h) => ({ ...h, samples: h.samples.filter((x) => x.cycle <= c) })),
+  });
   const events: Array<[string, string]> = [];
   const files = new Map<string, string>();
   const out = diagnosisOutput({

@@ -2,14 +2,31 @@
 // synthetic snapshots shaped like the engine's: each hop's ring of probes with cycle, state, RTT, responder.
 
 import { describe, expect, it } from 'vitest';
-import { CONFIRM_BUDGET, TargetDiagnosis, renderDiagnosis, alternateOf, changesAt, confirmPlan, rttSummary, scheduleFor, verdictKey, windowEvidence, type SnapshotLike } from '../src/diagnose/index.js';
+import {
+  CONFIRM_BUDGET,
+  TargetDiagnosis,
+  renderDiagnosis,
+  alternateOf,
+  changesAt,
+  confirmPlan,
+  rttSummary,
+  scheduleFor,
+  verdictKey,
+  windowEvidence,
+  type SnapshotLike,
+} from '../src/diagnose/index.js';
 import { simulate, type SimHop } from './diagnose-sim.js';
 
 const PATH = ['10.0.1.2', '10.0.2.2', '10.0.3.2', '10.0.4.2'];
 const clean = (): SimHop[] => PATH.map((addr) => ({ addr }));
 
 /** Feeds a run cycle by cycle, as the CLI does on cycle-done, and finishes it; returns raise cycles per key. */
-function runThrough(hops: SimHop[], cycles: number, interval = 0.1, seed = 7): { diag: TargetDiagnosis; raisedAt: Map<string, number> } {
+function runThrough(
+  hops: SimHop[],
+  cycles: number,
+  interval = 0.1,
+  seed = 7,
+): { diag: TargetDiagnosis; raisedAt: Map<string, number> } {
   const diag = new TargetDiagnosis(scheduleFor(cycles, interval));
   const raisedAt = new Map<string, number>();
   const full = simulate(hops, cycles, { seed });
@@ -27,10 +44,12 @@ function runThrough(hops: SimHop[], cycles: number, interval = 0.1, seed = 7): {
       })),
     };
     const st = diag.onCycle(at);
-    if (process.env.DBG && st) console.log(c, JSON.stringify(diag.evidence!.hops.map((h) => [h.ttl, h.window.sent, h.window.received])));
+    if (process.env.DBG && st)
+      console.log(c, JSON.stringify(diag.evidence!.hops.map((h) => [h.ttl, h.window.sent, h.window.received])));
     for (const v of st?.raised ?? []) if (!raisedAt.has(verdictKey(v))) raisedAt.set(verdictKey(v), c);
   }
-  for (const v of diag.finish(full, true)?.raised ?? []) if (!raisedAt.has(verdictKey(v))) raisedAt.set(verdictKey(v), cycles);
+  for (const v of diag.finish(full, true)?.raised ?? [])
+    if (!raisedAt.has(verdictKey(v))) raisedAt.set(verdictKey(v), cycles);
   return { diag, raisedAt };
 }
 
@@ -44,7 +63,9 @@ describe('window schedule', () => {
 
 describe('adapter: one window of a snapshot', () => {
   it('counts finished probes of the window only, with its own responders and RTTs', () => {
-    const s = simulate([{ addr: '10.0.1.2' }, { addr: '10.0.2.2', loss: 0.5 }, { addr: '10.0.4.2', rtt: 3 }], 60, { pendingCycles: 15 });
+    const s = simulate([{ addr: '10.0.1.2' }, { addr: '10.0.2.2', loss: 0.5 }, { addr: '10.0.4.2', rtt: 3 }], 60, {
+      pendingCycles: 15,
+    });
     const e = windowEvidence(s, { from: 11, to: 40, pendingIsLost: false, memory: 10 });
     expect(e.hops.map((h) => h.window.sent)).toEqual([30, 30, 30]);
     const young = windowEvidence(s, { from: 41, to: 60, pendingIsLost: false, memory: 10 });
@@ -78,7 +99,7 @@ describe('adapter: one window of a snapshot', () => {
     expect(windowEvidence(changed, { from: 41, to: 60, pendingIsLost: true, memory: 10 }).pathChanged).toBe(false);
   });
 
-  it('unreachable answers keep the daemon\'s word', () => {
+  it("unreachable answers keep the daemon's word", () => {
     const s = simulate([{ addr: '10.0.1.2' }, { addr: '10.0.3.2', unreachable: true }], 30, { target: '10.0.200.1' });
     const e = windowEvidence(s, { from: 1, to: 30, pendingIsLost: true, memory: 10 });
     expect(e.hops[1]!.unreachable).toEqual({ count: 30, kind: 'no-route' });
@@ -117,7 +138,9 @@ describe('a 100-cycle run at -i 0.1, window by window', () => {
     expect(raisedAt.get('path-changed@3')).toBeDefined();
     // two quiet windows later it is cleared, and the report still tells it
     expect(diag.active().map(verdictKey)).not.toContain('path-changed@3');
-    expect(diag.context().earlier!.map((e) => [verdictKey(e.verdict), e.raisedAt, e.clearedAt])).toEqual([['path-changed@3', 50, 100]]);
+    expect(diag.context().earlier!.map((e) => [verdictKey(e.verdict), e.raisedAt, e.clearedAt])).toEqual([
+      ['path-changed@3', 50, 100],
+    ]);
     const text = renderDiagnosis(diag.active(), diag.context()).join('\n');
     expect(text).toContain('Earlier in the run (no longer seen at its end):\n  hop 3: path-changed');
     // hop 3's loss is not carried to the destination: rate limiting, judged only on the windows without the
@@ -133,7 +156,10 @@ describe('a 100-cycle run at -i 0.1, window by window', () => {
 });
 
 describe('--confirm: probes of another kind settle an uncertain verdict', () => {
-  const silentDest = (): SimHop[] => [...PATH.slice(0, 3).map((addr) => ({ addr })), ...[4, 5, 6, 7, 8].map(() => ({ addr: '10.0.4.2', loss: 1 }))];
+  const silentDest = (): SimHop[] => [
+    ...PATH.slice(0, 3).map((addr) => ({ addr })),
+    ...[4, 5, 6, 7, 8].map(() => ({ addr: '10.0.4.2', loss: 1 })),
+  ];
 
   it('the destination drops ICMP: TCP reaches it at hop 4', () => {
     const { diag } = runThrough(silentDest(), 100);
@@ -142,9 +168,17 @@ describe('--confirm: probes of another kind settle an uncertain verdict', () => 
     expect(plan).toMatchObject({ protocol: 'tcp', port: 443, firstTtl: 4, maxTtl: 11, cycles: 5, probes: 40 });
     expect(plan.probes).toBeLessThanOrEqual(CONFIRM_BUDGET);
     // the TCP run: the destination answers from TTL 4 on
-    const tcp = simulate(Array.from({ length: 11 }, () => ({ addr: '10.0.4.2' })), plan.cycles);
+    const tcp = simulate(
+      Array.from({ length: 11 }, () => ({ addr: '10.0.4.2' })),
+      plan.cycles,
+    );
     const alt = alternateOf(plan, tcp, 64);
-    expect(alt).toMatchObject({ protocol: 'tcp', port: 443, destinationTtl: 4, toDestination: { sent: 5, received: 5 } });
+    expect(alt).toMatchObject({
+      protocol: 'tcp',
+      port: 443,
+      destinationTtl: 4,
+      toDestination: { sent: 5, received: 5 },
+    });
     const change = diag.confirm([alt]);
     expect(change.cleared.map(verdictKey)).toEqual(['path-breaks@3']);
     expect(change.raised.map(verdictKey)).toEqual(['destination-drops-icmp@4']);
@@ -155,13 +189,22 @@ describe('--confirm: probes of another kind settle an uncertain verdict', () => 
     const { diag } = runThrough(silentDest(), 100);
     const plan = confirmPlan(diag.active(), diag.evidence!, 80, 0.1)!;
     expect(plan.port).toBe(80);
-    const tcp = simulate([...PATH.slice(0, 3).map((addr) => ({ addr })), ...Array.from({ length: 8 }, () => ({ addr: '10.0.4.2', loss: 1 }))], plan.cycles);
+    const tcp = simulate(
+      [
+        ...PATH.slice(0, 3).map((addr) => ({ addr })),
+        ...Array.from({ length: 8 }, () => ({ addr: '10.0.4.2', loss: 1 })),
+      ],
+      plan.cycles,
+    );
     diag.confirm([alternateOf(plan, tcp, 64)]);
     expect(diag.active().map((v) => [verdictKey(v), v.confidence >= 0.8])).toEqual([['path-breaks@3', true]]);
   });
 
   it('nothing uncertain, nothing to probe', () => {
-    const { diag } = runThrough(PATH.map((addr) => ({ addr })), 100);
+    const { diag } = runThrough(
+      PATH.map((addr) => ({ addr })),
+      100,
+    );
     expect(confirmPlan(diag.active(), diag.evidence!, undefined, 0.1)).toBeUndefined();
   });
 });

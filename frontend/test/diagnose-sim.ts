@@ -26,7 +26,19 @@ export interface SimHop {
 }
 
 /** A target after `cycles` cycles; probes of the newest `pendingCycles` cycles that got no answer are still pending. */
-export function simulate(hops: SimHop[], cycles: number, opts: { seed?: number; pendingCycles?: number; target?: string; id?: number; name?: string; interval?: number; runCycles?: number } = {}): ReportSnapshotLike {
+export function simulate(
+  hops: SimHop[],
+  cycles: number,
+  opts: {
+    seed?: number;
+    pendingCycles?: number;
+    target?: string;
+    id?: number;
+    name?: string;
+    interval?: number;
+    runCycles?: number;
+  } = {},
+): ReportSnapshotLike {
   const rand = rng(opts.seed ?? 7);
   const pendingFrom = cycles - (opts.pendingCycles ?? 0) + 1;
   const out: ReportHopLike[] = hops.map((h, i) => {
@@ -43,7 +55,10 @@ export function simulate(hops: SimHop[], cycles: number, opts: { seed?: number; 
     }
     const addrs = [...new Set(samples.filter((x) => x.responder !== undefined).map((x) => x.responder!))];
     const received = samples.filter((x) => x.state === 'reply').length;
-    const rtts = samples.filter((x) => x.state === 'reply').map((x) => x.rtt!).sort((a, b) => a - b);
+    const rtts = samples
+      .filter((x) => x.state === 'reply')
+      .map((x) => x.rtt!)
+      .sort((a, b) => a - b);
     const inFlight = samples.filter((x) => x.state === 'pending').length;
     const mean = rtts.reduce((a, b) => a + b, 0) / Math.max(1, rtts.length);
     return {
@@ -59,21 +74,33 @@ export function simulate(hops: SimHop[], cycles: number, opts: { seed?: number; 
         avg: mean,
         worst: rtts.at(-1) ?? 0,
         stdev: Math.sqrt(rtts.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(1, rtts.length - 1)),
-        percentiles: rtts.length > 0 ? { p50: rtts[Math.ceil(0.5 * rtts.length) - 1]!, p95: rtts[Math.ceil(0.95 * rtts.length) - 1]! } : undefined,
+        percentiles:
+          rtts.length > 0
+            ? { p50: rtts[Math.ceil(0.5 * rtts.length) - 1]!, p95: rtts[Math.ceil(0.95 * rtts.length) - 1]! }
+            : undefined,
       },
       samples,
-      responders: addrs.map((address) => ({ address, reply: h.unreachable ? { kind: 'unreachable', code: 'no-route' } : { kind: 'ttl-expired' } })),
+      responders: addrs.map((address) => ({
+        address,
+        reply: h.unreachable ? { kind: 'unreachable', code: 'no-route' } : { kind: 'ttl-expired' },
+      })),
     };
   });
   const target = opts.target ?? '10.0.4.2';
   const destHop = out.find((h) => h.responders.some((r) => r.address === target));
   return {
     target: { id: opts.id ?? 1, name: opts.name ?? target, address: target, family: 4 },
-    options: { protocol: 'icmp', psize: 64, firstTtl: 1, maxTtl: 30, interval: opts.interval ?? 0.1, cycles: opts.runCycles ?? cycles },
+    options: {
+      protocol: 'icmp',
+      psize: 64,
+      firstTtl: 1,
+      maxTtl: 30,
+      interval: opts.interval ?? 0.1,
+      cycles: opts.runCycles ?? cycles,
+    },
     startTime: Date.UTC(2026, 11, 2, 17, 0, 0),
     cycles,
     hops: out,
     path: { destinationTtl: destHop?.ttl },
   };
 }
-

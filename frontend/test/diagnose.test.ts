@@ -32,7 +32,8 @@ function checkDetails(s: Scenario, vs: readonly Verdict[]): void {
   for (const [key, nums] of Object.entries(s.evidence ?? {})) {
     const v = vs.find((x) => verdictKey(x) === key);
     expect(v, `${key} present for its evidence check`).toBeDefined();
-    for (const [name, value] of Object.entries(nums)) expect(v!.evidence[name], `${key} evidence ${name}`).toBeCloseTo(value, 2);
+    for (const [name, value] of Object.entries(nums))
+      expect(v!.evidence[name], `${key} evidence ${name}`).toBeCloseTo(value, 2);
   }
 }
 
@@ -40,7 +41,8 @@ describe('diagnosis scenarios (fixtures/diagnose)', () => {
   it('there are scenarios for every rule id', () => {
     const covered = new Set<string>();
     for (const s of scenarios) {
-      for (const w of [s, ...(s.windows ?? [])]) for (const k of [...(w.expect ?? []), ...(w.active ?? [])]) covered.add(k.split('@')[0]!);
+      for (const w of [s, ...(s.windows ?? [])])
+        for (const k of [...(w.expect ?? []), ...(w.active ?? [])]) covered.add(k.split('@')[0]!);
     }
     expect([...RULE_IDS].filter((r) => !covered.has(r))).toEqual([]);
   });
@@ -96,7 +98,12 @@ describe('Wilson intervals', () => {
 describe('text section', () => {
   const rl = scenarios.find((s) => s.name === 'icmp-rate-limited')!;
   it('names the hop, the rule, the numbers and the advice', () => {
-    const lines = renderDiagnosis(diagnose(pathOf(rl, rl)), { cycles: 50, windows: 2, windowCycles: 50, raiseAfter: 2 });
+    const lines = renderDiagnosis(diagnose(pathOf(rl, rl)), {
+      cycles: 50,
+      windows: 2,
+      windowCycles: 50,
+      raiseAfter: 2,
+    });
     const text = lines.join('\n');
     expect(lines[1]).toBe('Diagnosis (50 cycles; 2 windows of 50 cycles, each verdict held in 2 in a row):');
     expect(text).toContain('hop 2: icmp-rate-limited (note; confidence 0.99)');
@@ -107,7 +114,13 @@ describe('text section', () => {
   it('says when there is nothing, and why when the evidence is thin', () => {
     const none = renderDiagnosis([], { cycles: 100, windows: 4, windowCycles: 25, raiseAfter: 2 }).join('\n');
     expect(none).toContain('No finding');
-    const thin = renderDiagnosis([], { cycles: 5, windows: 0, windowCycles: 25, raiseAfter: 2, tooThin: '5 probes per hop; at least 20 needed' }).join('\n');
+    const thin = renderDiagnosis([], {
+      cycles: 5,
+      windows: 0,
+      windowCycles: 25,
+      raiseAfter: 2,
+      tooThin: '5 probes per hop; at least 20 needed',
+    }).join('\n');
     expect(thin).toContain('Nothing can be judged yet: 5 probes per hop; at least 20 needed');
     expect(thin).toContain('no complete window');
   });

@@ -5,7 +5,15 @@
 // Everything comes from each hop's ring of recent probes (cycle, state, RTT, responder), so a window is
 // exactly the cycles asked for, with its own responders and percentiles.
 
-import type { AlternateEvidence, HopEvidence, PathChange, PathEvidence, ProbeProtocol, ResponderCount, RttSummary } from './types.js';
+import type {
+  AlternateEvidence,
+  HopEvidence,
+  PathChange,
+  PathEvidence,
+  ProbeProtocol,
+  ResponderCount,
+  RttSummary,
+} from './types.js';
 
 export interface SampleLike {
   readonly cycle: number;
@@ -104,7 +112,11 @@ export function changesAt(hop: HopLike, memory: number): Array<PathChange & { cy
 }
 
 /** One window of a snapshot as the rules' evidence. */
-export function windowEvidence(s: SnapshotLike, w: WindowSpec, alternates?: readonly AlternateEvidence[]): PathEvidence {
+export function windowEvidence(
+  s: SnapshotLike,
+  w: WindowSpec,
+  alternates?: readonly AlternateEvidence[],
+): PathEvidence {
   const target = s.target.address ?? '';
   const inWindow = (c: number): boolean => c >= w.from && c <= w.to;
   const hops: HopEvidence[] = [];
@@ -122,8 +134,11 @@ export function windowEvidence(s: SnapshotLike, w: WindowSpec, alternates?: read
     const ws = h.samples.filter((x) => inWindow(x.cycle) && (x.state !== 'pending' || w.pendingIsLost));
     const replies = ws.filter((x) => x.state === 'reply');
     const byResponder = new Map<string, number>();
-    for (const r of replies) if (r.responder !== undefined) byResponder.set(r.responder, (byResponder.get(r.responder) ?? 0) + 1);
-    const responders: ResponderCount[] = [...byResponder].map(([address, count]) => ({ address, count })).sort((a, b) => b.count - a.count);
+    for (const r of replies)
+      if (r.responder !== undefined) byResponder.set(r.responder, (byResponder.get(r.responder) ?? 0) + 1);
+    const responders: ResponderCount[] = [...byResponder]
+      .map(([address, count]) => ({ address, count }))
+      .sort((a, b) => b.count - a.count);
     if (byResponder.has(target) && destTtl === undefined) destTtl = h.ttl;
     let unreachable: HopEvidence['unreachable'];
     for (const r of h.responders) {
@@ -141,7 +156,9 @@ export function windowEvidence(s: SnapshotLike, w: WindowSpec, alternates?: read
       unreachable,
     });
   }
-  const protocol = (PROTOCOLS as readonly string[]).includes(s.options.protocol) ? (s.options.protocol as ProbeProtocol) : 'icmp';
+  const protocol = (PROTOCOLS as readonly string[]).includes(s.options.protocol)
+    ? (s.options.protocol as ProbeProtocol)
+    : 'icmp';
   return {
     target,
     ipVersion: s.target.family ?? (target.includes(':') ? 6 : 4),

@@ -32,7 +32,12 @@ export interface ConfirmPlan {
 const CONFIRMABLE = new Set(['path-breaks', 'destination-drops-icmp']);
 
 /** What to probe for a target's verdicts, or undefined when nothing is uncertain in a way probing settles. */
-export function confirmPlan(verdicts: readonly Verdict[], path: PathEvidence, port: number | undefined, interval: number): ConfirmPlan | undefined {
+export function confirmPlan(
+  verdicts: readonly Verdict[],
+  path: PathEvidence,
+  port: number | undefined,
+  interval: number,
+): ConfirmPlan | undefined {
   const v = verdicts.find((x) => CONFIRMABLE.has(x.rule) && x.confidence < UNCERTAIN);
   if (v === undefined || path.protocol === 'tcp') return undefined;
   // a break: the TTLs beyond the last answering hop (where the destination may be);

@@ -54,14 +54,19 @@ export const HTML_COLOURS = Object.freeze({
   box: '#ce93d8',
 });
 
-const SEVERITY_COLOUR: Record<Severity, string> = { problem: HTML_COLOURS.problem, warning: HTML_COLOURS.warning, info: HTML_COLOURS.info };
+const SEVERITY_COLOUR: Record<Severity, string> = {
+  problem: HTML_COLOURS.problem,
+  warning: HTML_COLOURS.warning,
+  info: HTML_COLOURS.info,
+};
 const SEVERITY_WORD: Record<Severity, string> = { problem: 'Problem', warning: 'Warning', info: 'Note' };
 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
 }
 
-const num = (v: number | undefined, digits = 1): string => (v === undefined || !Number.isFinite(v) ? '' : v.toFixed(digits));
+const num = (v: number | undefined, digits = 1): string =>
+  v === undefined || !Number.isFinite(v) ? '' : v.toFixed(digits);
 
 function lossColour(p: number): string {
   if (p <= 0) return HTML_COLOURS.ok;
@@ -91,15 +96,21 @@ export function latencyChart(hops: readonly HtmlHop[], verdicts: readonly Verdic
   const ceiling = niceCeil(upper);
   const y = (v: number): number => top + plotH - (Math.min(v, ceiling) / ceiling) * plotH;
   const parts: string[] = [];
-  parts.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="Latency per hop">`);
+  parts.push(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="Latency per hop">`,
+  );
   parts.push(`<rect x="0" y="0" width="${W}" height="${H}" fill="#ffffff"/>`);
   for (let i = 0; i <= 4; i++) {
     const v = (ceiling * i) / 4;
     const yy = y(v).toFixed(1);
     parts.push(`<line x1="${left}" y1="${yy}" x2="${W - right}" y2="${yy}" stroke="#e0e0e0" stroke-width="1"/>`);
-    parts.push(`<text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" font-size="11" text-anchor="end" fill="#555">${escapeHtml(fmtMs(v))}</text>`);
+    parts.push(
+      `<text x="${left - 6}" y="${(y(v) + 4).toFixed(1)}" font-size="11" text-anchor="end" fill="#555">${escapeHtml(fmtMs(v))}</text>`,
+    );
   }
-  parts.push(`<text x="12" y="${top + plotH / 2}" font-size="11" fill="#555" transform="rotate(-90 12 ${top + plotH / 2})" text-anchor="middle">ms</text>`);
+  parts.push(
+    `<text x="12" y="${top + plotH / 2}" font-size="11" fill="#555" transform="rotate(-90 12 ${top + plotH / 2})" text-anchor="middle">ms</text>`,
+  );
   hops.forEach((h, i) => {
     const cx = left + step * i + step / 2;
     const sev = worstSeverityAt(verdicts, h.ttl);
@@ -110,7 +121,9 @@ export function latencyChart(hops: readonly HtmlHop[], verdicts: readonly Verdic
     }
     const bw = Math.max(4, Math.min(28, step * 0.5));
     if (h.best !== undefined && h.worst !== undefined && h.received > 0) {
-      parts.push(`<line x1="${cx.toFixed(1)}" y1="${y(h.worst).toFixed(1)}" x2="${cx.toFixed(1)}" y2="${y(h.best).toFixed(1)}" stroke="${HTML_COLOURS.range}" stroke-width="2"/>`);
+      parts.push(
+        `<line x1="${cx.toFixed(1)}" y1="${y(h.worst).toFixed(1)}" x2="${cx.toFixed(1)}" y2="${y(h.best).toFixed(1)}" stroke="${HTML_COLOURS.range}" stroke-width="2"/>`,
+      );
       const hi = h.p95 ?? h.avg ?? h.best;
       const boxTop = y(hi);
       const boxBottom = y(h.best);
@@ -124,7 +137,9 @@ export function latencyChart(hops: readonly HtmlHop[], verdicts: readonly Verdic
         );
       }
     }
-    parts.push(`<text x="${cx.toFixed(1)}" y="${top + plotH + 16}" font-size="11" text-anchor="middle" fill="#333">${h.ttl}</text>`);
+    parts.push(
+      `<text x="${cx.toFixed(1)}" y="${top + plotH + 16}" font-size="11" text-anchor="middle" fill="#333">${h.ttl}</text>`,
+    );
     const lossW = Math.max(4, step * 0.7);
     parts.push(
       `<rect x="${(cx - lossW / 2).toFixed(1)}" y="${lossTop}" width="${lossW.toFixed(1)}" height="${lossH}" fill="${h.sent > 0 ? lossColour(h.lossPercent) : '#e0e0e0'}"/>`,
@@ -133,8 +148,12 @@ export function latencyChart(hops: readonly HtmlHop[], verdicts: readonly Verdic
       `<text x="${cx.toFixed(1)}" y="${lossTop + lossH / 2 + 4}" font-size="10" text-anchor="middle" fill="#fff">${escapeHtml(h.sent > 0 ? `${h.lossPercent.toFixed(0)}%` : '')}</text>`,
     );
   });
-  parts.push(`<text x="${left - 6}" y="${lossTop + lossH / 2 + 4}" font-size="11" text-anchor="end" fill="#555">loss</text>`);
-  parts.push(`<text x="${(W + left) / 2}" y="${H - 4}" font-size="11" text-anchor="middle" fill="#555">hop (TTL)</text>`);
+  parts.push(
+    `<text x="${left - 6}" y="${lossTop + lossH / 2 + 4}" font-size="11" text-anchor="end" fill="#555">loss</text>`,
+  );
+  parts.push(
+    `<text x="${(W + left) / 2}" y="${H - 4}" font-size="11" text-anchor="middle" fill="#555">hop (TTL)</text>`,
+  );
   parts.push('</svg>');
   return parts.join('');
 }
@@ -170,12 +189,17 @@ tr.flag-info td { background: #e3f2fd; }
 
 /** One target's section: its verdicts, chart and table. */
 function targetSection(r: HtmlReport): string {
-  const started = new Date(r.startTime).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+  const started = new Date(r.startTime)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC');
   const rows = r.hops
     .map((h) => {
       const sev = worstSeverityAt(r.verdicts, h.ttl);
       const cls = sev !== undefined ? ` class="flag-${sev}"` : '';
-      const host = escapeHtml(h.host) + (h.others !== undefined && h.others.length > 0 ? `<br>${h.others.map(escapeHtml).join('<br>')}` : '');
+      const host =
+        escapeHtml(h.host) +
+        (h.others !== undefined && h.others.length > 0 ? `<br>${h.others.map(escapeHtml).join('<br>')}` : '');
       const answered = h.received > 0;
       return (
         `<tr${cls}><td>${h.ttl}</td><td class="host">${host}</td>` +
@@ -188,7 +212,10 @@ function targetSection(r: HtmlReport): string {
     .join('\n');
   const block = (v: Verdict, note = ''): string => {
     const colour = SEVERITY_COLOUR[v.severity];
-    const sure = v.confidence < UNCERTAIN ? `suspected, confidence ${v.confidence.toFixed(2)}` : `confidence ${v.confidence.toFixed(2)}`;
+    const sure =
+      v.confidence < UNCERTAIN
+        ? `suspected, confidence ${v.confidence.toFixed(2)}`
+        : `confidence ${v.confidence.toFixed(2)}`;
     const ev = Object.entries(v.evidence)
       .map(([k, x]) => `${escapeHtml(k)}=${x}`)
       .join(' ');

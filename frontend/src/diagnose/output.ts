@@ -88,7 +88,8 @@ export function diagnosisOutput(o: DiagnosisOutputOptions): DiagnosisOutput {
 
   const runOf = (s: ReportSnapshotLike): TargetDiagnosis => {
     let r = runs.get(s.target.id);
-    if (r === undefined) runs.set(s.target.id, (r = new TargetDiagnosis(scheduleFor(s.options.cycles, s.options.interval))));
+    if (r === undefined)
+      runs.set(s.target.id, (r = new TargetDiagnosis(scheduleFor(s.options.cycles, s.options.interval))));
     return r;
   };
   const report = (s: ReportSnapshotLike, step: ReturnType<TargetDiagnosis['onCycle']>): void => {

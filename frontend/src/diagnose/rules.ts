@@ -74,7 +74,16 @@ function verdict(
 ): Verdict {
   const clean: Record<string, number> = {};
   for (const [k, v] of Object.entries(evidence)) if (Number.isFinite(v)) clean[k] = round(v);
-  return { rule, hop, confidence: roundConfidence(confidence), severity: SEVERITY[rule], evidence: clean, facts, summary, advice };
+  return {
+    rule,
+    hop,
+    confidence: roundConfidence(confidence),
+    severity: SEVERITY[rule],
+    evidence: clean,
+    facts,
+    summary,
+    advice,
+  };
 }
 
 function round(v: number): number {
@@ -224,7 +233,8 @@ function destinationUnreachable(path: PathEvidence, hops: Hop[]): Verdict | unde
     const u = h.ev.unreachable;
     if (u === undefined || u.count < 3 || isFragNeeded(h)) continue;
     // beyond it only more of the same (probes sent before the path's end was known get the same answer)
-    const sameEnd = (x: Hop): boolean => x.ev.unreachable !== undefined || x.ev.responders.every((r) => r.address === h.address);
+    const sameEnd = (x: Hop): boolean =>
+      x.ev.unreachable !== undefined || x.ev.responders.every((r) => r.address === h.address);
     if (hops.slice(i + 1).some((x) => x.answers && !sameEnd(x))) continue;
     // the router that says so: a router answers Time Exceeded at its own TTL and "unreachable" to the
     // probes that get one TTL further, so name it by the first TTL it answered at
@@ -248,8 +258,10 @@ function destinationUnreachable(path: PathEvidence, hops: Hop[]): Verdict | unde
       filtered
         ? `Hop ${hopNo} filters this traffic on purpose (administratively prohibited): ask its operator.`
         : `Hop ${hopNo} has no route to ${path.target} (or the destination host is down): a routing problem in ` +
-          `the network of hop ${hopNo} or beyond; report it to that operator.` +
-          (u.icmpCode === undefined ? ' (The packet program does not report the ICMP code, so the exact reason is unknown.)' : ''),
+            `the network of hop ${hopNo} or beyond; report it to that operator.` +
+            (u.icmpCode === undefined
+              ? ' (The packet program does not report the ICMP code, so the exact reason is unknown.)'
+              : ''),
     );
   }
   return undefined;
@@ -287,7 +299,10 @@ function otherProtocolReaches(path: PathEvidence): AlternateEvidence | undefined
 
 function otherProtocolFails(path: PathEvidence, o: DiagnoseOptions): AlternateEvidence | undefined {
   return (path.alternates ?? []).find(
-    (a) => a.protocol !== path.protocol && a.toDestination.received === 0 && a.toDestination.sent >= Math.min(o.minSamples, 10),
+    (a) =>
+      a.protocol !== path.protocol &&
+      a.toDestination.received === 0 &&
+      a.toDestination.sent >= Math.min(o.minSamples, 10),
   );
 }
 
@@ -309,7 +324,12 @@ function* pathEnd(path: PathEvidence, hops: Hop[], o: DiagnoseOptions): Generato
       'icmp-filtered-beyond',
       before.ttl,
       1 - Math.pow(0.5, minSent),
-      { silentFrom: before.ttl + 1, silentTo: hops[destIdx - 1]!.ttl, destinationTtl: hops[destIdx]!.ttl, minProbes: minSent },
+      {
+        silentFrom: before.ttl + 1,
+        silentTo: hops[destIdx - 1]!.ttl,
+        destinationTtl: hops[destIdx]!.ttl,
+        minProbes: minSent,
+      },
       { protocol: path.protocol },
       `No router answers from hop ${before.ttl + 1} to hop ${hops[destIdx - 1]!.ttl}, yet the destination ` +
         `answers at hop ${hops[destIdx]!.ttl}: the routers' ICMP Time Exceeded answers are filtered beyond ` +
@@ -335,7 +355,12 @@ function* pathEnd(path: PathEvidence, hops: Hop[], o: DiagnoseOptions): Generato
       yield verdict(
         'destination-drops-icmp',
         alt.destinationTtl,
-        confidenceGreater(silentProbes, silentProbes, alt.toDestination.sent - alt.toDestination.received, alt.toDestination.sent),
+        confidenceGreater(
+          silentProbes,
+          silentProbes,
+          alt.toDestination.sent - alt.toDestination.received,
+          alt.toDestination.sent,
+        ),
         {
           silentProbes,
           otherSent: alt.toDestination.sent,
@@ -355,7 +380,12 @@ function* pathEnd(path: PathEvidence, hops: Hop[], o: DiagnoseOptions): Generato
     yield verdict(
       'icmp-filtered-beyond',
       last?.ttl,
-      confidenceGreater(silentProbes, silentProbes, alt.toDestination.sent - alt.toDestination.received, alt.toDestination.sent),
+      confidenceGreater(
+        silentProbes,
+        silentProbes,
+        alt.toDestination.sent - alt.toDestination.received,
+        alt.toDestination.sent,
+      ),
       {
         silentFrom: after.ttl,
         silentProbes,
@@ -462,9 +492,16 @@ function* lossRules(path: PathEvidence, hops: Hop[], o: DiagnoseOptions): Genera
       h.ttl,
       confidenceGreater(h.lost, h.sent, down.lost, down.sent),
       {
-        loss: h.loss.p, lossLow: h.loss.lo, lossHigh: h.loss.hi, sent: h.sent, received: h.received,
-        downstreamTtl: down.ttl, downstreamLoss: down.loss.p, downstreamLossHigh: down.loss.hi,
-        lifetimeSent: h.ev.lifetime.sent, lifetimeReceived: h.ev.lifetime.received,
+        loss: h.loss.p,
+        lossLow: h.loss.lo,
+        lossHigh: h.loss.hi,
+        sent: h.sent,
+        received: h.received,
+        downstreamTtl: down.ttl,
+        downstreamLoss: down.loss.p,
+        downstreamLossHigh: down.loss.hi,
+        lifetimeSent: h.ev.lifetime.sent,
+        lifetimeReceived: h.ev.lifetime.received,
       },
       h.address !== undefined ? { responder: h.address } : {},
       `${cap(hopName(h))} loses ${lossText(h)}, but hop ${down.ttl} further on loses only ${lossText(down)}: ` +
@@ -496,18 +533,29 @@ function* lossRules(path: PathEvidence, hops: Hop[], o: DiagnoseOptions): Genera
       prevEnv !== undefined
         ? confidenceGreater(here.lost, here.sent, prevEnv.lost, prevEnv.sent)
         : confidenceFromZ(here.loss.p - o.minLoss, Math.sqrt((here.loss.p * (1 - here.loss.p)) / here.sent));
-    const segment = prevEnv !== undefined && prevEnv.loss.p < 1 ? 1 - (1 - here.loss.p) / (1 - prevEnv.loss.p) : here.loss.p;
+    const segment =
+      prevEnv !== undefined && prevEnv.loss.p < 1 ? 1 - (1 - here.loss.p) / (1 - prevEnv.loss.p) : here.loss.p;
     const evidence: Record<string, number> = {
-      loss: here.loss.p, lossLow: here.loss.lo, lossHigh: here.loss.hi, lowestAtTtl: here.ttl,
-      segmentLoss: segment, destinationLoss: dest.loss.p, destinationLossLow: dest.loss.lo,
-      destinationLossHigh: dest.loss.hi, destinationSent: dest.sent,
+      loss: here.loss.p,
+      lossLow: here.loss.lo,
+      lossHigh: here.loss.hi,
+      lowestAtTtl: here.ttl,
+      segmentLoss: segment,
+      destinationLoss: dest.loss.p,
+      destinationLossLow: dest.loss.lo,
+      destinationLossHigh: dest.loss.hi,
+      destinationSent: dest.sent,
     };
-    if (prevEnv !== undefined) Object.assign(evidence, { beforeTtl: prevEnv.ttl, beforeLoss: prevEnv.loss.p, beforeLossHigh: prevEnv.loss.hi });
+    if (prevEnv !== undefined)
+      Object.assign(evidence, { beforeTtl: prevEnv.ttl, beforeLoss: prevEnv.loss.p, beforeLossHigh: prevEnv.loss.hi });
     const facts: Record<string, string> = {};
     if (h.address !== undefined) facts['responder'] = h.address;
-    const before = prevEnv !== undefined ? `hop ${prevEnv.ttl} loses ${lossText(prevEnv)}` : 'nothing is lost before it';
+    const before =
+      prevEnv !== undefined ? `hop ${prevEnv.ttl} loses ${lossText(prevEnv)}` : 'nothing is lost before it';
     if (h.isDestination) {
-      const alt = (path.alternates ?? []).find((a) => a.protocol !== path.protocol && a.toDestination.sent >= o.minSamples);
+      const alt = (path.alternates ?? []).find(
+        (a) => a.protocol !== path.protocol && a.toDestination.sent >= o.minSamples,
+      );
       if (alt !== undefined) {
         const altLoss = lossInterval(alt.toDestination.sent, alt.toDestination.received);
         if (!(altLoss.hi < here.loss.lo)) {
@@ -627,8 +675,17 @@ function* latencyRules(path: PathEvidence, hops: Hop[], o: DiagnoseOptions): Gen
       h.ttl,
       confidenceFromZ(step - t, Math.hypot(medianSe(here), medianSe(prev))),
       {
-        beforeTtl: prev.ttl, beforeMedian: med(prev), beforeMin: p.min, median: r.median, min: r.min, p95: r.p95,
-        stddev: r.stddev, step, minRise, queueing, lowestAtTtl: here.ttl,
+        beforeTtl: prev.ttl,
+        beforeMedian: med(prev),
+        beforeMin: p.min,
+        median: r.median,
+        min: r.min,
+        p95: r.p95,
+        stddev: r.stddev,
+        step,
+        minRise,
+        queueing,
+        lowestAtTtl: here.ttl,
       },
       h.address !== undefined ? { responder: h.address } : {},
       `Latency rises at ${hopName(h)} and stays up${path.destination.reached ? ' to the destination' : ''}: ` +
@@ -664,7 +721,16 @@ function unstableLatency(hops: Hop[], o: DiagnoseOptions): Verdict | undefined {
     'unstable-latency',
     from.ttl,
     1 - Math.pow(0.5, count + 2),
-    { hops: count, min: r.min, median: r.median, mean: r.mean, p95: r.p95, max: r.max, stddev: r.stddev, atTtl: last.ttl },
+    {
+      hops: count,
+      min: r.min,
+      median: r.median,
+      mean: r.mean,
+      p95: r.p95,
+      max: r.max,
+      stddev: r.stddev,
+      atTtl: last.ttl,
+    },
     {},
     `From hop ${from.ttl} on the round-trip times vary too much for Avg to mean much: at hop ${last.ttl} ` +
       `Best ${ms(r.min)}, median ${ms(r.median)}, Avg ${ms(r.mean)}, p95 ${ms(r.p95)}, Wrst ${ms(r.max)}, StDev ` +
@@ -704,10 +770,20 @@ function mtuFromAlternates(path: PathEvidence, hops: Hop[], o: DiagnoseOptions):
     return verdict(
       'mtu',
       hop,
-      confidenceGreater(big.toDestination.sent - big.toDestination.received, big.toDestination.sent, dest.lost, dest.sent),
+      confidenceGreater(
+        big.toDestination.sent - big.toDestination.received,
+        big.toDestination.sent,
+        dest.lost,
+        dest.sent,
+      ),
       {
-        size: big.size, smallSize: path.probeSize, bigLoss: bigLoss.p, bigLossLow: bigLoss.lo, smallLoss: dest.loss.p,
-        smallLossHigh: dest.loss.hi, ...(big.lastAnsweredTtl !== undefined ? { lastAnsweredTtl: big.lastAnsweredTtl } : {}),
+        size: big.size,
+        smallSize: path.probeSize,
+        bigLoss: bigLoss.p,
+        bigLossLow: bigLoss.lo,
+        smallLoss: dest.loss.p,
+        smallLossHigh: dest.loss.hi,
+        ...(big.lastAnsweredTtl !== undefined ? { lastAnsweredTtl: big.lastAnsweredTtl } : {}),
       },
       {},
       `${big.size}-byte probes${big.dontFragment ? " with don't-fragment" : ''} lose ${pct(bigLoss.p)} on the way to ` +

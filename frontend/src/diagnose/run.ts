@@ -6,9 +6,21 @@
 // once more (after mtr's grace time every probe has its outcome).
 
 import { windowEvidence, type SnapshotLike } from './adapter.js';
-import { DiagnosisTracker, DEFAULT_TRACKER_OPTIONS, verdictKey, type TrackerOptions, type TrackerStep } from './tracker.js';
+import {
+  DiagnosisTracker,
+  DEFAULT_TRACKER_OPTIONS,
+  verdictKey,
+  type TrackerOptions,
+  type TrackerStep,
+} from './tracker.js';
 import type { DiagnosisContext, EarlierVerdict } from './text.js';
-import { DEFAULT_DIAGNOSE_OPTIONS, type AlternateEvidence, type DiagnoseOptions, type PathEvidence, type Verdict } from './types.js';
+import {
+  DEFAULT_DIAGNOSE_OPTIONS,
+  type AlternateEvidence,
+  type DiagnoseOptions,
+  type PathEvidence,
+  type Verdict,
+} from './types.js';
 
 export interface DiagnosisSchedule {
   readonly windowCycles: number;

@@ -41,7 +41,10 @@ export function wrap(text: string, width: number, indent: string): string[] {
 
 export function verdictHeadline(v: Verdict): string {
   const where = v.hop !== undefined ? `hop ${v.hop}` : 'path';
-  const sure = v.confidence < UNCERTAIN ? `suspected, confidence ${v.confidence.toFixed(2)}` : `confidence ${v.confidence.toFixed(2)}`;
+  const sure =
+    v.confidence < UNCERTAIN
+      ? `suspected, confidence ${v.confidence.toFixed(2)}`
+      : `confidence ${v.confidence.toFixed(2)}`;
   return `${where}: ${v.rule} (${SEVERITY_WORD[v.severity]}; ${sure})`;
 }
 
@@ -75,7 +78,9 @@ export function renderDiagnosis(verdicts: readonly Verdict[], ctx: DiagnosisCont
   if (earlier.length > 0) {
     lines.push('Earlier in the run (no longer seen at its end):');
     for (const e of earlier) {
-      lines.push(`  ${verdictHeadline(e.verdict)}; from the window ending at cycle ${e.raisedAt} to the one ending at ${e.clearedAt}`);
+      lines.push(
+        `  ${verdictHeadline(e.verdict)}; from the window ending at cycle ${e.raisedAt} to the one ending at ${e.clearedAt}`,
+      );
       lines.push(...wrap(e.verdict.summary, width, '    '));
     }
   }

@@ -132,7 +132,12 @@ export class DiagnosisTracker {
     for (const v of fresh) {
       const before = this.state.entries.get(verdictKey(v));
       if (before?.active !== true) raised.push(v);
-      entries.set(verdictKey(v), { streak: this.trackerOptions.raiseAfter ?? DEFAULT_TRACKER_OPTIONS.raiseAfter, misses: 0, active: true, verdict: v });
+      entries.set(verdictKey(v), {
+        streak: this.trackerOptions.raiseAfter ?? DEFAULT_TRACKER_OPTIONS.raiseAfter,
+        misses: 0,
+        active: true,
+        verdict: v,
+      });
     }
     this.state = { windows: this.state.windows, entries };
     return { raised, cleared };

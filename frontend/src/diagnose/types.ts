@@ -98,7 +98,8 @@ export interface AlternateEvidence {
   /** the largest TTL at which anything answered these probes */
   readonly lastAnsweredTtl?: number | undefined;
   /** an MTU a router reported (frag-needed / packet-too-big), and the TTL it came from */
-  readonly reportedMtu?: { readonly mtu: number; readonly ttl: number; readonly address?: string | undefined } | undefined;
+  readonly reportedMtu?:
+    { readonly mtu: number; readonly ttl: number; readonly address?: string | undefined } | undefined;
 }
 
 export interface PathChange {

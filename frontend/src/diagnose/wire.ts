@@ -87,7 +87,8 @@ export function wireDiagnosis(ctx: OutputContext): DiagnosisWiring | undefined {
     if (run === undefined || run.evidence === undefined || address === undefined) return;
     const plan = confirmPlan(run.active(), run.evidence, cfg.port > 0 ? cfg.port : undefined, s.options.interval);
     if (plan === undefined) return;
-    if (cfg.mode === 'report' || cfg.mode === 'wide') ctx.warn(`${s.target.name}: --confirm: ${plan.why}: ${plan.probes} TCP probes to port ${plan.port}`);
+    if (cfg.mode === 'report' || cfg.mode === 'wide')
+      ctx.warn(`${s.target.name}: --confirm: ${plan.why}: ${plan.probes} TCP probes to port ${plan.port}`);
     const t = ctx.engine.add(address, {
       protocol: plan.protocol,
       port: plan.port,
@@ -103,7 +104,8 @@ export function wireDiagnosis(ctx: OutputContext): DiagnosisWiring | undefined {
     try {
       await ctx.engine.settled([t.id]);
       const found = ctx.engine.snapshot(t.id);
-      if (found !== undefined && found.status === 'done') diag.confirm(s, [alternateOf(plan, found, Math.abs(s.options.psize))]);
+      if (found !== undefined && found.status === 'done')
+        diag.confirm(s, [alternateOf(plan, found, Math.abs(s.options.psize))]);
     } finally {
       ctx.engine.remove(t.id);
     }
