@@ -115,6 +115,18 @@ function udpLoad(
   l.spawnIn(ns, process.execPath, ['-e', script], { stdio: 'ignore' });
 }
 
+/**
+ * A 2 Mbit/s token bucket on r2's link towards r3 (300 ms of queue) and 4 Mbit/s of UDP from the client to
+ * dest through it, always on or switched every `toggleMs`: a queue that stands, or one that comes and goes.
+ */
+async function standingQueue(l: Lab, toggleMs?: number): Promise<void> {
+  const r = await l.exec('r2', 'tc qdisc add dev l3 root tbf rate 2mbit burst 4kb latency 300ms'.split(' '));
+  expect(r.code, r.stderr).toBe(0);
+  await l.nft('dest', nftTable('input', 'udp dport 9 drop'));
+  udpLoad(l, 'client', l.hops4[3], 4, toggleMs !== undefined ? { toggleMs } : {});
+  await delay(1000); // the queue fills
+}
+
 const SCENARIOS: Scenario[] = [
   {
     name: 'a router rate-limiting its ICMP (r2: icmp_ratelimit 1000 ms)',
@@ -190,25 +202,7 @@ const SCENARIOS: Scenario[] = [
     expect: { rule: 'latency-step', hop: 3 },
     alsoAllowed: ['forwarding-loss', 'unstable-latency'],
     setup: async (l) => {
-      const r = await l.exec('r2', [
-        'tc',
-        'qdisc',
-        'add',
-        'dev',
-        'l3',
-        'root',
-        'tbf',
-        'rate',
-        '2mbit',
-        'burst',
-        '4kb',
-        'latency',
-        '300ms',
-      ]);
-      expect(r.code, r.stderr).toBe(0);
-      await l.nft('dest', nftTable('input', 'udp dport 9 drop'));
-      udpLoad(l, 'client', l.hops4[3], 4);
-      await delay(1000); // the queue fills
+      await standingQueue(l);
     },
   },
   {
@@ -237,25 +231,7 @@ const SCENARIOS: Scenario[] = [
     expect: { rule: 'unstable-latency', hop: 3 },
     alsoAllowed: ['latency-step', 'forwarding-loss'],
     setup: async (l) => {
-      const r = await l.exec('r2', [
-        'tc',
-        'qdisc',
-        'add',
-        'dev',
-        'l3',
-        'root',
-        'tbf',
-        'rate',
-        '2mbit',
-        'burst',
-        '4kb',
-        'latency',
-        '300ms',
-      ]);
-      expect(r.code, r.stderr).toBe(0);
-      await l.nft('dest', nftTable('input', 'udp dport 9 drop'));
-      udpLoad(l, 'client', l.hops4[3], 4, { toggleMs: 400 });
-      await delay(1000);
+      await standingQueue(l, 400);
     },
   },
   {
