@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// pnpm bench [-- --quick] [--only throughput,accuracy,footprint,limits,frontend,profile] [--profile]
+// pnpm bench [-- --quick] [--only throughput,accuracy,footprint,limits,frontend,profile,live] [--profile]
 // Benchmarks mtr-packet-ts against the reference mtr-packet 0.95 in one run, interleaved, and writes the table
 // to bench/results/latest.md (a --quick or --only run writes bench/results/quick.md instead). See bench/README.md.
 import { spawnSync } from 'node:child_process';
@@ -15,10 +15,11 @@ import { footprint } from './sections/footprint.js';
 import { limits } from './sections/limits.js';
 import { frontend } from './sections/frontend.js';
 import { profile } from './sections/profile.js';
+import { live } from './sections/live.js';
 import { DAEMONS, buildWaits } from './lib/daemon.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const SECTIONS = { throughput, accuracy, footprint, limits, frontend, profile };
+const SECTIONS = { throughput, accuracy, footprint, limits, frontend, profile, live };
 const DEFAULT = ['throughput', 'accuracy', 'footprint', 'limits', 'frontend'];
 
 function parseArgs(argv) {
@@ -40,7 +41,7 @@ function parseArgs(argv) {
       }
       a.partial = true;
     } else if (x === '--help' || x === '-h') {
-      console.log('usage: pnpm bench [-- --quick] [--only throughput,accuracy,footprint,limits,frontend,profile] [--profile]');
+      console.log('usage: pnpm bench [-- --quick] [--only throughput,accuracy,footprint,limits,frontend,profile,live] [--profile]');
       process.exit(0);
     } else {
       console.error(`unknown option ${x} (try --help)`);

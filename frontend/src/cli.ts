@@ -4,7 +4,7 @@
 
 import { hostname } from 'node:os';
 import { PacketClient } from './client.js';
-import { helpText, parseOptions, PROGRAM, UsageError, versionText, type Config } from './options.js';
+import { helpText, parseOptions, PROGRAM, UsageError, VERSION, versionText, type Config } from './options.js';
 import { NameResolver } from './resolver.js';
 import { assessTrust, currentCredentials, ourPacketProgram, packetCommand, readTargetsFile } from './trust.js';
 import { NO_NAMES, type RenderOptions } from './render/model.js';
@@ -13,7 +13,10 @@ import { systemClock } from './engine/clock.js';
 import type { TargetOptions } from './engine/types.js';
 import type { TargetRef } from './stats/types.js';
 import { lookupTarget, localAddressFor } from './targets.js';
-import { OUTPUTS, STREAMING_MODES, type OutputContext } from './outputs/index.js';
+import { OUTPUTS, STREAMING_MODES, mtrSnapshot, type OutputContext } from './outputs/index.js';
+import { FINAL_RENDERERS } from './outputs/final.js';
+import { liveWanted } from './tty/wanted.js';
+import { SwitchableNames } from './tty/names.js';
 import { wireDiagnosis } from './diagnose/wire.js';
 
 /** Our packet program by absolute path (its launcher where built): see trust.ts. */
@@ -107,12 +110,19 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     io.out(versionText() + '\n');
     return 0;
   }
-  if (cfg.defaultedMode && io.errIsTty) say('no curses interface here: running in report mode (-r)');
+  // --diagnose and --html ask for a report: the live view shows no diagnosis yet
+  const defaulted = cfg.defaultedMode && !cfg.diagnose && cfg.html === undefined;
+  const live = liveWanted(defaulted, io.env);
+  if (defaulted && !live && io.errIsTty) say('stdout is not a terminal: running in report mode (-r)');
 
   const packet = packetCommand(trust);
   const render: RenderOptions = { order: cfg.order, wide: cfg.mode === 'wide', dns: cfg.dns, showIps: cfg.showIps, ipinfo: cfg.ipinfo, mpls: cfg.mpls };
-  const names =
-    cfg.dns || cfg.ipinfo !== undefined ? new NameResolver({ dns: cfg.dns, ipinfo: cfg.ipinfo, server: io.env['MTR_TS_DNS_SERVER'] }) : undefined;
+  // the live view's names follow its n / y / z keys (tty/names.ts)
+  const names = live
+    ? new SwitchableNames({ dns: cfg.dns, ipinfo: cfg.ipinfo, server: io.env['MTR_TS_DNS_SERVER'] })
+    : cfg.dns || cfg.ipinfo !== undefined
+      ? new NameResolver({ dns: cfg.dns, ipinfo: cfg.ipinfo, server: io.env['MTR_TS_DNS_SERVER'] })
+      : undefined;
   const engine = createEngine({
     connect: () => new PacketClient({ path: packet.path, env: packet.env }),
     lookup: lookupTarget,
@@ -120,6 +130,28 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     names,
     defaults: targetOptionsOf(cfg),
   });
+  if (live) {
+    // the live view (tty/run.ts): first target, until q; the report is left in the scrollback
+    const { runLive } = await import('./tty/run.js');
+    try {
+      return await runLive({
+        cfg,
+        engine,
+        localHostname: hostname(),
+        report: (id, view) => {
+          const s = engine.snapshot(id);
+          return s?.startTime === undefined ? [] : FINAL_RENDERERS.report(mtrSnapshot(s, hostname()), names ?? NO_NAMES, { ...render, ...view });
+        },
+        say,
+        out: io.out,
+        isRoot: io.isRoot,
+        env: io.env,
+        version: `${PROGRAM} ${VERSION}`,
+      });
+    } finally {
+      names?.close();
+    }
+  }
   const outputContext: OutputContext = {
     cfg,
     render,

@@ -1,14 +1,16 @@
 // mtr's command line, once: one table feeds yargs, the --help text and the Config type.
 //
 // Meanings and limits follow mtr 0.95 (ui/mtr.c parse_arg). Differences, on purpose:
-// - there is no curses or GTK interface: without an output flag (or with -t) mtr-ts runs in
-//   report mode (-r), and says so on stderr when stderr is a terminal;
+// - no GTK: without an output flag (or with -t), mtr-ts shows the live full-screen view when stdin and
+//   stdout are terminals (tty/), and otherwise runs in report mode (-r), saying so on stderr when
+//   stderr is a terminal;
 // - errors are one line on stderr and exit status 1.
 
 import yargs from 'yargs';
 import type { ProbeProtocol } from '@mtr-ts/protocol';
 import { readFileSync } from 'node:fs';
 import { checkOrder, DEFAULT_ORDER } from './fields.js';
+import { parseScale } from './tty/chart.js';
 
 export type OutputMode = 'report' | 'wide' | 'json' | 'csv' | 'xml' | 'raw' | 'split' | 'ndjson' | 'rich';
 /** the packet protocols, as @mtr-ts/protocol names them */
@@ -61,8 +63,9 @@ export const OPTIONS = [
   { long: 'diagnose', kind: 'flag', help: 'say what the trace means: a Diagnosis section (-r/-w), verdicts (--json-rich, --ndjson)' },
   { long: 'html', kind: 'string', arg: 'FILE', help: 'write the trace, the diagnosis and a latency chart to FILE as one HTML page' },
   { long: 'confirm', kind: 'flag', help: 'probe with TCP (at most 40 probes) to settle an uncertain verdict; implies --diagnose' },
-  { long: 'curses', short: 't', kind: 'flag', help: 'accepted; no curses here: report mode' },
-  { long: 'displaymode', kind: 'int', arg: 'MODE', help: 'accepted for compatibility, ignored' },
+  { long: 'curses', short: 't', kind: 'flag', help: 'use the live full-screen display (default)' },
+  { long: 'displaymode', kind: 'int', arg: 'MODE', help: 'live display: 0 stats, 1-2 chart, 3 both' },
+  { long: 'scale', kind: 'string', arg: 'SCALE', help: 'chart scale: fast|average|slow|t1:..:t9 ms' },
   { long: 'no-dns', short: 'n', kind: 'flag', help: 'do not resolve host names' },
   { long: 'show-ips', short: 'b', kind: 'flag', help: 'show IP numbers and host names' },
   { long: 'order', short: 'o', kind: 'string', arg: 'FIELDS', help: 'select output fields' },
@@ -87,8 +90,10 @@ export function helpText(): string {
   }
   lines.push(
     '',
-    'There is no interactive (curses) display: without -r/-w/-j/-C/-x/-l/-p, mtr-ts behaves as',
-    'with -r (a report after -c cycles, default 10). Ctrl-C prints the report so far (exit 130).',
+    'On a terminal, without an output flag, mtr-ts shows mtr\'s live display (? lists the keys; q quits and',
+    'leaves the report in the scrollback; it probes until q, or -c cycles when given). Otherwise (stdout',
+    'a file or a pipe) it behaves as with -r (a report after -c cycles, default 10), never writing an',
+    'escape byte. Ctrl-C prints the report so far (exit 130). Live fields E and P: median and p95.',
     'Several targets are probed at the same time over one packet process; reports print in the order',
     'given (-l and -p run them one after another).',
     '',
@@ -115,8 +120,14 @@ export function helpText(): string {
 
 export interface Config {
   mode: OutputMode;
-  /** true when no output flag was given (or -t): report mode stands in for curses */
+  /** true when no output flag was given (or -t): the live view on a terminal, else report mode */
   defaultedMode: boolean;
+  /** -c was given (the live view then quits after that many cycles) */
+  cyclesGiven: boolean;
+  /** --displaymode, 0-3 */
+  displayMode: number;
+  /** --scale text (checked) */
+  scale: string | undefined;
   targets: string[];
   cycles: number;
   /** seconds */
@@ -298,6 +309,9 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
     defaultedMode: mode === undefined || mode === 'curses',
     targets: [],
     cycles: 10,
+    cyclesGiven: false,
+    displayMode: 0,
+    scale: undefined,
     interval: 1,
     gracetime: 5,
     timeout: 10,
@@ -328,7 +342,10 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
   };
   if (cfg.help || cfg.version) return cfg;
 
-  if (has('report-cycles')) cfg.cycles = toInt(last('report-cycles'), '-c');
+  if (has('report-cycles')) {
+    cfg.cycles = toInt(last('report-cycles'), '-c');
+    cfg.cyclesGiven = true;
+  }
   if (has('psize')) cfg.psize = toInt(last('psize'), '-s');
   if (has('interface')) cfg.interfaceName = String(last('interface'));
   if (has('address')) cfg.address = String(last('address'));
@@ -343,7 +360,8 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
   if (has('max-unknown')) cfg.maxUnknown = Math.max(1, toInt(last('max-unknown'), '-U'));
   if (has('order')) {
     const o = String(last('order'));
-    const err = checkOrder(o);
+    // E and P (median, p95) are the live view's; the reports skip them
+    const err = o.length > 20 ? checkOrder(o) : checkOrder(o.replace(/[EP]/g, ''));
     if (err !== undefined) throw new UsageError(err);
     cfg.order = o;
   }
@@ -396,7 +414,14 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
   }
   if (has('displaymode')) {
     const d = toInt(last('displaymode'), '--displaymode');
-    if (d < 0 || d > 2) throw new UsageError(`value out of range (0 - 2): ${d}`);
+    if (d < 0 || d > 3) throw new UsageError(`value out of range (0 - 3): ${d}`);
+    cfg.displayMode = d;
+  }
+  if (has('scale')) {
+    const text = String(last('scale'));
+    const err = parseScale(text);
+    if (typeof err === 'string') throw new UsageError(err);
+    cfg.scale = text;
   }
   if (has('filename')) {
     const file = String(last('filename'));

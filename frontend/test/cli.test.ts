@@ -111,7 +111,7 @@ describe('mtr-ts end to end with the fake packet program', () => {
       onInterrupt: () => () => {},
     };
     expect(await main(['-n', '-i', '0.02', '-c', '2', '127.0.0.1'], io)).toBe(0);
-    expect(err).toContain('mtr-ts: no curses interface here: running in report mode (-r)');
+    expect(err).toContain('mtr-ts: stdout is not a terminal: running in report mode (-r)');
     expect(err).toContain('mtr-ts: 127.0.0.1: cycle 2/2');
     const quiet = await runCli([...fast, '-c', '2', '127.0.0.1'], { FAKE_PATH: '127.0.0.1' });
     expect(quiet.err).toBe('');

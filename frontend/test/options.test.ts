@@ -77,7 +77,7 @@ describe('options', () => {
     for (const f of ['-r', '-w', '-c', '-j', '-C', '-x', '-l', '-p', '-n', '-b', '-o', '-i', '-f', '-m', '-U', '-s', '-B', '-Q', '-u', '-T', '-S', '-P', '-L', '-a', '-I', '-4', '-6', '-Z', '-G', '-M', '-e', '-z', '-y', '-F']) {
       expect(h).toContain(` ${f}, `);
     }
-    expect(h).toMatch(/no interactive \(curses\) display/);
+    expect(h).toMatch(/On a terminal, without an output flag, mtr-ts shows mtr's live display/);
     expect(parse(['--help']).help).toBe(true);
     expect(parse(['-v']).version).toBe(true);
   });

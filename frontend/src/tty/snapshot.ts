@@ -1,0 +1,105 @@
+// What the live view draws: one target's state at one moment, already reduced to what a screen shows.
+// The engine's TargetSnapshot maps onto it in adapter.ts; the screen model (screen.ts) reads only this,
+// so it is tested from plain data files.
+//
+// Times are milliseconds, loss in percent, as the engine's RttView has them.
+
+export type LiveProtocol = 'icmp' | 'udp' | 'tcp' | 'sctp';
+
+export interface LiveMpls {
+  readonly label: number;
+  readonly tc: number;
+  readonly bottomOfStack: number;
+  readonly ttl: number;
+}
+
+/** The numbers one row shows (the engine's RttView, same names). */
+export interface LiveStats {
+  readonly sent: number;
+  readonly received: number;
+  readonly drop: number;
+  readonly lossPercent: number;
+  readonly last: number;
+  readonly best: number;
+  readonly avg: number;
+  readonly worst: number;
+  readonly stdev: number;
+  readonly gmean: number;
+  readonly jitter: number;
+  readonly javg: number;
+  readonly jmax: number;
+  readonly jint: number;
+  /** undefined until a reply */
+  readonly percentiles?: { readonly p50: number; readonly p95: number } | undefined;
+}
+
+/** One probe in a hop's recent history; `rtt` in ms for 'reply'. */
+export interface LiveSample {
+  readonly state: 'pending' | 'reply' | 'lost';
+  readonly rtt?: number | undefined;
+}
+
+export interface LiveResponder {
+  readonly address: string;
+  /** replies from this address (for its share of the hop's replies) */
+  readonly replies: number;
+  readonly mpls: readonly LiveMpls[];
+}
+
+export interface LiveHop {
+  /** 1-based */
+  readonly ttl: number;
+  /**
+   * Every address that answered at this TTL, first seen first (mtr head's stable order); the first is
+   * the one the row is named after. Empty while nobody answered.
+   */
+  readonly responders: readonly LiveResponder[];
+  /** an unreachable answer ended the path here: the row shows this text, e.g. "no route to host" */
+  readonly error?: string | undefined;
+  /** mtr's "down": the hop did not answer its last finished probe; the row is drawn bold */
+  readonly down: boolean;
+  readonly stats: LiveStats;
+  /** oldest first */
+  readonly samples: readonly LiveSample[];
+}
+
+export interface LiveSnapshot {
+  /** os.hostname() */
+  readonly localHostname: string;
+  /** the source address, when known */
+  readonly localAddress: string | undefined;
+  /** the target as typed */
+  readonly target: string;
+  readonly targetAddress: string | undefined;
+  readonly protocol: LiveProtocol;
+  /** ms since the epoch: the clock shown */
+  readonly now: number;
+  /** the hops a screen shows, in TTL order (mtr's net_min .. net_max) */
+  readonly hops: readonly LiveHop[];
+}
+
+/** Names known so far (reverse DNS, IP info); undefined when not (yet) known. */
+export interface LiveNames {
+  host(address: string): string | undefined;
+  ipinfo(address: string): string | undefined;
+}
+
+export const NO_LIVE_NAMES: LiveNames = { host: () => undefined, ipinfo: () => undefined };
+
+export const EMPTY_STATS: LiveStats = Object.freeze({
+  sent: 0,
+  received: 0,
+  drop: 0,
+  lossPercent: 0,
+  last: 0,
+  best: 0,
+  avg: 0,
+  worst: 0,
+  stdev: 0,
+  gmean: 0,
+  jitter: 0,
+  javg: 0,
+  jmax: 0,
+  jint: 0,
+  percentiles: undefined,
+});
