@@ -243,14 +243,14 @@ const SCENARIOS: Scenario[] = [
     name: 'the path changes mid-run (r3 answers from a new address once probing is under way)',
     expect: { rule: 'path-changed', hop: 3 },
     during: async (l) => {
-      // a change needs history: wait until r3 has seen about 20 cycles of probes (TTL 3 and 4)
+      // a change needs history (10 cycles): wait until r3 has seen 100 probes (TTL 3 and 4 of both runs: ~25 cycles)
       const rx = async (): Promise<number> => {
         const r = await l.exec('r3', ['cat', '/sys/class/net/l3/statistics/rx_packets']);
         return Number(r.stdout.trim());
       };
       const base = await rx();
       const deadline = Date.now() + 20_000;
-      while ((await rx()) < base + 40 && Date.now() < deadline) await delay(100);
+      while ((await rx()) < base + 100 && Date.now() < deadline) await delay(100);
       const a = await l.exec('r3', ['ip', 'addr', 'add', '10.0.3.99/24', 'dev', 'l3']);
       const b = await l.exec('r3', ['ip', 'route', 'replace', '10.0.1.0/24', 'via', '10.0.3.1', 'src', '10.0.3.99']);
       expect(a.code, a.stderr).toBe(0);
