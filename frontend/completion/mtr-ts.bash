@@ -11,7 +11,7 @@ _mtr_ts() {
   cur=${COMP_WORDS[COMP_CWORD]}
   prev=${COMP_WORDS[COMP_CWORD-1]}
   case $prev in
-    -F|--filename)
+    -F|--filename|--html)
       COMPREPLY=($(compgen -f -- "$cur"))
       return ;;
     -I|--interface)

@@ -13,10 +13,11 @@ import { systemClock } from './engine/clock.js';
 import type { TargetOptions } from './engine/types.js';
 import type { TargetRef } from './stats/types.js';
 import { lookupTarget, localAddressFor } from './targets.js';
-import { OUTPUTS, STREAMING_MODES, mtrSnapshot } from './outputs/index.js';
+import { OUTPUTS, STREAMING_MODES, mtrSnapshot, type OutputContext } from './outputs/index.js';
 import { FINAL_RENDERERS } from './outputs/final.js';
 import { liveWanted } from './tty/wanted.js';
 import { SwitchableNames } from './tty/names.js';
+import { wireDiagnosis } from './diagnose/wire.js';
 
 /** Our packet program by absolute path (its launcher where built): see trust.ts. */
 export const DEFAULT_PACKET_PATH = ourPacketProgram();
@@ -109,8 +110,10 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     io.out(versionText() + '\n');
     return 0;
   }
-  const live = liveWanted(cfg.defaultedMode, io.env);
-  if (cfg.defaultedMode && !live && io.errIsTty) say('stdout is not a terminal: running in report mode (-r)');
+  // --diagnose and --html ask for a report: the live view shows no diagnosis yet
+  const defaulted = cfg.defaultedMode && !cfg.diagnose && cfg.html === undefined;
+  const live = liveWanted(defaulted, io.env);
+  if (defaulted && !live && io.errIsTty) say('stdout is not a terminal: running in report mode (-r)');
 
   const packet = packetCommand(trust);
   const render: RenderOptions = { order: cfg.order, wide: cfg.mode === 'wide', dns: cfg.dns, showIps: cfg.showIps, ipinfo: cfg.ipinfo, mpls: cfg.mpls };
@@ -149,7 +152,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       names?.close();
     }
   }
-  const output = OUTPUTS[cfg.mode]({
+  const outputContext: OutputContext = {
     cfg,
     render,
     engine,
@@ -159,7 +162,9 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     backlog: () => io.outBacklog?.() ?? 0,
     warn: say,
     now: systemClock.now,
-  });
+  };
+  const diagnosis = wireDiagnosis(outputContext);
+  const output = diagnosis?.wrap(OUTPUTS[cfg.mode](diagnosis.context)) ?? OUTPUTS[cfg.mode](outputContext);
   const progress = io.errIsTty && !STREAMING_MODES.has(cfg.mode);
 
   let status = 0;
@@ -205,6 +210,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     const s = engine.snapshot(t.id);
     if (output.final === undefined || s === undefined || s.startTime === undefined) return;
     if (s.status !== 'done' && s.status !== 'stopped') return;
+    if (!interrupted) await output.settle?.(s);
     await names?.settle(interrupted ? 300 : 2000);
     io.out(lines(output.final(s)));
   };

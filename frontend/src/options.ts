@@ -60,6 +60,9 @@ export const OPTIONS = [
   { long: 'ndjson', kind: 'flag', help: 'output the event stream, one JSON object per line' },
   { long: 'json-rich', kind: 'flag', help: 'output one JSON document with per-hop, per-responder statistics' },
   { long: 'window', kind: 'int', arg: 'COUNT', help: 'probes per hop in the rolling window (default 100)' },
+  { long: 'diagnose', kind: 'flag', help: 'say what the trace means: a Diagnosis section (-r/-w), verdicts (--json-rich, --ndjson)' },
+  { long: 'html', kind: 'string', arg: 'FILE', help: 'write the trace, the diagnosis and a latency chart to FILE as one HTML page' },
+  { long: 'confirm', kind: 'flag', help: 'probe with TCP (at most 40 probes) to settle an uncertain verdict; implies --diagnose' },
   { long: 'curses', short: 't', kind: 'flag', help: 'use the live full-screen display (default)' },
   { long: 'displaymode', kind: 'int', arg: 'MODE', help: 'live display: 0 stats, 1-2 chart, 3 both' },
   { long: 'scale', kind: 'string', arg: 'SCALE', help: 'chart scale: fast|average|slow|t1:..:t9 ms' },
@@ -98,6 +101,11 @@ export function helpText(): string {
     'happens (probe sent/answered/lost, hop and path changes, cycles), one object per line; --json-rich',
     'writes one document at the end with per-hop lifetime and --window statistics, percentiles, and',
     'every responder with its own statistics and MPLS labels. -j stays mtr 0.95\'s JSON.',
+    '',
+    'Diagnosis: --diagnose judges the run in windows (half the run, 20-50 cycles) and prints what the',
+    'trace means after each report, with the hop, the numbers and what to do (rule ids: README);',
+    'verdicts need 20 probes per hop and two windows in a row, so run 100 cycles or more (-c 100).',
+    '--html FILE writes a self-contained page; --confirm may send up to 40 TCP probes per target.',
     '',
     'Environment:',
     '  MTR_OPTIONS          options read before the command line',
@@ -150,6 +158,10 @@ export interface Config {
   ipinfo: number | undefined;
   /** --window: probes per hop in the rolling window */
   window: number;
+  /** --diagnose, --html FILE, --confirm */
+  diagnose: boolean;
+  html: string | undefined;
+  confirm: boolean;
   help: boolean;
   version: boolean;
 }
@@ -322,6 +334,9 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
     order: DEFAULT_ORDER,
     ipinfo: undefined,
     window: 100,
+    diagnose: has('diagnose') || has('confirm'),
+    html: undefined,
+    confirm: has('confirm'),
     help: has('help'),
     version: has('version'),
   };
@@ -387,6 +402,10 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
   if (has('window')) {
     cfg.window = toInt(last('window'), '--window');
     if (cfg.window < 1 || cfg.window > 100_000) throw new UsageError(`value ${cfg.window} out of range (1 - 100000)`);
+  }
+  if (has('html')) {
+    cfg.html = String(last('html'));
+    if (cfg.html === '') throw new UsageError('--html needs a file name');
   }
   if (has('mark')) {
     const m = toInt(last('mark'), '-M');

@@ -21,7 +21,7 @@ export function richOutput(ctx: OutputContext): Output {
         const s = ctx.engine.snapshot(t.id);
         return s === undefined
           ? []
-          : [targetReportJson(s, ctx.names, hopRange(mtrSnapshot(s, ctx.localHostname)), errors.get(t.id))];
+          : [{ ...targetReportJson(s, ctx.names, hopRange(mtrSnapshot(s, ctx.localHostname)), errors.get(t.id)), ...ctx.targetExtras?.(t.id) }];
       });
       const doc = {
         schema_version: SCHEMA_VERSION,

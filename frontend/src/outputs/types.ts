@@ -5,7 +5,7 @@
 import type { Config } from '../options.js';
 import type { Engine } from '../engine/types.js';
 import type { EngineEvent } from '../engine/events.js';
-import type { TargetSnapshot } from '../stats/types.js';
+import type { TargetId, TargetSnapshot } from '../stats/types.js';
 import type { Names, RenderOptions } from '../render/model.js';
 
 export interface OutputContext {
@@ -24,6 +24,8 @@ export interface OutputContext {
   warn(message: string): void;
   /** ms since the epoch */
   now(): number;
+  /** more fields for a target's object in --json-rich (the diagnosis) */
+  targetExtras?(id: TargetId): Record<string, unknown>;
 }
 
 /** How the run ended, for outputs that say it. */
@@ -32,6 +34,8 @@ export type RunEnd = 'completed' | 'interrupted' | 'failed';
 export interface Output {
   /** every event, in order */
   onEvent?(e: EngineEvent): void;
+  /** a target is over, before final(): may probe more (--confirm) */
+  settle?(s: TargetSnapshot): Promise<void>;
   /** the lines to print for a target that is over (done, or stopped by Ctrl-C) */
   final?(s: TargetSnapshot): string[];
   /** the run is over: last words (the rich document, NDJSON's end line) */

@@ -1,0 +1,177 @@
+// From the engine's target snapshot to the rules' PathEvidence for one window of cycles.
+//
+// The adapter declares the part of the snapshot it reads (SnapshotLike) instead of importing the engine's
+// types, so the diagnosis does not move when the engine grows; the engine's TargetSnapshot satisfies it.
+// Everything comes from each hop's ring of recent probes (cycle, state, RTT, responder), so a window is
+// exactly the cycles asked for, with its own responders and percentiles.
+
+import type {
+  AlternateEvidence,
+  HopEvidence,
+  PathChange,
+  PathEvidence,
+  ProbeProtocol,
+  ResponderCount,
+  RttSummary,
+} from './types.js';
+
+export interface SampleLike {
+  readonly cycle: number;
+  readonly state: 'pending' | 'reply' | 'lost';
+  /** ms */
+  readonly rtt: number | undefined;
+  readonly responder: string | undefined;
+}
+
+export interface ResponderLike {
+  readonly address: string;
+  /** the kind of its latest answer */
+  readonly reply: { readonly kind: string; readonly code?: string | undefined };
+}
+
+export interface HopLike {
+  readonly ttl: number;
+  readonly lifetime: { readonly sent: number; readonly received: number; readonly inFlight: number };
+  /** oldest first */
+  readonly samples: readonly SampleLike[];
+  readonly responders: readonly ResponderLike[];
+}
+
+export interface SnapshotLike {
+  readonly target: { readonly address: string | undefined; readonly family: 4 | 6 | undefined };
+  readonly options: {
+    readonly protocol: string;
+    readonly psize: number;
+    readonly firstTtl: number;
+    readonly maxTtl: number;
+  };
+  /** cycles completed */
+  readonly cycles: number;
+  readonly hops: readonly HopLike[];
+}
+
+export interface WindowSpec {
+  /** first and last cycle of the window, inclusive */
+  readonly from: number;
+  readonly to: number;
+  /** count probes still pending in the window as lost (they are older than any answer can be) */
+  readonly pendingIsLost: boolean;
+  /** cycles a responder must have been away to count as new at its TTL (a path change) */
+  readonly memory: number;
+}
+
+const PROTOCOLS: readonly ProbeProtocol[] = ['icmp', 'udp', 'tcp', 'sctp'];
+
+/** nearest rank: the sample at rank ceil(q * n) of the sorted values */
+function rank(sorted: readonly number[], q: number): number {
+  const i = Math.min(sorted.length, Math.max(1, Math.ceil(q * sorted.length))) - 1;
+  return sorted[i] as number;
+}
+
+export function rttSummary(values: readonly number[]): RttSummary | undefined {
+  if (values.length === 0) return undefined;
+  const sorted = [...values].sort((a, b) => a - b);
+  const n = sorted.length;
+  const mean = sorted.reduce((a, b) => a + b, 0) / n;
+  const variance = n > 1 ? sorted.reduce((a, b) => a + (b - mean) * (b - mean), 0) / (n - 1) : 0;
+  return {
+    n,
+    min: sorted[0] as number,
+    mean,
+    median: rank(sorted, 0.5),
+    p95: rank(sorted, 0.95),
+    max: sorted[n - 1] as number,
+    stddev: Math.sqrt(variance),
+  };
+}
+
+/**
+ * Path changes seen in a hop's ring: a responder answering (twice or more) at a TTL where, in the `memory`
+ * cycles before its first answer, another responder answered and it did not, once the TTL has answered for
+ * at least `memory` cycles. Per-packet load balancing keeps every member answering, so it is not a change;
+ * a router that starts or stops answering is loss, not a change.
+ */
+export function changesAt(hop: HopLike, memory: number): Array<PathChange & { cycle: number }> {
+  const replies = hop.samples.filter((x) => x.state === 'reply' && x.responder !== undefined);
+  const out: Array<PathChange & { cycle: number }> = [];
+  const lastSeen = new Map<string, number>();
+  const firstCycle = replies[0]?.cycle ?? 0;
+  for (let i = 0; i < replies.length; i++) {
+    const r = replies[i]!;
+    const addr = r.responder!;
+    const seen = lastSeen.get(addr);
+    if ((seen === undefined || r.cycle - seen > memory) && r.cycle - firstCycle >= memory) {
+      let other: string | undefined;
+      for (const [a, c] of lastSeen) if (a !== addr && r.cycle - c <= memory) other = a;
+      const again = replies.slice(i + 1).some((x) => x.responder === addr);
+      if (other !== undefined && again) out.push({ ttl: hop.ttl, from: other, to: addr, cycle: r.cycle });
+    }
+    lastSeen.set(addr, r.cycle);
+  }
+  return out;
+}
+
+/** One window of a snapshot as the rules' evidence. */
+export function windowEvidence(
+  s: SnapshotLike,
+  w: WindowSpec,
+  alternates?: readonly AlternateEvidence[],
+): PathEvidence {
+  const target = s.target.address ?? '';
+  const inWindow = (c: number): boolean => c >= w.from && c <= w.to;
+  const hops: HopEvidence[] = [];
+  const changes: PathChange[] = [];
+  let destTtl: number | undefined;
+  let lastTtl = 0;
+  for (const h of s.hops) {
+    if (h.ttl < s.options.firstTtl) continue;
+    const ws = h.samples.filter((x) => inWindow(x.cycle));
+    if (ws.length === 0) continue;
+    lastTtl = Math.max(lastTtl, h.ttl);
+  }
+  for (const h of s.hops) {
+    if (h.ttl < s.options.firstTtl || h.ttl > lastTtl) continue;
+    const ws = h.samples.filter((x) => inWindow(x.cycle) && (x.state !== 'pending' || w.pendingIsLost));
+    const replies = ws.filter((x) => x.state === 'reply');
+    const byResponder = new Map<string, number>();
+    for (const r of replies)
+      if (r.responder !== undefined) byResponder.set(r.responder, (byResponder.get(r.responder) ?? 0) + 1);
+    const responders: ResponderCount[] = [...byResponder]
+      .map(([address, count]) => ({ address, count }))
+      .sort((a, b) => b.count - a.count);
+    if (byResponder.has(target) && destTtl === undefined) destTtl = h.ttl;
+    let unreachable: HopEvidence['unreachable'];
+    for (const r of h.responders) {
+      if (r.reply.kind !== 'unreachable') continue;
+      const count = byResponder.get(r.address) ?? 0;
+      if (count > 0) unreachable = { count: (unreachable?.count ?? 0) + count, kind: r.reply.code ?? 'unreachable' };
+    }
+    for (const c of changesAt(h, w.memory)) if (inWindow(c.cycle)) changes.push({ ttl: c.ttl, from: c.from, to: c.to });
+    hops.push({
+      ttl: h.ttl,
+      window: { sent: ws.length, received: replies.length },
+      lifetime: { sent: h.lifetime.sent - h.lifetime.inFlight, received: h.lifetime.received },
+      rtt: rttSummary(replies.map((x) => x.rtt ?? 0)),
+      responders,
+      unreachable,
+    });
+  }
+  const protocol = (PROTOCOLS as readonly string[]).includes(s.options.protocol)
+    ? (s.options.protocol as ProbeProtocol)
+    : 'icmp';
+  return {
+    target,
+    ipVersion: s.target.family ?? (target.includes(':') ? 6 : 4),
+    protocol,
+    probeSize: Math.abs(s.options.psize),
+    firstTtl: s.options.firstTtl,
+    maxTtl: s.options.maxTtl,
+    windowCycles: w.to - w.from + 1,
+    lifetimeCycles: s.cycles,
+    hops,
+    destination: destTtl !== undefined ? { reached: true, ttl: destTtl } : { reached: false },
+    pathChanged: changes.length > 0,
+    changes,
+    alternates,
+  };
+}

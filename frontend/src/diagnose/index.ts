@@ -1,0 +1,40 @@
+// Path diagnosis: pure rules over a target's per-hop evidence, hysteresis across windows, and renderers.
+export * from './types.js';
+export { wilson, lossInterval, normalCdf, confidenceGreater, type Interval } from './interval.js';
+export { diagnose } from './rules.js';
+export {
+  DiagnosisTracker,
+  trackStep,
+  verdictKey,
+  sortVerdicts,
+  EMPTY_TRACKER,
+  DEFAULT_TRACKER_OPTIONS,
+  type TrackerOptions,
+  type TrackerState,
+  type TrackerStep,
+} from './tracker.js';
+export { renderDiagnosis, verdictHeadline, wrap, type DiagnosisContext, type EarlierVerdict } from './text.js';
+export { renderHtml, latencyChart, escapeHtml, HTML_COLOURS, type HtmlReport, type HtmlHop } from './html.js';
+export {
+  windowEvidence,
+  changesAt,
+  rttSummary,
+  type SnapshotLike,
+  type HopLike,
+  type SampleLike,
+  type ResponderLike,
+  type WindowSpec,
+} from './adapter.js';
+export { TargetDiagnosis, scheduleFor, LATE_AFTER_SECONDS, type DiagnosisSchedule } from './run.js';
+export {
+  diagnosisOutput,
+  shownHops,
+  type DiagnosisOutput,
+  type DiagnosisOutputOptions,
+  type ReportSnapshotLike,
+  type ReportHopLike,
+  type EventLike,
+  type TargetLike,
+} from './output.js';
+export { confirmPlan, alternateOf, CONFIRM_BUDGET, type ConfirmPlan } from './confirm.js';
+export { verdictJson, earlierJson } from './json.js';
