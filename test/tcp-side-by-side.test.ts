@@ -1,7 +1,9 @@
 // Two mtr-packet-ts side by side, TCP probes to the same lab destination and port: each sees every
 // ICMP error on its raw socket, and a source port one frees the other may bind. No daemon may take
 // the other's answer for its own (an answer from the wrong hop, or a round-trip time of 0 from an
-// answer stamped before the probe left), and neither may run out of ports.
+// answer stamped before the probe left), and neither may run out of ports: an `address-in-use` (the
+// other daemon held that very port at bind time, which the daemon then answers as mtr-packet does) is
+// allowed once in a thousand probes, a crossed answer or an RTT of 0 never.
 
 import { expect, it } from 'vitest';
 import { describeLab, useLab } from './lab/use-lab.js';
@@ -15,7 +17,7 @@ describeLab('two mtr-packet-ts with TCP probes side by side', () => {
   const lab = useLab({ delaysMs: [1, 1, 1, 1] });
 
   for (const family of [4, 6] as const) {
-    it(`IPv${family}: ${RUNS} runs of ${PROBES} probes each: no crossed answers, no RTT 0, no address-in-use`, async () => {
+    it(`IPv${family}: ${RUNS} runs of ${PROBES} probes each: no crossed answers, no RTT 0, ports not run out`, async () => {
       const hops = family === 4 ? lab().hops4 : lab().hops6;
       const dest = hops[3];
       const input: string[] = [];
@@ -24,6 +26,7 @@ describeLab('two mtr-packet-ts with TCP probes side by side', () => {
       }
       const text = input.join('\n') + '\n';
       const problems: string[] = [];
+      const inUse: string[] = [];
       let answered = 0;
       for (let run = 0; run < RUNS; run++) {
         const results = await Promise.all(
@@ -39,6 +42,10 @@ describeLab('two mtr-packet-ts with TCP probes side by side', () => {
             const type = w[1];
             if (type === 'no-reply') continue;
             const where = `run ${run}, daemon ${which}: ${line}`;
+            if (type === 'address-in-use') {
+              inUse.push(where);
+              continue;
+            }
             if (type !== 'ttl-expired' && type !== 'reply') {
               problems.push(where);
               continue;
@@ -51,6 +58,7 @@ describeLab('two mtr-packet-ts with TCP probes side by side', () => {
         }
       }
       expect(problems.slice(0, 20)).toEqual([]);
+      expect(inUse.length, inUse.slice(0, 20).join('\n')).toBeLessThanOrEqual((RUNS * 2 * PROBES) / 1000);
       expect(answered).toBeGreaterThan(RUNS * PROBES / 4); // most probes were answered (routers rate-limit ICMP)
     }, 240_000);
   }
