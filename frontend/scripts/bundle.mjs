@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Bundles the front-end into one file (dist/mtr-ts.mjs: protocol, yargs and split2 inlined), which
+// Bundles the front-end into one file (dist/mtr-ts.mjs: protocol, @mtr-ts/client, yargs inlined), which
 // bin/mtr-ts runs. The packed package needs nothing else from a registry.
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,7 +12,7 @@ await bundleTo(
   {
     // mtr-packet-ts is found at run time next to this package (trust.ts), never inlined
     external: ['mtr-packet-ts', 'mtr-packet-ts/*'],
-    // yargs and split2 are CommonJS inside: give them a require
+    // yargs is CommonJS inside: give it a require
     banner: { js: "import { createRequire as __mtrRequire } from 'node:module'; const require = __mtrRequire(import.meta.url);" },
   },
 );
