@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Bundles each command of the front-end into one file (dist/mtr-ts.mjs, dist/mtr-ts-exporter.mjs:
-// protocol and the libraries inlined), which bin/mtr-ts runs. The packed package needs nothing else from a registry.
+// protocol, @mtr-ts/client and the libraries inlined), which bin/mtr-ts runs. The packed package needs nothing else from a registry.
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleTo } from '../../packet/scripts/esbuild-bundle.mjs';
@@ -17,7 +17,7 @@ for (const [out, source] of entries) {
     {
       // mtr-packet-ts is found at run time next to this package (trust.ts), never inlined
       external: ['mtr-packet-ts', 'mtr-packet-ts/*'],
-      // yargs and split2 are CommonJS inside: give them a require
+      // yargs and prom-client are CommonJS inside: give them a require
       banner: {
         js: "import { createRequire as __mtrRequire } from 'node:module'; const require = __mtrRequire(import.meta.url);",
       },

@@ -3,7 +3,7 @@
 // stdout and stderr.
 
 import { hostname } from 'node:os';
-import { PacketClient } from './client.js';
+import { MtrPacket } from '@mtr-ts/client';
 import { helpText, parseOptions, PROGRAM, UsageError, VERSION, versionText, type Config } from './options.js';
 import { NameResolver } from './resolver.js';
 import { assessTrust, currentCredentials, ourPacketProgram, packetCommand, readTargetsFile } from './trust.js';
@@ -124,7 +124,9 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
       ? new NameResolver({ dns: cfg.dns, ipinfo: cfg.ipinfo, server: io.env['MTR_TS_DNS_SERVER'] })
       : undefined;
   const engine = createEngine({
-    connect: () => new PacketClient({ path: packet.path, env: packet.env }),
+    // exactly trust.ts's program and environment: allowEnvironment false so nothing falls back to
+    // MTR_PACKET; closeWaitMs 0: SIGTERM right after ending stdin, as mtr does
+    connect: () => MtrPacket.spawn({ command: packet.path, env: packet.env, allowEnvironment: false, closeWaitMs: 0 }),
     lookup: lookupTarget,
     localAddress: localAddressFor,
     names,

@@ -4,7 +4,7 @@ export { FIELDS, FIELD_BY_KEY, DEFAULT_ORDER, checkOrder, fieldsOf, type FieldDe
 export { EMPTY_HOP, reduceHop, viewHop, fieldValue, type HopState, type HopEvent, type HopView, type Responder, type HopError } from './stats.js';
 export { initialScheduler, step, tickDelay, type SchedulerState, type PathLimits, type Step } from './scheduler.js';
 export { parseOptions, helpText, versionText, OPTIONS, UsageError, type Config, type OutputMode, type Protocol } from './options.js';
-export { PacketClient, PacketProcessError, outcomeOf, probeFields, type ProbeOutcome, type ProbeFields, type ClientOptions } from './client.js';
+export { MtrPacket, PacketProcessError, PacketProcessExited, outcomeOfLine, probeFields, type ProbeOutcome, type ProbeFields, type OpenOptions } from '@mtr-ts/client';
 export { createEngine, systemClock, DEFAULT_TARGET_OPTIONS, ENGINE_EVENT_TYPES } from './engine/index.js';
 export type * from './engine/index.js';
 export { OUTPUTS, mtrSnapshot, type Output, type OutputContext, type RunEnd } from './outputs/index.js';

@@ -10,7 +10,7 @@
 // Hooks (the only calls the rest of the front-end makes):
 //   const trust = assessTrust(env)                      once, at start
 //   readFile: (p) => readTargetsFile(trust, p)          parseOptions' -F reader
-//   const { path, env } = packetCommand(trust)          what PacketClient spawns, with which env
+//   const { path, env } = packetCommand(trust)          what MtrPacket.spawn runs, with which env
 
 import { accessSync, constants, existsSync, readFileSync, realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';

@@ -1,6 +1,6 @@
 // Fakes for the engine's I/O: a manual clock and a scripted packet process (a ProbeSender).
 
-import { PacketProcessError, type ProbeFields, type ProbeOutcome } from '../src/client.js';
+import { PacketProcessError, PacketProcessExited, type ProbeFields, type ProbeOutcome } from '@mtr-ts/client';
 import type { Clock, EngineOptions, ProbeSender } from '../src/engine/types.js';
 import type { EngineEvent } from '../src/engine/events.js';
 
@@ -120,7 +120,7 @@ export class FakeSender implements ProbeSender {
 
   /** the process dies */
   kill(message = 'packet program fake exited with status 3'): void {
-    const e = new PacketProcessError(message, 3);
+    const e = new PacketProcessExited(message, 3);
     this.end(e, e);
   }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../src/engine/engine.js';
 import { ENGINE_EVENT_TYPES } from '../src/engine/events.js';
-import { FakeClock, FakeSender, fakeEngineOptions, pathScript, recorder } from './engine-fakes.js';
+import { FakeClock, FakeSender, fakeEngineOptions, pathScript, recorder, type Script } from './engine-fakes.js';
 
 const A = '10.0.1.9';
 const B = '10.0.2.9';
@@ -293,6 +293,31 @@ describe('engine: many targets over one packet process', () => {
     await clock.advance(3_000);
     expect(rec.of('error').map((e) => [e.stage, e.message])).toEqual([['features', "Packet type unsupported: the packet program answers 'no' for sctp"]]);
     expect(engine.snapshot(ok.id)!.status).toBe('done');
+  });
+
+  it("refusals: probes-exhausted loses the probe and warns once, any other refusal fails its target with mtr's words", async () => {
+    const clock = new FakeClock();
+    const base = pathScript(['10.0.0.1', '10.0.1.1', A]);
+    const refusing: Record<string, Script> = {
+      // the packet program has too many probes in flight for TTL 2's
+      [A]: (f) => (f.ttl === 2 ? { outcome: { kind: 'refused', reason: 'probes-exhausted', message: 'Probes exhausted', detail: undefined }, after: 1 } : base(f)),
+      [B]: () => ({ outcome: { kind: 'refused', reason: 'permission-denied', message: 'Permission denied', detail: undefined }, after: 1 }),
+    };
+    const engine = createEngine(fakeEngineOptions(clock, refusing));
+    const rec = recorder();
+    engine.subscribe(rec.listener);
+    const exhausted = engine.add(A, fast);
+    const denied = engine.add(B, fast);
+    await clock.advance(5_000);
+    await engine.settled();
+    const lost = rec.of('probe-lost').filter((e) => e.target.id === exhausted.id);
+    expect(lost.length).toBeGreaterThanOrEqual(fast.cycles);
+    expect(new Set(lost.map((e) => [e.reason, e.probe.ttl].join(' ')))).toEqual(new Set(['probes-exhausted 2']));
+    expect(rec.of('warning').map((e) => [e.target?.id, e.code])).toEqual([[exhausted.id, 'probes-exhausted']]);
+    expect(engine.snapshot(exhausted.id)!.status).toBe('done');
+    expect(rec.of('error').map((e) => [e.target?.id, e.stage, e.code, e.message])).toEqual([[denied.id, 'probe', 'permission-denied', 'Permission denied']]);
+    expect(engine.snapshot(denied.id)!.status).toBe('failed');
+    await engine.stop();
   });
 
   it('a listener that throws is removed and said once; the others keep receiving', async () => {

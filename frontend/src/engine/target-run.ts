@@ -4,7 +4,7 @@
 // Timers: one tick timer and one grace timer at a time, from the injected clock; nothing polls.
 
 import type { MplsLabel } from '@mtr-ts/protocol';
-import { PacketProcessError, probeFields, type ProbeOutcome } from '../client.js';
+import { PacketProcessError, probeFields, type ProbeOutcome } from '@mtr-ts/client';
 import { initialScheduler, step, tickDelay, type SchedulerState } from '../scheduler.js';
 import { TargetStats } from '../stats/target-stats.js';
 import type { PathSnapshot, ReplyInfo, TargetRef, TargetSnapshot, TargetStatus } from '../stats/types.js';
@@ -336,7 +336,12 @@ export class TargetRun {
         stats?.lost(probe.ttl, slot, probe.probe);
         h.emit({ type: 'probe-lost', target, probe, reason: 'send-failed', detail: o.reason });
         break;
-      case 'probes-exhausted':
+      case 'refused':
+        if (o.reason !== 'probes-exhausted') {
+          // a refusal that will not go away by trying again; mtr 0.95 exits on these
+          this.fail('probe', o.message, o.reason);
+          return;
+        }
         stats?.lost(probe.ttl, slot, probe.probe);
         h.emit({ type: 'probe-lost', target, probe, reason: 'probes-exhausted' });
         if (!this.warnedExhausted) {
@@ -349,9 +354,6 @@ export class TargetRun {
           });
         }
         break;
-      case 'error':
-        this.fail('probe', o.message, o.reason);
-        return;
     }
     if (this.phase === 'finishing' && this.pending === 0) this.complete();
   }

@@ -6,7 +6,7 @@
 // Contract: additive changes only (see /work/coord/engine.md).
 
 import type { IpVersion, ProbeProtocol } from '@mtr-ts/protocol';
-import type { ProbeFields, ProbeOutcome } from '../client.js';
+import type { ProbeFields, ProbeOutcome } from '@mtr-ts/client';
 import type { Names } from '../render/model.js';
 import type { EngineEvent } from './events.js';
 import type { TargetId, TargetRef, TargetSnapshot } from '../stats/types.js';
@@ -75,8 +75,8 @@ export const DEFAULT_TARGET_OPTIONS: TargetOptions = Object.freeze({
 });
 
 /**
- * What the engine needs from a packet client (frontend/src/client.ts's PacketClient satisfies it; so will
- * @mtr-ts/client's). One sender serves every target; it hands out tokens unique across all of them.
+ * What the engine needs from a packet client (@mtr-ts/client's MtrPacket satisfies it). One sender
+ * serves every target; it hands out tokens unique across all of them.
  */
 export interface ProbeSender {
   /** mtr's start-up questions for one family/protocol; rejects with one clear message */

@@ -6,7 +6,7 @@
 // - when a failed target (a name that does not resolve, ...) is tried again;
 // - when a name is resolved again (every RESOLVE_EVERY_MS), and a target whose address changed restarted.
 
-import { PacketClient } from '../client.js';
+import { MtrPacket } from '@mtr-ts/client';
 import { createEngine } from '../engine/engine.js';
 import type { EngineEvent, ErrorStage } from '../engine/events.js';
 import type { Engine, EngineOptions, TargetId, TargetRef } from '../engine/types.js';
@@ -74,7 +74,7 @@ export class EngineSource {
     this.budget = new ProbeBudget(opts.budget, (opts.now ?? Date.now)());
     this.engine = createEngine({
       // the engine starts a packet program that keeps dying ever more slowly (no tight loop)
-      connect: () => new PacketClient({ path: opts.packetPath, stderr: 'inherit' }),
+      connect: () => MtrPacket.spawn({ command: opts.packetPath, stderr: 'inherit', closeWaitMs: 0 }),
       lookup: lookupTarget,
       onPacketProcessExit: 'restart',
       defaults: { cycles: undefined },

@@ -11,6 +11,7 @@ import {
   NameResolutionFailed,
   outcomeOfLine,
   PacketProcessError,
+  probeFields,
   PacketProcessExited,
   ProbeRefused,
   StartupTimeout,
@@ -97,6 +98,48 @@ describe('MtrPacket against a fake packet program', () => {
     expect(await m.checkSupport('version')).toBe('0.95');
     await m.checkFeatures(6, 'tcp', true);
     await expect(m.checkFeatures(4, 'sctp', false)).rejects.toThrow(/answers 'no' for sctp/);
+  });
+
+  it('checkFeatures asks the family, the protocol, and mark only when a mark is set', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'client-'));
+    try {
+      const log = join(dir, 'log');
+      const asked = (): string[] =>
+        readFileSync(log, 'utf8')
+          .split('\n')
+          .filter((l) => l.split(' ')[1] === 'check-support')
+          .map((l) => l.split(' ')[3] as string);
+      const m = await fake('', {}, { FAKE_UNSUPPORTED: 'mark', FAKE_LOG: log });
+      await m.checkFeatures(4, 'udp', false);
+      expect(asked()).toEqual(['send-probe', 'ip-4', 'udp']);
+      await expect(m.checkFeatures(4, 'udp', true)).rejects.toThrow("Packet type unsupported: the packet program answers 'no' for mark");
+      expect(asked()).toEqual(['send-probe', 'ip-4', 'udp', 'ip-4', 'udp', 'mark']);
+      const n = await fake('', {}, { FAKE_UNSUPPORTED: 'ip-6' });
+      await expect(n.checkFeatures(6, 'icmp', false)).rejects.toThrow(/'no' for ip-6$/);
+      await n.checkFeatures(4, 'icmp', false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('sendProbe hands out tokens from 33000 on, one after another, each the token its line went out with', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'client-'));
+    try {
+      const m = await fake('', {}, { FAKE_LOG: join(dir, 'log') });
+      const sent = [1, 2, 3, 4].map((ttl) => m.sendProbe(probeFields({ ipVersion: 4, address: '192.0.2.7', ttl, timeout: 1 })));
+      expect(sent.map((s) => s.token)).toEqual([33000, 33001, 33002, 33003]);
+      expect((await Promise.all(sent.map((s) => s.result))).map((r) => r.kind)).toEqual(['reply', 'reply', 'reply', 'reply']);
+      const lines = readFileSync(join(dir, 'log'), 'utf8').split('\n').filter((l) => l.split(' ')[1] === 'send-probe');
+      expect(lines.map((l) => [Number(l.split(' ')[0]), / ttl (\d+)/.exec(l)?.[1]])).toEqual([
+        [33000, '1'],
+        [33001, '2'],
+        [33002, '3'],
+        [33003, '4'],
+      ]);
+      expect(m.inFlight).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('dying mid-probe: every pending probe rejects once with the same PacketProcessExited, later calls too', async () => {
