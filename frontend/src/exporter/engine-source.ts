@@ -35,6 +35,8 @@ interface Entry {
 export interface SourceOptions {
   /** the packet program (ours by default) */
   packetPath: string;
+  /** its environment (trust.ts's packetCommand); the exporter's own when not given */
+  packetEnv?: NodeJS.ProcessEnv | undefined;
   budget: BudgetLimits;
   emit(e: AnyEvent): void;
   /** for tests: an engine over fakes */
@@ -74,7 +76,12 @@ export class EngineSource {
     this.budget = new ProbeBudget(opts.budget, (opts.now ?? Date.now)());
     this.engine = createEngine({
       // the engine starts a packet program that keeps dying ever more slowly (no tight loop)
-      connect: () => MtrPacket.spawn({ command: opts.packetPath, stderr: 'inherit', closeWaitMs: 0 }),
+      connect: () => MtrPacket.spawn({
+          command: opts.packetPath,
+          ...(opts.packetEnv !== undefined ? { env: opts.packetEnv, allowEnvironment: false } : {}),
+          stderr: 'inherit',
+          closeWaitMs: 0,
+        }),
       lookup: lookupTarget,
       onPacketProcessExit: 'restart',
       defaults: { cycles: undefined },

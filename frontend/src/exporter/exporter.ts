@@ -18,6 +18,8 @@ import { EventStream } from './ndjson.js';
 export interface ExporterOptions {
   configFile: string;
   packetPath: string;
+  /** the packet program's environment (trust.ts's packetCommand) */
+  packetEnv?: NodeJS.ProcessEnv | undefined;
   version: string;
   /** NDJSON event stream: a path, or '-' for stdout */
   eventsFile?: string | undefined;
@@ -62,6 +64,7 @@ export class Exporter {
     }
     this.source = new EngineSource({
       packetPath: opts.packetPath,
+      packetEnv: opts.packetEnv,
       budget: DEFAULT_BUDGET,
       emit: (e) => this.dispatch(e),
       ...(this.stream !== undefined ? { raw: (e, name) => this.stream?.write(e, name) } : {}),

@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { parseArgs } from 'node:util';
-import { DEFAULT_PACKET_PATH } from '../cli.js';
+import { assessTrust, currentCredentials, packetCommand } from '../trust.js';
 import { ConfigError } from './config.js';
 import { Exporter } from './exporter.js';
 import { listen } from './server.js';
@@ -36,7 +36,8 @@ results as Prometheus metrics.
 
   --config.file=FILE           YAML configuration (default: ${DEFAULT_CONFIG})
   --web.listen-address=ADDR    HOST:PORT, [V6]:PORT or :PORT to serve on (default: ${DEFAULT_LISTEN})
-  --packet.path=PATH           the packet program (default: $MTR_PACKET, else mtr-packet-ts)
+  --packet.path=PATH           the packet program (default: $MTR_PACKET, else mtr-packet-ts;
+                               both ignored/refused under sudo, as in mtr-ts)
   --events.file=PATH           write the NDJSON event stream to PATH ('-': stdout)
   --events.probes              include one line per probe in the event stream
   --check-config               validate the configuration file and exit (0: valid)
@@ -81,9 +82,19 @@ export async function main(
     return 0;
   }
   const configFile = (values['config.file'] as string | undefined) ?? DEFAULT_CONFIG;
+  // with more privilege than its caller (trust.ts: sudo, setuid, the guard file) neither MTR_PACKET nor
+  // --packet.path may choose the program run, and the caller's environment does not reach it
+  const trust = assessTrust(currentCredentials(process.env));
+  const packet = packetCommand(trust);
+  const chosenPath = values['packet.path'] as string | undefined;
+  if (trust.elevated && chosenPath !== undefined) {
+    log('--packet.path is refused when running with more privilege than the caller (see --help)');
+    return 2;
+  }
   const exp = new Exporter({
     configFile,
-    packetPath: (values['packet.path'] as string | undefined) ?? process.env.MTR_PACKET ?? DEFAULT_PACKET_PATH,
+    packetPath: chosenPath ?? packet.path,
+    packetEnv: packet.env,
     version: version(),
     eventsFile: values['events.file'] as string | undefined,
     eventsProbes: values['events.probes'] === true,

@@ -2,8 +2,12 @@
 // configuration at start (exit 1, one line per problem, no stack trace).
 
 import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { skipUnless } from '../needs.js';
 
 const BIN = fileURLToPath(new URL('../../bin/mtr-ts-exporter.js', import.meta.url));
 const configs = fileURLToPath(new URL('./configs/', import.meta.url));
@@ -49,5 +53,37 @@ describe('mtr-ts-exporter command line', () => {
     const missing = run('--config.file=/nonexistent/x.yml', '--web.listen-address=127.0.0.1:0');
     expect(missing.status).toBe(1);
     expect(missing.stderr).toContain('cannot read /nonexistent/x.yml: ENOENT');
+  });
+});
+
+const root = process.getuid?.() === 0;
+
+describe.skipIf(skipUnless(root, 'the sudo case needs root (SUDO_UID only counts for root)'))('mtr-ts-exporter through sudo', () => {
+  it('refuses --packet.path and ignores MTR_PACKET: the marker program never runs', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mtrts-exporter-sudo-'));
+    try {
+      const marker = join(dir, 'ran');
+      const prog = join(dir, 'evil');
+      writeFileSync(prog, `#!/bin/sh\ntouch ${marker}\n`, { mode: 0o755 });
+      const sudo = { ...process.env, SUDO_UID: '65534', SUDO_GID: '65534', SUDO_USER: 'nobody' };
+      const r = spawnSync(process.execPath, [BIN, `--packet.path=${prog}`, `--config.file=${configs}full.yml`], {
+        encoding: 'utf8',
+        timeout: 20_000,
+        env: sudo,
+      });
+      expect(r.status).toBe(2);
+      expect(r.stderr).toContain('--packet.path is refused');
+      // MTR_PACKET is ignored: the exporter starts our daemon instead (stopped at once by SIGTERM)
+      const s = spawnSync(process.execPath, [BIN, '--web.listen-address=127.0.0.1:0', `--config.file=${configs}full.yml`], {
+        encoding: 'utf8',
+        timeout: 3_000,
+        killSignal: 'SIGTERM',
+        env: { ...sudo, MTR_PACKET: prog },
+      });
+      expect(s.error === undefined || (s.error as NodeJS.ErrnoException).code === 'ETIMEDOUT').toBe(true);
+      expect(existsSync(marker)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
