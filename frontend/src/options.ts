@@ -60,6 +60,8 @@ export const OPTIONS = [
   { long: 'ndjson', kind: 'flag', help: 'output the event stream, one JSON object per line' },
   { long: 'json-rich', kind: 'flag', help: 'output one JSON document with per-hop, per-responder statistics' },
   { long: 'window', kind: 'int', arg: 'COUNT', help: 'probes per hop in the rolling window (default 100)' },
+  { long: 'flows', kind: 'int', arg: 'COUNT', help: 'ECMP: probe COUNT stable flows per TTL (UDP)' },
+  { long: 'members', kind: 'flag', help: 'ECMP: one report line per responder of a hop' },
   { long: 'curses', short: 't', kind: 'flag', help: 'use the live full-screen display (default)' },
   { long: 'displaymode', kind: 'int', arg: 'MODE', help: 'live display: 0 stats, 1-2 chart, 3 both' },
   { long: 'scale', kind: 'string', arg: 'SCALE', help: 'chart scale: fast|average|slow|t1:..:t9 ms' },
@@ -73,6 +75,8 @@ export const OPTIONS = [
 ] as const satisfies readonly OptionDef[];
 
 export const VERSION = '0.1.0';
+/** --flows upper bound */
+export const MAX_FLOWS = 64;
 export const PROGRAM = 'mtr-ts';
 
 export function versionText(): string {
@@ -98,6 +102,12 @@ export function helpText(): string {
     'happens (probe sent/answered/lost, hop and path changes, cycles), one object per line; --json-rich',
     'writes one document at the end with per-hop lifetime and --window statistics, percentiles, and',
     'every responder with its own statistics and MPLS labels. -j stays mtr 0.95\'s JSON.',
+    '',
+    'ECMP: --flows N (UDP only for now; 1-64) sends each TTL\'s probes on N fixed (source port,',
+    'destination port) pairs in turn, the sequence carried in the UDP checksum, so each flow keeps one',
+    'path through load-balanced hops; losses are charged to the flow\'s member. --members (implied by',
+    '--flows) lists each responder of a hop on its own report line with its own statistics and its share',
+    'of the probes; --json-rich adds per-flow statistics. Without them the report is mtr 0.95\'s.',
     '',
     'Environment:',
     '  MTR_OPTIONS          options read before the command line',
@@ -150,6 +160,10 @@ export interface Config {
   ipinfo: number | undefined;
   /** --window: probes per hop in the rolling window */
   window: number;
+  /** --flows: stable flows per TTL (ECMP); undefined: mtr's classic probing */
+  flows: number | undefined;
+  /** --members (or --flows): a report line per responder of a hop */
+  members: boolean;
   help: boolean;
   version: boolean;
 }
@@ -322,6 +336,8 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
     order: DEFAULT_ORDER,
     ipinfo: undefined,
     window: 100,
+    flows: undefined,
+    members: has('members'),
     help: has('help'),
     version: has('version'),
   };
@@ -387,6 +403,16 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
   if (has('window')) {
     cfg.window = toInt(last('window'), '--window');
     if (cfg.window < 1 || cfg.window > 100_000) throw new UsageError(`value ${cfg.window} out of range (1 - 100000)`);
+  }
+  if (has('flows')) {
+    const n = toInt(last('flows'), '--flows');
+    if (n < 1 || n > MAX_FLOWS) throw new UsageError(`value ${n} out of range (1 - ${MAX_FLOWS}) for --flows`);
+    if (cfg.protocol !== 'udp') {
+      throw new UsageError(`--flows needs -u for now: stable ${cfg.protocol.toUpperCase()} flows wait for the packet program's flow extension`);
+    }
+    if (cfg.localPort !== 0 && cfg.localPort + n - 1 > 65535) throw new UsageError(`--flows ${n} from -L ${cfg.localPort} passes port 65535`);
+    cfg.flows = n;
+    cfg.members = true;
   }
   if (has('mark')) {
     const m = toInt(last('mark'), '-M');
