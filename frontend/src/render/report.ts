@@ -16,7 +16,10 @@ export function renderReportHeader(s: Snapshot): string[] {
   return [`Start: ${isoTime(s.info.startTime)}`];
 }
 
-export function renderReport(s: Snapshot, names: Names, opts: RenderOptions): string[] {
+/** Lines that replace a hop's list of other responders (the members report); undefined: mtr's list. */
+export type HopExtra = (at: number, hostWidth: number) => string[] | undefined;
+
+export function renderReport(s: Snapshot, names: Names, opts: RenderOptions, extra?: HopExtra): string[] {
   const out: string[] = [];
   const fields = fieldsOf(opts.order);
   const { from, to } = hopRange(s);
@@ -57,6 +60,11 @@ export function renderReport(s: Snapshot, names: Names, opts: RenderOptions): st
     }
     out.push(row);
     if (hop === undefined) continue;
+    const replaced = extra?.(at, hostWidth);
+    if (replaced !== undefined) {
+      out.push(...replaced);
+      continue;
+    }
 
     const others = hop.responders.filter((r) => r.address !== address);
     const labels = opts.mpls ? hop.mpls : [];

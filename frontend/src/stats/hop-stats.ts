@@ -242,8 +242,18 @@ export class HopStats {
   /** The run is over: what is still in flight counts as lost (mtr's net_end_transit). */
   end(): void {
     this.cached = undefined;
+    // the probes still in flight are lost: charged as lost() charges them (to the flow's member, or the latest)
+    const charge = (to: ResponderAcc | undefined, n: number): void => {
+      if (to !== undefined && n > 0) to.rtt = withCounts(to.rtt, to.rtt.xmit + n, 0);
+    };
+    let flowPending = 0;
+    for (const f of this.flowAccs.values()) {
+      flowPending += f.rtt.inFlight;
+      charge((f.latest !== undefined ? this.byAddress.get(f.latest) : undefined) ?? this.latest, f.rtt.inFlight);
+      f.rtt = withCounts(f.rtt, f.rtt.xmit, 0);
+    }
+    charge(this.latest, this.state.inFlight - flowPending);
     this.state = reduceHop(this.state, { kind: 'end' });
-    for (const f of this.flowAccs.values()) f.rtt = withCounts(f.rtt, f.rtt.xmit, 0);
     for (const slot of this.ring.last(this.ring.length)) if (this.ring.state[slot] === PENDING) this.ring.settle(slot, LOST, 0, undefined);
     if (this.lastProbeState === 'pending') this.lastProbeState = 'lost';
   }
