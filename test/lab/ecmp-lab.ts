@@ -133,6 +133,8 @@ export async function createEcmpLab(opts: EcmpLabOptions = {}): Promise<EcmpLab>
       if (n === 'lb' || n === 'm1' || n === 'm2') await inNs(n, 'sysctl', '-q', '-w', ...ROUTER_SYSCTLS);
     }
     await inNs('lb', 'sysctl', '-q', '-w', ...LB_SYSCTLS);
+    // a fixed hash seed (Linux 6.11+; ignored where absent): the same ports take the same member every run
+    await run('ip', ['netns', 'exec', names.lb, 'sysctl', '-q', '-w', 'net.ipv4.fib_multipath_hash_seed=1']);
     for (const [l, left, right, k] of LINKS) {
       await ip('link', 'add', `${l}L`, 'netns', names[left], 'type', 'veth', 'peer', 'name', `${l}R`, 'netns', names[right]);
       for (const [node, ifn, host] of [[left, `${l}L`, 1], [right, `${l}R`, 2]] as const) {
