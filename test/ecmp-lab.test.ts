@@ -33,7 +33,8 @@ function members(report: string, hop: number): MemberRow[] {
 }
 
 /** The hop's row host (the latest responder) and any balancing word. */
-const balancing = (report: string): string[] => [...report.matchAll(/\+-- (per-flow|per-packet|none) balancing/g)].map((m) => m[1]!);
+const balancing = (report: string): string[] =>
+  [...report.matchAll(/\+-- (per-flow|per-packet|none) balancing/g)].map((m) => m[1]!);
 
 /** Each flow's TTL-2 responder from the "Flows" lines. */
 function flowMembers(report: string): string[] {
@@ -44,68 +45,106 @@ const can = canRunLab();
 if (!can.ok && inCI) throw new Error(`ECMP lab cannot run in CI: ${can.reason}`);
 if (!can.ok) console.warn(`[lab] skipping ECMP suite: ${can.reason}`);
 
-(can.ok ? describe : describe.skip).each([4, 6] as const)('mtr-ts --members / --flows on an ECMP hop, IPv%i', (family) => {
-  let lab: EcmpLab | undefined;
-  beforeAll(async () => {
-    lab = await createEcmpLab({ lossPct: 30 });
-  }, 30_000);
-  afterAll(async () => {
-    await lab?.teardown();
-  });
-  const l = (): EcmpLab => {
-    if (lab === undefined) throw new Error('no lab');
-    return lab;
-  };
-  const run = async (args: string[]): Promise<string> => {
-    const target = family === 4 ? l().target4 : l().target6;
-    const r = await l().exec('client', [process.execPath, ourFrontend, '-n', '-r', '-i', '0.1', '-G', '1', ...args, target], {
-      timeoutMs: RUN_MS,
+(can.ok ? describe : describe.skip).each([4, 6] as const)(
+  'mtr-ts --members / --flows on an ECMP hop, IPv%i',
+  (family) => {
+    let lab: EcmpLab | undefined;
+    beforeAll(async () => {
+      lab = await createEcmpLab({ lossPct: 30 });
+    }, 30_000);
+    afterAll(async () => {
+      await lab?.teardown();
     });
-    expect(r.stderr).toBe('');
-    expect(r.code).toBe(0);
-    return r.stdout;
-  };
-  const mem = (): readonly [string, string] => (family === 4 ? l().members4 : l().members6);
-  const bad = (): string => (family === 4 ? l().bad4 : l().bad6);
+    const l = (): EcmpLab => {
+      if (lab === undefined) throw new Error('no lab');
+      return lab;
+    };
+    const run = async (args: string[]): Promise<string> => {
+      const target = family === 4 ? l().target4 : l().target6;
+      const r = await l().exec(
+        'client',
+        [process.execPath, ourFrontend, '-n', '-r', '-i', '0.1', '-G', '1', ...args, target],
+        {
+          timeoutMs: RUN_MS,
+        },
+      );
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      return r.stdout;
+    };
+    const mem = (): readonly [string, string] => (family === 4 ? l().members4 : l().members6);
+    const bad = (): string => (family === 4 ? l().bad4 : l().bad6);
 
-  it('classic UDP with --members: both members on their own lines with their own statistics', async () => {
-    const out = await run(['-u', '-c', '40', '--members']);
-    const rows = members(out, 2);
-    expect(rows.map((r) => r.host).sort(), out).toEqual([...mem()].sort());
-    // each member's own count; together they took every probe of the hop
-    expect(rows.reduce((n, r) => n + r.sent, 0), out).toBe(40);
-    for (const r of rows) expect(r.share).toBeGreaterThan(0);
-    // the ECMP hop with the classic (per-probe) ports is not told per-flow or per-packet: no flows
-    expect(balancing(out)).toEqual([]);
-  }, TEST_MS);
+    it(
+      'classic UDP with --members: both members on their own lines with their own statistics',
+      async () => {
+        const out = await run(['-u', '-c', '40', '--members']);
+        const rows = members(out, 2);
+        expect(rows.map((r) => r.host).sort(), out).toEqual([...mem()].sort());
+        // each member's own count; together they took every probe of the hop
+        expect(
+          rows.reduce((n, r) => n + r.sent, 0),
+          out,
+        ).toBe(40);
+        for (const r of rows) expect(r.share).toBeGreaterThan(0);
+        // the ECMP hop with the classic (per-probe) ports is not told per-flow or per-packet: no flows
+        expect(balancing(out)).toEqual([]);
+      },
+      TEST_MS,
+    );
 
-  it('--flows 8 -u: both members, the loss on the bad one only, per-flow balancing', async () => {
-    const out = await run(['-u', '-c', '48', '--flows', '8']);
-    const rows = members(out, 2);
-    expect(rows.map((r) => r.host).sort(), out).toEqual([...mem()].sort());
-    const good = rows.find((r) => r.host !== bad())!;
-    const worse = rows.find((r) => r.host === bad())!;
-    expect(good.lossPct, out).toBe(0);
-    expect(worse.lossPct, out).toBeGreaterThan(0);
-    expect(balancing(out), out).toEqual(['per-flow']);
-    // 8 flows, each with a path; both members among the flows' TTL-2 responders
-    const fm = flowMembers(out);
-    expect(fm.length, out).toBe(8);
-    expect(new Set(fm), out).toEqual(new Set(mem()));
-  }, TEST_MS);
+    it(
+      '--flows 8 -u: both members, the loss on the bad one only, per-flow balancing',
+      async () => {
+        const out = await run(['-u', '-c', '48', '--flows', '8']);
+        const rows = members(out, 2);
+        expect(rows.map((r) => r.host).sort(), out).toEqual([...mem()].sort());
+        const good = rows.find((r) => r.host !== bad())!;
+        const worse = rows.find((r) => r.host === bad())!;
+        expect(good.lossPct, out).toBe(0);
+        expect(worse.lossPct, out).toBeGreaterThan(0);
+        expect(balancing(out), out).toEqual(['per-flow']);
+        // 8 flows, each with a path; both members among the flows' TTL-2 responders
+        const fm = flowMembers(out);
+        expect(fm.length, out).toBe(8);
+        expect(new Set(fm), out).toEqual(new Set(mem()));
+      },
+      TEST_MS,
+    );
 
-  it('--flows 1 -u: one member, a stable path', async () => {
-    const out = await run(['-u', '-c', '30', '--flows', '1']);
-    expect(members(out, 2), out).toEqual([]);
-    const fm = flowMembers(out);
-    expect(fm.length, out).toBe(1);
-    expect(mem(), out).toContain(fm[0]);
-    expect(out, out).not.toMatch(/\(\+\d+\)/);
-  }, TEST_MS);
+    it(
+      '--flows 1 -u: one member, a stable path',
+      async () => {
+        const out = await run(['-u', '-c', '30', '--flows', '1']);
+        expect(members(out, 2), out).toEqual([]);
+        const fm = flowMembers(out);
+        expect(fm.length, out).toBe(1);
+        expect(mem(), out).toContain(fm[0]);
+        expect(out, out).not.toMatch(/\(\+\d+\)/);
+      },
+      TEST_MS,
+    );
 
-  it('--flows refuses ICMP with one clear line', async () => {
-    const r = await l().exec('client', [process.execPath, ourFrontend, '-n', '-r', '-c', '1', '--flows', '2', family === 4 ? l().target4 : l().target6]);
-    expect(r.code).toBe(1);
-    expect(r.stderr.split('\n')[0]).toMatch(/^mtr-ts: --flows needs -u for now: stable ICMP flows wait for the packet program's flow extension$/);
-  }, TEST_MS);
-});
+    it(
+      '--flows refuses ICMP with one clear line',
+      async () => {
+        const r = await l().exec('client', [
+          process.execPath,
+          ourFrontend,
+          '-n',
+          '-r',
+          '-c',
+          '1',
+          '--flows',
+          '2',
+          family === 4 ? l().target4 : l().target6,
+        ]);
+        expect(r.code).toBe(1);
+        expect(r.stderr.split('\n')[0]).toMatch(
+          /^mtr-ts: --flows needs -u for now: stable ICMP flows wait for the packet program's flow extension$/,
+        );
+      },
+      TEST_MS,
+    );
+  },
+);

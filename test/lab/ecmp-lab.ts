@@ -136,8 +136,24 @@ export async function createEcmpLab(opts: EcmpLabOptions = {}): Promise<EcmpLab>
     // a fixed hash seed (Linux 6.11+; ignored where absent): the same ports take the same member every run
     await run('ip', ['netns', 'exec', names.lb, 'sysctl', '-q', '-w', 'net.ipv4.fib_multipath_hash_seed=1']);
     for (const [l, left, right, k] of LINKS) {
-      await ip('link', 'add', `${l}L`, 'netns', names[left], 'type', 'veth', 'peer', 'name', `${l}R`, 'netns', names[right]);
-      for (const [node, ifn, host] of [[left, `${l}L`, 1], [right, `${l}R`, 2]] as const) {
+      await ip(
+        'link',
+        'add',
+        `${l}L`,
+        'netns',
+        names[left],
+        'type',
+        'veth',
+        'peer',
+        'name',
+        `${l}R`,
+        'netns',
+        names[right],
+      );
+      for (const [node, ifn, host] of [
+        [left, `${l}L`, 1],
+        [right, `${l}R`, 2],
+      ] as const) {
         await ip('-n', names[node], 'addr', 'add', `10.1.${k}.${host}/24`, 'dev', ifn);
         await ip('-n', names[node], '-6', 'addr', 'add', `fd01:0:0:${k}::${host}/64`, 'dev', ifn, 'nodad');
         await ip('-n', names[node], 'link', 'set', ifn, 'up');
@@ -148,11 +164,47 @@ export async function createEcmpLab(opts: EcmpLabOptions = {}): Promise<EcmpLab>
     await ip('-n', names.client, '-6', 'route', 'add', 'default', 'via', 'fd01:0:0:1::2');
     await ip('-n', names.dest, 'addr', 'add', '10.1.9.1/32', 'dev', 'lo');
     await ip('-n', names.dest, '-6', 'addr', 'add', 'fd01:0:0:9::1/128', 'dev', 'lo');
-    await ip('-n', names.lb, 'route', 'add', '10.1.9.0/24', 'nexthop', 'via', '10.1.21.2', 'weight', '1', 'nexthop', 'via', '10.1.22.2', 'weight', '1');
-    await ip('-n', names.lb, '-6', 'route', 'add', 'fd01:0:0:9::/64', 'nexthop', 'via', 'fd01:0:0:21::2', 'weight', '1', 'nexthop', 'via', 'fd01:0:0:22::2', 'weight', '1');
+    await ip(
+      '-n',
+      names.lb,
+      'route',
+      'add',
+      '10.1.9.0/24',
+      'nexthop',
+      'via',
+      '10.1.21.2',
+      'weight',
+      '1',
+      'nexthop',
+      'via',
+      '10.1.22.2',
+      'weight',
+      '1',
+    );
+    await ip(
+      '-n',
+      names.lb,
+      '-6',
+      'route',
+      'add',
+      'fd01:0:0:9::/64',
+      'nexthop',
+      'via',
+      'fd01:0:0:21::2',
+      'weight',
+      '1',
+      'nexthop',
+      'via',
+      'fd01:0:0:22::2',
+      'weight',
+      '1',
+    );
     await ip('-n', names.lb, 'route', 'add', '10.1.0.0/16', 'via', '10.1.21.2');
     await ip('-n', names.lb, '-6', 'route', 'add', 'fd01::/16', 'via', 'fd01:0:0:21::2');
-    for (const [m, k] of [['m1', 31], ['m2', 32]] as const) {
+    for (const [m, k] of [
+      ['m1', 31],
+      ['m2', 32],
+    ] as const) {
       await ip('-n', names[m], 'route', 'add', '10.1.9.0/24', 'via', `10.1.${k}.2`);
       await ip('-n', names[m], '-6', 'route', 'add', 'fd01:0:0:9::/64', 'via', `fd01:0:0:${k}::2`);
       await ip('-n', names[m], 'route', 'add', 'default', 'via', `10.1.${k - 10}.1`);

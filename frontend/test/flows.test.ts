@@ -1,0 +1,207 @@
+// Per-flow (ECMP) statistics from scenario files (fixtures/flows): probes sent, answered and lost on stable
+// flows at one hop; each member's own numbers and share (a flow's loss charged to its own member, a probe in
+// flight at the end too), each flow's counts and responders, per-flow vs per-packet balancing; the members
+// report lines and the rich JSON hop (strict schema) from the same snapshot; --flows and --members options.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { HopStats } from '../src/stats/hop-stats.js';
+import { memberLines, memberShare } from '../src/render/members.js';
+import { hopJson } from '../src/outputs/json-shapes.js';
+import { NO_NAMES, type RenderOptions } from '../src/render/model.js';
+import { parseOptions } from '../src/options.js';
+import { DEFAULT_ORDER } from '../src/fields.js';
+import { validateReport, explain } from './schemas.js';
+
+type Ev = ['sent', number, number] | ['reply', number, number, string, number] | ['lost', number, number] | ['end'];
+interface Scenario {
+  description: string;
+  ttl: number;
+  events: Ev[];
+  expect: {
+    balancing: string;
+    members: Record<string, { sent: number; received: number; lossPercent: number; avg: number; share: number }>;
+    flows: Array<{ flow: number; sent: number; received: number; responders: string[]; changes: number }>;
+  };
+}
+
+const DIR = new URL('./fixtures/flows/', import.meta.url);
+const scenarios = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => [f, JSON.parse(readFileSync(new URL(f, DIR), 'utf8')) as Scenario] as const);
+
+function play(s: Scenario): HopStats {
+  const h = new HopStats(s.ttl, 100, 100);
+  const slots = new Map<number, number>();
+  for (const e of s.events) {
+    if (e[0] === 'sent') slots.set(e[1], h.sent(e[1], e[1], e[2]));
+    else if (e[0] === 'reply') {
+      h.answered(
+        slots.get(e[1])!,
+        e[1],
+        e[1],
+        { address: e[3], rtt: e[4], mpls: [], reply: { kind: 'ttl-expired' }, error: undefined },
+        0,
+        e[2],
+      );
+    } else if (e[0] === 'lost') h.lost(slots.get(e[1])!, e[1], e[2]);
+    else h.end();
+  }
+  return h;
+}
+
+const RENDER: RenderOptions = {
+  order: DEFAULT_ORDER,
+  wide: false,
+  dns: false,
+  showIps: false,
+  ipinfo: undefined,
+  mpls: false,
+};
+
+describe('per-flow hop statistics from scenario files', () => {
+  it('has scenarios', () => expect(scenarios.length).toBeGreaterThanOrEqual(2));
+  for (const [file, s] of scenarios) {
+    it(`${file}: ${s.description}`, () => {
+      const hop = play(s).snapshot();
+      expect(hop.balancing).toBe(s.expect.balancing);
+      for (const [addr, m] of Object.entries(s.expect.members)) {
+        const r = hop.responders.find((x) => x.address === addr);
+        expect(r, addr).toBeDefined();
+        expect({
+          sent: r!.stats.sent,
+          received: r!.stats.received,
+          lossPercent: r!.stats.lossPercent,
+          avg: r!.stats.avg,
+        }).toEqual({
+          sent: m.sent,
+          received: m.received,
+          lossPercent: m.lossPercent,
+          avg: m.avg,
+        });
+        expect(Math.round(memberShare(hop, addr))).toBe(m.share);
+      }
+      // the members' counts add up to the hop's
+      expect(hop.responders.reduce((n, r) => n + r.stats.sent, 0)).toBe(hop.lifetime.sent);
+      for (const f of s.expect.flows) {
+        const got = hop.flows!.find((x) => x.flow === f.flow)!;
+        expect({
+          flow: got.flow,
+          sent: got.stats.sent,
+          received: got.stats.received,
+          responders: got.responders,
+          changes: got.changes,
+        }).toEqual(f);
+        expect(got.stats.inFlight).toBe(0);
+      }
+      // one report line per member (share, address, Loss%, Snt), then the balancing
+      const lines = memberLines(hop, NO_NAMES, RENDER, 33);
+      expect(lines).toHaveLength(hop.responders.length + 1);
+      for (const [i, r] of hop.responders.entries()) {
+        expect(lines[i]).toMatch(
+          new RegExp(
+            `^ {4}\\+-- +${s.expect.members[r.address]!.share}% ${r.address.replace(/\./g, '\\.')} +${r.stats.lossPercent.toFixed(1)}% +${r.stats.sent} `,
+          ),
+        );
+      }
+      expect(lines.at(-1)).toBe(`    +-- ${s.expect.balancing} balancing`);
+      // the rich JSON hop validates against the strict report schema (inside a minimal document)
+      const json = hopJson(hop, NO_NAMES);
+      expect((json['flows'] as unknown[]).length).toBe(hop.flows!.length);
+      const doc = richDoc(json);
+      expect(validateReport(doc), explain(validateReport.errors)).toBe(true);
+    });
+  }
+});
+
+describe('classic probing keeps the hop snapshot as it was', () => {
+  it('no flows, no balancing keys', () => {
+    const h = new HopStats(1, 10, 10);
+    const slot = h.sent(1, 1);
+    h.answered(
+      slot,
+      1,
+      1,
+      { address: '10.0.0.1', rtt: 1000, mpls: [], reply: { kind: 'ttl-expired' }, error: undefined },
+      0,
+    );
+    const snap = h.snapshot();
+    expect('flows' in snap).toBe(false);
+    expect('balancing' in snap).toBe(false);
+    expect('flows' in hopJson(snap, NO_NAMES)).toBe(false);
+  });
+});
+
+describe('--flows and --members options', () => {
+  const parse = (a: string[]) => parseOptions(a, undefined, { isRoot: true, readFile: () => '' });
+  it('--flows N with -u sets flows and members', () => {
+    expect(parse(['-u', '--flows', '8', 'x'])).toMatchObject({ flows: 8, members: true });
+    expect(parse(['--members', 'x'])).toMatchObject({ flows: undefined, members: true });
+    expect(parse(['x'])).toMatchObject({ flows: undefined, members: false });
+  });
+  it('refuses ICMP and TCP flows with one line, and out-of-range counts', () => {
+    expect(() => parse(['--flows', '2', 'x'])).toThrow(
+      "--flows needs -u for now: stable ICMP flows wait for the packet program's flow extension",
+    );
+    expect(() => parse(['-T', '--flows', '2', 'x'])).toThrow(/stable TCP flows wait/);
+    expect(() => parse(['-u', '--flows', '0', 'x'])).toThrow(/out of range \(1 - 64\)/);
+    expect(() => parse(['-u', '--flows', '65', 'x'])).toThrow(/out of range/);
+    expect(() => parse(['-u', '-L', '65535', '--flows', '2', 'x'])).toThrow(/passes port 65535/);
+  });
+});
+
+/** A report document with one target whose one hop is `hop`. */
+function richDoc(hop: Record<string, unknown>): unknown {
+  const t = '2026-01-01T00:00:00.000000Z';
+  return {
+    schema_version: 1,
+    program: { name: 'mtr-ts', version: '0.1.0' },
+    local_hostname: 'h',
+    started_at: t,
+    ended_at: t,
+    end_reason: 'completed',
+    targets: [
+      {
+        target: { id: 1, name: 'x', address: '10.1.9.1', family: 4 },
+        status: 'done',
+        error: null,
+        started_at: t,
+        options: {
+          family: 4,
+          protocol: 'udp',
+          port: 0,
+          local_port: 0,
+          local_address: null,
+          interface: null,
+          psize: 64,
+          bitpattern: 0,
+          tos: 0,
+          mark: null,
+          timeout_s: 10,
+          interval_s: 1,
+          gracetime_s: 5,
+          cycles: 8,
+          first_ttl: 1,
+          max_ttl: 30,
+          max_unknown: 12,
+          window_size: 100,
+          ring_size: 100,
+          flows: 3,
+        },
+        cycles: 8,
+        probes: 8,
+        window_size: 100,
+        path: {
+          id: null,
+          responders: [],
+          changes: 0,
+          last_change_cycle: null,
+          destination_ttl: null,
+          reached: false,
+          end: 'unknown',
+        },
+        hops: [hop],
+      },
+    ],
+  };
+}
