@@ -12,6 +12,8 @@ import { NO_NAMES, type RenderOptions } from '../src/render/model.js';
 import { parseOptions } from '../src/options.js';
 import { DEFAULT_ORDER } from '../src/fields.js';
 import { validateReport, explain } from './schemas.js';
+import { createEngine } from '../src/engine/engine.js';
+import { FakeClock, fakeEngineOptions, recorder, type Script } from './engine-fakes.js';
 
 type Ev = ['sent', number, number] | ['reply', number, number, string, number] | ['lost', number, number] | ['end'];
 interface Scenario {
@@ -205,3 +207,54 @@ function richDoc(hop: Record<string, unknown>): unknown {
     ],
   };
 }
+
+describe('engine with --flows over a fake ECMP hop', () => {
+  const T = '10.9.9.9';
+  const M1 = '10.0.1.1';
+  const M2 = '10.0.2.1';
+  /** TTL 2 balanced by the local port's parity; M2 loses every probe of local port 50003 at TTL 2 */
+  const ecmp: Script = (f) => {
+    const member = (f.localPort ?? 0) % 2 === 0 ? M1 : M2;
+    if (f.ttl === 1)
+      return { outcome: { kind: 'ttl-expired', address: '10.0.0.1', rtt: 1000, mpls: undefined }, after: 1 };
+    if (f.ttl === 2 && f.localPort === 50003) return { outcome: { kind: 'no-reply' }, after: 50 };
+    if (f.ttl === 2) return { outcome: { kind: 'ttl-expired', address: member, rtt: 2000, mpls: undefined }, after: 2 };
+    return { outcome: { kind: 'reply', address: T, rtt: 3000, mpls: undefined }, after: 3 };
+  };
+
+  it('cycle c probes flow (c-1) mod N on fixed ports; each flow keeps its member; the loss lands on M2', async () => {
+    const clock = new FakeClock();
+    const o = fakeEngineOptions(clock, { [T]: ecmp });
+    const engine = createEngine(o);
+    const rec = recorder();
+    engine.subscribe(rec.listener);
+    const ref = engine.add(T, { protocol: 'udp', interval: 0.1, gracetime: 1, cycles: 8, flows: 4 });
+    await clock.advance(5_000);
+    await engine.settled();
+    const sent = o.senders[0]!.sent;
+    for (const e of rec.of('probe-sent')) {
+      const f = sent.find((s) => s.token === e.probe.token)!;
+      expect(e.probe.flow).toBe((e.probe.cycle - 1) % 4);
+      expect([f.localPort, f.port]).toEqual([50000 + e.probe.flow!, 33434]);
+    }
+    const s = engine.snapshot(ref.id)!;
+    const hop2 = s.hops[1]!;
+    expect(hop2.balancing).toBe('per-flow');
+    expect(hop2.flows!.map((f) => [f.flow, f.responder, f.stats.sent, f.stats.received])).toEqual([
+      [0, M1, 2, 2],
+      [1, M2, 2, 2],
+      [2, M1, 2, 2],
+      // flow 3 never answered at TTL 2: no member known; its losses go to the hop's latest responder at the end
+      [3, undefined, 2, 0],
+    ]);
+    const m1 = hop2.responders.find((r) => r.address === M1)!;
+    expect(m1.stats.received).toBe(4);
+    // the classic option set is untouched by flows: no flow key without --flows
+    const plain = createEngine(fakeEngineOptions(new FakeClock(), { [T]: ecmp }));
+    const rec2 = recorder();
+    plain.subscribe(rec2.listener);
+    plain.add(T, { protocol: 'udp', interval: 0.1, cycles: 1 });
+    await plain.stop();
+    for (const e of rec2.of('probe-sent')) expect(e.probe.flow).toBeUndefined();
+  });
+});

@@ -40,6 +40,8 @@ interface FlowAcc {
   latest: string | undefined;
   readonly seen: string[];
   changes: number;
+  /** losses before the flow's first answer here: charged to its member once it answers (else at the end) */
+  unattributed: number;
 }
 
 const PENDING = 0;
@@ -156,7 +158,7 @@ export class HopStats {
   private flowAcc(flow: number): FlowAcc {
     let f = this.flowAccs.get(flow);
     if (f === undefined) {
-      f = { flow, rtt: EMPTY_RTT, latest: undefined, seen: [], changes: 0 };
+      f = { flow, rtt: EMPTY_RTT, latest: undefined, seen: [], changes: 0, unattributed: 0 };
       this.flowAccs.set(flow, f);
     }
     return f;
@@ -178,8 +180,9 @@ export class HopStats {
   /** An answer; `now` in ms since the epoch. Returns true when the responder is new at this hop. */
   answered(slot: number, probe: number, cycle: number, a: HopAnswer, now: number, flow?: number): boolean {
     this.cached = undefined;
+    let f: FlowAcc | undefined;
     if (flow !== undefined) {
-      const f = this.flowAcc(flow);
+      f = this.flowAcc(flow);
       f.rtt = addRtt(f.rtt, a.rtt, f.rtt.xmit, Math.max(0, f.rtt.inFlight - 1));
       if (f.latest !== undefined && f.latest !== a.address) f.changes++;
       f.latest = a.address;
@@ -216,6 +219,10 @@ export class HopStats {
       r.lastCycle = cycle;
     }
     this.latest = r;
+    if (f !== undefined && f.unattributed > 0 && r !== undefined) {
+      r.rtt = withCounts(r.rtt, r.rtt.xmit + f.unattributed, 0);
+      f.unattributed = 0;
+    }
     if (this.ring.holds(slot, probe)) this.ring.settle(slot, REPLY, a.rtt, a.address);
     if (probe === this.lastProbeNo) this.lastProbeState = 'reply';
     return isNew;
@@ -223,7 +230,8 @@ export class HopStats {
 
   /**
    * No answer (timeout, send failure): charged to the latest responder, or with a flow to that flow's latest
-   * responder (the member the flow takes), falling back to the hop's latest while the flow has none yet.
+   * responder (the member the flow takes); before the flow's first answer here, to the member it answers from
+   * first (or, if it never answers, to the hop's latest at the end).
    */
   lost(slot: number, probe: number, flow?: number): void {
     this.cached = undefined;
@@ -233,6 +241,10 @@ export class HopStats {
       const f = this.flowAcc(flow);
       f.rtt = withCounts(f.rtt, f.rtt.xmit, Math.max(0, f.rtt.inFlight - 1));
       if (f.latest !== undefined) charged = this.byAddress.get(f.latest) ?? charged;
+      else {
+        f.unattributed++;
+        charged = undefined;
+      }
     }
     if (charged !== undefined) charged.rtt = withCounts(charged.rtt, charged.rtt.xmit + 1, 0);
     if (this.ring.holds(slot, probe)) this.ring.settle(slot, LOST, 0, undefined);
@@ -249,7 +261,8 @@ export class HopStats {
     let flowPending = 0;
     for (const f of this.flowAccs.values()) {
       flowPending += f.rtt.inFlight;
-      charge((f.latest !== undefined ? this.byAddress.get(f.latest) : undefined) ?? this.latest, f.rtt.inFlight);
+      charge((f.latest !== undefined ? this.byAddress.get(f.latest) : undefined) ?? this.latest, f.rtt.inFlight + f.unattributed);
+      f.unattributed = 0;
       f.rtt = withCounts(f.rtt, f.rtt.xmit, 0);
     }
     charge(this.latest, this.state.inFlight - flowPending);
