@@ -126,6 +126,54 @@ if (!can.ok) console.warn(`[lab] skipping ECMP suite: ${can.reason}`);
     );
 
     it(
+      'on the wire: each flow keeps its addresses and ports across its probes and TTLs',
+      async () => {
+        const target = family === 4 ? l().target4 : l().target6;
+        const client = family === 4 ? '10.1.1.1' : 'fd01:0:0:1::1';
+        // tcpdump on the client's link while mtr-ts runs (started first; it listens well within 1.5 s)
+        const tcpdump = [
+          'timeout',
+          '20',
+          'tcpdump',
+          '-l',
+          '-n',
+          '-v',
+          '-i',
+          'aL',
+          '-c',
+          '24',
+          `udp and dst host ${target}`,
+        ];
+        const dump = l().exec('client', tcpdump, { timeoutMs: 25_000 });
+        await new Promise((r) => setTimeout(r, 1500));
+        await run(['-u', '-c', '8', '--flows', '4']);
+        const d = await dump;
+        const re = /(?:ttl|hlim) (\d+),[^\n]*?\)\s+(\S+)\.(\d+) > (\S+)\.(\d+): (?:\[udp sum ok\] )?UDP/g;
+        const probes = [...d.stdout.matchAll(re)].map((m) => ({
+          ttl: Number(m[1]),
+          src: m[2]!,
+          sport: Number(m[3]),
+          dst: m[4]!,
+          dport: Number(m[5]),
+        }));
+        expect(probes.length, d.stdout + d.stderr).toBe(24);
+        // checksums valid (tcpdump checks IPv6's; the sequence is carried there)
+        expect(d.stdout).not.toMatch(/bad udp cksum/);
+        for (const p of probes) {
+          expect([p.src, p.dst, p.dport], d.stdout).toEqual([client, target, 33434]);
+          expect(p.sport).toBeGreaterThanOrEqual(50000);
+          expect(p.sport).toBeLessThan(50004);
+        }
+        // every flow at TTLs 1, 2 and 3 (4 too in early cycles) with the same ports
+        for (let i = 0; i < 4; i++) {
+          const ttls = new Set(probes.filter((p) => p.sport === 50000 + i).map((p) => p.ttl));
+          for (const ttl of [1, 2, 3]) expect(ttls.has(ttl), `flow ${i} TTL ${ttl}\n${d.stdout}`).toBe(true);
+        }
+      },
+      TEST_MS,
+    );
+
+    it(
       '--flows refuses ICMP with one clear line',
       async () => {
         const r = await l().exec('client', [
