@@ -3,6 +3,7 @@
 // flight at the end too), each flow's counts and responders, per-flow vs per-packet balancing; the members
 // report lines and the rich JSON hop (strict schema) from the same snapshot; --flows and --members options.
 
+import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { HopStats } from '../src/stats/hop-stats.js';
@@ -256,5 +257,37 @@ describe('engine with --flows over a fake ECMP hop', () => {
     plain.add(T, { protocol: 'udp', interval: 0.1, cycles: 1 });
     await plain.stop();
     for (const e of rec2.of('probe-sent')) expect(e.probe.flow).toBeUndefined();
+  });
+});
+
+describe('mtr-ts --members with the fake packet program', () => {
+  const BIN = new URL('../bin/mtr-ts.js', import.meta.url).pathname;
+  const FAKE = new URL('./fixtures/fake-mtr-packet.mjs', import.meta.url).pathname;
+  const env = {
+    ...process.env,
+    MTR_PACKET: FAKE,
+    FAKE_PATH: '10.0.0.1|10.0.0.9,fd00:aaaa:bbbb:cccc:dddd:eeee:ffff:1|10.0.0.7,127.0.0.1',
+  };
+  const runBin = (args: string[]): string =>
+    execFileSync(process.execPath, [BIN, '-n', '-c', '4', '-i', '0.1', '-G', '0.5', ...args, '127.0.0.1'], {
+      env,
+      encoding: 'utf8',
+    });
+
+  it('-r and -w: a line per member, the Loss% column where the hop rows have it; -r alone stays mtr', () => {
+    for (const mode of ['-r', '-w']) {
+      const out = runBin([mode, '--members']).split('\n');
+      const hopRows = out.filter((l) => /^ +\d+\.\|-- /.test(l));
+      const memberRows = out.filter((l) => /^ {4}\+-- +\d+% /.test(l));
+      expect(hopRows).toHaveLength(3);
+      expect(memberRows).toHaveLength(4);
+      const col = (l: string): number => l.indexOf('%', l.search(/ \d+\.\d%/));
+      const want = col(hopRows[0]!);
+      for (const l of [...hopRows, ...memberRows]) expect(col(l), `${mode}\n${out.join('\n')}`).toBe(want);
+      expect(memberRows.map((l) => /\+-- +(\d+)%/.exec(l)![1])).toEqual(['50', '50', '50', '50']);
+    }
+    const plain = runBin(['-r']);
+    expect(plain).not.toMatch(/\+-- +\d+%/);
+    expect(plain).toMatch(/^ {4}\| {2}`\|-- 10\.0\.0\.1$/m);
   });
 });

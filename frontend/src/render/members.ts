@@ -12,6 +12,8 @@ import type { Names, RenderOptions, Snapshot } from './model.js';
 import { renderReport } from './report.js';
 
 const NARROW_HOST_COLUMN = 33;
+/** what a member line has before its name beyond a hop row's prefix: the share (`  50% `) */
+const SHARE_WIDTH = 5;
 
 /** A member's share of the hop's probes, in percent (its replies and the losses charged to it). */
 export function memberShare(hop: HopSnapshot, address: string): number {
@@ -27,7 +29,7 @@ export function memberLines(hop: HopSnapshot, names: Names, opts: RenderOptions,
   const out: string[] = [];
   for (const r of hop.responders) {
     const share = `${Math.round(memberShare(hop, r.address))}%`.padStart(4, ' ');
-    let row = `    +-- ${share} ${padRight(hostLabel(r.address, names, opts), Math.max(0, hostWidth - 5))}`;
+    let row = `    +-- ${share} ${padRight(hostLabel(r.address, names, opts), Math.max(0, hostWidth - SHARE_WIDTH))}`;
     row = opts.wide ? row : padRight(row.slice(0, NARROW_HOST_COLUMN), NARROW_HOST_COLUMN);
     for (const f of fields) row += formatField(f, fieldValue(r.stats, f.key));
     out.push(row);
@@ -66,10 +68,18 @@ export function flowLines(t: TargetSnapshot, from: number, to: number): string[]
 /** The whole members report of a target (header line included). */
 export function renderMembersReport(t: TargetSnapshot, s: Snapshot, names: Names, opts: RenderOptions): string[] {
   const { from, to } = hopRange(s);
-  const table = renderReport(s, names, opts, (at, hostWidth) => {
+  let minHostWidth = 0;
+  for (let at = from; at < to; at++) {
+    const hop = t.hops[at];
+    if (hop === undefined || hop.responders.length < 2) continue;
+    for (const r of hop.responders)
+      minHostWidth = Math.max(minHostWidth, hostLabel(r.address, names, opts).length + SHARE_WIDTH);
+  }
+  const lines = (at: number, hostWidth: number): string[] | undefined => {
     const hop = t.hops[at];
     if (hop === undefined || hop.responders.length < 2) return undefined;
     return memberLines(hop, names, opts, hostWidth);
-  });
+  };
+  const table = renderReport(s, names, opts, { lines, minHostWidth });
   return [...table, ...flowLines(t, from, to)];
 }
