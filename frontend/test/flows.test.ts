@@ -290,4 +290,31 @@ describe('mtr-ts --members with the fake packet program', () => {
     expect(plain).not.toMatch(/\+-- +\d+%/);
     expect(plain).toMatch(/^ {4}\| {2}`\|-- 10\.0\.0\.1$/m);
   });
+
+  it('--json-rich with --flows validates; per-flow vs per-packet as the fake balances (per probe at a TTL)', () => {
+    interface Doc {
+      targets: Array<{
+        options: { flows?: number };
+        hops: Array<{ balancing?: string; flows?: Array<{ changes: number }> }>;
+      }>;
+    }
+    const rich = (flows: string): Doc => {
+      const doc = JSON.parse(runBin(['-u', '--flows', flows, '--json-rich'])) as Doc;
+      expect(validateReport(doc), explain(validateReport.errors)).toBe(true);
+      return doc;
+    };
+    // two flows over a hop that alternates per probe at its TTL: flow 0 always meets a, flow 1 always b
+    const two = rich('2').targets[0]!;
+    expect(two.options.flows).toBe(2);
+    expect(two.hops[0]!.balancing).toBe('per-flow');
+    expect(two.hops[0]!.flows!.map((f) => f.changes)).toEqual([0, 0]);
+    // one flow meeting both: per-packet
+    const one = rich('1').targets[0]!;
+    expect(one.hops[0]!.balancing).toBe('per-packet');
+    expect(one.hops[0]!.flows![0]!.changes).toBe(3);
+    // without --flows: no flows keys
+    const plain = JSON.parse(runBin(['-u', '--json-rich'])) as Doc;
+    expect(plain.targets[0]!.options.flows).toBeUndefined();
+    expect(plain.targets[0]!.hops[0]!.balancing).toBeUndefined();
+  });
 });
