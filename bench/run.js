@@ -16,10 +16,11 @@ import { limits } from './sections/limits.js';
 import { frontend } from './sections/frontend.js';
 import { profile } from './sections/profile.js';
 import { live } from './sections/live.js';
+import { exporter } from './sections/exporter.js';
 import { DAEMONS, buildWaits } from './lib/daemon.js';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
-const SECTIONS = { throughput, accuracy, footprint, limits, frontend, profile, live };
+const SECTIONS = { throughput, accuracy, footprint, limits, frontend, profile, live, exporter };
 const DEFAULT = ['throughput', 'accuracy', 'footprint', 'limits', 'frontend'];
 
 function parseArgs(argv) {

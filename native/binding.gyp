@@ -10,8 +10,11 @@
         "src/cc/addon.cc",
         "src/cc/engine.cc",
         "src/cc/errors.cc",
+        "src/cc/port_quarantine.cc",
         "src/cc/privileges.cc",
         "src/cc/probe_sockets.cc",
+        "src/cc/process_guard.cc",
+        "src/cc/rst_stamps.cc",
         "src/cc/sockets.cc"
       ],
       "include_dirs": ["<(napi_include_dir)"],

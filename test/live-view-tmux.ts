@@ -71,7 +71,11 @@ export class Tmux {
     let s: string[] = [];
     while (Date.now() - t0 < ms) {
       s = this.screen();
-      if (test(s)) return s;
+      try {
+        if (test(s)) return s;
+      } catch {
+        // the screen is not there yet (e.g. a row without numbers right after a reset): look again
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
     throw new Error(`timeout waiting for ${what}; screen:\n${s.join('\n')}`);

@@ -41,10 +41,11 @@ describe.skipIf(skip)('mtr-packet-ts process', () => {
       let out = '';
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       child.stdin.end('1 send-probe ip-4 10.77.0.1 timeout 2\n2 send-probe ip-4 10.77.0.2 timeout 1\n3 send-probe ip-4 127.0.0.1\n');
-      // the daemon is exec'd by ip netns exec: same pid
-      await new Promise((r) => setTimeout(r, 300));
+      // the daemon is exec'd by ip netns exec: same pid. The window starts once it has answered
+      // token 3 (its start-up, slow on a loaded machine, is not waiting) and ends before token 2's timeout.
+      for (let i = 0; i < 100 && !out.includes('3 reply'); i++) await new Promise((r) => setTimeout(r, 20));
       const before = cpuTicks(child.pid!);
-      await new Promise((r) => setTimeout(r, 1000));
+      await new Promise((r) => setTimeout(r, 700));
       const during = cpuTicks(child.pid!) - before;
       const code = await new Promise<number | null>((r) => child.on('close', r));
       expect(code).toBe(0);

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine, isErrnoError, type ReceivedPacket } from '../src/index.js';
+import { Engine, isErrnoError, type QueuedIcmpError, type ReceivedPacket } from '../src/index.js';
 import {
   Collector,
   LO4,
@@ -176,7 +176,7 @@ describe(`datagram mode${rootReason}`, { skip: skipRoot }, () => {
         const port = await closedUdpPort(family === 4 ? 'udp4' : 'udp6');
         const payload = new Uint8Array([0x6d, 0x74, 0x72, family, 1, 2, 3, 4]);
         const sent = e.sendDgram(family, 'udp', payload, lo, port, { ttl: 64, tos: 0 });
-        const ours = (p: ReceivedPacket): boolean =>
+        const ours = (p: ReceivedPacket): p is QueuedIcmpError =>
           p.source === 'error' && p.family === family && p.origDstPort === port && sameBytes(p.data, payload);
         const err = await c.waitFor(ours);
         expect(err.errProto).toBe('udp');

@@ -8,7 +8,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isRoot, skipUnless } from '../../test/support/env.js';
-import type { ReceivedPacket } from '../src/index.js';
+import type { ReceivedPacket, TcpEnd } from '../src/index.js';
+
+/** A predicate for the end of TCP probe `id`. */
+export const tcpEndOf =
+  (id: number) =>
+  (p: ReceivedPacket): p is TcpEnd =>
+    p.source === 'tcp' && p.tcpId === id;
+
+export const isTcpEnd = (p: ReceivedPacket): p is TcpEnd => p.source === 'tcp';
 
 export { isRoot };
 /** Skip (reason printed) without root; in CI a missing root fails: the rule of test/support/env.ts. */
@@ -43,6 +51,8 @@ export class Collector {
     this.packets.push(...ps);
     for (const w of this.#waiters.splice(0)) w();
   };
+  waitFor<T extends ReceivedPacket>(pred: (p: ReceivedPacket) => p is T, timeoutMs?: number): Promise<T>;
+  waitFor(pred: (p: ReceivedPacket) => boolean, timeoutMs?: number): Promise<ReceivedPacket>;
   async waitFor(pred: (p: ReceivedPacket) => boolean, timeoutMs = 3000): Promise<ReceivedPacket> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
@@ -59,6 +69,8 @@ export class Collector {
       });
     }
   }
+  waitCount<T extends ReceivedPacket>(pred: (p: ReceivedPacket) => p is T, n: number, timeoutMs?: number): Promise<T[]>;
+  waitCount(pred: (p: ReceivedPacket) => boolean, n: number, timeoutMs?: number): Promise<ReceivedPacket[]>;
   async waitCount(pred: (p: ReceivedPacket) => boolean, n: number, timeoutMs = 10_000): Promise<ReceivedPacket[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {

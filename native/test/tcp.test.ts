@@ -12,11 +12,13 @@ import {
   Scratch,
   distIndex,
   isRoot,
+  isTcpEnd,
   lastJson,
   openFds,
   rootReason,
   runChild,
   skipRoot,
+  tcpEndOf,
   type PacketJson,
 } from './probe-lab.js';
 
@@ -107,14 +109,14 @@ describe(`TCP probes${rootReason}`, { skip: skipRoot }, () => {
         const closedPort = await closedTcpPort(host);
         const refused = e.connectTcp(family, lo, closedPort, 0, { ttl: 64, tos: 0x20 });
         expect(open.localPort).toBeGreaterThan(0);
-        const done = await c.waitFor((p) => p.source === 'tcp' && p.tcpId === open.id);
+        const done = await c.waitFor(tcpEndOf(open.id));
         expect(done.tcpErrno).toBe(0);
         expect(done.family).toBe(family);
         expect(done.from).toEqual(lo);
         expect(done.data.length).toBe(0);
         expect(done.rxNs).toBeGreaterThanOrEqual(open.txNs);
         expect(done.rxNs - open.txNs).toBeLessThan(100e6);
-        const no = await c.waitFor((p) => p.source === 'tcp' && p.tcpId === refused.id);
+        const no = await c.waitFor(tcpEndOf(refused.id));
         expect(no.tcpErrno).toBe(111);
         expect(no.rxNs).toBeGreaterThanOrEqual(refused.txNs);
         expect(c.packets.filter((p) => p.source === 'tcp')).toHaveLength(2);
@@ -149,10 +151,10 @@ describe(`TCP probes${rootReason}`, { skip: skipRoot }, () => {
       const freePort = await closedTcpPort('0.0.0.0');
       const ok = e.connectTcp(4, LO4, portOf(server), freePort, { ttl: 64, tos: 0 });
       expect(ok.localPort).toBe(freePort);
-      expect((await c.waitFor((p) => p.tcpId === ok.id)).tcpErrno).toBe(0);
+      expect((await c.waitFor(tcpEndOf(ok.id))).tcpErrno).toBe(0);
       // SO_LINGER {1,0}: the connected probe was reset, no TIME_WAIT holds the port: it is free again.
       const again = e.connectTcp(4, LO4, portOf(server), freePort, { ttl: 64, tos: 0 });
-      expect((await c.waitFor((p) => p.tcpId === again.id)).tcpErrno).toBe(0);
+      expect((await c.waitFor(tcpEndOf(again.id))).tcpErrno).toBe(0);
     } finally {
       e.close();
       await closeServer(holder);
@@ -181,7 +183,48 @@ describe(`TCP probes${rootReason}`, { skip: skipRoot }, () => {
       }
       expect(openFds()).toBe(base);
       const ok = e.connectTcp(4, LO4, portOf(server), 0, { ttl: 64, tos: 0, device: 'lo', mark: 7, src: LO4 });
-      expect((await c.waitFor((p) => p.tcpId === ok.id)).tcpErrno).toBe(0);
+      expect((await c.waitFor(tcpEndOf(ok.id))).tcpErrno).toBe(0);
+    } finally {
+      e.close();
+      await closeServer(server);
+    }
+  });
+
+  it("quarantineMs keeps a finished probe's port bound for that long, then lets it go", async () => {
+    const c = new Collector();
+    const e = new Engine(c.onBatch);
+    const server = await listen('127.0.0.1');
+    try {
+      e.open();
+      const src = await closedTcpPort('0.0.0.0');
+      const a = e.connectTcp(4, LO4, portOf(server), src, { ttl: 64, tos: 0, quarantineMs: 400 });
+      expect((await c.waitFor(tcpEndOf(a.id))).tcpErrno).toBe(0);
+      expect(e.stats().tcpInFlight).toBe(0);
+      expect(e.stats().quarantinedPorts).toBe(1);
+      // taken for anyone: this engine's next probe, and any other socket
+      let err: unknown;
+      try {
+        e.connectTcp(4, LO4, portOf(server), src, { ttl: 64, tos: 0 });
+      } catch (x) {
+        err = x;
+      }
+      expect(isErrnoError(err) && err.code).toBe('EADDRINUSE');
+      const other = createServer();
+      const otherBound = await new Promise<boolean>((resolve) => {
+        other.once('error', () => resolve(false));
+        other.listen(src, '0.0.0.0', () => resolve(true));
+      });
+      if (otherBound) await closeServer(other);
+      expect(otherBound).toBe(false);
+      await tick(450);
+      // released at the next connect after its time
+      const b = e.connectTcp(4, LO4, portOf(server), src, { ttl: 64, tos: 0 });
+      expect(e.stats().quarantinedPorts).toBe(0);
+      expect((await c.waitFor(tcpEndOf(b.id))).tcpErrno).toBe(0);
+      // close() lets every quarantined port go
+      e.connectTcp(4, LO4, portOf(server), 0, { ttl: 64, tos: 0, quarantineMs: 60_000 });
+      await c.waitCount(isTcpEnd, 3);
+      expect(e.stats().quarantinedPorts).toBe(1);
     } finally {
       e.close();
       await closeServer(server);
@@ -203,7 +246,7 @@ describe(`TCP probes${rootReason}`, { skip: skipRoot }, () => {
       for (let i = 0; i < 50; i++) e.connectTcp(4, LO4, portOf(server), 0, { ttl: 64, tos: 0 });
       expect(e.stats().tcpInFlight).toBe(50);
       e.close();
-      expect(openFds()).toBe(base - 2 - 5); // the engine's own sockets went too (raw: v4 2, v6 5)
+      expect(openFds()).toBe(base - 2 - 5 - 2); // the engine's own sockets went too (raw: v4 2, v6 5, RST receivers 2)
       await tick(50);
       expect(c.packets.filter((p) => p.source === 'tcp')).toHaveLength(0);
     } finally {
@@ -257,11 +300,11 @@ import(workerData.dist).then(({ Engine }) => {
       const ids = new Set<number>();
       for (let i = 0; i < n; i++) ids.add(e.connectTcp(4, LO4, port, 0, { ttl: 64, tos: 0 }).id);
       expect(ids.size).toBe(n);
-      const done = await c.waitCount((p) => p.source === 'tcp', n, 20_000);
+      const done = await c.waitCount(isTcpEnd, n, 20_000);
       const errnos = new Map<number | undefined, number>();
       for (const p of done) errnos.set(p.tcpErrno, (errnos.get(p.tcpErrno) ?? 0) + 1);
       expect([...errnos]).toEqual([[111, n]]);
-      expect(done.every((p) => ids.has(p.tcpId!))).toBe(true);
+      expect(done.every((p) => ids.has(p.tcpId))).toBe(true);
       expect(new Set(done.map((p) => p.tcpId)).size).toBe(n);
       expect(c.batches).toBeLessThan(n); // completions of one loop iteration share a batch
       expect(e.stats().tcpInFlight).toBe(0);

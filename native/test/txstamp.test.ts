@@ -4,7 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine, type ReceivedPacket } from '../src/index.js';
+import { Engine, type ReceivedPacket, type TxStampRecord } from '../src/index.js';
 import { buildIcmpEcho, buildIPv4Packet } from '../src/wire/index.js';
 import { Collector, LO4, LO6, RouterLab, Scratch, lastJson, rootReason, skipRoot, u16 } from './probe-lab.js';
 
@@ -62,7 +62,7 @@ describe.skipIf(skipRoot)('transmit timestamps on loopback', () => {
     else engine.sendIPv6(58, echo6(unnamed), LO6, { hopLimit: 64, trafficClass: 0 });
     await got.waitFor((p) => isReply(p, family, unnamed));
 
-    const tx = got.packets.filter((p) => p.source === 'tx' && sends.some((s) => s.txId === p.txId));
+    const tx = got.packets.filter((p): p is TxStampRecord => p.source === 'tx' && sends.some((s) => s.txId === p.txId));
     expect(tx.map((p) => p.txId).sort()).toEqual(sends.map((s) => s.txId).sort());
     for (const s of sends) {
       const txAt = got.packets.findIndex((p) => p.source === 'tx' && p.txId === s.txId);

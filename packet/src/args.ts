@@ -24,6 +24,14 @@ on ICMP "ping" and UDP datagram sockets (net.ipv4.ping_group_range must admit
 the user): ICMP, UDP and TCP probes work, without MPLS labels or marks.
 SIGUSR1 does nothing (no inspector).
 On end of input it answers every probe still in flight, then exits 0.
+SIGTERM, SIGINT and SIGHUP end it at once (probes in flight are abandoned),
+and so does the death of its parent.
+
+Environment:
+  MTR_PACKET_TS_DIALECT=0.96  speak mtr-packet 0.96's words: no-route-network,
+                     no-route-host and host-down instead of no-route, and
+                     check-support feature version answering 0.96 (for mtr
+                     0.96 and later, which ignore no-route). Default: 0.95.
 
 Options:
   --verbose          say on stderr which sockets and privileges it runs with

@@ -1,7 +1,7 @@
 // Between the daemon and the wire codecs: a validated request becomes probe bytes, and a
 // received packet becomes an answer that names what it quotes. Pure functions.
 
-import type { IpVersion, MplsLabel, ProbeResultName, SendProbeRequest } from '@mtr-ts/protocol';
+import { MAX_MPLS_LABELS, type IpVersion, type MplsLabel, type ProbeResultName, type SendProbeRequest } from '@mtr-ts/protocol';
 import {
   buildIcmpEcho,
   buildIPv4Packet,
@@ -18,7 +18,7 @@ import {
   type QuotedProbe,
 } from '@mtr-ts/native/wire';
 
-import type { Received } from './transport.js';
+import type { QueuedIcmpError, Received } from './transport.js';
 
 /** mtr-packet's packet buffer: no probe (IPv4: whole packet; IPv6: without the IP header) is larger. */
 export const PACKET_BUFFER_SIZE = 9000;
@@ -32,6 +32,8 @@ const ZERO_V4 = new Uint8Array(4); // an IP_HDRINCL source of 0.0.0.0 is filled 
 export interface ProbeIdentity {
   icmpId: number;
   sequence: number;
+  /** IPv4 identification of every raw IPv4 probe of this daemon (0: the kernel picks one) */
+  ipId?: number;
 }
 
 export function parseAddress(family: IpVersion, text: string): Uint8Array | undefined {
@@ -82,7 +84,7 @@ export function buildProbe(
   const limit = family === 4 ? PACKET_BUFFER_SIZE : PACKET_BUFFER_SIZE + IPV6_HEADER_LEN;
   if (req.size > limit) return undefined;
   const v4 = (protocol: number, payload: Uint8Array): Uint8Array =>
-    buildIPv4Packet({ src: src ?? ZERO_V4, dst, ttl: req.ttl, tos: req.tos, protocol, payload });
+    buildIPv4Packet({ src: src ?? ZERO_V4, dst, ttl: req.ttl, tos: req.tos, protocol, payload, id: id.ipId ?? 0 });
   switch (req.protocol) {
     case 'icmp': {
       const icmp = buildIcmpEcho({
@@ -116,7 +118,13 @@ export function buildProbe(
 }
 
 export type Answer =
-  | { kind: 'echo'; id: number; sequence: number }
+  | {
+      kind: 'echo';
+      id: number;
+      sequence: number;
+      /** the echo reply's ICMP message length (header and data): the same as our request's */
+      length: number;
+    }
   | { kind: 'quoted'; type: ProbeResultName; quoted: QuotedProbe; mpls: MplsLabel[] | undefined }
   | {
       /** an ICMP error read from a datagram or TCP socket's error queue */
@@ -149,21 +157,33 @@ export function decodeAnswer(p: Received): Answer | undefined {
       : p.family === 4
         ? decodeIPv4Packet(p.data)
         : decodeIcmpv6Message(p.data, p.from);
+  // As mtr-packet: the first MAX_MPLS_LABELS entries, the rest dropped (and the line stays
+  // within the reply buffer mtr reads).
+  const mpls = 'mpls' in d && d.mpls !== undefined ? d.mpls.slice(0, MAX_MPLS_LABELS) : undefined;
   switch (d.kind) {
     case 'echo-reply':
-      return { kind: 'echo', id: d.id, sequence: d.seq };
+      return { kind: 'echo', id: d.id, sequence: d.seq, length: icmpLength(p) };
     case 'time-exceeded':
-      return { kind: 'quoted', type: 'ttl-expired', quoted: d.quoted, mpls: d.mpls };
+      return { kind: 'quoted', type: 'ttl-expired', quoted: d.quoted, mpls };
     case 'dest-unreachable':
       return {
         kind: 'quoted',
         type: d.code === (p.family === 4 ? 3 : 4) ? 'reply' : 'no-route',
         quoted: d.quoted,
-        mpls: d.mpls,
+        mpls,
       };
     default:
       return undefined;
   }
+}
+
+/** The length of the ICMP message a received packet carries (raw IPv4: past its IP header, to its total length). */
+function icmpLength(p: Received): number {
+  const d = p.data;
+  if (p.source !== 'raw' || p.family !== 4 || d.length < 20) return d.length;
+  const ihl = (d[0]! & 0x0f) * 4;
+  const total = (d[2]! << 8) | d[3]!;
+  return Math.max(0, Math.min(total, d.length) - ihl);
 }
 
 /** The result an ICMP type/code stands for, by family numbering; undefined for kinds no probe waits for. */
@@ -178,9 +198,8 @@ export function resultOf(family: IpVersion, type: number, code: number): ProbeRe
   return undefined;
 }
 
-function decodeQueued(p: Received): Answer | undefined {
-  if (p.icmpType === undefined || p.errProto === undefined) return undefined;
-  const type = resultOf(p.family, p.icmpType, p.icmpCode ?? 0);
+function decodeQueued(p: QueuedIcmpError): Answer | undefined {
+  const type = resultOf(p.family, p.icmpType, p.icmpCode);
   if (type === undefined) return undefined;
   const d = p.data;
   const u16 = (at: number): number | undefined => (d.length >= at + 2 ? (d[at]! << 8) | d[at + 1]! : undefined);

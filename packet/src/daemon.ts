@@ -6,7 +6,10 @@ import {
   decodeRequest,
   formatReply,
   parseCommandLine,
+  DEFAULT_DIALECT,
+  ERRNO,
   replyForErrno,
+  type Dialect,
   type CheckSupportRequest,
   type MplsLabel,
   type ProbeResultName,
@@ -14,35 +17,38 @@ import {
   type Reply,
   type SendProbeRequest,
 } from '@mtr-ts/protocol';
-import { buildDgramPayload, buildProbe, decodeAnswer, formatAddress, needsSource, parseAddress, type Answer } from './codec.js';
+import { decodeAnswer, formatAddress, parseAddress } from './codec.js';
+import { supportOf } from './check-support.js';
+import { destinationKind, echoSource } from './destination.js';
+import { matchAnswer, type MatchLookup } from './matcher.js';
+import { sendDgram, sendRaw, sendStream, type SenderContext, type Sent } from './send-probe.js';
 import { SourceCache } from './source-cache.js';
 import { ProbeTable, type Probe, DEFAULT_MAX_IN_FLIGHT } from './probes.js';
-import { isSendError, type ProbeOptions, type Received, type SendOptions, type Transport } from './transport.js';
+import {
+  isSendError,
+  type ProbeOptions,
+  type Received,
+  type TcpEnd,
+  type Transport,
+  type TxStampRecord,
+} from './transport.js';
 
-/** The protocol version we answer `check-support feature version` with: the mtr-packet protocol we speak. */
-export const PROTOCOL_VERSION = '0.95';
 
-const HTTP_PORT = 80;
-const EADDRINUSE = 98;
-const EADDRNOTAVAIL = 99;
-const ECONNREFUSED = 111;
-/** source ports tried for one TCP probe before its bind error is the answer */
-const MAX_PORT_ATTEMPTS = 64;
-/** how long a TCP probe whose connect a router aborted waits for that router's ICMP message */
 const TCP_ICMP_GRACE_NS = 20e6;
-
-/** IPv6 raw socket protocol per probe protocol (ICMP probes are ICMPv6 there). */
-const PROTOCOL_NUMBERS_V6 = { icmp: 58, udp: 17, tcp: 6, sctp: 132 } as const;
 
 export interface DaemonOptions {
   maxInFlight?: number;
   /** the per-process ICMP identifier; random when not given */
   icmpId?: number;
+  /** the IPv4 identification of raw IPv4 probes (1..65535); random when not given */
+  ipId?: number;
   firstSequence?: number;
   /** which probe protocols this build can send */
   protocols?: ReadonlySet<string>;
   /** whether SO_MARK may be set (needs CAP_NET_ADMIN) */
   markSupported?: boolean;
+  /** the protocol's words: 0.95's (default) or 0.96's (names.ts DIALECTS) */
+  dialect?: Dialect;
 }
 
 export interface DaemonStats {
@@ -55,6 +61,9 @@ export interface DaemonStats {
 export class Daemon {
   readonly probes: ProbeTable;
   readonly icmpId: number;
+  readonly dialect: Dialect;
+  /** the IPv4 identification of our raw IPv4 probes: a second identity beside icmpId, never 0 */
+  readonly ipId: number;
   readonly stats: DaemonStats = { ignoredPackets: 0, unmatchedPackets: 0, internalErrors: 0 };
   private readonly protocols: ReadonlySet<string>;
   private readonly markSupported: boolean;
@@ -63,9 +72,16 @@ export class Daemon {
   private readonly tcpProbes = new Map<number, Probe>();
   /** raw probes waiting for their kernel transmit stamp, by the txId their send was given */
   private readonly txProbes = new Map<number, Probe>();
-  private nextTxId = 0;
   /** datagram mode: the ping sockets' ports, which the kernel uses as ICMP identifiers (IPv4, IPv6) */
   private readonly pingIds: [number, number] = [-1, -1];
+  /** what the send strategies use of the daemon */
+  private readonly sender: SenderContext;
+  /** what the matcher sees of the tables */
+  private readonly lookup: MatchLookup = {
+    bySequence: (sequence) => this.probes.get(sequence),
+    byTcpId: (id) => this.tcpProbes.get(id),
+    icmpId: (source, family) => (source === 'raw' ? this.icmpId : this.pingIds[family === 4 ? 0 : 1]),
+  };
   /** called whenever the earliest deadline may have changed */
   onDeadlineChange: () => void = () => {};
 
@@ -76,9 +92,28 @@ export class Daemon {
   ) {
     this.probes = new ProbeTable(opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, opts.firstSequence);
     this.icmpId = opts.icmpId ?? Math.floor(Math.random() * 0x10000);
+    this.dialect = opts.dialect ?? DEFAULT_DIALECT;
+    this.ipId = opts.ipId ?? 1 + Math.floor(Math.random() * 0xffff);
     this.protocols = opts.protocols ?? new Set(['icmp', 'udp', 'tcp', 'sctp']);
     this.markSupported = opts.markSupported ?? false;
     this.sources = new SourceCache((family, dst) => transport.sourceAddress(family, dst), () => transport.now());
+    let nextTxId = 0;
+    this.sender = {
+      transport,
+      probes: this.probes,
+      sources: this.sources,
+      icmpId: this.icmpId,
+      ipId: this.ipId,
+      takeTxId: () => {
+        // A fresh id per send (uint32, wrapping): a stamp is only ever taken for the send it names.
+        const id = nextTxId;
+        nextTxId = (id + 1) >>> 0;
+        return id;
+      },
+      pingSocketPort: (family, port) => {
+        this.pingIds[family === 4 ? 0 : 1] = port;
+      },
+    };
   }
 
   private reply(r: Reply): void {
@@ -130,25 +165,17 @@ export class Daemon {
   }
 
   support(feature: string): string {
-    switch (feature) {
-      case 'version':
-        return PROTOCOL_VERSION;
-      case 'send-probe':
-        return 'ok';
-      case 'ip-4':
-        return this.transport.mode4 !== 'none' ? 'ok' : 'no';
-      case 'ip-6':
-        return this.transport.mode6 !== 'none' ? 'ok' : 'no';
-      case 'icmp':
-      case 'udp':
-      case 'tcp':
-      case 'sctp':
-        return this.protocolSupported(feature) ? 'ok' : 'no';
-      case 'mark':
-        return this.markSupported ? 'ok' : 'no';
-      default:
-        return 'no';
-    }
+    const transport = this.transport;
+    return supportOf(feature, {
+      get mode4() {
+        return transport.mode4;
+      },
+      get mode6() {
+        return transport.mode6;
+      },
+      protocolSupported: (p) => this.protocolSupported(p),
+      markSupported: this.markSupported,
+    }, this.dialect);
   }
 
   private protocolSupported(p: string): boolean {
@@ -193,19 +220,44 @@ export class Daemon {
       return;
     }
 
+    // Special destinations, as 0.95 answers them; then, as 0.95 finds its source address before
+    // sending, a destination the kernel will not route to (broadcast, a link-local or multicast
+    // address without scope) is invalid-argument, and one without a route is no-route (0.95:
+    // invalid-argument, see the README). With a mark or device the route depends on them: the
+    // send itself answers.
+    const kind = destinationKind(family, dst);
+    if (kind === 'ipv4-mapped') {
+      this.reply({ token, type: 'address-not-available' });
+      return;
+    }
+    if (kind === 'ipv6-multicast') {
+      this.reply({ token, type: 'invalid-argument', reason: undefined });
+      return;
+    }
+    if (src === undefined && req.mark === undefined && req.localDevice === undefined) {
+      try {
+        this.sources.get(family, dst);
+      } catch (e) {
+        const unreachable = isSendError(e) && (e.errno === ERRNO.ENETUNREACH || e.errno === ERRNO.EHOSTUNREACH);
+        this.reply(unreachable ? replyForErrno(token, e.errno, this.dialect) : { token, type: 'invalid-argument', reason: undefined });
+        return;
+      }
+    }
+
     const opts: ProbeOptions = { ttl: req.ttl, tos: req.tos };
-    if (req.mark !== undefined) opts.mark = req.mark;
+    // SO_MARK is a u32: 0.95 passes the int it parsed, so 3000000000 and -1 are marks too
+    if (req.mark !== undefined) opts.mark = req.mark >>> 0;
     if (req.localDevice !== undefined) opts.device = req.localDevice;
     if (src !== undefined) opts.src = src;
 
-    let sent: { txNs: number; srcPort: number; dstPort: number; sequence: number; tcpId: number; txId?: number };
+    let sent: Sent;
     try {
       const s =
         stream
-          ? this.sendStream(req, family, dst, opts)
+          ? sendStream(this.sender, req, family, dst, opts)
           : this.modeOf(family) === 'dgram'
-            ? this.sendDgram(req, family, dst, opts)
-            : this.sendRaw(req, family, dst, src, opts);
+            ? sendDgram(this.sender, req, family, dst, opts)
+            : sendRaw(this.sender, req, family, dst, src, opts);
       if (s === undefined) {
         this.reply({ token, type: 'invalid-argument', reason: undefined });
         return;
@@ -214,7 +266,7 @@ export class Daemon {
     } catch (e) {
       // A send error maps to its reply; anything else the layer below refused is a bad argument.
       this.reply(
-        isSendError(e) ? replyForErrno(token, e.errno) : { token, type: 'invalid-argument', reason: undefined },
+        isSendError(e) ? replyForErrno(token, e.errno, this.dialect) : { token, type: 'invalid-argument', reason: undefined },
       );
       return;
     }
@@ -224,6 +276,7 @@ export class Daemon {
       family,
       protocol: req.protocol,
       dst,
+      echoFrom: echoSource(family, dst),
       sequence: sent.sequence,
       srcPort: sent.srcPort,
       dstPort: sent.dstPort,
@@ -234,68 +287,13 @@ export class Daemon {
       heapIndex: -1,
       txId: sent.txId ?? -1,
     };
+    if (sent.ipId !== undefined) probe.ipId = sent.ipId;
+    if (sent.icmpLength !== undefined) probe.icmpLength = sent.icmpLength;
     const earliest = this.probes.peekDeadline();
     this.probes.add(probe);
     if (probe.tcpId >= 0) this.tcpProbes.set(probe.tcpId, probe);
     if (sent.txId !== undefined) this.txProbes.set(sent.txId, probe);
     if (earliest === undefined || probe.deadlineNs < earliest.deadlineNs) this.onDeadlineChange();
-  }
-
-  /** Raw sockets: we build the packet (IPv4 with its header; IPv6 from the transport header). */
-  private sendRaw(req: SendProbeRequest, family: 4 | 6, dst: Uint8Array, src: Uint8Array | undefined, opts: ProbeOptions) {
-    const sequence = this.probes.allocateSequence();
-    const source = src ?? (needsSource(req) ? this.sources.get(family, dst) : undefined);
-    const built = buildProbe(req, family, dst, source, { icmpId: this.icmpId, sequence });
-    if (built === undefined) return undefined;
-    const sendOpts: SendOptions = {};
-    if (opts.mark !== undefined) sendOpts.mark = opts.mark;
-    if (opts.device !== undefined) sendOpts.device = opts.device;
-    // A fresh id per send (uint32, wrapping): a stamp is only ever taken for the send it names.
-    const txId = this.nextTxId;
-    this.nextTxId = (txId + 1) >>> 0;
-    sendOpts.txId = txId;
-    const txNs =
-      family === 4
-        ? this.transport.sendIPv4(built.bytes, dst, sendOpts)
-        : this.transport.sendIPv6(PROTOCOL_NUMBERS_V6[req.protocol], built.bytes, dst, {
-            ...sendOpts,
-            hopLimit: req.ttl,
-            trafficClass: req.tos,
-            ...(src ? { src } : {}),
-          });
-    return { txNs, srcPort: built.srcPort, dstPort: built.dstPort, sequence, tcpId: -1, txId };
-  }
-
-  /** Datagram sockets (no privileges): the kernel builds the headers and owns the ICMP identifier. */
-  private sendDgram(req: SendProbeRequest, family: 4 | 6, dst: Uint8Array, opts: ProbeOptions) {
-    const sequence = this.probes.allocateSequence();
-    const payload = buildDgramPayload(req, family, sequence);
-    if (payload === undefined) return undefined;
-    const proto = req.protocol === 'icmp' ? 'icmp' : 'udp';
-    const dstPort = proto === 'udp' ? req.port || sequence : 0;
-    const r = this.transport.sendDgram(family, proto, payload, dst, dstPort, opts);
-    if (proto === 'icmp') this.pingIds[family === 4 ? 0 : 1] = r.localPort;
-    return { txNs: r.txNs, srcPort: proto === 'udp' ? r.localPort : 0, dstPort, sequence, tcpId: -1 };
-  }
-
-  /**
-   * TCP and SCTP: a real connect() from the sequence as source port, as mtr-packet does (port 80
-   * unless given); a port still in use by anyone is skipped (the bind fails) and the next
-   * sequence is tried.
-   */
-  private sendStream(req: SendProbeRequest, family: 4 | 6, dst: Uint8Array, opts: ProbeOptions) {
-    const dstPort = req.port || HTTP_PORT;
-    const protocol = req.protocol === 'sctp' ? 'sctp' : 'tcp';
-    for (let attempt = 0; ; attempt++) {
-      const sequence = this.probes.allocateSequence();
-      try {
-        const r = this.transport.connectTcp(family, dst, dstPort, sequence, { ...opts, protocol });
-        return { txNs: r.txNs, srcPort: sequence, dstPort, sequence, tcpId: r.id };
-      } catch (e) {
-        const retry = isSendError(e) && (e.errno === EADDRINUSE || e.errno === EADDRNOTAVAIL);
-        if (!retry || attempt >= MAX_PORT_ATTEMPTS) throw e;
-      }
-    }
   }
 
   /** A batch of received packets from the transport. */
@@ -317,8 +315,7 @@ export class Daemon {
    * device, it replaces the clock read before the send (which can run tens of µs early on a cold
    * send path, or far more when the packet waited for neighbour resolution). The deadline stays.
    */
-  private handleTxStamp(p: Received): void {
-    if (p.txId === undefined) return;
+  private handleTxStamp(p: TxStampRecord): void {
     const probe = this.txProbes.get(p.txId);
     if (probe === undefined) return;
     this.txProbes.delete(p.txId);
@@ -332,7 +329,7 @@ export class Daemon {
       this.stats.ignoredPackets++;
       return;
     }
-    const probe = this.match(answer, p);
+    const probe = matchAnswer(answer, p, this.lookup);
     if (probe === undefined) {
       this.stats.unmatchedPackets++;
       return;
@@ -341,8 +338,12 @@ export class Daemon {
   }
 
   /** Answers a probe. The reply is written first: should that fail, the probe stays in flight and its deadline still answers it. */
-  private answer(probe: Probe, p: Received, type: ProbeResultName, mpls: MplsLabel[] | undefined): void {
-    const rtt = Math.max(0, Math.floor((p.rxNs - probe.txNs) / 1000));
+  private answer(probe: Probe, p: Received, result: ProbeResultName, mpls: MplsLabel[] | undefined): void {
+    // 0.96 says no-route-host for a router's Destination Unreachable (whatever its code)
+    const type = result === 'no-route' && this.dialect === '0.96' ? 'no-route-host' : result;
+    // The matcher never takes an answer stamped before its probe left, and a TCP end is stamped
+    // after its connect(): no clamping hides a wrong match.
+    const rtt = Math.floor((p.rxNs - probe.txNs) / 1000);
     this.reply({
       token: probe.token,
       type,
@@ -384,11 +385,11 @@ export class Daemon {
    * ICMP message itself, which names the router; without it, the errno is the answer, as with
    * mtr-packet.
    */
-  private handleTcpEnd(p: Received): void {
-    const probe = p.tcpId === undefined ? undefined : this.tcpProbes.get(p.tcpId);
+  private handleTcpEnd(p: TcpEnd): void {
+    const probe = this.tcpProbes.get(p.tcpId);
     if (probe === undefined) return;
-    const err = p.tcpErrno ?? 0;
-    if (err === 0 || err === ECONNREFUSED) {
+    const err = p.tcpErrno;
+    if (err === 0 || err === ERRNO.ECONNREFUSED) {
       this.answer(probe, p, 'reply', undefined);
       return;
     }
@@ -402,65 +403,11 @@ export class Daemon {
     }
   }
 
-  /**
-   * The probe an answer is for: by our ICMP identifier and sequence, or by the ports that carry
-   * the sequence (UDP: destination port, source port or checksum, as mtr-packet places it; TCP:
-   * the source port), and always the same family, protocol and destination.
-   */
-  private match(a: Answer, p: Received): Probe | undefined {
-    const same = (probe: Probe | undefined, protocol: Probe['protocol'], dst: Uint8Array | undefined): Probe | undefined =>
-      probe !== undefined &&
-      probe.family === p.family &&
-      probe.protocol === protocol &&
-      (dst === undefined || sameBytes(dst, probe.dst))
-        ? probe
-        : undefined;
-    const icmpId = p.source === 'raw' ? this.icmpId : this.pingIds[p.family === 4 ? 0 : 1];
-    switch (a.kind) {
-      case 'echo':
-        return a.id === icmpId ? same(this.probes.get(a.sequence), 'icmp', p.from) : undefined;
-      case 'queued':
-        switch (a.protocol) {
-          case 'icmp':
-            return a.icmpId === icmpId && a.icmpSeq !== undefined ? same(this.probes.get(a.icmpSeq), 'icmp', a.dst) : undefined;
-          case 'udp': {
-            const seq = a.payloadSeq !== undefined && this.probes.get(a.dstPort ?? -1) === undefined ? a.payloadSeq : a.dstPort;
-            const probe = same(this.probes.get(seq ?? -1), 'udp', a.dst);
-            return probe !== undefined && probe.dstPort === a.dstPort && probe.srcPort === a.srcPort ? probe : undefined;
-          }
-          case 'tcp':
-            return a.tcpId === undefined ? undefined : this.tcpProbes.get(a.tcpId);
-        }
-        return undefined;
-      case 'quoted': {
-        const q = a.quoted;
-        switch (q.protocol) {
-          case 'icmp':
-            if (q.icmpId !== icmpId || q.icmpSeq === undefined) return undefined;
-            return same(this.probes.get(q.icmpSeq), 'icmp', q.dst);
-          case 'udp':
-            for (const s of [q.dstPort, q.srcPort, q.udpChecksum]) {
-              if (s === undefined) continue;
-              const probe = same(this.probes.get(s), 'udp', q.dst);
-              if (probe !== undefined && probe.srcPort === q.srcPort && probe.dstPort === q.dstPort) return probe;
-            }
-            return undefined;
-          case 'tcp':
-          case 'sctp': {
-            if (q.srcPort === undefined) return undefined;
-            const probe = same(this.probes.get(q.srcPort), q.protocol, q.dst);
-            return probe !== undefined && probe.dstPort === q.dstPort ? probe : undefined;
-          }
-        }
-      }
-    }
-  }
-
   /** Answers `no-reply` for every probe past its deadline. */
   expire(nowNs: number = this.transport.now()): void {
     for (const probe of this.probes.takeExpired(nowNs)) {
       this.release(probe);
-      this.reply(probe.failedErrno ? replyForErrno(probe.token, probe.failedErrno) : { token: probe.token, type: 'no-reply' });
+      this.reply(probe.failedErrno ? replyForErrno(probe.token, probe.failedErrno, this.dialect) : { token: probe.token, type: 'no-reply' });
     }
   }
 
@@ -477,12 +424,6 @@ export class Daemon {
 
 function inByteOrDefault(v: number): boolean {
   return v >= -1 && v <= 255;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 export { DEFAULT_MAX_IN_FLIGHT };

@@ -1,15 +1,15 @@
 // mtr-packet-ts: the process. Opens the sockets while privileged, drops privileges, then
 // frames stdin into commands for the Daemon and writes its replies to stdout.
 
-import { LineFramer, type FrameEvent } from '@mtr-ts/protocol';
-import { Daemon, PROTOCOL_VERSION } from './daemon.js';
+import { setParentDeathSignal } from '@mtr-ts/native';
+import { Daemon } from './daemon.js';
+import { dialectFromEnv } from './dialect.js';
 import { openTransport, type OpenedTransport } from './native-transport.js';
 import { OutputWriter } from './output.js';
 import type { Received } from './transport.js';
 import { PACKAGE_VERSION, parseArgs, USAGE } from './args.js';
-
-/** command lines handled per turn of the event loop */
-const SLICE = 128;
+import { CommandPump } from './command-pump.js';
+import { endOnSignals, endWithParent } from './lifetime.js';
 
 function fail(message: string, code = 1): never {
   const text = message.startsWith('mtr-packet-ts: ') ? message : `mtr-packet-ts: ${message}`;
@@ -27,6 +27,7 @@ function ignoreInspectorSignal(): void {
 }
 
 function main(): void {
+  const parentAtStart = process.ppid;
   ignoreInspectorSignal();
   const parsed = parseArgs(process.argv.slice(2));
   if ('error' in parsed) fail(`${parsed.error} (see mtr-packet-ts --help)`, 2);
@@ -34,8 +35,10 @@ function main(): void {
     process.stdout.write(USAGE);
     return;
   }
+  const dialect = dialectFromEnv(process.env);
+  if (typeof dialect === 'object') fail(dialect.error, 2);
   if (parsed.version) {
-    process.stdout.write(`mtr-packet-ts ${PACKAGE_VERSION} (mtr-packet protocol ${PROTOCOL_VERSION})\n`);
+    process.stdout.write(`mtr-packet-ts ${PACKAGE_VERSION} (mtr-packet protocol ${dialect})\n`);
     return;
   }
   const verbose = parsed.verbose;
@@ -63,6 +66,7 @@ function main(): void {
     maxInFlight: parsed.maxInFlight,
     protocols: opened.protocols,
     markSupported: opened.canMark(),
+    dialect,
   });
 
   if (verbose) {
@@ -109,57 +113,21 @@ function main(): void {
     maybeFinish();
   };
 
-  // Commands are handled in slices of at most SLICE lines, with one turn of the event loop
-  // between slices: answers already queued on the sockets are read (and their tokens freed)
-  // before the next slice is sent, as mtr-packet does by reading at most one buffer of commands
-  // at a time. A burst of 50,000 lines in one write then neither overflows the receive buffers
-  // nor runs into the in-flight limit while the answers wait unread.
-  const framer = new LineFramer();
-  const queue: FrameEvent[] = [];
-  let next = 0;
-  let pumping = false;
-  let inputEnded = false;
-  let eof = false;
-
-  const enqueue = (events: FrameEvent[]): void => {
-    for (const ev of events) queue.push(ev);
-    if (!pumping) pump();
-  };
-  const pump = (): void => {
-    pumping = false;
-    const stop = Math.min(queue.length, next + SLICE);
-    for (; next < stop; next++) {
-      const ev = queue[next]!;
-      if (ev.kind === 'line') d.handleLine(ev.line);
-      else d.handleOverflow();
-    }
-    out.flush();
-    arm();
-    if (next < queue.length) {
-      pumping = true;
-      process.stdin.pause();
-      setImmediate(pump);
-      return;
-    }
-    queue.length = 0;
-    next = 0;
-    if (inputEnded) {
+  const pump = new CommandPump(process.stdin, {
+    line: (text) => d.handleLine(text),
+    overflow: () => d.handleOverflow(),
+    afterSlice: () => {
+      out.flush();
+      arm();
+    },
+    blocked: () => out.congested,
+    ended: () => {
       eof = true;
       maybeFinish();
-    } else {
-      process.stdin.resume();
-    }
-  };
-
-  process.stdin.on('data', (chunk: Buffer) => enqueue(framer.push(chunk)));
-  process.stdin.on('end', () => {
-    inputEnded = true;
-    enqueue(framer.end());
+    },
   });
-  process.stdin.on('error', () => {
-    inputEnded = true;
-    enqueue([]);
-  });
+  out.onDrain = () => pump.resume();
+  let eof = false;
 
   // Probes answered after EOF still need the loop; the sockets keep it alive until shutdown.
   function maybeFinish(): void {
@@ -177,9 +145,15 @@ function main(): void {
     out.end(() => process.exit(code));
   }
 
-  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
-    process.on(sig, () => shutdown(0));
-  }
+  // A signal or the parent's death: abandon what is in flight, close the sockets, go.
+  const abandon = (): void => {
+    done = true;
+    if (timer) clearTimeout(timer);
+    transport.close();
+  };
+  endOnSignals(abandon);
+  endWithParent(setParentDeathSignal, parentAtStart, abandon);
+  pump.start();
 }
 
 main();

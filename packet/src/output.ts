@@ -1,9 +1,15 @@
 // Replies leave here: gathered while one event is handled and written in one piece, so a
 // burst of answers costs one write, not one per line. A closed reader ends the process quietly.
+// Backpressure: once the stream holds more than its high-water mark unread, `congested` is
+// true until it drains; the command pump stops taking commands meanwhile, so what waits here is
+// bounded by the probes in flight (each answers once), whatever the reader does.
 
 export class OutputWriter {
   private pending: string[] = [];
   private closed = false;
+  private blocked = false;
+  /** Called when a congested stream has drained. */
+  onDrain: () => void = () => {};
 
   constructor(
     private readonly stream: NodeJS.WritableStream,
@@ -15,6 +21,16 @@ export class OutputWriter {
       this.pending = [];
       onBrokenPipe();
     });
+    stream.on('drain', () => {
+      if (!this.blocked) return;
+      this.blocked = false;
+      this.onDrain();
+    });
+  }
+
+  /** The reader is behind: replies written now wait in memory. */
+  get congested(): boolean {
+    return this.blocked;
   }
 
   line(text: string): void {
@@ -25,7 +41,7 @@ export class OutputWriter {
     if (this.pending.length === 0 || this.closed) return;
     const text = this.pending.join('\n') + '\n';
     this.pending = [];
-    this.stream.write(text);
+    if (!this.stream.write(text)) this.blocked = true;
   }
 
   end(cb: () => void): void {

@@ -18,6 +18,8 @@ export interface Probe {
   protocol: ProbeProtocol;
   /** destination address bytes (4 or 16) */
   dst: Uint8Array;
+  /** where its echo reply comes from: dst, or loopback for the unspecified address */
+  echoFrom?: Uint8Array;
   sequence: number;
   /** UDP/TCP/SCTP: the ports on the wire (0 for ICMP) */
   srcPort: number;
@@ -30,6 +32,10 @@ export interface Probe {
   txNs: number;
   /** raw probes: the id its transmit stamp will carry, while that may still come; -1 otherwise */
   txId: number;
+  /** raw IPv4 probes: the IPv4 identification it carries (an answer quoting another is not for it) */
+  ipId?: number;
+  /** ICMP probes: the length of the echo request message (an echo reply of another length is not for it) */
+  icmpLength?: number;
   /** departure + timeout (ns) */
   deadlineNs: number;
   /** position in the deadline heap; -1 when not in it */

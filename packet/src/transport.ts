@@ -1,7 +1,7 @@
 // What the daemon needs from the world below it. The native Engine provides this; unit tests
 // provide a fake. Keeping it this narrow is what lets the daemon be tested without sockets.
 
-import type { ReceivedPacket } from '@mtr-ts/native';
+import type { QueuedIcmpError, ReceivedPacket, TcpEnd, TxStampRecord } from '@mtr-ts/native';
 import type { IpVersion } from '@mtr-ts/protocol';
 
 /** How a family's probes go out: raw sockets (root / CAP_NET_RAW), datagram sockets (unprivileged), or not at all. */
@@ -13,6 +13,7 @@ export type FamilyMode = 'raw' | 'dgram' | 'none';
  * does not load the addon, and a fake transport can produce these.
  */
 export type Received = ReceivedPacket;
+export type { QueuedIcmpError, TcpEnd, TxStampRecord };
 
 export interface SendOptions {
   mark?: number;
@@ -57,14 +58,15 @@ export interface Transport {
   ): { txNs: number; localPort: number };
   /**
    * A TCP (or, where the kernel has SCTP, an SCTP) probe: a non-blocking connect from srcPort.
-   * Its end comes as a 'tcp' packet.
+   * Its end comes as a 'tcp' packet. quarantineMs: how long its source port stays taken after
+   * it ends (TCP), so that no later probe, ours or another process's, gets a late answer of its.
    */
   connectTcp(
     family: IpVersion,
     dst: Uint8Array,
     dstPort: number,
     srcPort: number,
-    opts: ProbeOptions & { protocol?: 'tcp' | 'sctp' },
+    opts: ProbeOptions & { protocol?: 'tcp' | 'sctp'; quarantineMs?: number },
   ): { id: number; txNs: number };
   closeTcp(id: number): void;
   /** The kernel's choice of source address towards dst. Throws { errno } (e.g. ENETUNREACH). */

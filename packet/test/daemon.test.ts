@@ -14,6 +14,7 @@ import {
 import { Daemon } from '../src/daemon.js';
 import { ProbeTable, MIN_SEQUENCE, MAX_SEQUENCE, type Probe } from '../src/probes.js';
 import type { FamilyMode, ProbeOptions, Received, SendOptions, Transport } from '../src/transport.js';
+import { formatReply, MAX_MPLS_LABELS, REPLY_BUFFER_SIZE } from '@mtr-ts/protocol';
 
 interface Sent {
   family: 4 | 6;
@@ -76,6 +77,8 @@ function setup(opts: ConstructorParameters<typeof Daemon>[2] = {}) {
 const v4 = (s: string) => parseIPv4(s)!;
 const v6 = (s: string) => parseIPv6(s)!;
 const ME4 = v4('10.0.1.1');
+/** the data of a default (size 64) IPv4 echo request, which its reply carries back */
+const ECHO_DATA_64 = new Uint8Array(64 - 20 - 8);
 
 /** The quoted original datagram a router returns: the first 28 bytes of what we sent. */
 function quote(sent: Sent): Uint8Array {
@@ -164,7 +167,7 @@ describe('Daemon: answers to replies', () => {
   it('an echo reply answers its probe with the kernel-stamped round-trip time', () => {
     const { t, out, d } = setup();
     d.handleLine('42 send-probe ip-4 10.0.4.2');
-    const reply = wrapIPv4(buildIcmpEchoReply({ v6: false, id: 0x1234, seq: 40000 }), { src: v4('10.0.4.2'), dst: ME4 });
+    const reply = wrapIPv4(buildIcmpEchoReply({ v6: false, id: 0x1234, seq: 40000, payload: ECHO_DATA_64 }), { src: v4('10.0.4.2'), dst: ME4 });
     d.handlePackets([{ source: 'raw', family: 4, from: v4('10.0.4.2'), data: reply, rxNs: t.clock + 1_834_999 }]);
     expect(out).toEqual(['42 reply ip-4 10.0.4.2 round-trip-time 1834']);
     expect(d.inFlight).toBe(0);
@@ -188,6 +191,28 @@ describe('Daemon: answers to replies', () => {
     });
     d.handlePackets([{ source: 'raw', family: 4, from: v4('10.0.2.2'), data: wrapIPv4(te, { src: v4('10.0.2.2'), dst: ME4 }), rxNs: t.clock + 12_000 }]);
     expect(out).toEqual(['5 ttl-expired ip-4 10.0.2.2 round-trip-time 12 mpls 16004,0,0,1,24005,5,1,1']);
+  });
+
+  it('keeps the first 8 of hundreds of MPLS labels, as mtr-packet; the longest reply fits mtr\'s 4 KB buffer', () => {
+    const { t, out, d } = setup();
+    d.handleLine('2147483647 send-probe ip-4 10.0.4.2 ttl 2');
+    const labels = Array.from({ length: 300 }, (_, i) => ({ label: 0xfffff - i, tc: 7, bottomOfStack: i === 299 ? 1 : 0, ttl: 255 }));
+    const te = buildIcmpTimeExceeded({ v6: false, routerSrc: v4('10.0.2.2'), dst: ME4, quoted: quote(t.sent[0]!), mplsLabels: labels });
+    d.handlePackets([{ source: 'raw', family: 4, from: v4('10.0.2.2'), data: wrapIPv4(te, { src: v4('10.0.2.2'), dst: ME4 }), rxNs: t.clock + 12_000 }]);
+    expect(out).toHaveLength(1);
+    const mpls = out[0]!.split(' mpls ')[1]!.split(',');
+    expect(mpls).toHaveLength(4 * MAX_MPLS_LABELS);
+    expect(mpls.slice(0, 4)).toEqual(['1048575', '7', '0', '255']);
+    // the widest values everywhere: an IPv6 address of 39 characters, an int32 RTT
+    const widest = formatReply({
+      token: -2147483648,
+      type: 'no-route-network',
+      ipVersion: 6,
+      address: 'ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+      roundTripTime: 2147483647,
+      mpls: labels.slice(0, MAX_MPLS_LABELS),
+    });
+    expect(widest.length + 1).toBeLessThan(REPLY_BUFFER_SIZE);
   });
 
   it('Destination Unreachable answers no-route; port unreachable from the target answers reply', () => {
@@ -394,7 +419,7 @@ describe('Daemon: datagram (unprivileged) mode', () => {
     quotedEcho.set([777 >> 8, 777 & 0xff], 4);
     d.handlePackets([
       { source: 'error', family: 4, from: v4('10.0.2.2'), data: quotedEcho, rxNs: t.clock + 2000, icmpType: 11, icmpCode: 0, errProto: 'icmp', origDst: v4('10.0.4.2') },
-      { source: 'ping', family: 4, from: v4('10.0.4.2'), data: buildIcmpEchoReply({ v6: false, id: 777, seq: 40001 }), rxNs: t.clock + 3000 },
+      { source: 'ping', family: 4, from: v4('10.0.4.2'), data: buildIcmpEchoReply({ v6: false, id: 777, seq: 40001, payload: ECHO_DATA_64 }), rxNs: t.clock + 3000 },
     ]);
     expect(out).toEqual(['1 ttl-expired ip-4 10.0.2.2 round-trip-time 2', '2 reply ip-4 10.0.4.2 round-trip-time 3']);
   });
@@ -415,7 +440,7 @@ describe('Daemon: datagram (unprivileged) mode', () => {
 
 describe('Daemon: kernel transmit timestamps', () => {
   const echoReply = (seq: number) =>
-    wrapIPv4(buildIcmpEchoReply({ v6: false, id: 0x1234, seq }), { src: v4('10.0.4.2'), dst: ME4 });
+    wrapIPv4(buildIcmpEchoReply({ v6: false, id: 0x1234, seq, payload: ECHO_DATA_64 }), { src: v4('10.0.4.2'), dst: ME4 });
   const tx = (txId: number, rxNs: number): Received => ({
     source: 'tx',
     family: 4,
@@ -523,7 +548,7 @@ describe('Daemon: faults of its own', () => {
       if (failures-- > 0) throw new Error('boom');
       reply(r);
     };
-    const echo = wrapIPv4(buildIcmpEchoReply({ v6: false, id: 0x1234, seq: 40001 }), { src: v4('10.0.4.2'), dst: ME4 });
+    const echo = wrapIPv4(buildIcmpEchoReply({ v6: false, id: 0x1234, seq: 40001, payload: ECHO_DATA_64 }), { src: v4('10.0.4.2'), dst: ME4 });
     d.handlePackets([
       { source: 'raw', family: 4, from: v4('10.0.4.2'), data: echo, rxNs: t.clock + 2000 },
       { source: 'tcp', family: 4, from: v4('10.0.4.2'), data: new Uint8Array(0), rxNs: t.clock + 1000, tcpId: 1, tcpErrno: 0 },
@@ -532,5 +557,54 @@ describe('Daemon: faults of its own', () => {
     expect(d.stats.internalErrors).toBe(2);
     d.expire(t.clock + 10e9);
     expect(out).toEqual(['1 reply ip-4 10.0.4.2 round-trip-time 1', '2 no-reply']);
+  });
+});
+
+describe('Daemon: the two dialects', () => {
+  const unreachable = (d: Daemon, t: FakeTransport) => {
+    d.handleLine('3 send-probe ip-4 10.0.4.2');
+    const msg = buildIcmpDestUnreachable({ v6: false, code: 0, routerSrc: v4('10.0.3.2'), dst: ME4, quoted: quote(t.sent[0]!) });
+    d.handlePackets([{ source: 'raw', family: 4, from: v4('10.0.3.2'), data: wrapIPv4(msg, { src: v4('10.0.3.2'), dst: ME4 }), rxNs: t.clock + 5000 }]);
+  };
+  const sendError = (d: Daemon, t: FakeTransport, token: number, errno: number) => {
+    t.failWith = { errno, code: 'E' };
+    d.handleLine(`${token} send-probe ip-4 10.0.4.2`);
+    t.failWith = undefined;
+  };
+
+  it('0.95 (the default): version 0.95, no-route for every unreachable', () => {
+    const { t, out, d } = setup();
+    d.handleLine('1 check-support feature version');
+    d.handleLine('2 check-support feature no-route-host');
+    unreachable(d, t);
+    sendError(d, t, 4, 101);
+    sendError(d, t, 5, 113);
+    sendError(d, t, 6, 112);
+    expect(out).toEqual([
+      '1 feature-support support 0.95',
+      '2 feature-support support no',
+      '3 no-route ip-4 10.0.3.2 round-trip-time 5',
+      '4 no-route',
+      '5 no-route',
+      '6 unexpected-error errno 112',
+    ]);
+  });
+
+  it('0.96: version 0.96, no-route-host from a router, no-route-network / no-route-host / host-down for sends', () => {
+    const { t, out, d } = setup({ dialect: '0.96' });
+    d.handleLine('1 check-support feature version');
+    unreachable(d, t);
+    sendError(d, t, 4, 101);
+    sendError(d, t, 5, 113);
+    sendError(d, t, 6, 112);
+    sendError(d, t, 7, 100);
+    expect(out).toEqual([
+      '1 feature-support support 0.96',
+      '3 no-route-host ip-4 10.0.3.2 round-trip-time 5',
+      '4 no-route-network',
+      '5 no-route-host',
+      '6 host-down',
+      '7 network-down',
+    ]);
   });
 });

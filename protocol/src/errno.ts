@@ -2,6 +2,7 @@
 // values have a word; everything else (EACCES included: 0.95 lists only EPERM) is
 // `unexpected-error errno N`.
 
+import { DEFAULT_DIALECT, type Dialect } from './names.js';
 import type { BareReplyName, Reply } from './types.js';
 
 /** Linux errno numbers (asm-generic/errno*.h; x86-64, arm64, ...). */
@@ -45,10 +46,23 @@ export const SEND_ERRNO_REPLIES = {
   EADDRNOTAVAIL: 'address-not-available',
 } as const satisfies Partial<Record<ErrnoCode, BareReplyName | 'invalid-argument'>>;
 
-const REPLY_BY_NUMBER = new Map<number, BareReplyName | 'invalid-argument'>();
-for (const [code, reply] of Object.entries(SEND_ERRNO_REPLIES)) {
-  REPLY_BY_NUMBER.set(ERRNO[code as keyof typeof SEND_ERRNO_REPLIES], reply);
+/** The 0.96 dialect's words where they differ from 0.95's (mtr-packet 0.96 report_packet_error). */
+export const SEND_ERRNO_REPLIES_096 = {
+  ...SEND_ERRNO_REPLIES,
+  ENETUNREACH: 'no-route-network',
+  EHOSTUNREACH: 'no-route-host',
+  EHOSTDOWN: 'host-down',
+} as const satisfies Partial<Record<ErrnoCode, BareReplyName | 'invalid-argument'>>;
+
+function byNumber(table: Partial<Record<ErrnoCode, BareReplyName | 'invalid-argument'>>) {
+  const m = new Map<number, BareReplyName | 'invalid-argument'>();
+  for (const [code, reply] of Object.entries(table)) m.set(ERRNO[code as ErrnoCode], reply);
+  return m;
 }
+const REPLY_BY_NUMBER: Record<Dialect, Map<number, BareReplyName | 'invalid-argument'>> = {
+  '0.95': byNumber(SEND_ERRNO_REPLIES),
+  '0.96': byNumber(SEND_ERRNO_REPLIES_096),
+};
 
 /** The Linux number for a code like 'ENETUNREACH', or undefined for codes not in ERRNO. */
 export function errnoNumber(code: string): number | undefined {
@@ -58,11 +72,12 @@ export function errnoNumber(code: string): number | undefined {
 /**
  * The reply for a send that failed with `errnoNumber`. Node reports system errors with a negative
  * errno (-101); the sign is ignored, so -101 and 101 both give `no-route`.
- * EINVAL gives the bare `invalid-argument` (no reason), as 0.95 prints it.
+ * EINVAL gives the bare `invalid-argument` (no reason), as 0.95 prints it. In the 0.96 dialect
+ * the unreachables are split as 0.96 prints them (SEND_ERRNO_REPLIES_096).
  */
-export function replyForErrno(token: number, errnoNumber: number): Reply {
+export function replyForErrno(token: number, errnoNumber: number, dialect: Dialect = DEFAULT_DIALECT): Reply {
   const n = Math.abs(Math.trunc(errnoNumber)) | 0;
-  const name = REPLY_BY_NUMBER.get(n);
+  const name = REPLY_BY_NUMBER[dialect].get(n);
   if (name === undefined) return { token, type: 'unexpected-error', errno: n };
   if (name === 'invalid-argument') return { token, type: 'invalid-argument', reason: undefined };
   return { token, type: name };

@@ -10,6 +10,10 @@ export const MAX_LINE_BYTES = COMMAND_BUFFER_SIZE - 1;
 export const MAX_COMMAND_ARGUMENTS = 16;
 /** token + command name + 16 name/value pairs */
 export const MAX_COMMAND_TOKENS = MAX_COMMAND_ARGUMENTS * 2 + 2;
+/** MPLS label stack entries a reply carries at most (packet/probe.h MAX_MPLS_LABELS); the rest are dropped. */
+export const MAX_MPLS_LABELS = 8;
+/** mtr's buffer for one reply line from mtr-packet (ui/cmdpipe.h PACKET_REPLY_BUFFER_SIZE): no reply line may be longer. */
+export const REPLY_BUFFER_SIZE = 4096;
 /** `local-port` below this is refused with `invalid-argument` (privileged ports). */
 export const MIN_LOCAL_PORT = 1024;
 
@@ -68,6 +72,9 @@ export const PROBE_RESULT_REPLIES = [
 export const BARE_REPLIES = [
   'no-reply',
   'no-route',
+  'no-route-network',
+  'no-route-host',
+  'host-down',
   'network-down',
   'permission-denied',
   'probes-exhausted',
@@ -115,6 +122,19 @@ export const SUPPORT = { ok: 'ok', no: 'no' } as const;
 
 /** The version string 0.95 answers to `check-support feature version`. */
 export const REFERENCE_VERSION = '0.95';
+
+/**
+ * The protocol's two dialects. 0.95 (the default, mtr-packet 0.95's words): `no-route` for every
+ * unreachable. 0.96 (mtr-packet 0.96 and later, whose mtr ignores `no-route`): a router's
+ * Destination Unreachable is `no-route-host ip-N ADDR round-trip-time N`, a failed send is
+ * `no-route-network` (ENETUNREACH), `no-route-host` (EHOSTUNREACH) or `host-down` (EHOSTDOWN), and
+ * `check-support feature version` answers 0.96.
+ */
+export const DIALECTS = ['0.95', '0.96'] as const;
+export type Dialect = (typeof DIALECTS)[number];
+export const DEFAULT_DIALECT: Dialect = '0.95';
+/** mtr execs MTR_PACKET without arguments: the dialect is asked for through the environment. */
+export const DIALECT_ENV = 'MTR_PACKET_TS_DIALECT';
 
 /** `send-probe` defaults of mtr-packet 0.95 (`mark` and `local-device` have none: not given = not set). */
 export const SEND_PROBE_DEFAULTS = {

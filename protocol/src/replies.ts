@@ -12,12 +12,12 @@ export function formatReply(r: Reply): string {
   const token = checkInt(r.token, 'token');
   switch (r.type) {
     case 'no-route':
-      return 'address' in r ? formatProbeResult(token, r) : `${token} ${r.type}`;
-    case 'reply':
-    case 'ttl-expired':
     case 'no-route-network':
     case 'no-route-host':
     case 'host-down':
+      return 'address' in r ? formatProbeResult(token, r) : `${token} ${r.type}`;
+    case 'reply':
+    case 'ttl-expired':
       return formatProbeResult(token, r);
     case 'no-reply':
     case 'network-down':
@@ -107,7 +107,7 @@ type ReplyShape = 'probe-result' | 'bare' | 'bare-or-result' | 'invalid-argument
 const SHAPES = new Map<string, ReplyShape>();
 for (const name of PROBE_RESULT_REPLIES) SHAPES.set(name, 'probe-result');
 for (const name of BARE_REPLIES) SHAPES.set(name, 'bare');
-SHAPES.set(REPLY.noRoute, 'bare-or-result');
+for (const name of [REPLY.noRoute, REPLY.noRouteNetwork, REPLY.noRouteHost, REPLY.hostDown]) SHAPES.set(name, 'bare-or-result');
 SHAPES.set(REPLY.invalidArgument, 'invalid-argument');
 SHAPES.set(REPLY.unexpectedError, 'unexpected-error');
 SHAPES.set(REPLY.featureSupport, 'feature-support');
@@ -142,7 +142,7 @@ function parseKnown(tokens: string[]): Reply | undefined {
     case 'bare':
       return argc === 0 ? { token, type: name as BareReplyName } : undefined;
     case 'bare-or-result':
-      if (argc === 0) return { token, type: 'no-route' };
+      if (argc === 0) return { token, type: name as BareReplyName };
       return parseProbeResult(token, name as ProbeResultName, tokens);
     case 'probe-result':
       return parseProbeResult(token, name as ProbeResultName, tokens);

@@ -85,6 +85,10 @@ export interface ProbeResultReply {
 export type BareReplyName =
   | 'no-reply'
   | 'no-route'
+  /** the 0.96 dialect's send errors (ENETUNREACH, EHOSTUNREACH, EHOSTDOWN) */
+  | 'no-route-network'
+  | 'no-route-host'
+  | 'host-down'
   | 'network-down'
   | 'permission-denied'
   | 'probes-exhausted'

@@ -72,6 +72,10 @@ describe('parseReply', () => {
       mpls: [{ label: 100, tc: 2, bottomOfStack: 1, ttl: 64 }],
     });
     expect(parseReply('1 no-route')).toEqual({ token: 1, type: 'no-route' });
+    // the 0.96 dialect's bare send errors
+    expect(parseReply('1 no-route-network')).toEqual({ token: 1, type: 'no-route-network' });
+    expect(parseReply('1 no-route-host')).toEqual({ token: 1, type: 'no-route-host' });
+    expect(parseReply('1 host-down')).toEqual({ token: 1, type: 'host-down' });
     expect(parseReply('1 no-route-host ip-4 9.9.9.9 round-trip-time 77')).toMatchObject({ type: 'no-route-host', roundTripTime: 77 });
     expect(parseReply('1 no-route-network ip-4 9.9.9.9 round-trip-time 77')).toMatchObject({ type: 'no-route-network' });
     expect(parseReply('2 invalid-argument reason protocol-not-supported')).toEqual({
@@ -106,7 +110,7 @@ describe('parseReply', () => {
     unknown('5 reply ip-4 1.2.3.4 round-trip-time 1 mpls 1,2,3', 5, 'reply', [['ip-4', '1.2.3.4'], ['round-trip-time', '1'], ['mpls', '1,2,3']]);
     unknown('5 reply ip-4 1.2.3.4 round-trip-time 1 extra', 5, 'reply', [['ip-4', '1.2.3.4'], ['round-trip-time', '1'], ['extra', '']]);
     unknown('5 no-reply now', 5, 'no-reply', [['now', '']]);
-    unknown('5 host-down', 5, 'host-down', []);
+    unknown('5 host-down now', 5, 'host-down', [['now', '']]);
     unknown('5 invalid-argument why not', 5, 'invalid-argument', [['why', 'not']]);
     unknown('x7 no-reply', 0, 'no-reply', []); // token not a plain int: C strtol gives 0
     unknown('2147483648 no-reply', -2147483648, 'no-reply', []);
@@ -196,6 +200,13 @@ describe('errno -> reply (0.95 report_packet_error)', () => {
     expect(replyForErrno(1, 100)).toEqual({ token: 1, type: 'network-down' });
     expect(replyForErrno(1, 101)).toEqual({ token: 1, type: 'no-route' });
     expect(replyForErrno(1, 113)).toEqual({ token: 1, type: 'no-route' });
+    expect(replyForErrno(1, 112)).toEqual({ token: 1, type: 'unexpected-error', errno: 112 });
+    // the 0.96 dialect splits them, as mtr-packet 0.96 does
+    expect(replyForErrno(1, 101, '0.96')).toEqual({ token: 1, type: 'no-route-network' });
+    expect(replyForErrno(1, 113, '0.96')).toEqual({ token: 1, type: 'no-route-host' });
+    expect(replyForErrno(1, 112, '0.96')).toEqual({ token: 1, type: 'host-down' });
+    expect(replyForErrno(1, 100, '0.96')).toEqual({ token: 1, type: 'network-down' });
+    expect(replyForErrno(1, 22, '0.96')).toEqual({ token: 1, type: 'invalid-argument', reason: undefined });
     expect(replyForErrno(1, 1)).toEqual({ token: 1, type: 'permission-denied' });
     expect(replyForErrno(1, 98)).toEqual({ token: 1, type: 'address-in-use' });
     expect(replyForErrno(1, 99)).toEqual({ token: 1, type: 'address-not-available' });

@@ -1,10 +1,11 @@
-// Module entry: exports Engine, dropPrivileges and errnoName. No process-wide state: everything
+// Module entry: exports Engine, dropPrivileges, errnoName and setParentDeathSignal. No process-wide state: everything
 // lives in the Engine objects of each env (main thread or worker).
 #include <napi.h>
 
 #include "engine.h"
 #include "errors.h"
 #include "privileges.h"
+#include "process_guard.h"
 
 namespace {
 
@@ -69,6 +70,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", mtr::Engine::Define(env));
   exports.Set("dropPrivileges", Napi::Function::New<DropPrivileges>(env, "dropPrivileges"));
   exports.Set("errnoName", Napi::Function::New<ErrnoName>(env, "errnoName"));
+  exports.Set("setParentDeathSignal", Napi::Function::New<mtr::SetParentDeathSignal>(env, "setParentDeathSignal"));
   return exports;
 }
 

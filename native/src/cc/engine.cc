@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -18,7 +19,7 @@ namespace {
 constexpr size_t kMaxPacketsPerWake = 1024;  // then yield to the loop; the level-triggered poll fires again
 constexpr size_t kMetaPerPacket = 5;         // family, fromOffset, dataOffset, dataLength, rxNs
 // source, icmpType, icmpCode, errProto, origDstPort, origSrcPort, tcpId, tcpErrno, origDstOffset, txId
-// (NaN: absent)
+// (NaN: absent). native/src/batch.ts names the same slots (EXT): change both.
 constexpr size_t kExtPerPacket = 10;
 constexpr double kSourceRaw = 0, kSourcePing = 1, kSourceError = 2, kSourceTcp = 3, kSourceTx = 4;
 constexpr uint8_t kNoAddress[16] = {};
@@ -224,6 +225,7 @@ SysResult Engine::OpenIPv4() {
   }
   v4_.mode = Mode::kRaw;
   SetupTxStamps(send4_, AF_INET);
+  (void)rst_.Open(AF_INET);  // optional: without it a refusal is stamped at wake-up
   return Ok();
 }
 
@@ -266,6 +268,7 @@ SysResult Engine::OpenIPv6() {
   v6_.mode = Mode::kRaw;
   for (SendSocket& s : send6_)
     if (s.fd >= 0) SetupTxStamps(s, AF_INET6);
+  (void)rst_.Open(AF_INET6);  // optional, as for IPv4
   return Ok();
 }
 
@@ -290,6 +293,8 @@ Napi::Value Engine::Open(const Napi::CallbackInfo& info) {
       }
     }
     max_files_ = RaiseFileLimit();
+    // Quarantined ports cost a descriptor each: a quarter of what the process may open, at most 4096.
+    quarantine_.set_limit(max_files_ < 0 ? 4096 : static_cast<size_t>(std::min(4096.0, max_files_ / 4)));
     SysResult first_failure;
     for (int family : {AF_INET, AF_INET6}) {
       Family& fam = FamilyOf(family);
@@ -722,10 +727,13 @@ Napi::Value Engine::ConnectTcp(const Napi::CallbackInfo& info) {
   uint32_t protocol = IPPROTO_TCP;
   if (ok && info.Length() > 10 && !info[10].IsUndefined())
     ok = GetUint32(info[10], &protocol) && (protocol == IPPROTO_TCP || protocol == IPPROTO_SCTP);
+  uint32_t quarantine_ms = 0;
+  if (ok && info.Length() > 11 && !info[11].IsUndefined()) ok = GetUint32(info[11], &quarantine_ms);
   if (!ok) {
     ThrowType(env,
               "connectTcp(family: 4 | 6, dst: Uint8Array, dstPort: 0..65535, srcPort: 0..65535, ttl: -1..255, "
-              "tos: -1..255, mark?: uint32, device?: string, src?: Uint8Array, scopeId?, protocol?: 6 | 132)");
+              "tos: -1..255, mark?: uint32, device?: string, src?: Uint8Array, scopeId?, protocol?: 6 | 132, "
+              "quarantineMs?: uint32)");
     return env.Undefined();
   }
   if (!opened_ || closed_) {
@@ -744,6 +752,9 @@ Napi::Value Engine::ConnectTcp(const Napi::CallbackInfo& info) {
   // In raw mode a router's ICMP error reaches the raw ICMP socket; reading it from the TCP
   // socket's error queue as well would hand the daemon the same error twice.
   opts.recverr = FamilyOf(af).mode != Mode::kRaw;
+  const int64_t quarantine_ns = protocol == IPPROTO_TCP ? static_cast<int64_t>(quarantine_ms) * 1000000 : 0;
+  quarantine_.Expire(RealtimeNs());
+  rst_.Drain();  // what is queued now cannot be this probe's: keep the queue short
   TcpStarted st;
   SysResult r = StartTcp(af, dst, static_cast<uint16_t>(dst_port), static_cast<uint16_t>(src_port), opts, &st);
   if (!r.ok()) {
@@ -762,8 +773,11 @@ Napi::Value Engine::ConnectTcp(const Napi::CallbackInfo& info) {
     // Refused before connect() returned (it happens on loopback): a completion like any other,
     // delivered with the next flush.
     const int64_t now = RealtimeNs();
-    AbortClose(st.fd);
-    AddTcpEvent(af, dst, id, st.immediate_err, now);
+    ReleaseProbeSocket(st.fd, opts.protocol == IPPROTO_TCP, quarantine_ns);
+    const int64_t at = opts.protocol == IPPROTO_TCP
+                           ? RefusalTime(af, dst, static_cast<uint16_t>(dst_port), st.local_port, st.departure_ns, now)
+                           : now;
+    AddTcpEvent(af, dst, id, st.immediate_err, at);
     ScheduleFlush();
     return out;
   }
@@ -774,9 +788,11 @@ Napi::Value Engine::ConnectTcp(const Napi::CallbackInfo& info) {
   t->family = af;
   std::memcpy(t->dst, dst, dst_len);
   t->src_port = st.local_port;
+  t->dst_port = static_cast<uint16_t>(dst_port);
   t->recverr = opts.recverr;
   t->tcp = opts.protocol == IPPROTO_TCP;
   t->departure_ns = st.departure_ns;
+  t->quarantine_ns = quarantine_ns;
   int rc = uv_poll_init_socket(loop_, &t->handle, st.fd);
   if (rc != 0) {
     AbortClose(st.fd);
@@ -853,6 +869,7 @@ Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
   o.Set("readErrors", static_cast<double>(read_errors_));
   o.Set("batches", static_cast<double>(batches_));
   o.Set("tcpInFlight", static_cast<double>(tcp_.size()));
+  o.Set("quarantinedPorts", static_cast<double>(quarantine_.size()));
   return o;
 }
 
@@ -878,6 +895,8 @@ void Engine::CloseAll() {
   std::unordered_map<uint32_t, TcpProbe*> probes;
   probes.swap(tcp_);
   for (auto& kv : probes) CloseProbe(kv.second);
+  quarantine_.CloseAll();
+  rst_.Close();
   if (flusher_ != nullptr) {
     flusher_->owner = nullptr;
     uv_close(reinterpret_cast<uv_handle_t*>(&flusher_->check), &Engine::OnFlusherClosed);
@@ -1071,6 +1090,7 @@ void Engine::TcpWake(TcpProbe* t, int status, int events) {
       if (kernel_rx <= now) rx = kernel_rx;
     }
   }
+  if (err == ECONNREFUSED && t->tcp) rx = RefusalTime(t->family, t->dst, t->dst_port, t->src_port, t->departure_ns, now);
   AddTcpEvent(t->family, t->dst, t->id, err, rx);
   CloseProbe(t);
   ScheduleFlush();
@@ -1081,8 +1101,24 @@ void Engine::CloseProbe(TcpProbe* t) {
   t->owner = nullptr;
   uv_poll_stop(&t->handle);
   uv_close(reinterpret_cast<uv_handle_t*>(&t->handle), &Engine::OnTcpClosed);
-  AbortClose(t->fd);
+  ReleaseProbeSocket(t->fd, t->tcp, closed_ ? 0 : t->quarantine_ns);
   t->fd = -1;
+}
+
+int64_t Engine::RefusalTime(int family, const uint8_t* dst, uint16_t dst_port, uint16_t src_port,
+                            int64_t departure_ns, int64_t fallback_ns) {
+  if (!rst_.any_open()) return fallback_ns;
+  rst_.Drain();
+  const int64_t ns = rst_.Take(family, dst, dst_port, src_port, departure_ns);
+  return ns != 0 && ns <= fallback_ns ? ns : fallback_ns;
+}
+
+void Engine::ReleaseProbeSocket(int fd, bool tcp, int64_t quarantine_ns) {
+  if (!tcp || quarantine_ns <= 0) {
+    AbortClose(fd);
+    return;
+  }
+  quarantine_.Hold(fd, RealtimeNs() + quarantine_ns);
 }
 
 void Engine::AddTcpEvent(int family, const uint8_t* dst, uint32_t id, int err, int64_t rx_ns) {

@@ -12,7 +12,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "port_quarantine.h"
 #include "probe_sockets.h"
+#include "rst_stamps.h"
 #include "sockets.h"
 
 namespace mtr {
@@ -120,9 +122,11 @@ class Engine : public Napi::ObjectWrap<Engine> {
     int family = 0;
     uint8_t dst[16] = {};
     uint16_t src_port = 0;
+    uint16_t dst_port = 0;
     bool recverr = false;
     bool tcp = true;            // false for an SCTP probe
     int64_t departure_ns = 0;   // the clock read before connect()
+    int64_t quarantine_ns = 0;  // how long its port stays taken after it ends (TCP only; 0: not at all)
   };
 
   // Events that are not read from a shared socket (TCP completions and their error queues, an
@@ -205,6 +209,11 @@ class Engine : public Napi::ObjectWrap<Engine> {
   size_t ReadErrorQueue(int fd, int family, int proto, uint16_t src_port, double tcp_id, Batch& batch);
   void TcpWake(TcpProbe* t, int status, int events);
   void CloseProbe(TcpProbe* t);
+  // Closes a finished TCP probe's socket now, or hands it to quarantine_ for quarantine_ns.
+  void ReleaseProbeSocket(int fd, bool tcp, int64_t quarantine_ns);
+  // When a TCP probe was refused: the kernel's stamp of the RST (rst_), else `fallback_ns`.
+  int64_t RefusalTime(int family, const uint8_t* dst, uint16_t dst_port, uint16_t src_port, int64_t departure_ns,
+                      int64_t fallback_ns);
   void AddTcpEvent(int family, const uint8_t* dst, uint32_t id, int err, int64_t rx_ns);
   void ScheduleFlush();
   // Hands batch to JS and empties it. May run JS: the caller must not touch the engine afterwards.
@@ -238,6 +247,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   std::unordered_map<uint32_t, TcpProbe*> tcp_;
   uint32_t next_tcp_id_ = 1;
+  PortQuarantine quarantine_;
+  RstStamps rst_;  // kernel stamps of the RSTs that refuse TCP probes (raw mode)
   Flusher* flusher_ = nullptr;
   bool flush_scheduled_ = false;
 

@@ -61,11 +61,13 @@ struct raw_socket {
 static const struct raw_socket kSockets[] = {
     {AF_INET, IPPROTO_ICMP, 0},    /* IPv4 receive: ICMP answers */
     {AF_INET, IPPROTO_RAW, 0},     /* IPv4 send: header-including */
+    {AF_INET, IPPROTO_TCP, 1},     /* IPv4 receive: RSTs, for kernel-timed TCP refusals */
     {AF_INET6, IPPROTO_ICMPV6, 0}, /* IPv6 receive */
     {AF_INET6, IPPROTO_ICMPV6, 0}, /* IPv6 send, one per probe protocol */
     {AF_INET6, IPPROTO_UDP, 0},
     {AF_INET6, IPPROTO_TCP, 0},
     {AF_INET6, IPPROTO_SCTP, 1},
+    {AF_INET6, IPPROTO_TCP, 1},    /* IPv6 receive: RSTs (after the TCP send socket) */
 };
 #define SOCKET_COUNT (sizeof kSockets / sizeof kSockets[0])
 
@@ -349,15 +351,23 @@ int main(int argc, char **argv) {
   const int sec = refuse_listen();
   if (sec != 0 && sec != ENOSYS) die("seccomp", sec);
 
-  /* 5. A fresh environment: nothing of the caller's reaches Node. */
-  char *envp[4];
+  /* 5. A fresh environment: nothing of the caller's reaches Node, but the protocol dialect mtr
+   * asks for (MTR_PACKET_TS_DIALECT), and only as a short string of digits and dots, which the
+   * daemon checks against the dialects it knows (refusing any other at start). */
+  char *envp[5];
   char mark_env[48];
+  char dialect_env[48];
   size_t n = 0;
   envp[n++] = (char *)"PATH=/usr/sbin:/usr/bin:/sbin:/bin";
   if (strlen(fds_env) > 18) envp[n++] = fds_env;
   if (mark_fd >= 0) {
     snprintf(mark_env, sizeof mark_env, "MTR_PACKET_TS_MARK_FD=%d", mark_fd);
     envp[n++] = mark_env;
+  }
+  const char *dialect = getenv("MTR_PACKET_TS_DIALECT");
+  if (dialect != NULL && dialect[0] != 0 && strlen(dialect) <= 15 && strspn(dialect, "0123456789.") == strlen(dialect)) {
+    snprintf(dialect_env, sizeof dialect_env, "MTR_PACKET_TS_DIALECT=%s", dialect);
+    envp[n++] = dialect_env;
   }
   envp[n] = NULL;
 

@@ -44,6 +44,8 @@ export function outcomeOf(r: Reply): ProbeOutcome {
     case 'no-route-network':
     case 'no-route-host':
     case 'host-down':
+      // the 0.96 dialect also says these bare, for a send that failed
+      if (!('address' in r)) return { kind: 'send-failed', reason: 'no-route' };
       return { kind: 'unreachable', reason: r.type, address: r.address, rtt: r.roundTripTime, mpls: r.mpls };
     case 'no-reply':
       return { kind: 'no-reply' };

@@ -1,0 +1,309 @@
+// The exporter's targets, run by the engine (frontend/src/engine): one packet process for all of them,
+// restarted when it dies. This module owns the mapping between configuration names and engine targets,
+// and translates the engine's events into the exporter's (events.ts). It also decides:
+// - when a target starts: after a random part of its interval, so the schedules spread (jitter);
+// - what the engine's budget says (budget.ts): global rate, per-router rate, probes in flight;
+// - when a failed target (a name that does not resolve, ...) is tried again;
+// - when a name is resolved again (every RESOLVE_EVERY_MS), and a target whose address changed restarted.
+
+import { PacketClient } from '../client.js';
+import { createEngine } from '../engine/engine.js';
+import type { EngineEvent, ErrorStage } from '../engine/events.js';
+import type { Engine, EngineOptions, TargetId, TargetRef } from '../engine/types.js';
+import { lookupTarget } from '../targets.js';
+import { isIP } from 'node:net';
+import { ProbeBudget, type BudgetLimits } from './budget.js';
+import type { TargetSpec } from './config.js';
+import type { AnyEvent, BudgetName, ProbeErrorKind } from './events.js';
+
+export const RESOLVE_EVERY_MS = 5 * 60_000;
+const RETRY_MIN_MS = 5_000;
+const RETRY_MAX_MS = 5 * 60_000;
+
+interface Entry {
+  spec: TargetSpec;
+  id: TargetId | undefined;
+  /** the address the engine probes (once resolved) */
+  address: string | undefined;
+  /** latest responder per TTL (index ttl-1) that was not the destination: whose ICMP budget a probe uses */
+  routers: (string | undefined)[];
+  inFlight: number;
+  failures: number;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export interface SourceOptions {
+  /** the packet program (ours by default) */
+  packetPath: string;
+  budget: BudgetLimits;
+  emit(e: AnyEvent): void;
+  /** for tests: an engine over fakes */
+  engineOptions?: Partial<EngineOptions>;
+  /** milliseconds before a target's first probe; default: random within its interval */
+  startDelay?(spec: TargetSpec): number;
+  /** re-resolve names (default true) */
+  reresolve?: boolean;
+  /** ms since the epoch on the engine's clock (default Date.now) */
+  now?(): number;
+  /** every engine event as it is, with the configuration's name of its target (the event stream) */
+  raw?(e: EngineEvent, name: string | undefined): void;
+}
+
+const STAGE_KIND: Record<ErrorStage, ProbeErrorKind | undefined> = {
+  resolve: 'resolve',
+  'local-address': 'refused',
+  features: 'unsupported',
+  probe: 'refused',
+  'packet-process': 'daemon_exit',
+  listener: undefined,
+};
+
+export class EngineSource {
+  readonly engine: Engine;
+  private readonly byName = new Map<string, Entry>();
+  private readonly byId = new Map<TargetId, Entry>();
+  private readonly budget: ProbeBudget;
+  private inFlightTotal = 0;
+  private resolveTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** the entry engine.add() is adding (its target-added event comes before add() returns the id) */
+  private starting: Entry | undefined;
+  daemonPid: number | undefined;
+
+  constructor(private readonly opts: SourceOptions) {
+    this.budget = new ProbeBudget(opts.budget, (opts.now ?? Date.now)());
+    this.engine = createEngine({
+      // the engine starts a packet program that keeps dying ever more slowly (no tight loop)
+      connect: () => new PacketClient({ path: opts.packetPath, stderr: 'inherit' }),
+      lookup: lookupTarget,
+      onPacketProcessExit: 'restart',
+      defaults: { cycles: undefined },
+      budget: { tryTake: (target, ttl, at) => this.admit(target, ttl, at) },
+      ...opts.engineOptions,
+    });
+    this.engine.subscribe((e) => this.onEngineEvent(e));
+    if (opts.reresolve !== false) {
+      this.resolveTimer = setInterval(() => void this.reresolve(), RESOLVE_EVERY_MS);
+      this.resolveTimer.unref();
+    }
+  }
+
+  get inFlight(): number {
+    return this.inFlightTotal;
+  }
+
+  setBudget(limits: BudgetLimits): void {
+    this.budget.setLimits(limits, (this.opts.now ?? Date.now)());
+  }
+
+  names(): string[] {
+    return [...this.byName.keys()];
+  }
+
+  /** Starts a target after `delayMs` (default: the jitter). */
+  add(spec: TargetSpec, delayMs?: number): void {
+    if (this.stopped) return;
+    if (this.byName.has(spec.name)) this.remove(spec.name);
+    const e: Entry = {
+      spec,
+      id: undefined,
+      address: undefined,
+      routers: [],
+      inFlight: 0,
+      failures: 0,
+      timer: undefined,
+    };
+    this.byName.set(spec.name, e);
+    const delay = delayMs ?? this.opts.startDelay?.(spec) ?? Math.random() * spec.interval * 1000;
+    e.timer = setTimeout(() => this.start(e), delay);
+  }
+
+  private start(e: Entry): void {
+    e.timer = undefined;
+    if (this.stopped || this.byName.get(e.spec.name) !== e) return;
+    const s = e.spec;
+    this.starting = e;
+    const ref = this.engine.add(s.host, {
+      protocol: s.protocol,
+      port: s.port ?? 0,
+      interval: s.interval,
+      timeout: s.timeout,
+      psize: s.size,
+      maxTtl: s.maxTtl,
+      family: s.ipVersion,
+      cycles: undefined,
+    });
+    this.starting = undefined;
+    e.id = ref.id;
+    e.routers = [];
+    this.byId.set(ref.id, e);
+  }
+
+  /** Stops a target; its in-flight probes are forgotten (their answers are ignored). */
+  remove(name: string): void {
+    const e = this.byName.get(name);
+    if (e === undefined) return;
+    this.byName.delete(name);
+    this.detach(e);
+  }
+
+  private detach(e: Entry): void {
+    if (e.timer !== undefined) clearTimeout(e.timer);
+    e.timer = undefined;
+    if (e.id !== undefined) {
+      this.byId.delete(e.id);
+      this.engine.remove(e.id);
+      e.id = undefined;
+    }
+    this.inFlightTotal -= e.inFlight;
+    e.inFlight = 0;
+  }
+
+  private admit(target: TargetRef, ttl: number, now: number): boolean {
+    const e = this.byId.get(target.id);
+    const router = e?.routers[ttl - 1];
+    const v = this.budget.admit(now, this.inFlightTotal, router);
+    if (v === 'ok') return true;
+    if (e !== undefined)
+      this.opts.emit({ type: 'probe-deferred', target: e.spec.name, at: now, ttl, budget: v as BudgetName });
+    return false;
+  }
+
+  private onEngineEvent(ev: EngineEvent): void {
+    if (this.opts.raw !== undefined) {
+      const t = 'target' in ev && ev.target !== undefined ? (this.byId.get(ev.target.id) ?? this.starting) : undefined;
+      if (t === undefined || !t.spec.name.startsWith('\u0000')) this.opts.raw(ev, t?.spec.name);
+    }
+    switch (ev.type) {
+      case 'packet-process-started':
+        this.daemonPid = ev.pid;
+        this.opts.emit({ type: 'daemon-started', at: ev.ts, pid: ev.pid, restarts: ev.restarts });
+        return;
+      case 'packet-process-exited':
+        this.opts.emit({ type: 'daemon-exit', at: ev.ts, pid: ev.pid, message: ev.message, restarting: ev.restarting });
+        return;
+      case 'name-resolved':
+      case 'warning':
+        return;
+      default:
+        break;
+    }
+    if (ev.target === undefined) return;
+    const e = this.byId.get(ev.target.id);
+    if (e === undefined) return;
+    const name = e.spec.name;
+    switch (ev.type) {
+      case 'target-started':
+        e.failures = 0;
+        if (ev.target.address !== undefined && ev.target.family !== undefined) {
+          e.address = ev.target.address;
+          this.opts.emit({
+            type: 'target-address',
+            target: name,
+            at: ev.ts,
+            address: ev.target.address,
+            family: ev.target.family,
+          });
+        }
+        return;
+      case 'probe-sent':
+        e.inFlight++;
+        this.inFlightTotal++;
+        this.opts.emit({ type: 'probe-sent', target: name, at: ev.ts, ttl: ev.probe.ttl });
+        return;
+      case 'probe-answered':
+        this.settled(e);
+        e.routers[ev.probe.ttl - 1] = ev.destination ? undefined : ev.responder;
+        this.opts.emit({
+          type: 'probe-answered',
+          target: name,
+          at: ev.ts,
+          ttl: ev.probe.ttl,
+          kind: ev.reply.kind,
+          responder: ev.responder,
+          rtt: ev.rtt,
+          destination: ev.destination,
+        });
+        return;
+      case 'probe-lost':
+        this.settled(e);
+        this.opts.emit({
+          type: 'probe-lost',
+          target: name,
+          at: ev.ts,
+          ttl: ev.probe.ttl,
+          reason: ev.reason,
+          detail: ev.detail,
+        });
+        return;
+      case 'cycle-done':
+        this.opts.emit({
+          type: 'cycle-done',
+          target: name,
+          at: ev.ts,
+          cycle: ev.cycle,
+          pathId: ev.pathId,
+          destinationTtl: ev.destinationTtl,
+          reached: ev.reached,
+        });
+        return;
+      case 'path-changed':
+        this.opts.emit({ type: 'path-changed', target: name, at: ev.ts, previous: ev.previous, current: ev.current });
+        return;
+      case 'error': {
+        const kind = STAGE_KIND[ev.stage];
+        if (kind !== undefined)
+          this.opts.emit({ type: 'target-error', target: name, at: ev.ts, kind, message: ev.message });
+        return;
+      }
+      case 'target-done':
+        if (ev.reason === 'failed') this.retry(e);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private settled(e: Entry): void {
+    if (e.inFlight > 0) {
+      e.inFlight--;
+      this.inFlightTotal--;
+    }
+  }
+
+  /** A failed target (name did not resolve, feature missing, refused) starts again later, backing off. */
+  private retry(e: Entry): void {
+    if (this.stopped || this.byName.get(e.spec.name) !== e) return;
+    this.detach(e);
+    e.failures++;
+    const delay = Math.min(RETRY_MAX_MS, RETRY_MIN_MS * 2 ** (e.failures - 1));
+    e.timer = setTimeout(() => this.start(e), delay);
+  }
+
+  /** Resolves every name again; a target whose address changed starts over on the new one. */
+  async reresolve(): Promise<void> {
+    for (const e of [...this.byName.values()]) {
+      const s = e.spec;
+      if (isIP(s.host) !== 0 || e.id === undefined || e.address === undefined) continue;
+      let now: string;
+      try {
+        now = (await lookupTarget(s.host, s.ipVersion)).address;
+      } catch {
+        continue; // a failing lookup keeps probing the address we have
+      }
+      if (this.byName.get(s.name) !== e || now === e.address || e.id === undefined) continue;
+      this.detach(e);
+      this.start(e);
+    }
+  }
+
+  /** Stops every target and the packet process; in-flight probes are abandoned (not counted as lost). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.resolveTimer !== undefined) clearInterval(this.resolveTimer);
+    for (const e of this.byName.values()) if (e.timer !== undefined) clearTimeout(e.timer);
+    this.byName.clear();
+    this.byId.clear();
+    await this.engine.stop();
+  }
+}

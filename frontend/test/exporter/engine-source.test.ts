@@ -1,0 +1,93 @@
+// The exporter's targets over the engine, with the engine's fakes (a manual clock, a scripted packet
+// process): events named by configuration name, one packet process for every target, the budgets'
+// deferrals (never a loss), and a removed target going quiet.
+
+import { describe, expect, it } from 'vitest';
+import { parseConfig, type TargetSpec } from '../../src/exporter/config.js';
+import { EngineSource } from '../../src/exporter/engine-source.js';
+import type { AnyEvent } from '../../src/exporter/events.js';
+import { FakeClock, fakeEngineOptions, pathScript } from '../engine-fakes.js';
+
+const PATH = ['10.0.0.1', '10.0.0.2', '10.0.0.9'];
+const specs = parseConfig(
+  'targets:\n  - {name: a, host: 10.0.0.9, interval: 1}\n  - {name: b, host: 10.0.0.9, interval: 1, protocol: udp}\n',
+).targets as TargetSpec[];
+const realTick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
+
+function setup(budget = { probesPerSecond: 1000, routerProbesPerSecond: 1000, routerBurst: 1000, maxInFlight: 1000 }) {
+  const clock = new FakeClock();
+  const engineOptions = fakeEngineOptions(clock, { '10.0.0.9': pathScript(PATH) });
+  const events: AnyEvent[] = [];
+  const src = new EngineSource({
+    packetPath: '/unused',
+    budget,
+    emit: (e) => events.push(e),
+    engineOptions,
+    now: clock.now,
+    startDelay: () => 0,
+    reresolve: false,
+  });
+  return { clock, src, events, senders: engineOptions.senders };
+}
+
+describe('exporter targets over the engine', () => {
+  it('runs every target over one packet process and names events by configuration name', async () => {
+    const { clock, src, events, senders } = setup();
+    for (const s of specs) src.add(s);
+    await realTick();
+    await clock.advance(5000);
+    expect(senders).toHaveLength(1);
+    for (const name of ['a', 'b']) {
+      const answered = events.filter((e) => e.type === 'probe-answered' && e.target === name);
+      expect(answered.length, name).toBeGreaterThan(5);
+      expect(events.some((e) => e.type === 'target-address' && e.target === name && e.address === '10.0.0.9')).toBe(
+        true,
+      );
+      expect(events.some((e) => e.type === 'cycle-done' && e.target === name && e.destinationTtl === 3)).toBe(true);
+    }
+    expect(
+      events
+        .filter((e) => e.type === 'probe-answered' && e.destination)
+        .every((e) => e.type === 'probe-answered' && e.responder === '10.0.0.9'),
+    ).toBe(true);
+    await clock.advance(1000);
+    expect(src.inFlight).toBeLessThanOrEqual(6);
+    await src.stop();
+  });
+
+  it('holds probes back when a router is over its budget: deferred, never lost', async () => {
+    const { clock, src, events } = setup({
+      probesPerSecond: 1000,
+      routerProbesPerSecond: 0.5,
+      routerBurst: 1,
+      maxInFlight: 1000,
+    });
+    src.add(specs[0] as TargetSpec);
+    await realTick();
+    await clock.advance(10_000);
+    const deferred = events.filter((e) => e.type === 'probe-deferred');
+    expect(deferred.length).toBeGreaterThan(0);
+    expect(deferred.every((e) => e.type === 'probe-deferred' && e.budget === 'router' && e.target === 'a')).toBe(true);
+    expect(events.filter((e) => e.type === 'probe-lost')).toEqual([]);
+    // the routers answered at most their budget: a burst of 1, then one every 2 s
+    const byRouter = (addr: string): number =>
+      events.filter((e) => e.type === 'probe-answered' && e.responder === addr).length;
+    expect(byRouter('10.0.0.1')).toBeLessThanOrEqual(1 + 10 / 2 + 1);
+    await src.stop();
+  });
+
+  it('a removed target goes quiet while the others go on', async () => {
+    const { clock, src, events } = setup();
+    for (const s of specs) src.add(s);
+    await realTick();
+    await clock.advance(3000);
+    src.remove('a');
+    const mark = events.length;
+    await clock.advance(3000);
+    const later = events.slice(mark).filter((e) => 'target' in e);
+    expect(later.some((e) => 'target' in e && e.target === 'a')).toBe(false);
+    expect(later.some((e) => e.type === 'probe-answered' && e.target === 'b')).toBe(true);
+    expect(src.names()).toEqual(['b']);
+    await src.stop();
+  });
+});

@@ -1,0 +1,145 @@
+#include "rst_stamps.h"
+
+#include <errno.h>
+#include <linux/filter.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+
+#include <cstring>
+
+#include "privileges.h"
+
+namespace mtr {
+
+namespace {
+
+constexpr uint32_t kTcpRst = 0x04;
+
+// Keeps a segment when its RST flag is set and its destination port is kMinPort or above. The
+// IPv4 socket sees the IP header first (X = its length); the IPv6 one starts at the TCP header.
+SysResult AttachFilter(int fd, int family) {
+  const bool v4 = family == AF_INET;
+  struct sock_filter v4_code[] = {
+      BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),                  // X = IP header length
+      BPF_STMT(BPF_LD | BPF_B | BPF_IND, 13),                  // A = TCP flags
+      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, kTcpRst, 0, 3),     // RST? else drop
+      BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),                   // A = destination port
+      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, RstStamps::kMinPort, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, 0xffff),
+      BPF_STMT(BPF_RET | BPF_K, 0),
+  };
+  struct sock_filter v6_code[] = {
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
+      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, kTcpRst, 0, 3),
+      BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 2),
+      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, RstStamps::kMinPort, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, 0xffff),
+      BPF_STMT(BPF_RET | BPF_K, 0),
+  };
+  struct sock_fprog prog;
+  prog.filter = v4 ? v4_code : v6_code;
+  prog.len = static_cast<unsigned short>(v4 ? sizeof v4_code / sizeof v4_code[0] : sizeof v6_code / sizeof v6_code[0]);
+  if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0) return Fail(errno, "setsockopt");
+  return Ok();
+}
+
+uint16_t U16(const uint8_t* p) { return static_cast<uint16_t>((p[0] << 8) | p[1]); }
+
+}  // namespace
+
+SysResult RstStamps::Open(int family) {
+  int& slot = family == AF_INET ? fd4_ : fd6_;
+  if (slot >= 0) return Ok();
+  int fd = OpenRawOrInherited(family, IPPROTO_TCP);  // the launcher's, when it opened one
+  if (fd < 0) return Fail(-fd, "socket");
+  SysResult r = AttachFilter(fd, family);
+  const int on = 1;
+  if (r.ok() && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) != 0) r = Fail(errno, "setsockopt");
+  if (!r.ok()) {
+    CloseFd(fd);
+    return r;
+  }
+  slot = fd;
+  return Ok();
+}
+
+void RstStamps::Close() {
+  CloseFd(fd4_);
+  CloseFd(fd6_);
+  fd4_ = fd6_ = -1;
+  entries_.clear();
+}
+
+void RstStamps::Drain() {
+  if (fd4_ >= 0) DrainOne(fd4_, AF_INET);
+  if (fd6_ >= 0) DrainOne(fd6_, AF_INET6);
+}
+
+void RstStamps::DrainOne(int fd, int family) {
+  // Only the headers matter: a longer segment is cut (MSG_TRUNC), which is fine.
+  uint8_t data[128];
+  alignas(struct cmsghdr) uint8_t control[CMSG_SPACE(sizeof(struct timespec))];
+  struct sockaddr_storage name;
+  for (size_t n = 0; n < kMaxEntries; n++) {
+    struct iovec iov = {data, sizeof data};
+    struct msghdr msg;
+    std::memset(&msg, 0, sizeof msg);
+    msg.msg_name = &name;
+    msg.msg_namelen = sizeof name;
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof control;
+    const ssize_t got = recvmsg(fd, &msg, MSG_DONTWAIT);
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      return;  // EAGAIN: drained (any other error: nothing more to read now)
+    }
+    const size_t len = static_cast<size_t>(got) < sizeof data ? static_cast<size_t>(got) : sizeof data;
+    size_t tcp = 0;
+    if (family == AF_INET) {
+      if (len < 20) continue;
+      tcp = static_cast<size_t>(data[0] & 0x0f) * 4;
+    }
+    if (len < tcp + 14) continue;
+    int64_t ns = 0;
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+        struct timespec ts;
+        std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        ns = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+      }
+    }
+    if (ns == 0) continue;  // no kernel stamp: the wake-up time is as good
+    Entry e;
+    e.family = family;
+    std::memset(e.from, 0, sizeof e.from);
+    if (family == AF_INET) {
+      std::memcpy(e.from, data + 12, 4);  // the IP header's source
+    } else {
+      std::memcpy(e.from, &reinterpret_cast<struct sockaddr_in6*>(&name)->sin6_addr, 16);
+    }
+    e.from_port = U16(data + tcp);
+    e.to_port = U16(data + tcp + 2);
+    e.ns = ns;
+    if (entries_.size() >= kMaxEntries) entries_.pop_front();
+    entries_.push_back(e);
+  }
+}
+
+int64_t RstStamps::Take(int family, const uint8_t* dst, uint16_t dst_port, uint16_t local_port, int64_t not_before_ns) {
+  const size_t alen = family == AF_INET ? 4 : 16;
+  // Newest first: the latest RST for this pair is the one that ended this probe's connect.
+  for (auto it = entries_.rbegin(); it != entries_.rend(); ++it) {
+    if (it->family != family || it->to_port != local_port || it->from_port != dst_port) continue;
+    if (std::memcmp(it->from, dst, alen) != 0 || it->ns < not_before_ns) continue;
+    const int64_t ns = it->ns;
+    entries_.erase(std::next(it).base());
+    return ns;
+  }
+  return 0;
+}
+
+}  // namespace mtr

@@ -1,0 +1,146 @@
+// The three ways a probe leaves, one function each: raw sockets (we build the packet), datagram
+// sockets (unprivileged: the kernel builds the headers and owns the ICMP identifier), and a real
+// connect() for TCP and SCTP. Each returns what the daemon must remember of the send (Sent), or
+// undefined when the request cannot be built (answered invalid-argument); send errors are thrown.
+
+import { ERRNO, type SendProbeRequest } from '@mtr-ts/protocol';
+import { buildDgramPayload, buildProbe, needsSource } from './codec.js';
+import type { ProbeTable } from './probes.js';
+import type { SourceCache } from './source-cache.js';
+import { isSendError, type ProbeOptions, type SendOptions, type Transport } from './transport.js';
+
+const HTTP_PORT = 80;
+/**
+ * source ports tried for one TCP probe before its bind error is the answer: other probers' ports
+ * and quarantined ones are skipped (a failed bind costs a few µs)
+ */
+const MAX_PORT_ATTEMPTS = 1024;
+/** a TCP probe's port quarantine is its timeout, at most this */
+const MAX_QUARANTINE_MS = 60_000;
+/** how long a TCP probe whose connect a router aborted waits for that router's ICMP message */
+/** IPv6 raw socket protocol per probe protocol (ICMP probes are ICMPv6 there). */
+const PROTOCOL_NUMBERS_V6 = { icmp: 58, udp: 17, tcp: 6, sctp: 132 } as const;
+
+/** What the strategies use of the daemon. */
+export interface SenderContext {
+  readonly transport: Transport;
+  readonly probes: ProbeTable;
+  readonly sources: SourceCache;
+  readonly icmpId: number;
+  readonly ipId: number;
+  /** a fresh txId for a raw send's transmit stamp */
+  takeTxId(): number;
+  /** datagram mode: the ping socket's port, which the kernel made the ICMP identifier */
+  pingSocketPort(family: 4 | 6, port: number): void;
+}
+
+/** What the daemon keeps of a send. */
+export interface Sent {
+  /** departure (ns) */
+  txNs: number;
+  srcPort: number;
+  dstPort: number;
+  sequence: number;
+  /** the native TCP probe id; -1 for the others */
+  tcpId: number;
+  /** raw sends: the id its transmit stamp will carry */
+  txId?: number;
+  /** raw IPv4: the IPv4 identification it carries */
+  ipId?: number;
+  /** ICMP: the echo request's length */
+  icmpLength?: number;
+}
+
+/** Raw sockets: we build the packet (IPv4 with its header; IPv6 from the transport header). */
+export function sendRaw(
+  c: SenderContext,
+  req: SendProbeRequest,
+  family: 4 | 6,
+  dst: Uint8Array,
+  src: Uint8Array | undefined,
+  opts: ProbeOptions,
+): Sent | undefined {
+  const sequence = c.probes.allocateSequence();
+  const source = src ?? (needsSource(req) ? c.sources.get(family, dst) : undefined);
+  const built = buildProbe(req, family, dst, source, { icmpId: c.icmpId, sequence, ipId: c.ipId });
+  if (built === undefined) return undefined;
+  const sendOpts: SendOptions = {};
+  if (opts.mark !== undefined) sendOpts.mark = opts.mark;
+  if (opts.device !== undefined) sendOpts.device = opts.device;
+  const txId = c.takeTxId();
+  sendOpts.txId = txId;
+  const txNs =
+    family === 4
+      ? c.transport.sendIPv4(built.bytes, dst, sendOpts)
+      : c.transport.sendIPv6(PROTOCOL_NUMBERS_V6[req.protocol], built.bytes, dst, {
+          ...sendOpts,
+          hopLimit: req.ttl,
+          trafficClass: req.tos,
+          ...(src ? { src } : {}),
+        });
+  return {
+    txNs,
+    srcPort: built.srcPort,
+    dstPort: built.dstPort,
+    sequence,
+    tcpId: -1,
+    txId,
+    ...(family === 4 ? { ipId: c.ipId } : {}),
+    ...(req.protocol === 'icmp' ? { icmpLength: family === 4 ? built.bytes.length - 20 : built.bytes.length } : {}),
+  };
+}
+
+/** Datagram sockets (no privileges): the kernel builds the headers and owns the ICMP identifier. */
+export function sendDgram(
+  c: SenderContext,
+  req: SendProbeRequest,
+  family: 4 | 6,
+  dst: Uint8Array,
+  opts: ProbeOptions,
+): Sent | undefined {
+  const sequence = c.probes.allocateSequence();
+  const payload = buildDgramPayload(req, family, sequence);
+  if (payload === undefined) return undefined;
+  const proto = req.protocol === 'icmp' ? 'icmp' : 'udp';
+  const dstPort = proto === 'udp' ? req.port || sequence : 0;
+  const r = c.transport.sendDgram(family, proto, payload, dst, dstPort, opts);
+  if (proto === 'icmp') c.pingSocketPort(family, r.localPort);
+  return {
+    txNs: r.txNs,
+    srcPort: proto === 'udp' ? r.localPort : 0,
+    dstPort,
+    sequence,
+    tcpId: -1,
+    ...(proto === 'icmp' ? { icmpLength: payload.length } : {}),
+  };
+}
+
+/**
+ * TCP and SCTP: a real connect() from the sequence as source port, as mtr-packet does (port 80
+ * unless given); a port still in use by anyone is skipped (the bind fails) and the next
+ * sequence is tried.
+ */
+export function sendStream(
+  c: SenderContext,
+  req: SendProbeRequest,
+  family: 4 | 6,
+  dst: Uint8Array,
+  opts: ProbeOptions,
+): Sent {
+  // 0.95 keeps the port as the int it parsed and htons() cuts it to 16 bits
+  const dstPort = req.port ? req.port & 0xffff : HTTP_PORT;
+  const protocol = req.protocol === 'sctp' ? 'sctp' : 'tcp';
+  // The port stays taken for the probe's timeout after it ends: an answer for it arriving late
+  // cannot be taken for a later probe's (ours or another prober's) on the same port.
+  const quarantineMs = Math.min(Math.max(0, Math.round(req.timeout * 1000)), MAX_QUARANTINE_MS);
+  for (let attempt = 0; ; attempt++) {
+    const sequence = c.probes.allocateSequence();
+    try {
+      const r = c.transport.connectTcp(family, dst, dstPort, sequence, { ...opts, protocol, quarantineMs });
+      return { txNs: r.txNs, srcPort: sequence, dstPort, sequence, tcpId: r.id };
+    } catch (e) {
+      const retry = isSendError(e) && (e.errno === ERRNO.EADDRINUSE || e.errno === ERRNO.EADDRNOTAVAIL);
+      if (!retry || attempt >= MAX_PORT_ATTEMPTS) throw e;
+    }
+  }
+}

@@ -1,0 +1,89 @@
+// A TCP probe refused by its destination (RST) is timed by the kernel, as an ICMP answer is: on the
+// client's link, tcpdump sees each probe leave and its answer arrive; the round-trip time mtr-packet-ts
+// reports must be as close to that wire time for the RST as for the echo reply.
+
+import { expect, it } from 'vitest';
+import type { Lab } from './lab/lab.js';
+import { describeLab, useLab } from './lab/use-lab.js';
+import { startCapture } from './support/capture.js';
+import { ourPacket } from './support/env.js';
+import type { IpPacket } from './support/pcap-read.js';
+
+const ROUNDS = 20;
+const CLOSED_PORT = 33999;
+/**
+ * How far a reported round-trip time may be from the wire's, in µs. Both ends of an ICMP answer are
+ * kernel stamps taken where tcpdump's are; a TCP probe's departure is the clock read just before
+ * connect() (no transmit stamp exists for a SYN), so it carries the connect() path on top. A refusal
+ * stamped at the event loop's wake-up was 200-800 µs late, and several ms for a process's first.
+ */
+const BOUND_US = 150;
+
+const u16 = (b: Uint8Array, o: number): number => (b[o]! << 8) | b[o + 1]!;
+
+function wireRtts(packets: readonly IpPacket[], lab: Lab, family: 4 | 6): { icmp: number[]; tcp: number[] } {
+  const client = family === 4 ? lab.addr4.client : lab.addr6.client;
+  const dest = family === 4 ? lab.hops4[3] : lab.hops6[3];
+  const icmpProto = family === 4 ? 1 : 58;
+  const [echoReq, echoRep] = family === 4 ? [8, 0] : [128, 129];
+  const out = { icmp: [] as number[], tcp: [] as number[] };
+  const out_ = packets.filter((p) => p.family === family && p.src === client && p.dst === dest);
+  const in_ = packets.filter((p) => p.family === family && p.src === dest && p.dst === client);
+  for (const p of out_) {
+    if (p.protocol === icmpProto && p.l4[0] === echoReq) {
+      const id = u16(p.l4, 4);
+      const seq = u16(p.l4, 6);
+      const r = in_.find((q) => q.protocol === icmpProto && q.l4[0] === echoRep && u16(q.l4, 4) === id && u16(q.l4, 6) === seq);
+      if (r) out.icmp.push(Math.round((r.tsMs - p.tsMs) * 1000));
+    } else if (p.protocol === 6 && (p.l4[13]! & 0x02) !== 0) {
+      const sport = u16(p.l4, 0);
+      const r = in_.find((q) => q.protocol === 6 && (q.l4[13]! & 0x04) !== 0 && u16(q.l4, 2) === sport && q.tsMs >= p.tsMs);
+      if (r) out.tcp.push(Math.round((r.tsMs - p.tsMs) * 1000));
+    }
+  }
+  return out;
+}
+
+describeLab('a TCP refusal is timed by the kernel (tcpdump on the lab link)', () => {
+  const lab = useLab();
+
+  for (const family of [4, 6] as const) {
+    it(`IPv${family}: RST round-trip times are as close to the wire as echo replies`, async () => {
+      const l = lab();
+      const dest = family === 4 ? l.hops4[3] : l.hops6[3];
+      const lines: string[] = [];
+      for (let i = 0; i < ROUNDS; i++) {
+        lines.push(`${2 * i + 1} send-probe ip-${family} ${dest} timeout 2`);
+        lines.push(`${2 * i + 2} send-probe ip-${family} ${dest} protocol tcp port ${CLOSED_PORT} timeout 2`);
+      }
+      const cap = await startCapture(l, 'client', 'l1');
+      let packets: IpPacket[];
+      let r;
+      try {
+        r = await l.exec('client', [ourPacket], { input: lines.join('\n') + '\n', timeoutMs: 20_000 });
+      } finally {
+        await new Promise((res) => setTimeout(res, 100));
+        packets = await cap.stop();
+      }
+      expect(r.code, r.stderr).toBe(0);
+      const reported = { icmp: new Map<number, number>(), tcp: new Map<number, number>() };
+      for (const line of r.stdout.split('\n').filter(Boolean)) {
+        const m = /^(\d+) reply ip-\d (\S+) round-trip-time (\d+)$/.exec(line);
+        expect(m, line).not.toBe(null);
+        expect(m![2]).toBe(dest);
+        const token = Number(m![1]);
+        (token % 2 === 1 ? reported.icmp : reported.tcp).set((token - 1) >> 1, Number(m![3]));
+      }
+      const wire = wireRtts(packets, l, family);
+      expect(wire.icmp).toHaveLength(ROUNDS);
+      expect(wire.tcp).toHaveLength(ROUNDS);
+      // probes leave in token order: the i-th echo request / SYN on the wire is round i
+      const off = (kind: 'icmp' | 'tcp') => wire[kind].map((w, i) => reported[kind].get(i)! - w);
+      const icmpOff = off('icmp');
+      const tcpOff = off('tcp');
+      console.log(`IPv${family} reported - wire (µs): echo ${icmpOff.join(' ')}; RST ${tcpOff.join(' ')}`);
+      for (const d of icmpOff) expect(Math.abs(d)).toBeLessThanOrEqual(BOUND_US);
+      for (const d of tcpOff) expect(Math.abs(d)).toBeLessThanOrEqual(BOUND_US);
+    });
+  }
+});
