@@ -26,9 +26,8 @@
  * Every node: ICMP rate limits off, DAD off, rp_filter off. Namespaces `mtrts-<pid>-<6 hex>-e-<node>`, deleted at
  * teardown and, if the process dies first, by lab.ts's sweep of dead processes' labs.
  */
-import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { canRunLab, sweepStaleLabs, type ExecOptions, type ExecResult } from './lab.js';
+import { canRunLab, destroyNamespacesSync, run, sweepStaleLabs, type ExecOptions, type ExecResult } from './lab.js';
 
 export const ECMP_NODES = ['client', 'lb', 'm1', 'm2', 'dest'] as const;
 export type EcmpNode = (typeof ECMP_NODES)[number];
@@ -54,27 +53,6 @@ export interface EcmpLab {
   readonly bad6: string;
   exec(node: EcmpNode, cmd: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
   teardown(): Promise<void>;
-}
-
-function run(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env, cwd: opts.cwd });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-    child.stdin.on('error', () => {});
-    child.stdin.end(opts.input ?? '');
-  });
 }
 
 const SYSCTLS = [
@@ -109,7 +87,7 @@ export async function createEcmpLab(opts: EcmpLabOptions = {}): Promise<EcmpLab>
   const prefix = `mtrts-${process.pid}-${randomBytes(3).toString('hex')}-e-`;
   const names = Object.freeze(Object.fromEntries(ECMP_NODES.map((n) => [n, prefix + n])) as Record<EcmpNode, string>);
   const created: string[] = [];
-  const onExit = (): void => destroy(created);
+  const onExit = (): void => destroyNamespacesSync(created);
   process.on('exit', onExit);
   const ip = async (...args: string[]): Promise<void> => {
     const r = await run('ip', args);
@@ -120,7 +98,7 @@ export async function createEcmpLab(opts: EcmpLabOptions = {}): Promise<EcmpLab>
     if (r.code !== 0) throw new Error(`${node}: ${cmd.join(' ')}: ${r.stderr.trim()}`);
   };
   const teardown = async (): Promise<void> => {
-    destroy(created);
+    destroyNamespacesSync(created);
     created.length = 0;
     process.removeListener('exit', onExit);
   };
@@ -243,22 +221,4 @@ export async function createEcmpLab(opts: EcmpLabOptions = {}): Promise<EcmpLab>
     exec: (node, cmd, o) => run('ip', ['netns', 'exec', names[node], ...cmd], o),
     teardown,
   };
-}
-
-/** Kill what runs in the namespaces, then delete them (synchronous, best effort). */
-function destroy(nss: readonly string[]): void {
-  for (const ns of nss) {
-    const r = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' });
-    for (const p of (r.stdout ?? '').split(/\s+/)) {
-      const pid = Number(p);
-      if (Number.isInteger(pid) && pid > 1 && pid !== process.pid) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          /* gone */
-        }
-      }
-    }
-    spawnSync('ip', ['netns', 'del', ns]);
-  }
 }
