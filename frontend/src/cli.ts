@@ -81,6 +81,7 @@ export function targetOptionsOf(cfg: Config): Partial<TargetOptions> {
     maxTtl: cfg.maxTtl,
     maxUnknown: cfg.maxUnknown,
     windowSize: cfg.window,
+    ...(cfg.flows === undefined ? {} : { flows: cfg.flows }),
   };
 }
 

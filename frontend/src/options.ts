@@ -63,6 +63,8 @@ export const OPTIONS = [
   { long: 'diagnose', kind: 'flag', help: 'say what the trace means: a Diagnosis section (-r/-w), verdicts (--json-rich, --ndjson)' },
   { long: 'html', kind: 'string', arg: 'FILE', help: 'write the trace, the diagnosis and a latency chart to FILE as one HTML page' },
   { long: 'confirm', kind: 'flag', help: 'probe with TCP (at most 40 probes) to settle an uncertain verdict; implies --diagnose' },
+  { long: 'flows', kind: 'int', arg: 'COUNT', help: 'ECMP: probe COUNT stable flows per TTL (UDP)' },
+  { long: 'members', kind: 'flag', help: 'ECMP: one report line per responder of a hop' },
   { long: 'curses', short: 't', kind: 'flag', help: 'use the live full-screen display (default)' },
   { long: 'displaymode', kind: 'int', arg: 'MODE', help: 'live display: 0 stats, 1-2 chart, 3 both' },
   { long: 'scale', kind: 'string', arg: 'SCALE', help: 'chart scale: fast|average|slow|t1:..:t9 ms' },
@@ -76,6 +78,8 @@ export const OPTIONS = [
 ] as const satisfies readonly OptionDef[];
 
 export const VERSION = '0.1.0';
+/** --flows upper bound */
+export const MAX_FLOWS = 64;
 export const PROGRAM = 'mtr-ts';
 
 export function versionText(): string {
@@ -106,6 +110,12 @@ export function helpText(): string {
     'trace means after each report, with the hop, the numbers and what to do (rule ids: README);',
     'verdicts need 20 probes per hop and two windows in a row, so run 100 cycles or more (-c 100).',
     '--html FILE writes a self-contained page; --confirm may send up to 40 TCP probes per target.',
+    '',
+    'ECMP: --flows N (UDP only for now; 1-64) sends each TTL\'s probes on N fixed (source port,',
+    'destination port) pairs in turn, the sequence carried in the UDP checksum, so each flow keeps one',
+    'path through load-balanced hops; losses are charged to the flow\'s member. --members (implied by',
+    '--flows) lists each responder of a hop on its own report line with its own statistics and its share',
+    'of the probes; --json-rich adds per-flow statistics. Without them the report is mtr 0.95\'s.',
     '',
     'Environment:',
     '  MTR_OPTIONS          options read before the command line',
@@ -162,6 +172,10 @@ export interface Config {
   diagnose: boolean;
   html: string | undefined;
   confirm: boolean;
+  /** --flows: stable flows per TTL (ECMP); undefined: mtr's classic probing */
+  flows: number | undefined;
+  /** --members (or --flows): a report line per responder of a hop */
+  members: boolean;
   help: boolean;
   version: boolean;
 }
@@ -337,6 +351,8 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
     diagnose: has('diagnose') || has('confirm'),
     html: undefined,
     confirm: has('confirm'),
+    flows: undefined,
+    members: has('members'),
     help: has('help'),
     version: has('version'),
   };
@@ -406,6 +422,16 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
   if (has('html')) {
     cfg.html = String(last('html'));
     if (cfg.html === '') throw new UsageError('--html needs a file name');
+  }
+  if (has('flows')) {
+    const n = toInt(last('flows'), '--flows');
+    if (n < 1 || n > MAX_FLOWS) throw new UsageError(`value ${n} out of range (1 - ${MAX_FLOWS}) for --flows`);
+    if (cfg.protocol !== 'udp') {
+      throw new UsageError(`--flows needs -u for now: stable ${cfg.protocol.toUpperCase()} flows wait for the packet program's flow extension`);
+    }
+    if (cfg.localPort !== 0 && cfg.localPort + n - 1 > 65535) throw new UsageError(`--flows ${n} from -L ${cfg.localPort} passes port 65535`);
+    cfg.flows = n;
+    cfg.members = true;
   }
   if (has('mark')) {
     const m = toInt(last('mark'), '-M');

@@ -228,7 +228,8 @@ export function buildWire(): Promise<string> {
 // ---------------------------------------------------------------------------------------------------------
 // Process helpers
 
-function run(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
+/** Run a command and collect its output; never rejects on a non-zero exit (only if it cannot start). */
+export function run(cmd: string, args: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env, cwd: opts.cwd });
     let stdout = '';
@@ -300,7 +301,7 @@ function pidAlive(pid: number): boolean {
 }
 
 /** Kill every process inside the namespaces, then delete them (synchronous; best effort). */
-function destroyNamespacesSync(names: readonly string[]): void {
+export function destroyNamespacesSync(names: readonly string[]): void {
   const present = new Set(listNetns());
   const mine = names.filter((n) => present.has(n));
   for (const ns of mine) {

@@ -10,7 +10,7 @@ import { TargetStats } from '../stats/target-stats.js';
 import type { PathSnapshot, ReplyInfo, TargetRef, TargetSnapshot, TargetStatus } from '../stats/types.js';
 import { resolveErrorText } from '../targets.js';
 import type { DoneReason, EngineEvent, ErrorStage, ProbeRef } from './events.js';
-import type { Clock, EngineOptions, NameService, ProbeBudget, ProbeSender, TargetOptions } from './types.js';
+import { flowPorts, type Clock, type EngineOptions, type NameService, type ProbeBudget, type ProbeSender, type TargetOptions } from './types.js';
 
 /** An event before the engine stamps it with seq and ts. */
 export type Draft = EngineEvent extends infer E ? (E extends EngineEvent ? Omit<E, 'seq' | 'ts'> : never) : never;
@@ -58,6 +58,7 @@ const RESTART_KEYS = [
   'maxTtl',
   'windowSize',
   'ringSize',
+  'flows',
 ] as const satisfies readonly (keyof TargetOptions)[];
 
 const MIN_PACKET = 28;
@@ -235,6 +236,9 @@ export class TargetRun {
     const stats = this.stats;
     if (sender === undefined || stats === undefined) return;
     let sent: ReturnType<ProbeSender['sendProbe']>;
+    // ECMP: every probe of a cycle on the same stable flow, the flows taken in turn
+    const flow = o.flows !== undefined && o.flows > 0 ? (this.cycleNo - 1) % o.flows : undefined;
+    const ports = flow === undefined ? { port: o.port, localPort: o.localPort } : flowPorts(o, flow);
     try {
       sent = sender.sendProbe(
         probeFields({
@@ -242,8 +246,8 @@ export class TargetRun {
           address: this.ref.address,
           localAddress: this.localAddress,
           protocol: o.protocol,
-          port: o.port,
-          localPort: o.localPort,
+          port: ports.port,
+          localPort: ports.localPort,
           ttl,
           size: this.size,
           bitPattern: this.pattern,
@@ -258,8 +262,8 @@ export class TargetRun {
     }
     this.pending++;
     this.probesSinceStart++;
-    const probe: ProbeRef = Object.freeze({ probe: ++this.probeNo, token: sent.token, ttl, cycle: this.cycleNo });
-    const slot = stats.sent(ttl, probe.probe, probe.cycle);
+    const probe: ProbeRef = Object.freeze({ probe: ++this.probeNo, token: sent.token, ttl, cycle: this.cycleNo, ...(flow === undefined ? {} : { flow }) });
+    const slot = stats.sent(ttl, probe.probe, probe.cycle, flow);
     const generation = this.generation;
     this.host.emit({ type: 'probe-sent', target: this.ref, probe, size: this.size, bitPattern: this.pattern });
     sent.result.then(
@@ -310,7 +314,7 @@ export class TargetRun {
         const reply: ReplyInfo = o.kind === 'unreachable' ? Object.freeze({ kind: o.kind, code: o.reason }) : Object.freeze({ kind: o.kind });
         const mpls = o.mpls ?? NO_LABELS;
         const error = o.kind === 'unreachable' ? o.reason : undefined;
-        const isNew = stats?.answered(probe.ttl, slot, probe.probe, probe.cycle, { address: o.address, rtt: o.rtt, mpls, reply, error }, h.clock.now()) ?? false;
+        const isNew = stats?.answered(probe.ttl, slot, probe.probe, probe.cycle, { address: o.address, rtt: o.rtt, mpls, reply, error }, h.clock.now(), probe.flow) ?? false;
         h.names?.learn(o.address);
         h.emit({
           type: 'probe-answered',
@@ -329,11 +333,11 @@ export class TargetRun {
         break;
       }
       case 'no-reply':
-        stats?.lost(probe.ttl, slot, probe.probe);
+        stats?.lost(probe.ttl, slot, probe.probe, probe.flow);
         h.emit({ type: 'probe-lost', target, probe, reason: 'no-reply' });
         break;
       case 'send-failed':
-        stats?.lost(probe.ttl, slot, probe.probe);
+        stats?.lost(probe.ttl, slot, probe.probe, probe.flow);
         h.emit({ type: 'probe-lost', target, probe, reason: 'send-failed', detail: o.reason });
         break;
       case 'refused':
@@ -342,7 +346,7 @@ export class TargetRun {
           this.fail('probe', o.message, o.reason);
           return;
         }
-        stats?.lost(probe.ttl, slot, probe.probe);
+        stats?.lost(probe.ttl, slot, probe.probe, probe.flow);
         h.emit({ type: 'probe-lost', target, probe, reason: 'probes-exhausted' });
         if (!this.warnedExhausted) {
           this.warnedExhausted = true;
@@ -366,7 +370,7 @@ export class TargetRun {
     if (e instanceof PacketProcessError && !this.host.fatal(sender)) {
       // a packet process we replaced (restart) took this probe with it: it is lost, the target goes on
       this.pending--;
-      if (generation === this.generation) this.stats?.lost(probe.ttl, slot, probe.probe);
+      if (generation === this.generation) this.stats?.lost(probe.ttl, slot, probe.probe, probe.flow);
       this.host.emit({ type: 'probe-lost', target: this.ref, probe, reason: 'no-reply', detail: 'packet process exited' });
       if (this.phase === 'finishing' && this.pending === 0) this.complete();
       return;

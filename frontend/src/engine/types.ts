@@ -50,6 +50,21 @@ export interface TargetOptions {
   readonly windowSize: number;
   /** samples kept per hop for charts (default 400) */
   readonly ringSize: number;
+  /**
+   * ECMP (`--flows`): this many stable flows per TTL, cycle c probing flow (c - 1) mod flows; UDP only (each
+   * flow a fixed local port, see flowPorts). Undefined: mtr's classic probing (the default).
+   */
+  readonly flows?: number | undefined;
+}
+
+/** The first local port of the flows when -L is not given (flow i uses FLOW_BASE_PORT + i). */
+export const FLOW_BASE_PORT = 50000;
+/** The destination port of the flows when -P is not given (traceroute's first UDP port). */
+export const FLOW_DEST_PORT = 33434;
+
+/** The fixed (local port, destination port) of a flow: what routers hash, besides the addresses. */
+export function flowPorts(o: Pick<TargetOptions, 'localPort' | 'port'>, flow: number): { localPort: number; port: number } {
+  return { localPort: (o.localPort !== 0 ? o.localPort : FLOW_BASE_PORT) + flow, port: o.port !== 0 ? o.port : FLOW_DEST_PORT };
 }
 
 export const DEFAULT_TARGET_OPTIONS: TargetOptions = Object.freeze({

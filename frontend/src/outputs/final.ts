@@ -5,6 +5,7 @@ import { renderReport, renderReportHeader } from '../render/report.js';
 import { renderJson } from '../render/json.js';
 import { renderCsv } from '../render/csv.js';
 import { renderXml } from '../render/xml.js';
+import { renderMembersReport } from '../render/members.js';
 import type { Names, RenderOptions, Snapshot } from '../render/model.js';
 import { mtrSnapshot } from './mtr-snapshot.js';
 import type { Output, OutputContext } from './types.js';
@@ -23,4 +24,15 @@ export const FINAL_RENDERERS = {
 
 export function finalOutput(render: Render, ctx: OutputContext): Output {
   return { final: (s) => render(mtrSnapshot(s, ctx.localHostname), ctx.names, ctx.render) };
+}
+
+/** -r / -w: with --members or --flows, the members report; otherwise mtr 0.95's. */
+export function reportOutput(ctx: OutputContext): Output {
+  if (!ctx.cfg.members) return finalOutput(reportWithHeader, ctx);
+  return {
+    final: (t) => {
+      const s = mtrSnapshot(t, ctx.localHostname);
+      return [...renderReportHeader(s), ...renderMembersReport(t, s, ctx.names, ctx.render)];
+    },
+  };
 }

@@ -1,7 +1,7 @@
 // Every output, by name. A new output is one more entry here; the engine does not change.
 
 import type { OutputMode } from '../options.js';
-import { FINAL_RENDERERS, finalOutput } from './final.js';
+import { FINAL_RENDERERS, finalOutput, reportOutput } from './final.js';
 import { rawOutput } from './raw.js';
 import { splitOutput } from './split.js';
 import { ndjsonOutput } from './ndjson.js';
@@ -12,8 +12,8 @@ export type { Output, OutputContext, RunEnd } from './types.js';
 export { mtrSnapshot } from './mtr-snapshot.js';
 
 export const OUTPUTS: Record<OutputMode, (ctx: OutputContext) => Output> = {
-  report: (ctx) => finalOutput(FINAL_RENDERERS.report, ctx),
-  wide: (ctx) => finalOutput(FINAL_RENDERERS.wide, ctx),
+  report: reportOutput,
+  wide: reportOutput,
   json: (ctx) => finalOutput(FINAL_RENDERERS.json, ctx),
   csv: (ctx) => finalOutput(FINAL_RENDERERS.csv, ctx),
   xml: (ctx) => finalOutput(FINAL_RENDERERS.xml, ctx),

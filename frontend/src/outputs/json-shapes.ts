@@ -9,6 +9,7 @@ import type { EngineEvent, ProbeRef } from '../engine/events.js';
 import type { TargetOptions } from '../engine/types.js';
 import type { Names } from '../render/model.js';
 import type {
+  FlowSnapshot,
   HopSnapshot,
   PathSnapshot,
   Percentiles,
@@ -63,6 +64,7 @@ export function optionsJson(o: TargetOptions): Obj {
     max_unknown: o.maxUnknown,
     window_size: o.windowSize,
     ring_size: o.ringSize,
+    ...(o.flows === undefined ? {} : { flows: o.flows }),
   };
 }
 
@@ -212,7 +214,12 @@ export function hopJson(h: HopSnapshot, names: Names): Obj {
     window: rttJson(h.window),
     responders: h.responders.map((r) => responderJson(r, names)),
     responders_overflow: h.respondersOverflow,
+    ...(h.flows === undefined ? {} : { flows: h.flows.map(flowJson), balancing: orNull(h.balancing) }),
   };
+}
+
+function flowJson(f: FlowSnapshot): Obj {
+  return { flow: f.flow, responder: orNull(f.responder), responders: [...f.responders], changes: f.changes, stats: rttJson(f.stats) };
 }
 
 export function pathJson(p: PathSnapshot): Obj {

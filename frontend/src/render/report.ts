@@ -16,7 +16,19 @@ export function renderReportHeader(s: Snapshot): string[] {
   return [`Start: ${isoTime(s.info.startTime)}`];
 }
 
-export function renderReport(s: Snapshot, names: Names, opts: RenderOptions): string[] {
+/** Lines that replace a hop's list of other responders (the members report); undefined: mtr's list. */
+export type HopExtra = (at: number, hostWidth: number) => string[] | undefined;
+
+/**
+ * `extra` (the members report): its lines replace a hop's responder list; `minHostWidth` widens the wide
+ * report's host column so they fit.
+ */
+export function renderReport(
+  s: Snapshot,
+  names: Names,
+  opts: RenderOptions,
+  extra?: { lines: HopExtra; minHostWidth: number },
+): string[] {
   const out: string[] = [];
   const fields = fieldsOf(opts.order);
   const { from, to } = hopRange(s);
@@ -29,6 +41,7 @@ export function renderReport(s: Snapshot, names: Names, opts: RenderOptions): st
       const len = hostLabel(s.hops[at]?.address, names, opts).length;
       if (len > hostWidth) hostWidth = len;
     }
+    if (extra !== undefined && extra.minHostWidth > hostWidth) hostWidth = extra.minHostWidth;
   }
   let headerWidth = hostWidth;
   if (ipinfo !== undefined && opts.wide) {
@@ -57,6 +70,11 @@ export function renderReport(s: Snapshot, names: Names, opts: RenderOptions): st
     }
     out.push(row);
     if (hop === undefined) continue;
+    const replaced = extra?.lines(at, hostWidth);
+    if (replaced !== undefined) {
+      out.push(...replaced);
+      continue;
+    }
 
     const others = hop.responders.filter((r) => r.address !== address);
     const labels = opts.mpls ? hop.mpls : [];

@@ -9,7 +9,7 @@ import type { MplsLabel } from '@mtr-ts/protocol';
 import { EMPTY_HOP, reduceHop, type HopError, type HopState } from '../stats.js';
 import { addRtt, EMPTY_RTT, viewRtt, withCounts, type RttState } from './rtt.js';
 import { exactPercentiles, LogHistogram } from './percentiles.js';
-import { MAX_RESPONDERS, type HopSnapshot, type LastProbe, type ReplyInfo, type ResponderSnapshot, type RttView, type Sample, type SampleState } from './types.js';
+import { MAX_RESPONDERS, type Balancing, type FlowSnapshot, type HopSnapshot, type LastProbe, type ReplyInfo, type ResponderSnapshot, type RttView, type Sample, type SampleState } from './types.js';
 
 /** One answer, as the hop records it. */
 export interface HopAnswer {
@@ -32,6 +32,16 @@ interface ResponderAcc {
   lastSeen: number;
   readonly firstCycle: number;
   lastCycle: number;
+}
+
+interface FlowAcc {
+  readonly flow: number;
+  rtt: RttState;
+  latest: string | undefined;
+  readonly seen: string[];
+  changes: number;
+  /** losses before the flow's first answer here: charged to its member once it answers (else at the end) */
+  unattributed: number;
 }
 
 const PENDING = 0;
@@ -132,6 +142,8 @@ export class HopStats {
   private readonly ring: ProbeRing;
   private lastProbeNo = 0;
   private lastProbeState: LastProbe = 'none';
+  /** per flow (ECMP), by ProbeRef.flow; empty for classic probing */
+  private readonly flowAccs = new Map<number, FlowAcc>();
   /** the last snapshot, reused until the hop changes (snapshots are immutable, so sharing is safe) */
   private cached: HopSnapshot | undefined;
 
@@ -143,9 +155,22 @@ export class HopStats {
     this.ring = new ProbeRing(Math.max(1, windowSize, ringSize));
   }
 
+  private flowAcc(flow: number): FlowAcc {
+    let f = this.flowAccs.get(flow);
+    if (f === undefined) {
+      f = { flow, rtt: EMPTY_RTT, latest: undefined, seen: [], changes: 0, unattributed: 0 };
+      this.flowAccs.set(flow, f);
+    }
+    return f;
+  }
+
   /** A probe went out; returns its ring slot (hand it back with its outcome). */
-  sent(probe: number, cycle: number): number {
+  sent(probe: number, cycle: number, flow?: number): number {
     this.cached = undefined;
+    if (flow !== undefined) {
+      const f = this.flowAcc(flow);
+      f.rtt = withCounts(f.rtt, f.rtt.xmit + 1, f.rtt.inFlight + 1);
+    }
     this.state = reduceHop(this.state, { kind: 'sent' });
     this.lastProbeNo = probe;
     this.lastProbeState = 'pending';
@@ -153,8 +178,16 @@ export class HopStats {
   }
 
   /** An answer; `now` in ms since the epoch. Returns true when the responder is new at this hop. */
-  answered(slot: number, probe: number, cycle: number, a: HopAnswer, now: number): boolean {
+  answered(slot: number, probe: number, cycle: number, a: HopAnswer, now: number, flow?: number): boolean {
     this.cached = undefined;
+    let f: FlowAcc | undefined;
+    if (flow !== undefined) {
+      f = this.flowAcc(flow);
+      f.rtt = addRtt(f.rtt, a.rtt, f.rtt.xmit, Math.max(0, f.rtt.inFlight - 1));
+      if (f.latest !== undefined && f.latest !== a.address) f.changes++;
+      f.latest = a.address;
+      if (!f.seen.includes(a.address) && f.seen.length < MAX_RESPONDERS) f.seen.push(a.address);
+    }
     const known = this.state.responders.length;
     this.state = reduceHop(this.state, { kind: 'reply', address: a.address, rtt: a.rtt, mpls: a.mpls, error: a.error });
     const isNew = this.state.responders.length > known;
@@ -186,16 +219,34 @@ export class HopStats {
       r.lastCycle = cycle;
     }
     this.latest = r;
+    if (f !== undefined && f.unattributed > 0 && r !== undefined) {
+      r.rtt = withCounts(r.rtt, r.rtt.xmit + f.unattributed, 0);
+      f.unattributed = 0;
+    }
     if (this.ring.holds(slot, probe)) this.ring.settle(slot, REPLY, a.rtt, a.address);
     if (probe === this.lastProbeNo) this.lastProbeState = 'reply';
     return isNew;
   }
 
-  /** No answer (timeout, send failure): charged to the latest responder. */
-  lost(slot: number, probe: number): void {
+  /**
+   * No answer (timeout, send failure): charged to the latest responder, or with a flow to that flow's latest
+   * responder (the member the flow takes); before the flow's first answer here, to the member it answers from
+   * first (or, if it never answers, to the hop's latest at the end).
+   */
+  lost(slot: number, probe: number, flow?: number): void {
     this.cached = undefined;
     this.state = reduceHop(this.state, { kind: 'lost' });
-    if (this.latest !== undefined) this.latest.rtt = withCounts(this.latest.rtt, this.latest.rtt.xmit + 1, 0);
+    let charged = this.latest;
+    if (flow !== undefined) {
+      const f = this.flowAcc(flow);
+      f.rtt = withCounts(f.rtt, f.rtt.xmit, Math.max(0, f.rtt.inFlight - 1));
+      if (f.latest !== undefined) charged = this.byAddress.get(f.latest) ?? charged;
+      else {
+        f.unattributed++;
+        charged = undefined;
+      }
+    }
+    if (charged !== undefined) charged.rtt = withCounts(charged.rtt, charged.rtt.xmit + 1, 0);
     if (this.ring.holds(slot, probe)) this.ring.settle(slot, LOST, 0, undefined);
     if (probe === this.lastProbeNo) this.lastProbeState = 'lost';
   }
@@ -203,6 +254,18 @@ export class HopStats {
   /** The run is over: what is still in flight counts as lost (mtr's net_end_transit). */
   end(): void {
     this.cached = undefined;
+    // the probes still in flight are lost: charged as lost() charges them (to the flow's member, or the latest)
+    const charge = (to: ResponderAcc | undefined, n: number): void => {
+      if (to !== undefined && n > 0) to.rtt = withCounts(to.rtt, to.rtt.xmit + n, 0);
+    };
+    let flowPending = 0;
+    for (const f of this.flowAccs.values()) {
+      flowPending += f.rtt.inFlight;
+      charge((f.latest !== undefined ? this.byAddress.get(f.latest) : undefined) ?? this.latest, f.rtt.inFlight + f.unattributed);
+      f.unattributed = 0;
+      f.rtt = withCounts(f.rtt, f.rtt.xmit, 0);
+    }
+    charge(this.latest, this.state.inFlight - flowPending);
     this.state = reduceHop(this.state, { kind: 'end' });
     for (const slot of this.ring.last(this.ring.length)) if (this.ring.state[slot] === PENDING) this.ring.settle(slot, LOST, 0, undefined);
     if (this.lastProbeState === 'pending') this.lastProbeState = 'lost';
@@ -248,6 +311,7 @@ export class HopStats {
       }),
     );
     const s = this.state;
+    const flows = this.flowSnapshots();
     return Object.freeze({
       ttl: this.ttl,
       lifetime: freezeView({ ...viewRtt(s), inFlight: s.inFlight, percentiles: freezeOpt(this.histogram.percentiles()) }),
@@ -261,8 +325,32 @@ export class HopStats {
       respondersOverflow: this.overflow,
       samples: Object.freeze(samples),
       state: freezeState(s),
+      ...(flows === undefined ? {} : { flows, balancing: balancingOf(flows) }),
     });
   }
+
+  private flowSnapshots(): readonly FlowSnapshot[] | undefined {
+    if (this.flowAccs.size === 0) return undefined;
+    const out = [...this.flowAccs.values()]
+      .sort((a, b) => a.flow - b.flow)
+      .map((f) =>
+        Object.freeze({
+          flow: f.flow,
+          stats: freezeView({ ...viewRtt(f.rtt), inFlight: f.rtt.inFlight, percentiles: undefined }),
+          responder: f.latest,
+          responders: Object.freeze([...f.seen]),
+          changes: f.changes,
+        }),
+      );
+    return Object.freeze(out);
+  }
+}
+
+/** A flow that met several responders: per-packet; flows that each keep one but differ: per-flow. */
+export function balancingOf(flows: readonly FlowSnapshot[]): Balancing {
+  if (flows.some((f) => f.responders.length > 1)) return 'per-packet';
+  const members = new Set(flows.flatMap((f) => f.responders));
+  return members.size > 1 ? 'per-flow' : 'none';
 }
 
 function freezeOpt<T extends object>(x: T | undefined): T | undefined {

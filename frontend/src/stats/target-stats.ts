@@ -49,24 +49,24 @@ export class TargetStats {
   }
 
   /** returns the probe's ring slot */
-  sent(ttl: number, probe: number, cycle: number): number {
+  sent(ttl: number, probe: number, cycle: number, flow?: number): number {
     const h = this.hop(ttl);
-    const slot = h.sent(probe, cycle);
+    const slot = h.sent(probe, cycle, flow);
     this.states[ttl - 1] = h.state;
     return slot;
   }
 
   /** returns true when the responder is new at this TTL */
-  answered(ttl: number, slot: number, probe: number, cycle: number, a: HopAnswer, now: number): boolean {
+  answered(ttl: number, slot: number, probe: number, cycle: number, a: HopAnswer, now: number, flow?: number): boolean {
     const h = this.hop(ttl);
-    const isNew = h.answered(slot, probe, cycle, a, now);
+    const isNew = h.answered(slot, probe, cycle, a, now, flow);
     this.states[ttl - 1] = h.state;
     return isNew;
   }
 
-  lost(ttl: number, slot: number, probe: number): void {
+  lost(ttl: number, slot: number, probe: number, flow?: number): void {
     const h = this.hop(ttl);
-    h.lost(slot, probe);
+    h.lost(slot, probe, flow);
     this.states[ttl - 1] = h.state;
   }
 

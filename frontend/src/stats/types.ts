@@ -103,6 +103,28 @@ export interface Sample {
   readonly responder: string | undefined;
 }
 
+/**
+ * One stable flow at one hop (ECMP, `--flows`): the probes of this (TTL, flow). Its losses are charged to its
+ * own latest responder, so the member a flow takes carries that flow's losses.
+ */
+export interface FlowSnapshot {
+  /** 0-based, ProbeRef.flow */
+  readonly flow: number;
+  readonly stats: RttView;
+  /** the flow's latest responder at this hop; undefined until one answered */
+  readonly responder: string | undefined;
+  /** every responder this flow met at this hop, first seen first */
+  readonly responders: readonly string[];
+  /** times the flow's responder changed: a stable flow that changes member means per-packet balancing */
+  readonly changes: number;
+}
+
+/**
+ * How a hop balances, as its flows show it: `none` (one responder), `per-flow` (several responders, each
+ * flow keeps one), `per-packet` (a flow met several responders). Undefined without flows.
+ */
+export type Balancing = 'none' | 'per-flow' | 'per-packet';
+
 /** The state of a hop's most recent probe (for a live view's "?" / "." marks). */
 export type LastProbe = 'none' | 'pending' | 'reply' | 'lost';
 
@@ -130,6 +152,10 @@ export interface HopSnapshot {
   readonly samples: readonly Sample[];
   /** the lifetime accumulator in mtr 0.95's terms: what the mtr-shaped renderers (report, -j, -C, -x, -p) read */
   readonly state: HopState;
+  /** per flow (ECMP, TargetOptions.flows), flow order; undefined for classic probing */
+  readonly flows?: readonly FlowSnapshot[] | undefined;
+  /** what the flows tell of this hop's load balancing; undefined for classic probing */
+  readonly balancing?: Balancing | undefined;
 }
 
 /** Why the path, as probed, ends where it does. */

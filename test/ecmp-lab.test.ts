@@ -1,0 +1,198 @@
+// mtr-ts on the ECMP lab (test/lab/ecmp-lab.ts): lb balances TTL 2 over m1 and m2 on a layer-4 hash; m2
+// drops 30% of the probes towards the target. Classic UDP with --members lists both members with their own
+// statistics; --flows 8 -u finds both members and puts the loss on m2 only; --flows 1 -u keeps one member and
+// one path. IPv4 and IPv6, all runs at once (independent, one lab each family).
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEcmpLab, type EcmpLab } from './lab/ecmp-lab.js';
+import { canRunLab } from './lab/lab.js';
+import { inCI, ourFrontend } from './support/env.js';
+
+const RUN_MS = 40_000;
+const TEST_MS = 60_000;
+
+interface MemberRow {
+  share: number;
+  host: string;
+  lossPct: number;
+  sent: number;
+}
+
+/** The member lines of hop `hop` in a members report: `    +-- 52% 10.1.21.2   0.0%  16 ...`. */
+function members(report: string, hop: number): MemberRow[] {
+  const lines = report.split('\n');
+  const start = lines.findIndex((l) => new RegExp(`^\\s*${hop}\\.\\|--`).test(l));
+  const out: MemberRow[] = [];
+  if (start < 0) return out;
+  for (const l of lines.slice(start + 1)) {
+    const m = /^ {4}\+-- +(\d+)% (\S+)\s+(\d+(?:\.\d+)?)%\s+(\d+)/.exec(l);
+    if (m === null) break;
+    out.push({ share: Number(m[1]), host: m[2]!, lossPct: Number(m[3]), sent: Number(m[4]) });
+  }
+  return out;
+}
+
+/** The hop's row host (the latest responder) and any balancing word. */
+const balancing = (report: string): string[] =>
+  [...report.matchAll(/\+-- (per-flow|per-packet|none) balancing/g)].map((m) => m[1]!);
+
+/** Each flow's TTL-2 responder from the "Flows" lines. */
+function flowMembers(report: string): string[] {
+  return [...report.matchAll(/^ +\d+\. \d+>\d+: [^|]+\| (\S+?)(?:\(\+\d+\))? /gm)].map((m) => m[1]!);
+}
+
+const can = canRunLab();
+if (!can.ok && inCI) throw new Error(`ECMP lab cannot run in CI: ${can.reason}`);
+if (!can.ok) console.warn(`[lab] skipping ECMP suite: ${can.reason}`);
+
+(can.ok ? describe : describe.skip).each([4, 6] as const)(
+  'mtr-ts --members / --flows on an ECMP hop, IPv%i',
+  (family) => {
+    let lab: EcmpLab | undefined;
+    beforeAll(async () => {
+      lab = await createEcmpLab({ lossPct: 30 });
+    }, 30_000);
+    afterAll(async () => {
+      await lab?.teardown();
+    });
+    const l = (): EcmpLab => {
+      if (lab === undefined) throw new Error('no lab');
+      return lab;
+    };
+    const run = async (args: string[]): Promise<string> => {
+      const target = family === 4 ? l().target4 : l().target6;
+      const r = await l().exec(
+        'client',
+        [process.execPath, ourFrontend, '-n', '-r', '-i', '0.1', '-G', '1', ...args, target],
+        {
+          timeoutMs: RUN_MS,
+        },
+      );
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      return r.stdout;
+    };
+    const mem = (): readonly [string, string] => (family === 4 ? l().members4 : l().members6);
+    const bad = (): string => (family === 4 ? l().bad4 : l().bad6);
+
+    it(
+      'classic UDP with --members: both members on their own lines with their own statistics',
+      async () => {
+        const out = await run(['-u', '-c', '40', '--members']);
+        const rows = members(out, 2);
+        expect(rows.map((r) => r.host).sort(), out).toEqual([...mem()].sort());
+        // each member's own count; together they took every probe of the hop
+        expect(
+          rows.reduce((n, r) => n + r.sent, 0),
+          out,
+        ).toBe(40);
+        for (const r of rows) expect(r.share).toBeGreaterThan(0);
+        // the ECMP hop with the classic (per-probe) ports is not told per-flow or per-packet: no flows
+        expect(balancing(out)).toEqual([]);
+      },
+      TEST_MS,
+    );
+
+    it(
+      '--flows 8 -u: both members, the loss on the bad one only, per-flow balancing',
+      async () => {
+        const out = await run(['-u', '-c', '48', '--flows', '8']);
+        const rows = members(out, 2);
+        expect(rows.map((r) => r.host).sort(), out).toEqual([...mem()].sort());
+        const good = rows.find((r) => r.host !== bad())!;
+        const worse = rows.find((r) => r.host === bad())!;
+        expect(good.lossPct, out).toBe(0);
+        expect(worse.lossPct, out).toBeGreaterThan(0);
+        expect(balancing(out), out).toEqual(['per-flow']);
+        // 8 flows, each with a path; both members among the flows' TTL-2 responders
+        const fm = flowMembers(out);
+        expect(fm.length, out).toBe(8);
+        expect(new Set(fm), out).toEqual(new Set(mem()));
+      },
+      TEST_MS,
+    );
+
+    it(
+      '--flows 1 -u: one member, a stable path',
+      async () => {
+        const out = await run(['-u', '-c', '30', '--flows', '1']);
+        expect(members(out, 2), out).toEqual([]);
+        const fm = flowMembers(out);
+        expect(fm.length, out).toBe(1);
+        expect(mem(), out).toContain(fm[0]);
+        expect(out, out).not.toMatch(/\(\+\d+\)/);
+      },
+      TEST_MS,
+    );
+
+    it(
+      'on the wire: each flow keeps its addresses and ports across its probes and TTLs',
+      async () => {
+        const target = family === 4 ? l().target4 : l().target6;
+        const client = family === 4 ? '10.1.1.1' : 'fd01:0:0:1::1';
+        // tcpdump on the client's link while mtr-ts runs (started first; it listens well within 1.5 s)
+        const tcpdump = [
+          'timeout',
+          '20',
+          'tcpdump',
+          '-l',
+          '-n',
+          '-v',
+          '-i',
+          'aL',
+          '-c',
+          '24',
+          `udp and dst host ${target}`,
+        ];
+        const dump = l().exec('client', tcpdump, { timeoutMs: 25_000 });
+        await new Promise((r) => setTimeout(r, 1500));
+        await run(['-u', '-c', '8', '--flows', '4']);
+        const d = await dump;
+        const re = /(?:ttl|hlim) (\d+),[^\n]*?\)\s+(\S+)\.(\d+) > (\S+)\.(\d+): (?:\[udp sum ok\] )?UDP/g;
+        const probes = [...d.stdout.matchAll(re)].map((m) => ({
+          ttl: Number(m[1]),
+          src: m[2]!,
+          sport: Number(m[3]),
+          dst: m[4]!,
+          dport: Number(m[5]),
+        }));
+        expect(probes.length, d.stdout + d.stderr).toBe(24);
+        // checksums valid (tcpdump checks IPv6's; the sequence is carried there)
+        expect(d.stdout).not.toMatch(/bad udp cksum/);
+        for (const p of probes) {
+          expect([p.src, p.dst, p.dport], d.stdout).toEqual([client, target, 33434]);
+          expect(p.sport).toBeGreaterThanOrEqual(50000);
+          expect(p.sport).toBeLessThan(50004);
+        }
+        // every flow at TTLs 1, 2 and 3 (4 too in early cycles) with the same ports
+        for (let i = 0; i < 4; i++) {
+          const ttls = new Set(probes.filter((p) => p.sport === 50000 + i).map((p) => p.ttl));
+          for (const ttl of [1, 2, 3]) expect(ttls.has(ttl), `flow ${i} TTL ${ttl}\n${d.stdout}`).toBe(true);
+        }
+      },
+      TEST_MS,
+    );
+
+    it(
+      '--flows refuses ICMP with one clear line',
+      async () => {
+        const r = await l().exec('client', [
+          process.execPath,
+          ourFrontend,
+          '-n',
+          '-r',
+          '-c',
+          '1',
+          '--flows',
+          '2',
+          family === 4 ? l().target4 : l().target6,
+        ]);
+        expect(r.code).toBe(1);
+        expect(r.stderr.split('\n')[0]).toMatch(
+          /^mtr-ts: --flows needs -u for now: stable ICMP flows wait for the packet program's flow extension$/,
+        );
+      },
+      TEST_MS,
+    );
+  },
+);
