@@ -5,28 +5,13 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { main, type Io } from '../src/cli.js';
+import { runCli as runWith } from './run-cli.js';
 import { explain, validateEventLine, validateReport } from './schemas.js';
 
-const FAKE = new URL('./fixtures/fake-mtr-packet.mjs', import.meta.url).pathname;
 
-async function runCli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (t) => (out += t),
-    err: (t) => (err += t),
-    errIsTty: false,
-    env: { ...process.env, MTR_PACKET: FAKE, FAKE_TIMEOUT_MS: '20', ...env },
-    isRoot: true,
-    onInterrupt: () => () => {},
-  };
-  const code = await main(args, io);
-  return { code, out, err };
-}
+
+/** the fake packet program answers in 20 ms */
+const runCli = (args: string[], env: Record<string, string>) => runWith(args, { FAKE_TIMEOUT_MS: '20', ...env });
 
 /** 100 cycles at 0.05 s: windows 1-50 (judged at cycle 90, once 2 s old) and 51-100 (at the end) */
 const RUN = ['-n', '-c', '100', '-i', '0.05', '-G', '1'];

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { main, type Io } from '../src/cli.js';
+import { FAKE, runCli } from './run-cli.js';
 import { ndjsonOutput, BACKLOG_LIMIT } from '../src/outputs/ndjson.js';
 import { rfc3339 } from '../src/outputs/json-shapes.js';
 import { parseOptions } from '../src/options.js';
@@ -14,28 +14,10 @@ import type { EngineEvent } from '../src/engine/events.js';
 import { explain, validateEventLine, validateReport } from './schemas.js';
 import { skipUnless } from './needs.js';
 
-const FAKE = new URL('./fixtures/fake-mtr-packet.mjs', import.meta.url).pathname;
 const BIN = new URL('../bin/mtr-ts.js', import.meta.url).pathname;
 const DIST = new URL('../dist/cli.js', import.meta.url).pathname;
 const root = typeof process.getuid === 'function' && process.getuid() === 0;
 
-async function runCli(
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const io: Io = {
-    out: (t) => (out += t),
-    err: (t) => (err += t),
-    errIsTty: false,
-    env: { ...process.env, MTR_PACKET: FAKE, ...env },
-    isRoot: true,
-    onInterrupt: () => () => {},
-  };
-  const code = await main(args, io);
-  return { code, out, err };
-}
 
 const fast = ['-n', '-i', '0.02', '-G', '1'];
 /** ECMP at hop 1 with MPLS, a silent hop 2, the destination at 3 */
