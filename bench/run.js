@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// pnpm bench [-- --quick] [--only throughput,accuracy,footprint,limits,frontend,profile,live] [--profile]
+// pnpm bench [-- --quick] [--only throughput,accuracy,footprint,limits,frontend,profile,live,exporter] [--profile]
 // Benchmarks mtr-packet-ts against the reference mtr-packet 0.95 in one run, interleaved, and writes the table
 // to bench/results/latest.md (a --quick or --only run writes bench/results/quick.md instead). See bench/README.md.
 import { spawnSync } from 'node:child_process';
@@ -42,7 +42,7 @@ function parseArgs(argv) {
       }
       a.partial = true;
     } else if (x === '--help' || x === '-h') {
-      console.log('usage: pnpm bench [-- --quick] [--only throughput,accuracy,footprint,limits,frontend,profile,live] [--profile]');
+      console.log('usage: pnpm bench [-- --quick] [--only throughput,accuracy,footprint,limits,frontend,profile,live,exporter] [--profile]');
       process.exit(0);
     } else {
       console.error(`unknown option ${x} (try --help)`);
