@@ -8,6 +8,7 @@
       "target_name": "mtr_native",
       "sources": [
         "src/cc/addon.cc",
+        "src/cc/args.cc",
         "src/cc/engine.cc",
         "src/cc/errors.cc",
         "src/cc/port_quarantine.cc",

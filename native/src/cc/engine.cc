@@ -9,6 +9,7 @@
 #include <cstring>
 #include <limits>
 
+#include "args.h"
 #include "errors.h"
 #include "privileges.h"
 
@@ -24,43 +25,6 @@ constexpr size_t kExtPerPacket = 10;
 constexpr double kSourceRaw = 0, kSourcePing = 1, kSourceError = 2, kSourceTcp = 3, kSourceTx = 4;
 constexpr uint8_t kNoAddress[16] = {};
 constexpr double kAbsent = std::numeric_limits<double>::quiet_NaN();
-
-bool GetBytes(const Napi::Value& v, const uint8_t** data, size_t* len) {
-  if (!v.IsTypedArray()) return false;
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != napi_uint8_array) return false;
-  Napi::Uint8Array u = v.As<Napi::Uint8Array>();
-  *data = u.Data();
-  *len = u.ByteLength();
-  return true;
-}
-
-bool GetUint32(const Napi::Value& v, uint32_t* out) {
-  if (!v.IsNumber()) return false;
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d <= 4294967295.0) || d != static_cast<double>(static_cast<uint32_t>(d))) return false;
-  *out = static_cast<uint32_t>(d);
-  return true;
-}
-
-// An IPv6 hop limit or traffic class: 0..255, or -1 for the kernel's default (as the socket options take it).
-bool GetByteOrDefault(const Napi::Value& v, int* out) {
-  if (!v.IsNumber()) return false;
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= -1 && d <= 255) || d != static_cast<double>(static_cast<int>(d))) return false;
-  *out = static_cast<int>(d);
-  return true;
-}
-
-bool GetDevice(const Napi::Value& v, std::string* out) {
-  if (v.IsUndefined() || v.IsNull()) {
-    out->clear();
-    return true;
-  }
-  if (!v.IsString()) return false;
-  *out = v.As<Napi::String>().Utf8Value();
-  return out->size() < 16;  // IFNAMSIZ incl. NUL
-}
 
 }  // namespace
 
