@@ -9,6 +9,7 @@
       "sources": [
         "src/cc/addon.cc",
         "src/cc/args.cc",
+        "src/cc/batch.cc",
         "src/cc/engine.cc",
         "src/cc/errors.cc",
         "src/cc/port_quarantine.cc",

@@ -79,6 +79,12 @@ export interface NativeAddon {
   dropPrivileges(uid: number | undefined, gid: number | undefined, keepNetAdmin: boolean): DropPrivilegesResult;
   errnoName(errno: number): string;
   setParentDeathSignal(signal: number): void;
+  /** src/cc/batch.h's slot numbers (src/batch.ts reads batches with the same ones). */
+  batchLayout: {
+    meta: Record<string, number>;
+    ext: Record<string, number>;
+    sources: Record<string, number>;
+  };
 }
 
 /**

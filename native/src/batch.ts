@@ -1,13 +1,14 @@
 // One native batch (an ArrayBuffer of bytes, a Float64Array index, and for anything but raw
-// packets a second Float64Array of extra fields) into ReceivedPacket objects. The slots mirror
-// engine.cc's layout (kMetaPerPacket, kExtPerPacket and the e[0]..e[9] it fills): change both.
+// packets a second Float64Array of extra fields) into ReceivedPacket objects. The slots are
+// src/cc/batch.h's (meta_slot, ext_slot, Source): change both; the addon exports its numbering as
+// `batchLayout` and test/batch-layout.test.ts checks that it is this one.
 
 import type { PacketBase, PacketSource, QueuedIcmpError, ReceivedPacket } from './types.js';
 
 /** Per packet, always. */
-const META = { family: 0, fromOffset: 1, dataOffset: 2, dataLength: 3, rxNs: 4, count: 5 } as const;
+export const META = { family: 0, fromOffset: 1, dataOffset: 2, dataLength: 3, rxNs: 4, count: 5 } as const;
 /** Per packet, only in batches holding anything but raw packets (NaN: absent). */
-const EXT = {
+export const EXT = {
   source: 0,
   icmpType: 1,
   icmpCode: 2,
@@ -20,8 +21,8 @@ const EXT = {
   txId: 9,
   count: 10,
 } as const;
-/** ext[EXT.source] values (engine.cc kSourceRaw..kSourceTx) */
-const SOURCES: readonly PacketSource[] = ['raw', 'ping', 'error', 'tcp', 'tx'];
+/** ext[EXT.source] values, by index (batch.h Source) */
+export const SOURCES: readonly PacketSource[] = ['raw', 'ping', 'error', 'tcp', 'tx'];
 
 function errProtoOf(n: number): 'icmp' | 'udp' | 'tcp' {
   return n === 17 ? 'udp' : n === 6 ? 'tcp' : 'icmp';

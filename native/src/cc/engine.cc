@@ -18,11 +18,6 @@ namespace mtr {
 namespace {
 
 constexpr size_t kMaxPacketsPerWake = 1024;  // then yield to the loop; the level-triggered poll fires again
-constexpr size_t kMetaPerPacket = 5;         // family, fromOffset, dataOffset, dataLength, rxNs
-// source, icmpType, icmpCode, errProto, origDstPort, origSrcPort, tcpId, tcpErrno, origDstOffset, txId
-// (NaN: absent). native/src/batch.ts names the same slots (EXT): change both.
-constexpr size_t kExtPerPacket = 10;
-constexpr double kSourceRaw = 0, kSourcePing = 1, kSourceError = 2, kSourceTcp = 3, kSourceTx = 4;
 constexpr uint8_t kNoAddress[16] = {};
 constexpr double kAbsent = std::numeric_limits<double>::quiet_NaN();
 
@@ -66,35 +61,6 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info),
 Engine::~Engine() {
   held_ = false;  // the wrapper's reference is going away with the object: nothing to release
   CloseAll();
-}
-
-void Engine::Batch::Clear() {
-  bytes.clear();
-  meta.clear();
-  ext.clear();
-  has_ext = false;
-  count = 0;
-}
-
-double Engine::Batch::AddBytes(const uint8_t* p, size_t n) {
-  const size_t off = bytes.size();
-  if (n > 0) bytes.insert(bytes.end(), p, p + n);
-  return static_cast<double>(off);
-}
-
-double* Engine::Batch::Add(int family, const uint8_t* from, const uint8_t* data, size_t len, double rx_ns) {
-  const double from_off = AddBytes(from, family == AF_INET ? 4 : 16);
-  const double data_off = AddBytes(data, len);
-  meta.push_back(family == AF_INET ? 4 : 6);
-  meta.push_back(from_off);
-  meta.push_back(data_off);
-  meta.push_back(static_cast<double>(len));
-  meta.push_back(rx_ns);
-  ext.resize(ext.size() + kExtPerPacket, kAbsent);
-  double* e = &ext[ext.size() - kExtPerPacket];
-  e[0] = kSourceRaw;
-  count++;
-  return e;
 }
 
 // Raw and ping sockets get a Receiver; the UDP socket of datagram mode only has an error queue
@@ -437,10 +403,7 @@ void Engine::CollectTxStamps() {
 
 void Engine::AppendTx(Batch& batch) {
   for (const TxRecord& t : tx_ready_) {
-    double* e = batch.Add(t.family, kNoAddress, nullptr, 0, Rel(t.ns));
-    e[0] = kSourceTx;
-    e[9] = t.tx_id;
-    batch.has_ext = true;
+    batch.AddWithExt(Source::kTx, t.family, kNoAddress, nullptr, 0, Rel(t.ns)).tx_id(t.tx_id);
   }
   tx_ready_.clear();
 }
@@ -942,7 +905,7 @@ void Engine::Drain(Poller* p) {
   // loopback the stamp is queued during the send itself, before its reply.)
   CollectTxStamps();
   AppendTx(drain_);
-  for (size_t reads = 0; drain_.count < kMaxPacketsPerWake && reads < kMaxPacketsPerWake; reads++) {
+  for (size_t reads = 0; drain_.count() < kMaxPacketsPerWake && reads < kMaxPacketsPerWake; reads++) {
     int n = p->receiver->Read(p->fd, received_.data(), &skipped_);
     if (n < 0) {
       if (n != -EAGAIN && n != -EWOULDBLOCK) read_errors_++;
@@ -970,16 +933,10 @@ size_t Engine::ReadErrorQueue(int fd, int family, int proto, uint16_t src_port, 
       continue;
     }
     const double dst_off = batch.AddBytes(q.dst, family == AF_INET ? 4 : 16);
-    double* e = batch.Add(family, q.offender, q.data, q.len, Rel(q.rx_ns));
-    e[0] = kSourceError;
-    e[1] = q.type;
-    e[2] = q.code;
-    e[3] = proto == IPPROTO_ICMPV6 ? IPPROTO_ICMP : proto;
-    if (proto == IPPROTO_UDP || proto == IPPROTO_TCP) e[4] = q.dst_port;
-    e[5] = src_port;
-    e[6] = tcp_id;
-    e[8] = dst_off;
-    batch.has_ext = true;
+    Batch::Ext e = batch.AddWithExt(Source::kError, family, q.offender, q.data, q.len, Rel(q.rx_ns));
+    e.icmp_type(q.type).icmp_code(q.code).err_proto(proto == IPPROTO_ICMPV6 ? IPPROTO_ICMP : proto);
+    if (proto == IPPROTO_UDP || proto == IPPROTO_TCP) e.orig_dst_port(q.dst_port);
+    e.orig_src_port(src_port).tcp_id(tcp_id).orig_dst_offset(dst_off);
   }
   return n;
 }
@@ -1000,7 +957,7 @@ void Engine::DrainDgram(Poller* p, int status, int events) {
   }
   if ((events & UV_READABLE) != 0) {
     if (ping) {
-      for (size_t reads = 0; drain_.count < kMaxPacketsPerWake && reads < kMaxPacketsPerWake; reads++) {
+      for (size_t reads = 0; drain_.count() < kMaxPacketsPerWake && reads < kMaxPacketsPerWake; reads++) {
         int n = p->receiver->Read(p->fd, received_.data(), &skipped_);
         if (n < 0) {
           if (n != -EAGAIN && n != -EWOULDBLOCK) read_errors_++;
@@ -1008,9 +965,7 @@ void Engine::DrainDgram(Poller* p, int status, int events) {
         }
         for (int i = 0; i < n; i++) {
           const Received& r = received_[i];
-          double* e = drain_.Add(r.family, r.from, r.data, r.len, Rel(r.rx_ns));
-          e[0] = kSourcePing;
-          drain_.has_ext = true;
+          drain_.AddWithExt(Source::kPing, r.family, r.from, r.data, r.len, Rel(r.rx_ns));
         }
       }
     } else {
@@ -1041,7 +996,7 @@ void Engine::TcpWake(TcpProbe* t, int status, int events) {
   if (!done) {
     // An error-queue entry that did not end the connection attempt (POLLERR stopped the handle): go on waiting.
     if (status < 0) uv_poll_start(&t->handle, UV_WRITABLE, &Engine::OnTcpWake);
-    if (pending_.count > 0) ScheduleFlush();
+    if (pending_.count() > 0) ScheduleFlush();
     return;
   }
   // A TCP handshake that completed was timed by the kernel itself (tcpi_rtt: SYN sent to SYN-ACK
@@ -1086,11 +1041,7 @@ void Engine::ReleaseProbeSocket(int fd, bool tcp, int64_t quarantine_ns) {
 }
 
 void Engine::AddTcpEvent(int family, const uint8_t* dst, uint32_t id, int err, int64_t rx_ns) {
-  double* e = pending_.Add(family, dst, nullptr, 0, Rel(rx_ns));
-  e[0] = kSourceTcp;
-  e[6] = id;
-  e[7] = err;
-  pending_.has_ext = true;
+  pending_.AddWithExt(Source::kTcp, family, dst, nullptr, 0, Rel(rx_ns)).tcp_id(id).tcp_errno(err);
 }
 
 void Engine::ScheduleFlush() {
@@ -1113,8 +1064,8 @@ void Engine::OnCheck(uv_check_t* handle) {
 }
 
 void Engine::Deliver(Batch& batch) {
-  if (batch.count == 0) return;
-  packets_ += batch.count;
+  if (batch.count() == 0) return;
+  packets_ += batch.count();
   batches_++;
 
   // Raw napi here: while a worker is being terminated every call may fail, and the C++ wrappers
@@ -1128,18 +1079,18 @@ void Engine::Deliver(Batch& batch) {
   }
   void* data = nullptr;
   napi_value buffer, meta_buffer, meta, ext = nullptr, callback, recv;
-  const size_t meta_bytes = batch.meta.size() * sizeof(double);
-  bool ok = napi_create_arraybuffer(env, batch.bytes.size(), &data, &buffer) == napi_ok;
-  if (ok && !batch.bytes.empty()) std::memcpy(data, batch.bytes.data(), batch.bytes.size());
+  const size_t meta_bytes = batch.meta().size() * sizeof(double);
+  bool ok = napi_create_arraybuffer(env, batch.bytes().size(), &data, &buffer) == napi_ok;
+  if (ok && !batch.bytes().empty()) std::memcpy(data, batch.bytes().data(), batch.bytes().size());
   ok = ok && napi_create_arraybuffer(env, meta_bytes, &data, &meta_buffer) == napi_ok;
-  if (ok) std::memcpy(data, batch.meta.data(), meta_bytes);
-  ok = ok && napi_create_typedarray(env, napi_float64_array, batch.meta.size(), meta_buffer, 0, &meta) == napi_ok;
-  if (ok && batch.has_ext) {
-    const size_t ext_bytes = batch.ext.size() * sizeof(double);
+  if (ok) std::memcpy(data, batch.meta().data(), meta_bytes);
+  ok = ok && napi_create_typedarray(env, napi_float64_array, batch.meta().size(), meta_buffer, 0, &meta) == napi_ok;
+  if (ok && batch.has_ext()) {
+    const size_t ext_bytes = batch.ext().size() * sizeof(double);
     napi_value ext_buffer;
     ok = napi_create_arraybuffer(env, ext_bytes, &data, &ext_buffer) == napi_ok;
-    if (ok) std::memcpy(data, batch.ext.data(), ext_bytes);
-    ok = ok && napi_create_typedarray(env, napi_float64_array, batch.ext.size(), ext_buffer, 0, &ext) == napi_ok;
+    if (ok) std::memcpy(data, batch.ext().data(), ext_bytes);
+    ok = ok && napi_create_typedarray(env, napi_float64_array, batch.ext().size(), ext_buffer, 0, &ext) == napi_ok;
   }
   batch.Clear();
   ok = ok && napi_get_reference_value(env, on_batch_, &callback) == napi_ok && callback != nullptr;

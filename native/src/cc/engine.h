@@ -12,6 +12,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "batch.h"
 #include "port_quarantine.h"
 #include "probe_sockets.h"
 #include "rst_stamps.h"
@@ -138,20 +139,6 @@ class Engine : public Napi::ObjectWrap<Engine> {
     Engine* owner = nullptr;
     CloseTracker* tracker = nullptr;
     int open_handles = 0;
-  };
-
-  // One batch for JS: meta keeps the original 5 numbers per packet; ext (10 per packet) is only
-  // handed over when the batch holds anything but raw packets.
-  struct Batch {
-    std::vector<uint8_t> bytes;
-    std::vector<double> meta;
-    std::vector<double> ext;
-    bool has_ext = false;
-    size_t count = 0;
-    void Clear();
-    // Appends a packet (source raw); returns its ext slot.
-    double* Add(int family, const uint8_t* from, const uint8_t* data, size_t len, double rx_ns);
-    double AddBytes(const uint8_t* p, size_t n);
   };
 
   // IPv6 send sockets, one per transport protocol.
