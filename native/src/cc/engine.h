@@ -9,6 +9,7 @@
 #include <array>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -37,6 +38,25 @@ class Engine : public Napi::ObjectWrap<Engine> {
   enum class PollKind { kRawIcmp, kPing, kUdp, kTxStamps };
 
   struct Poller;
+
+  static constexpr size_t kMaxPacketsPerWake = 1024;  // then yield to the loop; the level-triggered poll fires again
+
+  // A reference to one send (Send4/Send6 with its arguments bound), for SendStamped: called with
+  // the stamp key to pass (nullptr: none) and where to store the pre-send clock. No allocation;
+  // valid while the callable it was made from is (the SendStamped call).
+  class SendRef {
+   public:
+    template <typename F>
+    SendRef(F&& f)  // NOLINT(google-explicit-constructor): lambdas convert where SendStamped is called
+        : fn_(static_cast<void*>(&f)), call_([](void* fn, const uint32_t* key, int64_t* departure) {
+            return (*static_cast<std::remove_reference_t<F>*>(fn))(key, departure);
+          }) {}
+    SysResult operator()(const uint32_t* key, int64_t* departure) const { return call_(fn_, key, departure); }
+
+   private:
+    void* fn_;
+    SysResult (*call_)(void*, const uint32_t*, int64_t*);
+  };
 
   // Transmit timestamps of one send socket. Each stamped send gets a key: the socket's own count
   // of stamped sends, handed to the kernel per send (SCM_TS_OPT_ID) where it takes that, else
@@ -171,8 +191,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   void SetupTxStamps(SendSocket& s, int family);
   // One send through s, stamped with tx_id when has_id (and s.tx.on): picks the key, retries once
   // without SCM_TS_OPT_ID when the kernel refuses it, and books the key in the ring.
-  template <typename SendFn>
-  SysResult SendStamped(SendSocket& s, bool has_id, uint32_t tx_id, SendFn send, int64_t* departure);
+  SysResult SendStamped(SendSocket& s, bool has_id, uint32_t tx_id, SendRef send, int64_t* departure);
   // Reads s's queued stamps into tx_ready_ (until the queue is empty, or only once if one_read).
   void ReadTxStamps(SendSocket& s, bool one_read);
   // Before reading a receive socket: stamps of every send socket that sent since it was last read.
