@@ -184,6 +184,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   SysResult OpenDgramFamily(Family& fam, int family);
   SysResult StartPoll(Poller** slot, int fd, int family, PollKind kind, uint16_t local_port);
   void ClosePoller(Poller** slot);
+  void TrackHandles();
   // Brings a send socket to the wanted mark; costs nothing when it already matches.
   SysResult Configure(SendSocket& s, uint32_t mark);
   // Turns on transmit stamps for a send socket and starts its error-queue poll; a failure only
