@@ -11,6 +11,7 @@
         "src/cc/args.cc",
         "src/cc/batch.cc",
         "src/cc/engine.cc",
+        "src/cc/engine_send.cc",
         "src/cc/engine_handles.cc",
         "src/cc/engine_tcp.cc",
         "src/cc/engine_tx.cc",
