@@ -16,6 +16,7 @@
         "src/cc/engine_tcp.cc",
         "src/cc/engine_tx.cc",
         "src/cc/errors.cc",
+        "src/cc/name_hold.cc",
         "src/cc/port_quarantine.cc",
         "src/cc/privileges.cc",
         "src/cc/probe_sockets.cc",

@@ -53,6 +53,7 @@ export interface NativeEngine {
   ): TcpConnectResult;
   closeTcp(id: number): boolean;
   probeCapabilities(): CapabilityFacts;
+  holdName(name: string): boolean;
   sendIPv4(packet: Uint8Array, dst: Uint8Array, mark: number, device: string | undefined, txId: number | undefined): number;
   sendIPv6(
     proto: number,

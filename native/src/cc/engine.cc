@@ -14,6 +14,7 @@
 #include <limits>
 
 #include "errors.h"
+#include "name_hold.h"
 #include "privileges.h"
 
 namespace mtr {
@@ -40,6 +41,7 @@ Napi::Function Engine::Define(Napi::Env env) {
                          InstanceMethod<&Engine::ConnectTcp>("connectTcp"),
                          InstanceMethod<&Engine::CloseTcp>("closeTcp"),
                          InstanceMethod<&Engine::ProbeCapabilities>("probeCapabilities"),
+                         InstanceMethod<&Engine::HoldName>("holdName"),
                      });
 }
 
@@ -261,6 +263,28 @@ Napi::Value Engine::ProbeCapabilities(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// holdName(name: string): true if this engine now holds the abstract AF_UNIX name "\0" + name
+// (until it closes), false if another socket of the network namespace holds it.
+Napi::Value Engine::HoldName(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    ThrowType(env, "holdName(name: string)");
+    return env.Undefined();
+  }
+  if (!opened_ || closed_) {
+    ThrowErrno(env, EBADF, "bind");
+    return env.Undefined();
+  }
+  const int fd = HoldAbstractName(info[0].As<Napi::String>().Utf8Value());
+  if (fd == -EADDRINUSE) return Napi::Boolean::New(env, false);
+  if (fd < 0) {
+    ThrowErrno(env, -fd, "bind");
+    return env.Undefined();
+  }
+  held_names_.push_back(fd);
+  return Napi::Boolean::New(env, true);
+}
+
 Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -292,6 +316,8 @@ void Engine::CloseAll() {
     s.fd = -1;
   });
   tx_ready_.clear();
+  for (int fd : held_names_) CloseFd(fd);
+  held_names_.clear();
   std::unordered_map<uint32_t, TcpProbe*> probes;
   probes.swap(tcp_);
   for (auto& kv : probes) CloseProbe(kv.second);

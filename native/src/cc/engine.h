@@ -178,6 +178,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value ConnectTcp(const Napi::CallbackInfo& info);
   Napi::Value CloseTcp(const Napi::CallbackInfo& info);
   Napi::Value ProbeCapabilities(const Napi::CallbackInfo& info);
+  Napi::Value HoldName(const Napi::CallbackInfo& info);
 
   SysResult OpenIPv4();
   SysResult OpenIPv6();
@@ -251,6 +252,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   OpenPolicy policy_ = OpenPolicy::kAuto;
   double max_files_ = -1;
+
+  std::vector<int> held_names_;  // sockets holding abstract names (holdName), closed with the engine
 
   std::unordered_map<uint32_t, TcpProbe*> tcp_;
   uint32_t next_tcp_id_ = 1;
