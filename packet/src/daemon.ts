@@ -307,6 +307,7 @@ export class Daemon {
     };
     if (sent.ipId !== undefined) probe.ipId = sent.ipId;
     if (sent.icmpLength !== undefined) probe.icmpLength = sent.icmpLength;
+    if (sent.icmpPattern !== undefined) probe.icmpPattern = sent.icmpPattern;
     const earliest = this.probes.peekDeadline();
     this.probes.add(probe);
     if (probe.tcpId >= 0) this.tcpProbes.set(probe.tcpId, probe);

@@ -49,6 +49,8 @@ export interface Sent {
   ipId?: number;
   /** ICMP: the echo request's length */
   icmpLength?: number;
+  /** ICMP: the byte its data repeats */
+  icmpPattern?: number;
 }
 
 /** Raw sockets: we build the packet (IPv4 with its header; IPv6 from the transport header). */
@@ -76,7 +78,10 @@ export function sendRaw(
   // No object spread on this path: V8 makes each one a runtime call.
   const sent: Sent = { txNs, srcPort: built.srcPort, dstPort: built.dstPort, sequence, tcpId: -1, txId };
   if (family === 4) sent.ipId = c.ipId;
-  if (req.protocol === 'icmp') sent.icmpLength = family === 4 ? built.bytes.length - 20 : built.bytes.length;
+  if (req.protocol === 'icmp') {
+    sent.icmpLength = family === 4 ? built.bytes.length - 20 : built.bytes.length;
+    sent.icmpPattern = req.bitPattern & 0xff;
+  }
   return sent;
 }
 
@@ -111,14 +116,12 @@ export function sendDgram(
   const dstPort = proto === 'udp' ? req.port || sequence : 0;
   const r = c.transport.sendDgram(family, proto, payload, dst, dstPort, opts);
   if (proto === 'icmp') c.pingSocketPort(family, r.localPort);
-  return {
-    txNs: r.txNs,
-    srcPort: proto === 'udp' ? r.localPort : 0,
-    dstPort,
-    sequence,
-    tcpId: -1,
-    ...(proto === 'icmp' ? { icmpLength: payload.length } : {}),
-  };
+  const sent: Sent = { txNs: r.txNs, srcPort: proto === 'udp' ? r.localPort : 0, dstPort, sequence, tcpId: -1 };
+  if (proto === 'icmp') {
+    sent.icmpLength = payload.length;
+    sent.icmpPattern = req.bitPattern & 0xff;
+  }
+  return sent;
 }
 
 /**
