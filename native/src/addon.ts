@@ -53,6 +53,7 @@ export interface NativeEngine {
   ): TcpConnectResult;
   closeTcp(id: number): boolean;
   probeCapabilities(): CapabilityFacts;
+  holdName(name: string): boolean;
   sendIPv4(packet: Uint8Array, dst: Uint8Array, mark: number, device: string | undefined, txId: number | undefined): number;
   sendIPv6(
     proto: number,
@@ -79,6 +80,12 @@ export interface NativeAddon {
   dropPrivileges(uid: number | undefined, gid: number | undefined, keepNetAdmin: boolean): DropPrivilegesResult;
   errnoName(errno: number): string;
   setParentDeathSignal(signal: number): void;
+  /** src/cc/batch.h's slot numbers (src/batch.ts reads batches with the same ones). */
+  batchLayout: {
+    meta: Record<string, number>;
+    ext: Record<string, number>;
+    sources: Record<string, number>;
+  };
 }
 
 /**

@@ -1,13 +1,14 @@
 // One native batch (an ArrayBuffer of bytes, a Float64Array index, and for anything but raw
-// packets a second Float64Array of extra fields) into ReceivedPacket objects. The slots mirror
-// engine.cc's layout (kMetaPerPacket, kExtPerPacket and the e[0]..e[9] it fills): change both.
+// packets a second Float64Array of extra fields) into ReceivedPacket objects. The slots are
+// src/cc/batch.h's (meta_slot, ext_slot, Source): change both; the addon exports its numbering as
+// `batchLayout` and test/batch-layout.test.ts checks that it is this one.
 
-import type { PacketBase, PacketSource, QueuedIcmpError, ReceivedPacket } from './types.js';
+import type { PacketSource, QueuedIcmpError, ReceivedPacket } from './types.js';
 
 /** Per packet, always. */
-const META = { family: 0, fromOffset: 1, dataOffset: 2, dataLength: 3, rxNs: 4, count: 5 } as const;
+export const META = { family: 0, fromOffset: 1, dataOffset: 2, dataLength: 3, rxNs: 4, count: 5 } as const;
 /** Per packet, only in batches holding anything but raw packets (NaN: absent). */
-const EXT = {
+export const EXT = {
   source: 0,
   icmpType: 1,
   icmpCode: 2,
@@ -20,57 +21,69 @@ const EXT = {
   txId: 9,
   count: 10,
 } as const;
-/** ext[EXT.source] values (engine.cc kSourceRaw..kSourceTx) */
-const SOURCES: readonly PacketSource[] = ['raw', 'ping', 'error', 'tcp', 'tx'];
+/** ext[EXT.source] values, by index (batch.h Source) */
+export const SOURCES: readonly PacketSource[] = ['raw', 'ping', 'error', 'tcp', 'tx'];
 
 function errProtoOf(n: number): 'icmp' | 'udp' | 'tcp' {
   return n === 17 ? 'udp' : n === 6 ? 'tcp' : 'icmp';
 }
 
+// Object spread (`{ ...base, source }`) costs a runtime call per packet in V8; each packet is built
+// as one literal instead.
 export function unpackBatch(buffer: ArrayBuffer, meta: Float64Array, ext: Float64Array | undefined): ReceivedPacket[] {
   const count = meta.length / META.count;
   const packets = new Array<ReceivedPacket>(count);
   for (let i = 0, m = 0; i < count; i++, m += META.count) {
     const family = meta[m + META.family] === 4 ? 4 : 6;
-    const base: PacketBase = {
-      family,
-      from: new Uint8Array(buffer, meta[m + META.fromOffset]!, family === 4 ? 4 : 16),
-      data: new Uint8Array(buffer, meta[m + META.dataOffset]!, meta[m + META.dataLength]!),
-      rxNs: meta[m + META.rxNs]!,
-    };
-    packets[i] = ext === undefined ? { ...base, source: 'raw' } : withExt(base, buffer, ext, i * EXT.count);
+    const from = new Uint8Array(buffer, meta[m + META.fromOffset]!, family === 4 ? 4 : 16);
+    const data = new Uint8Array(buffer, meta[m + META.dataOffset]!, meta[m + META.dataLength]!);
+    const rxNs = meta[m + META.rxNs]!;
+    packets[i] =
+      ext === undefined
+        ? { source: 'raw', family, from, data, rxNs }
+        : withExt(family, from, data, rxNs, buffer, ext, i * EXT.count);
   }
   return packets;
 }
 
-function withExt(base: PacketBase, buffer: ArrayBuffer, ext: Float64Array, e: number): ReceivedPacket {
-  const at = (slot: number): number | undefined => (Number.isNaN(ext[e + slot]!) ? undefined : ext[e + slot]!);
+function withExt(
+  family: 4 | 6,
+  from: Uint8Array,
+  data: Uint8Array,
+  rxNs: number,
+  buffer: ArrayBuffer,
+  ext: Float64Array,
+  e: number,
+): ReceivedPacket {
   const source = SOURCES[ext[e + EXT.source]!] ?? 'raw';
   switch (source) {
     case 'error': {
       const p: QueuedIcmpError = {
-        ...base,
         source,
+        family,
+        from,
+        data,
+        rxNs,
         icmpType: ext[e + EXT.icmpType]!,
         icmpCode: ext[e + EXT.icmpCode]!,
         errProto: errProtoOf(ext[e + EXT.errProto]!),
       };
-      const dstPort = at(EXT.origDstPort);
-      const srcPort = at(EXT.origSrcPort);
-      const tcpId = at(EXT.tcpId);
-      const dstOffset = at(EXT.origDstOffset);
-      if (dstPort !== undefined) p.origDstPort = dstPort;
-      if (srcPort !== undefined) p.origSrcPort = srcPort;
-      if (tcpId !== undefined) p.tcpId = tcpId;
-      if (dstOffset !== undefined) p.origDst = new Uint8Array(buffer, dstOffset, base.family === 4 ? 4 : 16);
+      const dstPort = ext[e + EXT.origDstPort]!;
+      const srcPort = ext[e + EXT.origSrcPort]!;
+      const tcpId = ext[e + EXT.tcpId]!;
+      const dstOffset = ext[e + EXT.origDstOffset]!;
+      if (!Number.isNaN(dstPort)) p.origDstPort = dstPort;
+      if (!Number.isNaN(srcPort)) p.origSrcPort = srcPort;
+      if (!Number.isNaN(tcpId)) p.tcpId = tcpId;
+      if (!Number.isNaN(dstOffset)) p.origDst = new Uint8Array(buffer, dstOffset, family === 4 ? 4 : 16);
       return p;
     }
     case 'tcp':
-      return { ...base, source, tcpId: ext[e + EXT.tcpId]!, tcpErrno: ext[e + EXT.tcpErrno]! };
+      return { source, family, from, data, rxNs, tcpId: ext[e + EXT.tcpId]!, tcpErrno: ext[e + EXT.tcpErrno]! };
     case 'tx':
-      return { ...base, source, txId: ext[e + EXT.txId]! };
+      return { source, family, from, data, rxNs, txId: ext[e + EXT.txId]! };
     case 'raw':
     case 'ping':
-      return { ...base, source };
+      return { source, family, from, data, rxNs };
   }
 }

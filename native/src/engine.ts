@@ -192,6 +192,18 @@ export class Engine {
     return this.#native.now();
   }
 
+  /**
+   * Holds the abstract AF_UNIX name "\0" + name of this network namespace until the engine closes:
+   * true if it is now held, false if another socket (of any process in the namespace) holds it.
+   * Processes of one namespace claim something through it, e.g. an ICMP identifier.
+   */
+  holdName(name: string): boolean {
+    if (typeof name !== 'string' || name.length === 0 || name.includes('\0')) {
+      throw new TypeError('name must be a non-empty string without NUL');
+    }
+    return this.#native.holdName(name);
+  }
+
   /** Closes every socket and stops the polls. Idempotent. */
   close(): void {
     this.#native.close();

@@ -108,7 +108,7 @@ export function buildProbe(
         bitPattern: req.bitPattern,
         src,
         dst,
-        ...(ports.checksum !== undefined ? { checksumValue: ports.checksum } : {}),
+        checksumValue: ports.checksum, // undefined: the real checksum (no spread: a runtime call in V8)
       });
       return { bytes: family === 6 ? udp : v4(IPPROTO_UDP, udp), srcPort: ports.srcPort, dstPort: ports.dstPort };
     }
@@ -124,6 +124,8 @@ export type Answer =
       sequence: number;
       /** the echo reply's ICMP message length (header and data): the same as our request's */
       length: number;
+      /** the byte its data repeats (our requests carry the bit pattern only); -1 for mixed data; undefined: no data */
+      pattern: number | undefined;
     }
   | { kind: 'quoted'; type: ProbeResultName; quoted: QuotedProbe; mpls: MplsLabel[] | undefined }
   | {
@@ -162,7 +164,7 @@ export function decodeAnswer(p: Received): Answer | undefined {
   const mpls = 'mpls' in d && d.mpls !== undefined ? d.mpls.slice(0, MAX_MPLS_LABELS) : undefined;
   switch (d.kind) {
     case 'echo-reply':
-      return { kind: 'echo', id: d.id, sequence: d.seq, length: icmpLength(p) };
+      return { kind: 'echo', id: d.id, sequence: d.seq, length: icmpLength(p), pattern: echoPattern(p) };
     case 'time-exceeded':
       return { kind: 'quoted', type: 'ttl-expired', quoted: d.quoted, mpls };
     case 'dest-unreachable':
@@ -175,6 +177,17 @@ export function decodeAnswer(p: Received): Answer | undefined {
     default:
       return undefined;
   }
+}
+
+/** The byte an echo reply's data repeats, -1 when its bytes differ, undefined when it has none. */
+function echoPattern(p: Received): number | undefined {
+  const d = p.data;
+  const start = (p.source === 'raw' && p.family === 4 && d.length >= 20 ? (d[0]! & 0x0f) * 4 : 0) + 8;
+  const end = start - 8 + icmpLength(p);
+  if (end <= start || end > d.length) return undefined;
+  const first = d[start]!;
+  for (let i = start + 1; i < end; i++) if (d[i] !== first) return -1;
+  return first;
 }
 
 /** The length of the ICMP message a received packet carries (raw IPv4: past its IP header, to its total length). */

@@ -58,6 +58,24 @@ export interface DaemonStats {
   internalErrors: number;
 }
 
+/** How many random identifiers a daemon tries to claim before it goes on with an unclaimed one. */
+export const ICMP_ID_TRIES = 64;
+
+/**
+ * A random ICMP identifier that no other daemon of this network namespace holds (raw probes
+ * carry it: echo identifier, raw UDP source port), claimed through the transport for the
+ * daemon's life: two daemons never match each other's answers by a shared identifier. When
+ * every try is taken (or the transport cannot claim), the last one drawn, unclaimed.
+ */
+export function pickIcmpId(transport: Pick<Transport, 'reserveIcmpId'>, random: () => number = Math.random): number {
+  let id = 0;
+  for (let i = 0; i < ICMP_ID_TRIES; i++) {
+    id = Math.floor(random() * 0x10000);
+    if (transport.reserveIcmpId === undefined || transport.reserveIcmpId(id)) return id;
+  }
+  return id;
+}
+
 export class Daemon {
   readonly probes: ProbeTable;
   readonly icmpId: number;
@@ -91,7 +109,7 @@ export class Daemon {
     opts: DaemonOptions = {},
   ) {
     this.probes = new ProbeTable(opts.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT, opts.firstSequence);
-    this.icmpId = opts.icmpId ?? Math.floor(Math.random() * 0x10000);
+    this.icmpId = opts.icmpId ?? pickIcmpId(transport);
     this.dialect = opts.dialect ?? DEFAULT_DIALECT;
     this.ipId = opts.ipId ?? 1 + Math.floor(Math.random() * 0xffff);
     this.protocols = opts.protocols ?? new Set(['icmp', 'udp', 'tcp', 'sctp']);
@@ -289,6 +307,7 @@ export class Daemon {
     };
     if (sent.ipId !== undefined) probe.ipId = sent.ipId;
     if (sent.icmpLength !== undefined) probe.icmpLength = sent.icmpLength;
+    if (sent.icmpPattern !== undefined) probe.icmpPattern = sent.icmpPattern;
     const earliest = this.probes.peekDeadline();
     this.probes.add(probe);
     if (probe.tcpId >= 0) this.tcpProbes.set(probe.tcpId, probe);

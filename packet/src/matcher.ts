@@ -22,13 +22,16 @@ export interface MatchLookup {
  * The probe `a` answers, or undefined. Beyond the identity above, an answer is refused when it
  * cannot be the probe's own: stamped before the probe left (a late answer for an earlier owner of
  * the sequence or port, ours or another process's), an echo reply of another length than our
- * request, or (raw IPv4) a quoted probe with another IPv4 identification than ours (another
+ * request or with data other than its bit pattern (IPv4 and IPv6), or (raw IPv4) a quoted probe with another IPv4 identification than ours (another
  * prober that drew the same ICMP identifier).
  */
 export function matchAnswer(a: Answer, p: Received, lookup: MatchLookup): Probe | undefined {
   const probe = find(a, p, lookup);
   if (probe === undefined || p.rxNs < probe.txNs) return undefined;
   if (a.kind === 'echo' && probe.icmpLength !== undefined && a.length !== probe.icmpLength) return undefined;
+  if (a.kind === 'echo' && probe.icmpPattern !== undefined && a.pattern !== undefined && a.pattern !== probe.icmpPattern) {
+    return undefined;
+  }
   if (a.kind === 'quoted' && probe.ipId !== undefined && a.quoted.ipId !== undefined && a.quoted.ipId !== probe.ipId) {
     return undefined;
   }

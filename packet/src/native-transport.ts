@@ -49,6 +49,12 @@ export function openTransport(onBatch: (batch: readonly Received[]) => void, mod
     connectTcp: (family, dst, dstPort, srcPort, opts) => engine.connectTcp(family, dst, dstPort, srcPort, opts),
     closeTcp: (id) => void engine.closeTcp(id),
     sourceAddress: (family, dst) => engine.sourceAddress(family, dst),
+    // One abstract AF_UNIX name per family with raw sockets (datagram mode: the kernel picks the
+    // identifier, the ping socket's port, unique in the namespace already).
+    reserveIcmpId: (id) =>
+      ([[4, opened.ip4], [6, opened.ip6]] as const).every(
+        ([family, mode]) => mode !== 'raw' || engine.holdName(`mtr-packet-ts/icmp-id/${family}/${id}`),
+      ),
     now: () => engine.now(),
     close: () => engine.close(),
   };

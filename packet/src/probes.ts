@@ -36,6 +36,8 @@ export interface Probe {
   ipId?: number;
   /** ICMP probes: the length of the echo request message (an echo reply of another length is not for it) */
   icmpLength?: number;
+  /** ICMP probes with data: the byte it repeats (the bit pattern); an echo reply with other data is not for it */
+  icmpPattern?: number;
   /** departure + timeout (ns) */
   deadlineNs: number;
   /** position in the deadline heap; -1 when not in it */

@@ -71,6 +71,11 @@ export interface Transport {
   closeTcp(id: number): void;
   /** The kernel's choice of source address towards dst. Throws { errno } (e.g. ENETUNREACH). */
   sourceAddress(family: IpVersion, dst: Uint8Array): Uint8Array;
+  /**
+   * Claims an ICMP identifier for raw probes in this network namespace, for as long as the
+   * transport is open: false if another daemon holds it. Absent: nothing to claim with.
+   */
+  reserveIcmpId?(id: number): boolean;
   /** ns on the same clock as departures and receptions */
   now(): number;
   /** Closes the sockets; the process can exit afterwards. */

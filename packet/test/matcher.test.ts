@@ -33,8 +33,8 @@ function probe(p: Partial<Probe> & Pick<Probe, 'sequence' | 'protocol'>): Probe 
 }
 
 const IN_FLIGHT: Probe[] = [
-  probe({ sequence: 40000, protocol: 'icmp', ipId: IP_ID, icmpLength: 44 }),
-  probe({ sequence: 40001, protocol: 'icmp', family: 6, dst: DST6, icmpLength: 40 }),
+  probe({ sequence: 40000, protocol: 'icmp', ipId: IP_ID, icmpLength: 44, icmpPattern: 0 }),
+  probe({ sequence: 40001, protocol: 'icmp', family: 6, dst: DST6, icmpLength: 40, icmpPattern: 0 }),
   probe({ sequence: 40002, protocol: 'udp', srcPort: ICMP_ID, dstPort: 40002, ipId: IP_ID }),
   probe({ sequence: 40003, protocol: 'udp', srcPort: 40003, dstPort: 53, ipId: IP_ID }),
   probe({ sequence: 40004, protocol: 'udp', srcPort: 5000, dstPort: 53, ipId: IP_ID }),
@@ -59,15 +59,18 @@ function quoted(q: Partial<QuotedProbe> & Pick<QuotedProbe, 'protocol'>): Answer
 type Row = [name: string, answer: Answer, packet: Received, expected: number | undefined];
 
 const rows: Row[] = [
-  ['echo reply by identifier, sequence and sender', { kind: 'echo', id: ICMP_ID, sequence: 40000, length: 44 }, received({ from: DST4 }), 40000],
-  ['echo reply with another identifier', { kind: 'echo', id: 0x9999, sequence: 40000, length: 44 }, received({ from: DST4 }), undefined],
-  ['echo reply from another host', { kind: 'echo', id: ICMP_ID, sequence: 40000, length: 44 }, received({ from: OTHER4 }), undefined],
-  ['echo reply of another length (another prober with our identifier)', { kind: 'echo', id: ICMP_ID, sequence: 40000, length: 64 }, received({ from: DST4 }), undefined],
-  ['echo reply stamped before the probe left', { kind: 'echo', id: ICMP_ID, sequence: 40000, length: 44 }, received({ from: DST4, rxNs: TX - 1 }), undefined],
-  ['echo reply stamped as the probe left', { kind: 'echo', id: ICMP_ID, sequence: 40000, length: 44 }, received({ from: DST4, rxNs: TX }), 40000],
-  ['echo reply in the other family', { kind: 'echo', id: ICMP_ID, sequence: 40000, length: 44 }, received({ family: 6, from: DST4 }), undefined],
-  ['IPv6 echo reply', { kind: 'echo', id: ICMP_ID, sequence: 40001, length: 40 }, received({ family: 6, from: DST6 }), 40001],
-  ['ping socket echo reply, identifier = its port', { kind: 'echo', id: 777, sequence: 40006, length: 44 }, received({ source: 'ping', from: DST4 }), 40006],
+  ['echo reply by identifier, sequence and sender', { kind: 'echo', id: ICMP_ID, sequence: 40000, length: 44, pattern: 0 }, received({ from: DST4 }), 40000],
+  ['echo reply with another identifier', { kind: 'echo', id: 0x9999, sequence: 40000, length: 44, pattern: 0 }, received({ from: DST4 }), undefined],
+  ['echo reply from another host', { kind: 'echo', id: ICMP_ID, sequence: 40000, length: 44, pattern: 0 }, received({ from: OTHER4 }), undefined],
+  ['echo reply of another length (another prober with our identifier)', { kind: 'echo', id: ICMP_ID, sequence: 40000, length: 64, pattern: 0 }, received({ from: DST4 }), undefined],
+  ['echo reply stamped before the probe left', { kind: 'echo', id: ICMP_ID, sequence: 40000, length: 44, pattern: 0 }, received({ from: DST4, rxNs: TX - 1 }), undefined],
+  ['echo reply stamped as the probe left', { kind: 'echo', id: ICMP_ID, sequence: 40000, length: 44, pattern: 0 }, received({ from: DST4, rxNs: TX }), 40000],
+  ['echo reply in the other family', { kind: 'echo', id: ICMP_ID, sequence: 40000, length: 44, pattern: 0 }, received({ family: 6, from: DST4 }), undefined],
+  ['IPv6 echo reply', { kind: 'echo', id: ICMP_ID, sequence: 40001, length: 40, pattern: 0 }, received({ family: 6, from: DST6 }), 40001],
+  ['IPv6 echo reply with mixed data (another prober with our identifier, sequence and length)', { kind: 'echo', id: ICMP_ID, sequence: 40001, length: 40, pattern: -1 }, received({ family: 6, from: DST6 }), undefined],
+  ['IPv6 echo reply repeating another byte than our bit pattern', { kind: 'echo', id: ICMP_ID, sequence: 40001, length: 40, pattern: 0x55 }, received({ family: 6, from: DST6 }), undefined],
+  ['IPv4 echo reply with mixed data', { kind: 'echo', id: ICMP_ID, sequence: 40000, length: 44, pattern: -1 }, received({ from: DST4 }), undefined],
+  ['ping socket echo reply, identifier = its port', { kind: 'echo', id: 777, sequence: 40006, length: 44, pattern: 0 }, received({ source: 'ping', from: DST4 }), 40006],
   ['quoted echo with our identifiers', quoted({ protocol: 'icmp', icmpId: ICMP_ID, icmpSeq: 40000, ipId: IP_ID }), received({}), 40000],
   ['quoted echo with another IPv4 identification', quoted({ protocol: 'icmp', icmpId: ICMP_ID, icmpSeq: 40000, ipId: 0x1111 }), received({}), undefined],
   ['quoted echo to another destination', quoted({ protocol: 'icmp', icmpId: ICMP_ID, icmpSeq: 40000, ipId: IP_ID, dst: OTHER4 }), received({}), undefined],

@@ -1,7 +1,8 @@
-// Module entry: exports Engine, dropPrivileges, errnoName and setParentDeathSignal. No process-wide state: everything
+// Module entry: exports Engine, dropPrivileges, errnoName, setParentDeathSignal and batchLayout. No process-wide state: everything
 // lives in the Engine objects of each env (main thread or worker).
 #include <napi.h>
 
+#include "batch.h"
 #include "engine.h"
 #include "errors.h"
 #include "privileges.h"
@@ -66,10 +67,48 @@ Napi::Value ErrnoName(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, mtr::ErrnoName(info[0].As<Napi::Number>().Int32Value()));
 }
 
+// batchLayout: the slots of a batch as batch.h numbers them, for native/src/batch.ts's test.
+Napi::Object BatchLayout(Napi::Env env) {
+  namespace m = mtr::meta_slot;
+  namespace e = mtr::ext_slot;
+  Napi::Object meta = Napi::Object::New(env);
+  meta.Set("family", static_cast<double>(m::kFamily));
+  meta.Set("fromOffset", static_cast<double>(m::kFromOffset));
+  meta.Set("dataOffset", static_cast<double>(m::kDataOffset));
+  meta.Set("dataLength", static_cast<double>(m::kDataLength));
+  meta.Set("rxNs", static_cast<double>(m::kRxNs));
+  meta.Set("count", static_cast<double>(m::kCount));
+  Napi::Object ext = Napi::Object::New(env);
+  ext.Set("source", static_cast<double>(e::kSource));
+  ext.Set("icmpType", static_cast<double>(e::kIcmpType));
+  ext.Set("icmpCode", static_cast<double>(e::kIcmpCode));
+  ext.Set("errProto", static_cast<double>(e::kErrProto));
+  ext.Set("origDstPort", static_cast<double>(e::kOrigDstPort));
+  ext.Set("origSrcPort", static_cast<double>(e::kOrigSrcPort));
+  ext.Set("tcpId", static_cast<double>(e::kTcpId));
+  ext.Set("tcpErrno", static_cast<double>(e::kTcpErrno));
+  ext.Set("origDstOffset", static_cast<double>(e::kOrigDstOffset));
+  ext.Set("txId", static_cast<double>(e::kTxId));
+  ext.Set("count", static_cast<double>(e::kCount));
+  Napi::Object sources = Napi::Object::New(env);
+  sources.Set("raw", static_cast<double>(mtr::Source::kRaw));
+  sources.Set("ping", static_cast<double>(mtr::Source::kPing));
+  sources.Set("error", static_cast<double>(mtr::Source::kError));
+  sources.Set("tcp", static_cast<double>(mtr::Source::kTcp));
+  sources.Set("tx", static_cast<double>(mtr::Source::kTx));
+  sources.Set("count", static_cast<double>(mtr::Source::kCount));
+  Napi::Object layout = Napi::Object::New(env);
+  layout.Set("meta", meta);
+  layout.Set("ext", ext);
+  layout.Set("sources", sources);
+  return layout;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("Engine", mtr::Engine::Define(env));
   exports.Set("dropPrivileges", Napi::Function::New<DropPrivileges>(env, "dropPrivileges"));
   exports.Set("errnoName", Napi::Function::New<ErrnoName>(env, "errnoName"));
+  exports.Set("batchLayout", BatchLayout(env));
   exports.Set("setParentDeathSignal", Napi::Function::New<mtr::SetParentDeathSignal>(env, "setParentDeathSignal"));
   return exports;
 }

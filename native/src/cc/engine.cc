@@ -1,3 +1,8 @@
+// Engine: construction, open() (raw sockets, else the datagram sockets of unprivileged mode),
+// the receive drains and the delivery of batches to JS. The rest is split by concern:
+// engine_send.cc (send paths), engine_tx.cc (transmit stamps), engine_tcp.cc (TCP probes),
+// engine_handles.cc (poll and flush handles, their lifetime); batch.h (the batch layout), args.h
+// (argument parsing), cmsg.h (control messages of a send).
 #include "engine.h"
 
 #include <errno.h>
@@ -5,62 +10,18 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <limits>
 
 #include "errors.h"
+#include "name_hold.h"
 #include "privileges.h"
 
 namespace mtr {
 
 namespace {
 
-constexpr size_t kMaxPacketsPerWake = 1024;  // then yield to the loop; the level-triggered poll fires again
-constexpr size_t kMetaPerPacket = 5;         // family, fromOffset, dataOffset, dataLength, rxNs
-// source, icmpType, icmpCode, errProto, origDstPort, origSrcPort, tcpId, tcpErrno, origDstOffset, txId
-// (NaN: absent). native/src/batch.ts names the same slots (EXT): change both.
-constexpr size_t kExtPerPacket = 10;
-constexpr double kSourceRaw = 0, kSourcePing = 1, kSourceError = 2, kSourceTcp = 3, kSourceTx = 4;
-constexpr uint8_t kNoAddress[16] = {};
 constexpr double kAbsent = std::numeric_limits<double>::quiet_NaN();
-
-bool GetBytes(const Napi::Value& v, const uint8_t** data, size_t* len) {
-  if (!v.IsTypedArray()) return false;
-  Napi::TypedArray ta = v.As<Napi::TypedArray>();
-  if (ta.TypedArrayType() != napi_uint8_array) return false;
-  Napi::Uint8Array u = v.As<Napi::Uint8Array>();
-  *data = u.Data();
-  *len = u.ByteLength();
-  return true;
-}
-
-bool GetUint32(const Napi::Value& v, uint32_t* out) {
-  if (!v.IsNumber()) return false;
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0 && d <= 4294967295.0) || d != static_cast<double>(static_cast<uint32_t>(d))) return false;
-  *out = static_cast<uint32_t>(d);
-  return true;
-}
-
-// An IPv6 hop limit or traffic class: 0..255, or -1 for the kernel's default (as the socket options take it).
-bool GetByteOrDefault(const Napi::Value& v, int* out) {
-  if (!v.IsNumber()) return false;
-  double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= -1 && d <= 255) || d != static_cast<double>(static_cast<int>(d))) return false;
-  *out = static_cast<int>(d);
-  return true;
-}
-
-bool GetDevice(const Napi::Value& v, std::string* out) {
-  if (v.IsUndefined() || v.IsNull()) {
-    out->clear();
-    return true;
-  }
-  if (!v.IsString()) return false;
-  *out = v.As<Napi::String>().Utf8Value();
-  return out->size() < 16;  // IFNAMSIZ incl. NUL
-}
 
 }  // namespace
 
@@ -80,6 +41,7 @@ Napi::Function Engine::Define(Napi::Env env) {
                          InstanceMethod<&Engine::ConnectTcp>("connectTcp"),
                          InstanceMethod<&Engine::CloseTcp>("closeTcp"),
                          InstanceMethod<&Engine::ProbeCapabilities>("probeCapabilities"),
+                         InstanceMethod<&Engine::HoldName>("holdName"),
                      });
 }
 
@@ -102,74 +64,6 @@ Engine::Engine(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Engine>(info),
 Engine::~Engine() {
   held_ = false;  // the wrapper's reference is going away with the object: nothing to release
   CloseAll();
-}
-
-void Engine::Batch::Clear() {
-  bytes.clear();
-  meta.clear();
-  ext.clear();
-  has_ext = false;
-  count = 0;
-}
-
-double Engine::Batch::AddBytes(const uint8_t* p, size_t n) {
-  const size_t off = bytes.size();
-  if (n > 0) bytes.insert(bytes.end(), p, p + n);
-  return static_cast<double>(off);
-}
-
-double* Engine::Batch::Add(int family, const uint8_t* from, const uint8_t* data, size_t len, double rx_ns) {
-  const double from_off = AddBytes(from, family == AF_INET ? 4 : 16);
-  const double data_off = AddBytes(data, len);
-  meta.push_back(family == AF_INET ? 4 : 6);
-  meta.push_back(from_off);
-  meta.push_back(data_off);
-  meta.push_back(static_cast<double>(len));
-  meta.push_back(rx_ns);
-  ext.resize(ext.size() + kExtPerPacket, kAbsent);
-  double* e = &ext[ext.size() - kExtPerPacket];
-  e[0] = kSourceRaw;
-  count++;
-  return e;
-}
-
-// Raw and ping sockets get a Receiver; the UDP socket of datagram mode only has an error queue
-// worth reading. Datagram sockets also watch UV_PRIORITIZED: with SO_SELECT_ERR_QUEUE a queued
-// ICMP error is POLLERR|POLLPRI, which libuv reports instead of stopping the handle.
-SysResult Engine::StartPoll(Poller** slot, int fd, int family, PollKind kind, uint16_t local_port) {
-  auto* p = new Poller();
-  p->owner = this;
-  p->fd = fd;
-  p->family = family;
-  p->kind = kind;
-  p->local_port = local_port;
-  if (kind == PollKind::kRawIcmp || kind == PollKind::kPing) p->receiver = std::make_unique<Receiver>(family);
-  int rc = uv_poll_init_socket(loop_, &p->handle, fd);
-  if (rc != 0) {
-    delete p;
-    return Fail(-rc, "uv_poll_init");
-  }
-  p->handle.data = p;
-  const int events = kind == PollKind::kRawIcmp    ? UV_READABLE
-                     : kind == PollKind::kTxStamps ? UV_PRIORITIZED
-                                                   : (UV_READABLE | UV_PRIORITIZED);
-  rc = uv_poll_start(&p->handle, events, &Engine::OnReadable);
-  if (rc != 0) {
-    uv_close(reinterpret_cast<uv_handle_t*>(&p->handle), &Engine::OnPollClosed);
-    return Fail(-rc, "uv_poll_start");
-  }
-  if (!refed_) uv_unref(reinterpret_cast<uv_handle_t*>(&p->handle));
-  *slot = p;
-  return Ok();
-}
-
-void Engine::ClosePoller(Poller** slot) {
-  Poller* p = *slot;
-  if (p == nullptr) return;
-  *slot = nullptr;
-  p->owner = nullptr;
-  uv_poll_stop(&p->handle);  // stop polling before the fd goes away
-  uv_close(reinterpret_cast<uv_handle_t*>(&p->handle), &Engine::OnPollClosed);
 }
 
 SysResult Engine::OpenDgramFamily(Family& fam, int family) {
@@ -327,35 +221,7 @@ Napi::Value Engine::Open(const Napi::CallbackInfo& info) {
     opened_ = true;
     Ref();  // while open, the polls call back into this object: keep it alive
     held_ = true;
-    tracker_ = new CloseTracker();
-    tracker_->engine = this;
-    for (Family* f : {&v4_, &v6_}) {
-      for (Poller* p : {f->poller, f->udp_poller}) {
-        if (p == nullptr) continue;
-        p->tracker = tracker_;
-        tracker_->pending++;
-      }
-    }
-    ForEachSendSocket([this](SendSocket& s) {
-      if (s.poller == nullptr) return;
-      s.poller->tracker = tracker_;
-      tracker_->pending++;
-    });
-    flusher_ = new Flusher();
-    flusher_->owner = this;
-    flusher_->tracker = tracker_;
-    uv_check_init(loop_, &flusher_->check);
-    uv_idle_init(loop_, &flusher_->idle);
-    flusher_->check.data = flusher_;
-    flusher_->idle.data = flusher_;
-    // The flush handles never keep the loop alive by themselves (the polls do that, or not, per ref()).
-    uv_unref(reinterpret_cast<uv_handle_t*>(&flusher_->check));
-    uv_unref(reinterpret_cast<uv_handle_t*>(&flusher_->idle));
-    flusher_->open_handles = 2;
-    tracker_->pending += 2;
-    if (napi_add_async_cleanup_hook(env_, &Engine::OnEnvCleanup, tracker_, &tracker_->hook) != napi_ok) {
-      tracker_->hook = nullptr;
-    }
+    TrackHandles();
   }
 
   auto mode_name = [](Mode m) {
@@ -382,452 +248,11 @@ Napi::Value Engine::Open(const Napi::CallbackInfo& info) {
   return out;
 }
 
-SysResult Engine::Configure(SendSocket& s, uint32_t mark) {
-  if (s.mark != mark) {
-    SysResult r = SetMark(s.fd, mark);
-    if (!r.ok()) return r;
-    s.mark = mark;
-  }
-  return Ok();
-}
-
-void Engine::SetupTxStamps(SendSocket& s, int family) {
-  s.family = family;
-  if (!EnableTxStamps(s.fd).ok()) return;
-  if (!StartPoll(&s.poller, s.fd, family, PollKind::kTxStamps, 0).ok()) {
-    (void)ResetTxStampCounter(s.fd);  // harmless; the socket just queues nothing we read
-    return;
-  }
-  s.poller->send = &s;
-  s.tx.ring.assign(TxTracker::kRing, TxTracker::Slot());
-  s.tx.on = true;
-}
-
-template <typename SendFn>
-SysResult Engine::SendStamped(SendSocket& s, bool has_id, uint32_t tx_id, SendFn send, int64_t* departure) {
-  TxTracker& tx = s.tx;
-  if (!tx.on) return send(nullptr, departure);
-  uint32_t key = tx.next_key;
-  SysResult r = send(tx.key_cmsg ? &key : nullptr, departure);
-  if (!r.ok() && r.err == EINVAL && tx.key_cmsg) {
-    // Perhaps a kernel without SCM_TS_OPT_ID (before 6.13): try once more on the socket's own
-    // counter, from 0. If that fails as well the EINVAL was the packet's: keep the cmsg.
-    ReadTxStamps(s, false);
-    if (ResetTxStampCounter(s.fd).ok()) {
-      tx.Reset();
-      key = 0;
-      r = send(nullptr, departure);
-      if (r.ok()) tx.key_cmsg = false;
-    }
-  }
-  if (!r.ok()) {
-    if (!tx.key_cmsg) {
-      // A failed send may or may not have taken a number from the kernel's counter: start it
-      // again from 0, after reading what is queued under the old numbering.
-      ReadTxStamps(s, false);
-      if (ResetTxStampCounter(s.fd).ok()) tx.Reset();
-    }
-    return r;
-  }
-  TxTracker::Slot& slot = tx.ring[key % TxTracker::kRing];
-  slot.key = key;
-  slot.tx_id = tx_id;
-  slot.pre_ns = *departure;
-  slot.live = has_id;
-  tx.next_key = key + 1;
-  tx.dirty = true;
-  return r;
-}
-
-void Engine::ReadTxStamps(SendSocket& s, bool one_read) {
-  if (!s.tx.on) return;
-  for (size_t reads = 0; reads < kMaxPacketsPerWake / TxStampReader::kSlots; reads++) {
-    int stamps = 0;
-    int n = tx_reader_.Read(s.fd, tx_stamps_.data(), &stamps);
-    if (n < 0) {
-      if (n != -EAGAIN && n != -EWOULDBLOCK) read_errors_++;
-      s.tx.dirty = false;
-      return;
-    }
-    for (int i = 0; i < stamps; i++) {
-      const TxStamp& st = tx_stamps_[i];
-      TxTracker::Slot& slot = s.tx.ring[st.key % TxTracker::kRing];
-      if (!slot.live || slot.key != st.key) continue;
-      slot.live = false;
-      if (st.ns < slot.pre_ns) continue;  // not this send's (a stale numbering): keep the pre-send clock
-      tx_ready_.push_back(TxRecord{s.family, slot.tx_id, st.ns});
-    }
-    if (static_cast<size_t>(n) < TxStampReader::kSlots) {
-      s.tx.dirty = false;
-      return;
-    }
-    if (one_read) return;
-  }
-}
-
-void Engine::CollectTxStamps() {
-  ForEachSendSocket([this](SendSocket& s) {
-    if (s.tx.dirty) ReadTxStamps(s, false);
-  });
-}
-
-void Engine::AppendTx(Batch& batch) {
-  for (const TxRecord& t : tx_ready_) {
-    double* e = batch.Add(t.family, kNoAddress, nullptr, 0, Rel(t.ns));
-    e[0] = kSourceTx;
-    e[9] = t.tx_id;
-    batch.has_ext = true;
-  }
-  tx_ready_.clear();
-}
-
-// A send socket's error queue has stamps: read them now (the kernel's queue is bounded by the
-// socket's receive buffer), keep them for the next receive batch, and hand them to JS by
-// themselves only when many have gathered.
-void Engine::DrainTxPoll(Poller* p, int status) {
-  SendSocket& s = *p->send;
-  const size_t before = tx_ready_.size();
-  ReadTxStamps(s, true);
-  if (tx_ready_.size() == before && !s.tx.dirty) (void)TakeSocketError(s.fd);  // a bare socket error
-  if (status < 0) uv_poll_start(&p->handle, UV_PRIORITIZED, &Engine::OnReadable);
-  if (tx_ready_.size() < kMaxPacketsPerWake) return;
-  drain_.Clear();
-  AppendTx(drain_);
-  Deliver(drain_);  // may call into JS: nothing touches this or p after it
-}
-
-// sendIPv4(packet: Uint8Array, dst: Uint8Array(4), mark: number, device?: string): number
-Napi::Value Engine::SendIPv4(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  const uint8_t *packet, *dst;
-  size_t len, dst_len;
-  uint32_t mark = 0, tx_id = 0;
-  bool has_id = false;
-  std::string device;
-  if (info.Length() < 2 || !GetBytes(info[0], &packet, &len) || !GetBytes(info[1], &dst, &dst_len) || dst_len != 4 ||
-      (info.Length() > 2 && !info[2].IsUndefined() && !GetUint32(info[2], &mark)) ||
-      (info.Length() > 3 && !GetDevice(info[3], &device)) ||
-      (info.Length() > 4 && !info[4].IsUndefined() && !(has_id = GetUint32(info[4], &tx_id)))) {
-    ThrowType(env, "sendIPv4(packet: Uint8Array, dst: Uint8Array(4), mark?: uint32, device?: string, txId?: uint32)");
-    return env.Undefined();
-  }
-  if (send4_.fd < 0) {
-    ThrowErrno(env,
-               !opened_ || closed_ ? EBADF : (v4_.mode == Mode::kDgram ? EOPNOTSUPP : EAFNOSUPPORT), "sendto");
-    return env.Undefined();
-  }
-  // The device goes in a per-packet IP_PKTINFO (no SO_BINDTODEVICE: nothing sticky, and no
-  // CAP_NET_RAW needed to change it after dropPrivileges).
-  unsigned ifindex = 0;
-  SysResult r = device.empty() ? Ok() : InterfaceIndex(send4_.fd, device, &ifindex);
-  if (r.ok()) r = Configure(send4_, mark);
-  int64_t departure = 0;
-  if (r.ok()) {
-    const int fd = send4_.fd;
-    r = SendStamped(
-        send4_, has_id, tx_id,
-        [&](const uint32_t* key, int64_t* dep) { return Send4(fd, packet, len, dst, ifindex, key, dep); }, &departure);
-  }
-  if (!r.ok()) {
-    ThrowErrno(env, r.err, r.syscall);
-    return env.Undefined();
-  }
-  return Napi::Number::New(env, Rel(departure));
-}
-
-// sendIPv6(proto, packet, dst(16), hopLimit, trafficClass, src?: Uint8Array(16), mark?, device?, scopeId?): number
-Napi::Value Engine::SendIPv6(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint32_t proto = 0, mark = 0, scope = 0, tx_id = 0;
-  bool has_id = false;
-  int hop = 0, tclass = 0;
-  const uint8_t *packet, *dst, *src = nullptr;
-  size_t len, dst_len, src_len = 16;
-  std::string device;
-  bool ok = info.Length() >= 5 && GetUint32(info[0], &proto) && GetBytes(info[1], &packet, &len) &&
-            GetBytes(info[2], &dst, &dst_len) && dst_len == 16 && GetByteOrDefault(info[3], &hop) &&
-            GetByteOrDefault(info[4], &tclass);
-  if (ok && info.Length() > 5 && !info[5].IsUndefined() && !info[5].IsNull())
-    ok = GetBytes(info[5], &src, &src_len) && src_len == 16;
-  if (ok && info.Length() > 6 && !info[6].IsUndefined()) ok = GetUint32(info[6], &mark);
-  if (ok && info.Length() > 7) ok = GetDevice(info[7], &device);
-  if (ok && info.Length() > 8 && !info[8].IsUndefined()) ok = GetUint32(info[8], &scope);
-  if (ok && info.Length() > 9 && !info[9].IsUndefined()) ok = has_id = GetUint32(info[9], &tx_id);
-  if (!ok) {
-    ThrowType(env,
-              "sendIPv6(proto, packet: Uint8Array, dst: Uint8Array(16), hopLimit: -1..255, trafficClass: -1..255, "
-              "src?: Uint8Array(16), mark?: uint32, device?: string, scopeId?: uint32, txId?: uint32)");
-    return env.Undefined();
-  }
-  int index;
-  switch (proto) {
-    case IPPROTO_ICMPV6: index = kV6Icmp; break;
-    case IPPROTO_UDP: index = kV6Udp; break;
-    case IPPROTO_TCP: index = kV6Tcp; break;
-    case IPPROTO_SCTP: index = kV6Sctp; break;
-    default:
-      ThrowErrno(env, EPROTONOSUPPORT, "sendmsg");
-      return env.Undefined();
-  }
-  SendSocket& s = send6_[index];
-  if (s.fd < 0) {
-    ThrowErrno(env,
-               !opened_ || closed_ ? EBADF
-               : v6_.mode == Mode::kNone ? EAFNOSUPPORT
-               : v6_.mode == Mode::kDgram ? EOPNOTSUPP
-                                          : EPROTONOSUPPORT,
-               "sendmsg");
-    return env.Undefined();
-  }
-  Send6Options opts;
-  // The device goes in the per-packet IPV6_PKTINFO, like the source address.
-  SysResult r = device.empty() ? Ok() : InterfaceIndex(s.fd, device, &opts.ifindex);
-  if (r.ok()) r = Configure(s, mark);
-  opts.hop_limit = hop;
-  opts.traffic_class = tclass;
-  opts.src = src;
-  opts.scope_id = scope;
-  int64_t departure = 0;
-  if (r.ok()) {
-    const int fd = s.fd;
-    r = SendStamped(
-        s, has_id, tx_id, [&](const uint32_t* key, int64_t* dep) { return Send6(fd, packet, len, dst, opts, key, dep); },
-        &departure);
-  }
-  if (!r.ok()) {
-    ThrowErrno(env, r.err, r.syscall);
-    return env.Undefined();
-  }
-  return Napi::Number::New(env, Rel(departure));
-}
-
-// sourceAddress(family: 4|6, dst: Uint8Array, scopeId?, mark?, device?): Uint8Array
-Napi::Value Engine::SourceAddress(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint32_t family = 0, scope = 0, mark = 0;
-  const uint8_t* dst;
-  size_t dst_len;
-  std::string device;
-  bool ok = info.Length() >= 2 && GetUint32(info[0], &family) && (family == 4 || family == 6) &&
-            GetBytes(info[1], &dst, &dst_len) && dst_len == (family == 4 ? 4u : 16u);
-  if (ok && info.Length() > 2 && !info[2].IsUndefined()) ok = GetUint32(info[2], &scope);
-  if (ok && info.Length() > 3 && !info[3].IsUndefined()) ok = GetUint32(info[3], &mark);
-  if (ok && info.Length() > 4) ok = GetDevice(info[4], &device);
-  if (!ok) {
-    ThrowType(env, "sourceAddress(family: 4 | 6, dst: Uint8Array(4|16), scopeId?, mark?, device?)");
-    return env.Undefined();
-  }
-  uint8_t out[16];
-  SysResult r = mtr::SourceAddress(family == 4 ? AF_INET : AF_INET6, dst, scope, mark, device, out);
-  if (!r.ok()) {
-    ThrowErrno(env, r.err, r.syscall);
-    return env.Undefined();
-  }
-  const size_t n = family == 4 ? 4 : 16;
-  Napi::Uint8Array result = Napi::Uint8Array::New(env, n);
-  std::memcpy(result.Data(), out, n);
-  return result;
-}
-
 Napi::Value Engine::Now(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), Rel(RealtimeNs())); }
 
 Napi::Value Engine::Close(const Napi::CallbackInfo& info) {
   CloseAll();
   return info.Env().Undefined();
-}
-
-// sendDgram(family: 4|6, proto: 'icmp'|'udp', payload, dst, dstPort, ttl, tos, mark?, device?, src?, scopeId?):
-//   { txNs, localPort }
-Napi::Value Engine::SendDgramJs(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint32_t family = 0, port = 0, mark = 0, scope = 0;
-  int ttl = -1, tos = -1;
-  const uint8_t *payload, *dst, *src = nullptr;
-  size_t len, dst_len, src_len = 0;
-  std::string proto, device;
-  bool ok = info.Length() >= 7 && GetUint32(info[0], &family) && (family == 4 || family == 6) && info[1].IsString();
-  if (ok) {
-    proto = info[1].As<Napi::String>().Utf8Value();
-    ok = (proto == "icmp" || proto == "udp") && GetBytes(info[2], &payload, &len) && GetBytes(info[3], &dst, &dst_len) &&
-         dst_len == (family == 4 ? 4u : 16u) && GetUint32(info[4], &port) && port <= 65535 &&
-         GetByteOrDefault(info[5], &ttl) && GetByteOrDefault(info[6], &tos);
-  }
-  if (ok && info.Length() > 7 && !info[7].IsUndefined()) ok = GetUint32(info[7], &mark);
-  if (ok && info.Length() > 8) ok = GetDevice(info[8], &device);
-  if (ok && info.Length() > 9 && !info[9].IsUndefined() && !info[9].IsNull())
-    ok = GetBytes(info[9], &src, &src_len) && src_len == dst_len;
-  if (ok && info.Length() > 10 && !info[10].IsUndefined()) ok = GetUint32(info[10], &scope);
-  if (!ok) {
-    ThrowType(env,
-              "sendDgram(family: 4 | 6, proto: 'icmp' | 'udp', payload: Uint8Array, dst: Uint8Array, dstPort: "
-              "0..65535, ttl: -1..255, tos: -1..255, mark?: uint32, device?: string, src?: Uint8Array, scopeId?)");
-    return env.Undefined();
-  }
-  const int af = family == 4 ? AF_INET : AF_INET6;
-  Family& fam = FamilyOf(af);
-  if (!opened_ || closed_ || fam.mode != Mode::kDgram) {
-    ThrowErrno(env, !opened_ || closed_ ? EBADF : (fam.mode == Mode::kNone ? EAFNOSUPPORT : EOPNOTSUPP), "sendmsg");
-    return env.Undefined();
-  }
-  const bool icmp = proto == "icmp";
-  const int fd = icmp ? fam.recv_fd : fam.udp_fd;
-  uint32_t& current_mark = icmp ? fam.ping_mark : fam.udp_mark;
-  if (current_mark != mark) {
-    SysResult r = SetMark(fd, mark);
-    if (!r.ok()) {
-      ThrowErrno(env, r.err, r.syscall);
-      return env.Undefined();
-    }
-    current_mark = mark;
-  }
-  DgramSendOptions opts;
-  opts.ttl = ttl;
-  opts.tos = tos;
-  opts.src = src;
-  opts.scope_id = scope;
-  opts.port = icmp ? 0 : static_cast<uint16_t>(port);
-  if (!device.empty()) {
-    // The outgoing interface goes in the per-send PKTINFO: nothing sticky, no privilege needed.
-    SysResult r = InterfaceIndex(fd, device, &opts.ifindex);
-    if (!r.ok()) {
-      ThrowErrno(env, r.err, r.syscall);
-      return env.Undefined();
-    }
-  }
-  int64_t departure = 0;
-  SysResult r = SendDgram(fd, af, payload, len, dst, opts, &departure);
-  if (!r.ok()) {
-    ThrowErrno(env, r.err, r.syscall);
-    return env.Undefined();
-  }
-  Poller* p = icmp ? fam.poller : fam.udp_poller;
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("txNs", Rel(departure));
-  out.Set("localPort", static_cast<double>(p != nullptr ? p->local_port : 0));
-  return out;
-}
-
-// connectTcp(family: 4|6, dst, dstPort, srcPort, ttl, tos, mark?, device?, src?, scopeId?): { id, txNs, localPort }
-Napi::Value Engine::ConnectTcp(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint32_t family = 0, dst_port = 0, src_port = 0, mark = 0, scope = 0;
-  int ttl = -1, tos = -1;
-  const uint8_t *dst, *src = nullptr;
-  size_t dst_len, src_len = 0;
-  std::string device;
-  bool ok = info.Length() >= 6 && GetUint32(info[0], &family) && (family == 4 || family == 6) &&
-            GetBytes(info[1], &dst, &dst_len) && dst_len == (family == 4 ? 4u : 16u) && GetUint32(info[2], &dst_port) &&
-            dst_port <= 65535 && GetUint32(info[3], &src_port) && src_port <= 65535 && GetByteOrDefault(info[4], &ttl) &&
-            GetByteOrDefault(info[5], &tos);
-  if (ok && info.Length() > 6 && !info[6].IsUndefined()) ok = GetUint32(info[6], &mark);
-  if (ok && info.Length() > 7) ok = GetDevice(info[7], &device);
-  if (ok && info.Length() > 8 && !info[8].IsUndefined() && !info[8].IsNull())
-    ok = GetBytes(info[8], &src, &src_len) && src_len == dst_len;
-  if (ok && info.Length() > 9 && !info[9].IsUndefined()) ok = GetUint32(info[9], &scope);
-  uint32_t protocol = IPPROTO_TCP;
-  if (ok && info.Length() > 10 && !info[10].IsUndefined())
-    ok = GetUint32(info[10], &protocol) && (protocol == IPPROTO_TCP || protocol == IPPROTO_SCTP);
-  uint32_t quarantine_ms = 0;
-  if (ok && info.Length() > 11 && !info[11].IsUndefined()) ok = GetUint32(info[11], &quarantine_ms);
-  if (!ok) {
-    ThrowType(env,
-              "connectTcp(family: 4 | 6, dst: Uint8Array, dstPort: 0..65535, srcPort: 0..65535, ttl: -1..255, "
-              "tos: -1..255, mark?: uint32, device?: string, src?: Uint8Array, scopeId?, protocol?: 6 | 132, "
-              "quarantineMs?: uint32)");
-    return env.Undefined();
-  }
-  if (!opened_ || closed_) {
-    ThrowErrno(env, EBADF, "connect");
-    return env.Undefined();
-  }
-  const int af = family == 4 ? AF_INET : AF_INET6;
-  TcpOptions opts;
-  opts.protocol = static_cast<int>(protocol);
-  opts.ttl = ttl;
-  opts.tos = tos;
-  opts.mark = mark;
-  opts.device = device;
-  opts.src = src;
-  opts.scope_id = scope;
-  // In raw mode a router's ICMP error reaches the raw ICMP socket; reading it from the TCP
-  // socket's error queue as well would hand the daemon the same error twice.
-  opts.recverr = FamilyOf(af).mode != Mode::kRaw;
-  const int64_t quarantine_ns = protocol == IPPROTO_TCP ? static_cast<int64_t>(quarantine_ms) * 1000000 : 0;
-  quarantine_.Expire(RealtimeNs());
-  rst_.Drain();  // what is queued now cannot be this probe's: keep the queue short
-  TcpStarted st;
-  SysResult r = StartTcp(af, dst, static_cast<uint16_t>(dst_port), static_cast<uint16_t>(src_port), opts, &st);
-  if (!r.ok()) {
-    ThrowErrno(env, r.err, r.syscall);
-    return env.Undefined();
-  }
-  uint32_t id = next_tcp_id_;
-  while (id == 0 || tcp_.count(id) != 0) id++;
-  next_tcp_id_ = id + 1;
-
-  Napi::Object out = Napi::Object::New(env);
-  out.Set("id", static_cast<double>(id));
-  out.Set("txNs", Rel(st.departure_ns));
-  out.Set("localPort", static_cast<double>(st.local_port));
-  if (st.immediate_err != 0) {
-    // Refused before connect() returned (it happens on loopback): a completion like any other,
-    // delivered with the next flush.
-    const int64_t now = RealtimeNs();
-    ReleaseProbeSocket(st.fd, opts.protocol == IPPROTO_TCP, quarantine_ns);
-    const int64_t at = opts.protocol == IPPROTO_TCP
-                           ? RefusalTime(af, dst, static_cast<uint16_t>(dst_port), st.local_port, st.departure_ns, now)
-                           : now;
-    AddTcpEvent(af, dst, id, st.immediate_err, at);
-    ScheduleFlush();
-    return out;
-  }
-  auto* t = new TcpProbe();
-  t->owner = this;
-  t->fd = st.fd;
-  t->id = id;
-  t->family = af;
-  std::memcpy(t->dst, dst, dst_len);
-  t->src_port = st.local_port;
-  t->dst_port = static_cast<uint16_t>(dst_port);
-  t->recverr = opts.recverr;
-  t->tcp = opts.protocol == IPPROTO_TCP;
-  t->departure_ns = st.departure_ns;
-  t->quarantine_ns = quarantine_ns;
-  int rc = uv_poll_init_socket(loop_, &t->handle, st.fd);
-  if (rc != 0) {
-    AbortClose(st.fd);
-    delete t;
-    ThrowErrno(env, -rc, "uv_poll_init");
-    return env.Undefined();
-  }
-  t->handle.data = t;
-  t->tracker = tracker_;
-  tracker_->pending++;
-  rc = uv_poll_start(&t->handle, UV_WRITABLE, &Engine::OnTcpWake);
-  if (rc != 0) {
-    t->owner = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(&t->handle), &Engine::OnTcpClosed);
-    AbortClose(st.fd);
-    ThrowErrno(env, -rc, "uv_poll_start");
-    return env.Undefined();
-  }
-  if (!refed_) uv_unref(reinterpret_cast<uv_handle_t*>(&t->handle));
-  tcp_.emplace(id, t);
-  return out;
-}
-
-// closeTcp(id): true if the probe was still open.
-Napi::Value Engine::CloseTcp(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  uint32_t id = 0;
-  if (info.Length() < 1 || !GetUint32(info[0], &id)) {
-    ThrowType(env, "closeTcp(id: uint32)");
-    return env.Undefined();
-  }
-  auto it = tcp_.find(id);
-  if (it == tcp_.end()) return Napi::Boolean::New(env, false);
-  CloseProbe(it->second);
-  return Napi::Boolean::New(env, true);
 }
 
 Napi::Value Engine::ProbeCapabilities(const Napi::CallbackInfo& info) {
@@ -838,27 +263,26 @@ Napi::Value Engine::ProbeCapabilities(const Napi::CallbackInfo& info) {
   return o;
 }
 
-// ref()/unref(): every handle the engine owns keeps the loop alive, or none does.
-void Engine::SetRefed(bool on) {
-  refed_ = on;
-  auto apply = [on](uv_handle_t* h) { on ? uv_ref(h) : uv_unref(h); };
-  for (Family* f : {&v4_, &v6_})
-    for (Poller* p : {f->poller, f->udp_poller})
-      if (p != nullptr) apply(reinterpret_cast<uv_handle_t*>(&p->handle));
-  ForEachSendSocket([&apply](SendSocket& s) {
-    if (s.poller != nullptr) apply(reinterpret_cast<uv_handle_t*>(&s.poller->handle));
-  });
-  for (auto& kv : tcp_) apply(reinterpret_cast<uv_handle_t*>(&kv.second->handle));
-}
-
-Napi::Value Engine::JsRef(const Napi::CallbackInfo& info) {
-  SetRefed(true);
-  return info.This();
-}
-
-Napi::Value Engine::JsUnref(const Napi::CallbackInfo& info) {
-  SetRefed(false);
-  return info.This();
+// holdName(name: string): true if this engine now holds the abstract AF_UNIX name "\0" + name
+// (until it closes), false if another socket of the network namespace holds it.
+Napi::Value Engine::HoldName(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    ThrowType(env, "holdName(name: string)");
+    return env.Undefined();
+  }
+  if (!opened_ || closed_) {
+    ThrowErrno(env, EBADF, "bind");
+    return env.Undefined();
+  }
+  const int fd = HoldAbstractName(info[0].As<Napi::String>().Utf8Value());
+  if (fd == -EADDRINUSE) return Napi::Boolean::New(env, false);
+  if (fd < 0) {
+    ThrowErrno(env, -fd, "bind");
+    return env.Undefined();
+  }
+  held_names_.push_back(fd);
+  return Napi::Boolean::New(env, true);
 }
 
 Napi::Value Engine::Stats(const Napi::CallbackInfo& info) {
@@ -892,6 +316,8 @@ void Engine::CloseAll() {
     s.fd = -1;
   });
   tx_ready_.clear();
+  for (int fd : held_names_) CloseFd(fd);
+  held_names_.clear();
   std::unordered_map<uint32_t, TcpProbe*> probes;
   probes.swap(tcp_);
   for (auto& kv : probes) CloseProbe(kv.second);
@@ -913,41 +339,6 @@ void Engine::CloseAll() {
     held_ = false;
     Unref();
   }
-}
-
-void Engine::OnEnvCleanup(napi_async_cleanup_hook_handle, void* arg) {
-  // The env is going away with the engine still open: close now; the hook is removed by the
-  // last close callback (ReleaseTracker), which lets the teardown go on.
-  auto* tracker = static_cast<CloseTracker*>(arg);
-  if (tracker->engine != nullptr) tracker->engine->CloseAll();
-}
-
-void Engine::ReleaseTracker(CloseTracker* tracker) {
-  if (tracker == nullptr) return;
-  if (--tracker->pending > 0) return;
-  if (tracker->hook != nullptr) napi_remove_async_cleanup_hook(tracker->hook);
-  delete tracker;
-}
-
-void Engine::OnPollClosed(uv_handle_t* handle) {
-  auto* p = static_cast<Poller*>(handle->data);
-  CloseTracker* tracker = p->tracker;
-  delete p;
-  ReleaseTracker(tracker);
-}
-
-void Engine::OnTcpClosed(uv_handle_t* handle) {
-  auto* t = static_cast<TcpProbe*>(handle->data);
-  CloseTracker* tracker = t->tracker;
-  delete t;
-  ReleaseTracker(tracker);
-}
-
-void Engine::OnFlusherClosed(uv_handle_t* handle) {
-  auto* f = static_cast<Flusher*>(handle->data);
-  CloseTracker* tracker = f->tracker;
-  if (--f->open_handles == 0) delete f;
-  ReleaseTracker(tracker);
 }
 
 void Engine::OnReadable(uv_poll_t* handle, int status, int events) {
@@ -978,7 +369,7 @@ void Engine::Drain(Poller* p) {
   // loopback the stamp is queued during the send itself, before its reply.)
   CollectTxStamps();
   AppendTx(drain_);
-  for (size_t reads = 0; drain_.count < kMaxPacketsPerWake && reads < kMaxPacketsPerWake; reads++) {
+  for (size_t reads = 0; drain_.count() < kMaxPacketsPerWake && reads < kMaxPacketsPerWake; reads++) {
     int n = p->receiver->Read(p->fd, received_.data(), &skipped_);
     if (n < 0) {
       if (n != -EAGAIN && n != -EWOULDBLOCK) read_errors_++;
@@ -1006,16 +397,10 @@ size_t Engine::ReadErrorQueue(int fd, int family, int proto, uint16_t src_port, 
       continue;
     }
     const double dst_off = batch.AddBytes(q.dst, family == AF_INET ? 4 : 16);
-    double* e = batch.Add(family, q.offender, q.data, q.len, Rel(q.rx_ns));
-    e[0] = kSourceError;
-    e[1] = q.type;
-    e[2] = q.code;
-    e[3] = proto == IPPROTO_ICMPV6 ? IPPROTO_ICMP : proto;
-    if (proto == IPPROTO_UDP || proto == IPPROTO_TCP) e[4] = q.dst_port;
-    e[5] = src_port;
-    e[6] = tcp_id;
-    e[8] = dst_off;
-    batch.has_ext = true;
+    Batch::Ext e = batch.AddWithExt(Source::kError, family, q.offender, q.data, q.len, Rel(q.rx_ns));
+    e.icmp_type(q.type).icmp_code(q.code).err_proto(proto == IPPROTO_ICMPV6 ? IPPROTO_ICMP : proto);
+    if (proto == IPPROTO_UDP || proto == IPPROTO_TCP) e.orig_dst_port(q.dst_port);
+    e.orig_src_port(src_port).tcp_id(tcp_id).orig_dst_offset(dst_off);
   }
   return n;
 }
@@ -1036,7 +421,7 @@ void Engine::DrainDgram(Poller* p, int status, int events) {
   }
   if ((events & UV_READABLE) != 0) {
     if (ping) {
-      for (size_t reads = 0; drain_.count < kMaxPacketsPerWake && reads < kMaxPacketsPerWake; reads++) {
+      for (size_t reads = 0; drain_.count() < kMaxPacketsPerWake && reads < kMaxPacketsPerWake; reads++) {
         int n = p->receiver->Read(p->fd, received_.data(), &skipped_);
         if (n < 0) {
           if (n != -EAGAIN && n != -EWOULDBLOCK) read_errors_++;
@@ -1044,9 +429,7 @@ void Engine::DrainDgram(Poller* p, int status, int events) {
         }
         for (int i = 0; i < n; i++) {
           const Received& r = received_[i];
-          double* e = drain_.Add(r.family, r.from, r.data, r.len, Rel(r.rx_ns));
-          e[0] = kSourcePing;
-          drain_.has_ext = true;
+          drain_.AddWithExt(Source::kPing, r.family, r.from, r.data, r.len, Rel(r.rx_ns));
         }
       }
     } else {
@@ -1062,95 +445,9 @@ void Engine::DrainDgram(Poller* p, int status, int events) {
   Deliver(drain_);  // may call into JS: nothing touches this or p after it
 }
 
-void Engine::OnTcpWake(uv_poll_t* handle, int status, int events) {
-  auto* t = static_cast<TcpProbe*>(handle->data);
-  Engine* self = t->owner;
-  if (self == nullptr) return;
-  self->TcpWake(t, status, events);
-}
-
-void Engine::TcpWake(TcpProbe* t, int status, int events) {
-  const int64_t now = RealtimeNs();  // a SYN-ACK/RST has no kernel timestamp through connect(): the wake time
-  if (t->recverr) ReadErrorQueue(t->fd, t->family, IPPROTO_TCP, t->src_port, t->id, pending_);
-  const int err = TakeSocketError(t->fd);
-  const bool done = err != 0 || (status == 0 && (events & UV_WRITABLE) != 0);
-  if (!done) {
-    // An error-queue entry that did not end the connection attempt (POLLERR stopped the handle): go on waiting.
-    if (status < 0) uv_poll_start(&t->handle, UV_WRITABLE, &Engine::OnTcpWake);
-    if (pending_.count > 0) ScheduleFlush();
-    return;
-  }
-  // A TCP handshake that completed was timed by the kernel itself (tcpi_rtt: SYN sent to SYN-ACK
-  // received, in µs): closer to the wire than this wake-up. A refusal (RST) has no such sample.
-  int64_t rx = now;
-  if (err == 0 && t->tcp) {
-    uint32_t rtt_us = 0;
-    if (HandshakeRttUs(t->fd, &rtt_us) && rtt_us > 0) {
-      const int64_t kernel_rx = t->departure_ns + static_cast<int64_t>(rtt_us) * 1000;
-      if (kernel_rx <= now) rx = kernel_rx;
-    }
-  }
-  if (err == ECONNREFUSED && t->tcp) rx = RefusalTime(t->family, t->dst, t->dst_port, t->src_port, t->departure_ns, now);
-  AddTcpEvent(t->family, t->dst, t->id, err, rx);
-  CloseProbe(t);
-  ScheduleFlush();
-}
-
-void Engine::CloseProbe(TcpProbe* t) {
-  tcp_.erase(t->id);
-  t->owner = nullptr;
-  uv_poll_stop(&t->handle);
-  uv_close(reinterpret_cast<uv_handle_t*>(&t->handle), &Engine::OnTcpClosed);
-  ReleaseProbeSocket(t->fd, t->tcp, closed_ ? 0 : t->quarantine_ns);
-  t->fd = -1;
-}
-
-int64_t Engine::RefusalTime(int family, const uint8_t* dst, uint16_t dst_port, uint16_t src_port,
-                            int64_t departure_ns, int64_t fallback_ns) {
-  if (!rst_.any_open()) return fallback_ns;
-  rst_.Drain();
-  const int64_t ns = rst_.Take(family, dst, dst_port, src_port, departure_ns);
-  return ns != 0 && ns <= fallback_ns ? ns : fallback_ns;
-}
-
-void Engine::ReleaseProbeSocket(int fd, bool tcp, int64_t quarantine_ns) {
-  if (!tcp || quarantine_ns <= 0) {
-    AbortClose(fd);
-    return;
-  }
-  quarantine_.Hold(fd, RealtimeNs() + quarantine_ns);
-}
-
-void Engine::AddTcpEvent(int family, const uint8_t* dst, uint32_t id, int err, int64_t rx_ns) {
-  double* e = pending_.Add(family, dst, nullptr, 0, Rel(rx_ns));
-  e[0] = kSourceTcp;
-  e[6] = id;
-  e[7] = err;
-  pending_.has_ext = true;
-}
-
-void Engine::ScheduleFlush() {
-  if (flusher_ == nullptr || flush_scheduled_) return;
-  uv_check_start(&flusher_->check, &Engine::OnCheck);
-  uv_idle_start(&flusher_->idle, &Engine::OnIdle);
-  flush_scheduled_ = true;
-}
-
-void Engine::OnIdle(uv_idle_t*) {}
-
-void Engine::OnCheck(uv_check_t* handle) {
-  auto* f = static_cast<Flusher*>(handle->data);
-  Engine* self = f->owner;
-  if (self == nullptr) return;
-  uv_check_stop(&f->check);
-  uv_idle_stop(&f->idle);
-  self->flush_scheduled_ = false;
-  self->Deliver(self->pending_);  // may call into JS: nothing touches self or f after it
-}
-
 void Engine::Deliver(Batch& batch) {
-  if (batch.count == 0) return;
-  packets_ += batch.count;
+  if (batch.count() == 0) return;
+  packets_ += batch.count();
   batches_++;
 
   // Raw napi here: while a worker is being terminated every call may fail, and the C++ wrappers
@@ -1164,18 +461,18 @@ void Engine::Deliver(Batch& batch) {
   }
   void* data = nullptr;
   napi_value buffer, meta_buffer, meta, ext = nullptr, callback, recv;
-  const size_t meta_bytes = batch.meta.size() * sizeof(double);
-  bool ok = napi_create_arraybuffer(env, batch.bytes.size(), &data, &buffer) == napi_ok;
-  if (ok && !batch.bytes.empty()) std::memcpy(data, batch.bytes.data(), batch.bytes.size());
+  const size_t meta_bytes = batch.meta().size() * sizeof(double);
+  bool ok = napi_create_arraybuffer(env, batch.bytes().size(), &data, &buffer) == napi_ok;
+  if (ok && !batch.bytes().empty()) std::memcpy(data, batch.bytes().data(), batch.bytes().size());
   ok = ok && napi_create_arraybuffer(env, meta_bytes, &data, &meta_buffer) == napi_ok;
-  if (ok) std::memcpy(data, batch.meta.data(), meta_bytes);
-  ok = ok && napi_create_typedarray(env, napi_float64_array, batch.meta.size(), meta_buffer, 0, &meta) == napi_ok;
-  if (ok && batch.has_ext) {
-    const size_t ext_bytes = batch.ext.size() * sizeof(double);
+  if (ok) std::memcpy(data, batch.meta().data(), meta_bytes);
+  ok = ok && napi_create_typedarray(env, napi_float64_array, batch.meta().size(), meta_buffer, 0, &meta) == napi_ok;
+  if (ok && batch.has_ext()) {
+    const size_t ext_bytes = batch.ext().size() * sizeof(double);
     napi_value ext_buffer;
     ok = napi_create_arraybuffer(env, ext_bytes, &data, &ext_buffer) == napi_ok;
-    if (ok) std::memcpy(data, batch.ext.data(), ext_bytes);
-    ok = ok && napi_create_typedarray(env, napi_float64_array, batch.ext.size(), ext_buffer, 0, &ext) == napi_ok;
+    if (ok) std::memcpy(data, batch.ext().data(), ext_bytes);
+    ok = ok && napi_create_typedarray(env, napi_float64_array, batch.ext().size(), ext_buffer, 0, &ext) == napi_ok;
   }
   batch.Clear();
   ok = ok && napi_get_reference_value(env, on_batch_, &callback) == napi_ok && callback != nullptr;

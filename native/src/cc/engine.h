@@ -9,9 +9,11 @@
 #include <array>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
+#include "batch.h"
 #include "port_quarantine.h"
 #include "probe_sockets.h"
 #include "rst_stamps.h"
@@ -36,6 +38,25 @@ class Engine : public Napi::ObjectWrap<Engine> {
   enum class PollKind { kRawIcmp, kPing, kUdp, kTxStamps };
 
   struct Poller;
+
+  static constexpr size_t kMaxPacketsPerWake = 1024;  // then yield to the loop; the level-triggered poll fires again
+
+  // A reference to one send (Send4/Send6 with its arguments bound), for SendStamped: called with
+  // the stamp key to pass (nullptr: none) and where to store the pre-send clock. No allocation;
+  // valid while the callable it was made from is (the SendStamped call).
+  class SendRef {
+   public:
+    template <typename F>
+    SendRef(F&& f)  // NOLINT(google-explicit-constructor): lambdas convert where SendStamped is called
+        : fn_(static_cast<void*>(&f)), call_([](void* fn, const uint32_t* key, int64_t* departure) {
+            return (*static_cast<std::remove_reference_t<F>*>(fn))(key, departure);
+          }) {}
+    SysResult operator()(const uint32_t* key, int64_t* departure) const { return call_(fn_, key, departure); }
+
+   private:
+    void* fn_;
+    SysResult (*call_)(void*, const uint32_t*, int64_t*);
+  };
 
   // Transmit timestamps of one send socket. Each stamped send gets a key: the socket's own count
   // of stamped sends, handed to the kernel per send (SCM_TS_OPT_ID) where it takes that, else
@@ -140,20 +161,6 @@ class Engine : public Napi::ObjectWrap<Engine> {
     int open_handles = 0;
   };
 
-  // One batch for JS: meta keeps the original 5 numbers per packet; ext (10 per packet) is only
-  // handed over when the batch holds anything but raw packets.
-  struct Batch {
-    std::vector<uint8_t> bytes;
-    std::vector<double> meta;
-    std::vector<double> ext;
-    bool has_ext = false;
-    size_t count = 0;
-    void Clear();
-    // Appends a packet (source raw); returns its ext slot.
-    double* Add(int family, const uint8_t* from, const uint8_t* data, size_t len, double rx_ns);
-    double AddBytes(const uint8_t* p, size_t n);
-  };
-
   // IPv6 send sockets, one per transport protocol.
   enum V6Proto { kV6Icmp = 0, kV6Udp, kV6Tcp, kV6Sctp, kV6Count };
 
@@ -171,12 +178,14 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value ConnectTcp(const Napi::CallbackInfo& info);
   Napi::Value CloseTcp(const Napi::CallbackInfo& info);
   Napi::Value ProbeCapabilities(const Napi::CallbackInfo& info);
+  Napi::Value HoldName(const Napi::CallbackInfo& info);
 
   SysResult OpenIPv4();
   SysResult OpenIPv6();
   SysResult OpenDgramFamily(Family& fam, int family);
   SysResult StartPoll(Poller** slot, int fd, int family, PollKind kind, uint16_t local_port);
   void ClosePoller(Poller** slot);
+  void TrackHandles();
   // Brings a send socket to the wanted mark; costs nothing when it already matches.
   SysResult Configure(SendSocket& s, uint32_t mark);
   // Turns on transmit stamps for a send socket and starts its error-queue poll; a failure only
@@ -184,8 +193,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   void SetupTxStamps(SendSocket& s, int family);
   // One send through s, stamped with tx_id when has_id (and s.tx.on): picks the key, retries once
   // without SCM_TS_OPT_ID when the kernel refuses it, and books the key in the ring.
-  template <typename SendFn>
-  SysResult SendStamped(SendSocket& s, bool has_id, uint32_t tx_id, SendFn send, int64_t* departure);
+  SysResult SendStamped(SendSocket& s, bool has_id, uint32_t tx_id, SendRef send, int64_t* departure);
   // Reads s's queued stamps into tx_ready_ (until the queue is empty, or only once if one_read).
   void ReadTxStamps(SendSocket& s, bool one_read);
   // Before reading a receive socket: stamps of every send socket that sent since it was last read.
@@ -244,6 +252,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
 
   OpenPolicy policy_ = OpenPolicy::kAuto;
   double max_files_ = -1;
+
+  std::vector<int> held_names_;  // sockets holding abstract names (holdName), closed with the engine
 
   std::unordered_map<uint32_t, TcpProbe*> tcp_;
   uint32_t next_tcp_id_ = 1;

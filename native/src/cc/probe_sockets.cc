@@ -11,6 +11,8 @@
 
 #include <cstring>
 
+#include "cmsg.h"
+
 namespace mtr {
 
 namespace {
@@ -118,61 +120,24 @@ SysResult SendDgram(int fd, int family, const uint8_t* payload, size_t len, cons
   iov.iov_base = const_cast<uint8_t*>(payload);
   iov.iov_len = len;
 
-  alignas(struct cmsghdr) uint8_t control[CMSG_SPACE(sizeof(int)) * 2 + CMSG_SPACE(sizeof(struct in6_pktinfo)) +
-                                          CMSG_SPACE(sizeof(struct in_pktinfo))];
-  std::memset(control, 0, sizeof control);
   struct msghdr msg;
   std::memset(&msg, 0, sizeof msg);
   msg.msg_name = &to;
   msg.msg_namelen = to_len;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
 
-  size_t used = 0;
-  struct cmsghdr* c = nullptr;
-  auto next = [&]() {
-    c = c == nullptr ? CMSG_FIRSTHDR(&msg) : CMSG_NXTHDR(&msg, c);
-    return c;
-  };
-  auto add_int = [&](int level, int type, int value) {
-    next();
-    c->cmsg_level = level;
-    c->cmsg_type = type;
-    c->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(c), &value, sizeof value);
-    used += CMSG_SPACE(sizeof(int));
-  };
+  ControlMessages control;
   const bool v4 = family == AF_INET;
-  if (opts.ttl >= 0) add_int(v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_TTL : IPV6_HOPLIMIT, opts.ttl);
-  if (opts.tos >= 0) add_int(v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_TOS : IPV6_TCLASS, opts.tos);
+  if (opts.ttl >= 0) control.Int(v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_TTL : IPV6_HOPLIMIT, opts.ttl);
+  if (opts.tos >= 0) control.Int(v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_TOS : IPV6_TCLASS, opts.tos);
   if (opts.src != nullptr || opts.ifindex != 0) {
-    next();
-    if (v4) {
-      struct in_pktinfo info;
-      std::memset(&info, 0, sizeof info);
-      info.ipi_ifindex = static_cast<int>(opts.ifindex);
-      if (opts.src != nullptr) std::memcpy(&info.ipi_spec_dst, opts.src, 4);
-      c->cmsg_level = IPPROTO_IP;
-      c->cmsg_type = IP_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof info);
-      std::memcpy(CMSG_DATA(c), &info, sizeof info);
-      used += CMSG_SPACE(sizeof info);
-    } else {
-      struct in6_pktinfo info;
-      std::memset(&info, 0, sizeof info);
-      info.ipi6_ifindex = opts.ifindex;
-      if (opts.src != nullptr) std::memcpy(&info.ipi6_addr, opts.src, 16);
-      c->cmsg_level = IPPROTO_IPV6;
-      c->cmsg_type = IPV6_PKTINFO;
-      c->cmsg_len = CMSG_LEN(sizeof info);
-      std::memcpy(CMSG_DATA(c), &info, sizeof info);
-      used += CMSG_SPACE(sizeof info);
-    }
+    if (v4)
+      control.Pktinfo4(opts.ifindex, opts.src);
+    else
+      control.Pktinfo6(opts.ifindex, opts.src);
   }
-  msg.msg_controllen = used;
-  if (used == 0) msg.msg_control = nullptr;
+  control.Attach(&msg);
 
   int async_retries = 2;
   for (;;) {

@@ -16,6 +16,7 @@
 
 #include <cstring>
 
+#include "cmsg.h"
 #include "privileges.h"
 
 namespace mtr {
@@ -29,21 +30,9 @@ constexpr size_t kControlBytes = 256;  // room for a timestamp cmsg and then som
 constexpr int kTxStampBufferBytes = 1024 * 1024;
 constexpr int kTxStampFlags = SOF_TIMESTAMPING_TX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE | SOF_TIMESTAMPING_OPT_ID |
                               SOF_TIMESTAMPING_OPT_TSONLY;
-#ifndef SCM_TS_OPT_ID
-#define SCM_TS_OPT_ID 81  // include/uapi/asm-generic/socket.h, Linux 6.13
-#endif
 #ifndef SO_TIMESTAMPING_NEW
 #define SO_TIMESTAMPING_NEW 65
 #endif
-
-// Appends an SCM_TS_OPT_ID cmsg at c (room for CMSG_SPACE(sizeof(uint32_t))); returns its space.
-size_t PutTsKey(struct cmsghdr* c, uint32_t key) {
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_TS_OPT_ID;
-  c->cmsg_len = CMSG_LEN(sizeof key);
-  std::memcpy(CMSG_DATA(c), &key, sizeof key);
-  return CMSG_SPACE(sizeof key);
-}
 
 SysResult SetOpt(int fd, int level, int name, const void* value, socklen_t len) {
   if (setsockopt(fd, level, name, value, len) != 0) return Fail(errno, "setsockopt");
@@ -169,31 +158,16 @@ SysResult Send4(int fd, const uint8_t* packet, size_t len, const uint8_t* dst4, 
   struct iovec iov;
   iov.iov_base = const_cast<uint8_t*>(packet);
   iov.iov_len = len;
-  alignas(struct cmsghdr) uint8_t control[CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(uint32_t))];
-  std::memset(control, 0, sizeof control);
   struct msghdr msg;
   std::memset(&msg, 0, sizeof msg);
   msg.msg_name = &to;
   msg.msg_namelen = sizeof to;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  size_t used = 0;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  if (ifindex != 0) {
-    struct in_pktinfo info;
-    std::memset(&info, 0, sizeof info);
-    info.ipi_ifindex = static_cast<int>(ifindex);
-    c->cmsg_level = IPPROTO_IP;
-    c->cmsg_type = IP_PKTINFO;
-    c->cmsg_len = CMSG_LEN(sizeof info);
-    std::memcpy(CMSG_DATA(c), &info, sizeof info);
-    used += CMSG_SPACE(sizeof info);
-    c = CMSG_NXTHDR(&msg, c);
-  }
-  if (ts_key != nullptr) used += PutTsKey(c, *ts_key);
-  msg.msg_controllen = used;
+  ControlMessages control;
+  if (ifindex != 0) control.Pktinfo4(ifindex, nullptr);
+  if (ts_key != nullptr) control.TsKey(*ts_key);
+  control.Attach(&msg);
   for (;;) {
     *departure_ns = RealtimeNs();
     ssize_t n = sendmsg(fd, &msg, 0);
@@ -214,52 +188,20 @@ SysResult Send6(int fd, const uint8_t* packet, size_t len, const uint8_t* dst16,
   iov.iov_base = const_cast<uint8_t*>(packet);
   iov.iov_len = len;
 
-  alignas(struct cmsghdr) uint8_t control[CMSG_SPACE(sizeof(int)) * 2 + CMSG_SPACE(sizeof(struct in6_pktinfo)) +
-                                          CMSG_SPACE(sizeof(uint32_t))];
-  std::memset(control, 0, sizeof control);
-
   struct msghdr msg;
   std::memset(&msg, 0, sizeof msg);
   msg.msg_name = &to;
   msg.msg_namelen = sizeof to;
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
 
-  size_t used = 0;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = IPPROTO_IPV6;
-  c->cmsg_type = IPV6_HOPLIMIT;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &opts.hop_limit, sizeof(int));
-  used += CMSG_SPACE(sizeof(int));
-
-  c = CMSG_NXTHDR(&msg, c);
-  c->cmsg_level = IPPROTO_IPV6;
-  c->cmsg_type = IPV6_TCLASS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &opts.traffic_class, sizeof(int));
-  used += CMSG_SPACE(sizeof(int));
-
-  if (opts.src != nullptr || opts.ifindex != 0) {
-    // Source address and/or outgoing interface, for this packet only.
-    c = CMSG_NXTHDR(&msg, c);
-    struct in6_pktinfo info;
-    std::memset(&info, 0, sizeof info);
-    if (opts.src != nullptr) std::memcpy(&info.ipi6_addr, opts.src, 16);
-    info.ipi6_ifindex = opts.ifindex;
-    c->cmsg_level = IPPROTO_IPV6;
-    c->cmsg_type = IPV6_PKTINFO;
-    c->cmsg_len = CMSG_LEN(sizeof info);
-    std::memcpy(CMSG_DATA(c), &info, sizeof info);
-    used += CMSG_SPACE(sizeof info);
-  }
-  if (ts_key != nullptr) {
-    c = CMSG_NXTHDR(&msg, c);
-    used += PutTsKey(c, *ts_key);
-  }
-  msg.msg_controllen = used;
+  ControlMessages control;
+  control.Int(IPPROTO_IPV6, IPV6_HOPLIMIT, opts.hop_limit);
+  control.Int(IPPROTO_IPV6, IPV6_TCLASS, opts.traffic_class);
+  // Source address and/or outgoing interface, for this packet only.
+  if (opts.src != nullptr || opts.ifindex != 0) control.Pktinfo6(opts.ifindex, opts.src);
+  if (ts_key != nullptr) control.TsKey(*ts_key);
+  control.Attach(&msg);
 
   for (;;) {
     *departure_ns = RealtimeNs();

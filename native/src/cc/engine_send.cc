@@ -1,0 +1,229 @@
+// Engine: the send paths JS calls. sendIPv4/sendIPv6 write whole packets to the raw send sockets
+// (stamped through engine_tx.cc); sendDgram sends through the datagram sockets of unprivileged
+// mode. Arguments are checked here (args.h); the syscalls are in sockets.cc and probe_sockets.cc.
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstring>
+
+#include "args.h"
+#include "engine.h"
+#include "errors.h"
+
+namespace mtr {
+
+SysResult Engine::Configure(SendSocket& s, uint32_t mark) {
+  if (s.mark != mark) {
+    SysResult r = SetMark(s.fd, mark);
+    if (!r.ok()) return r;
+    s.mark = mark;
+  }
+  return Ok();
+}
+
+// sendIPv4(packet: Uint8Array, dst: Uint8Array(4), mark: number, device?: string): number
+Napi::Value Engine::SendIPv4(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t *packet, *dst;
+  size_t len, dst_len;
+  uint32_t mark = 0, tx_id = 0;
+  bool has_id = false;
+  std::string device;
+  if (info.Length() < 2 || !GetBytes(info[0], &packet, &len) || !GetBytes(info[1], &dst, &dst_len) || dst_len != 4 ||
+      (info.Length() > 2 && !info[2].IsUndefined() && !GetUint32(info[2], &mark)) ||
+      (info.Length() > 3 && !GetDevice(info[3], &device)) ||
+      (info.Length() > 4 && !info[4].IsUndefined() && !(has_id = GetUint32(info[4], &tx_id)))) {
+    ThrowType(env, "sendIPv4(packet: Uint8Array, dst: Uint8Array(4), mark?: uint32, device?: string, txId?: uint32)");
+    return env.Undefined();
+  }
+  if (send4_.fd < 0) {
+    ThrowErrno(env,
+               !opened_ || closed_ ? EBADF : (v4_.mode == Mode::kDgram ? EOPNOTSUPP : EAFNOSUPPORT), "sendto");
+    return env.Undefined();
+  }
+  // The device goes in a per-packet IP_PKTINFO (no SO_BINDTODEVICE: nothing sticky, and no
+  // CAP_NET_RAW needed to change it after dropPrivileges).
+  unsigned ifindex = 0;
+  SysResult r = device.empty() ? Ok() : InterfaceIndex(send4_.fd, device, &ifindex);
+  if (r.ok()) r = Configure(send4_, mark);
+  int64_t departure = 0;
+  if (r.ok()) {
+    const int fd = send4_.fd;
+    r = SendStamped(
+        send4_, has_id, tx_id,
+        [&](const uint32_t* key, int64_t* dep) { return Send4(fd, packet, len, dst, ifindex, key, dep); }, &departure);
+  }
+  if (!r.ok()) {
+    ThrowErrno(env, r.err, r.syscall);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, Rel(departure));
+}
+
+// sendIPv6(proto, packet, dst(16), hopLimit, trafficClass, src?: Uint8Array(16), mark?, device?, scopeId?): number
+Napi::Value Engine::SendIPv6(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t proto = 0, mark = 0, scope = 0, tx_id = 0;
+  bool has_id = false;
+  int hop = 0, tclass = 0;
+  const uint8_t *packet, *dst, *src = nullptr;
+  size_t len, dst_len, src_len = 16;
+  std::string device;
+  bool ok = info.Length() >= 5 && GetUint32(info[0], &proto) && GetBytes(info[1], &packet, &len) &&
+            GetBytes(info[2], &dst, &dst_len) && dst_len == 16 && GetByteOrDefault(info[3], &hop) &&
+            GetByteOrDefault(info[4], &tclass);
+  if (ok && info.Length() > 5 && !info[5].IsUndefined() && !info[5].IsNull())
+    ok = GetBytes(info[5], &src, &src_len) && src_len == 16;
+  if (ok && info.Length() > 6 && !info[6].IsUndefined()) ok = GetUint32(info[6], &mark);
+  if (ok && info.Length() > 7) ok = GetDevice(info[7], &device);
+  if (ok && info.Length() > 8 && !info[8].IsUndefined()) ok = GetUint32(info[8], &scope);
+  if (ok && info.Length() > 9 && !info[9].IsUndefined()) ok = has_id = GetUint32(info[9], &tx_id);
+  if (!ok) {
+    ThrowType(env,
+              "sendIPv6(proto, packet: Uint8Array, dst: Uint8Array(16), hopLimit: -1..255, trafficClass: -1..255, "
+              "src?: Uint8Array(16), mark?: uint32, device?: string, scopeId?: uint32, txId?: uint32)");
+    return env.Undefined();
+  }
+  int index;
+  switch (proto) {
+    case IPPROTO_ICMPV6: index = kV6Icmp; break;
+    case IPPROTO_UDP: index = kV6Udp; break;
+    case IPPROTO_TCP: index = kV6Tcp; break;
+    case IPPROTO_SCTP: index = kV6Sctp; break;
+    default:
+      ThrowErrno(env, EPROTONOSUPPORT, "sendmsg");
+      return env.Undefined();
+  }
+  SendSocket& s = send6_[index];
+  if (s.fd < 0) {
+    ThrowErrno(env,
+               !opened_ || closed_ ? EBADF
+               : v6_.mode == Mode::kNone ? EAFNOSUPPORT
+               : v6_.mode == Mode::kDgram ? EOPNOTSUPP
+                                          : EPROTONOSUPPORT,
+               "sendmsg");
+    return env.Undefined();
+  }
+  Send6Options opts;
+  // The device goes in the per-packet IPV6_PKTINFO, like the source address.
+  SysResult r = device.empty() ? Ok() : InterfaceIndex(s.fd, device, &opts.ifindex);
+  if (r.ok()) r = Configure(s, mark);
+  opts.hop_limit = hop;
+  opts.traffic_class = tclass;
+  opts.src = src;
+  opts.scope_id = scope;
+  int64_t departure = 0;
+  if (r.ok()) {
+    const int fd = s.fd;
+    r = SendStamped(
+        s, has_id, tx_id, [&](const uint32_t* key, int64_t* dep) { return Send6(fd, packet, len, dst, opts, key, dep); },
+        &departure);
+  }
+  if (!r.ok()) {
+    ThrowErrno(env, r.err, r.syscall);
+    return env.Undefined();
+  }
+  return Napi::Number::New(env, Rel(departure));
+}
+
+// sendDgram(family: 4|6, proto: 'icmp'|'udp', payload, dst, dstPort, ttl, tos, mark?, device?, src?, scopeId?):
+//   { txNs, localPort }
+Napi::Value Engine::SendDgramJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t family = 0, port = 0, mark = 0, scope = 0;
+  int ttl = -1, tos = -1;
+  const uint8_t *payload, *dst, *src = nullptr;
+  size_t len, dst_len, src_len = 0;
+  std::string proto, device;
+  bool ok = info.Length() >= 7 && GetUint32(info[0], &family) && (family == 4 || family == 6) && info[1].IsString();
+  if (ok) {
+    proto = info[1].As<Napi::String>().Utf8Value();
+    ok = (proto == "icmp" || proto == "udp") && GetBytes(info[2], &payload, &len) && GetBytes(info[3], &dst, &dst_len) &&
+         dst_len == (family == 4 ? 4u : 16u) && GetUint32(info[4], &port) && port <= 65535 &&
+         GetByteOrDefault(info[5], &ttl) && GetByteOrDefault(info[6], &tos);
+  }
+  if (ok && info.Length() > 7 && !info[7].IsUndefined()) ok = GetUint32(info[7], &mark);
+  if (ok && info.Length() > 8) ok = GetDevice(info[8], &device);
+  if (ok && info.Length() > 9 && !info[9].IsUndefined() && !info[9].IsNull())
+    ok = GetBytes(info[9], &src, &src_len) && src_len == dst_len;
+  if (ok && info.Length() > 10 && !info[10].IsUndefined()) ok = GetUint32(info[10], &scope);
+  if (!ok) {
+    ThrowType(env,
+              "sendDgram(family: 4 | 6, proto: 'icmp' | 'udp', payload: Uint8Array, dst: Uint8Array, dstPort: "
+              "0..65535, ttl: -1..255, tos: -1..255, mark?: uint32, device?: string, src?: Uint8Array, scopeId?)");
+    return env.Undefined();
+  }
+  const int af = family == 4 ? AF_INET : AF_INET6;
+  Family& fam = FamilyOf(af);
+  if (!opened_ || closed_ || fam.mode != Mode::kDgram) {
+    ThrowErrno(env, !opened_ || closed_ ? EBADF : (fam.mode == Mode::kNone ? EAFNOSUPPORT : EOPNOTSUPP), "sendmsg");
+    return env.Undefined();
+  }
+  const bool icmp = proto == "icmp";
+  const int fd = icmp ? fam.recv_fd : fam.udp_fd;
+  uint32_t& current_mark = icmp ? fam.ping_mark : fam.udp_mark;
+  if (current_mark != mark) {
+    SysResult r = SetMark(fd, mark);
+    if (!r.ok()) {
+      ThrowErrno(env, r.err, r.syscall);
+      return env.Undefined();
+    }
+    current_mark = mark;
+  }
+  DgramSendOptions opts;
+  opts.ttl = ttl;
+  opts.tos = tos;
+  opts.src = src;
+  opts.scope_id = scope;
+  opts.port = icmp ? 0 : static_cast<uint16_t>(port);
+  if (!device.empty()) {
+    // The outgoing interface goes in the per-send PKTINFO: nothing sticky, no privilege needed.
+    SysResult r = InterfaceIndex(fd, device, &opts.ifindex);
+    if (!r.ok()) {
+      ThrowErrno(env, r.err, r.syscall);
+      return env.Undefined();
+    }
+  }
+  int64_t departure = 0;
+  SysResult r = SendDgram(fd, af, payload, len, dst, opts, &departure);
+  if (!r.ok()) {
+    ThrowErrno(env, r.err, r.syscall);
+    return env.Undefined();
+  }
+  Poller* p = icmp ? fam.poller : fam.udp_poller;
+  Napi::Object out = Napi::Object::New(env);
+  out.Set("txNs", Rel(departure));
+  out.Set("localPort", static_cast<double>(p != nullptr ? p->local_port : 0));
+  return out;
+}
+
+// sourceAddress(family: 4|6, dst: Uint8Array, scopeId?, mark?, device?): Uint8Array
+Napi::Value Engine::SourceAddress(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  uint32_t family = 0, scope = 0, mark = 0;
+  const uint8_t* dst;
+  size_t dst_len;
+  std::string device;
+  bool ok = info.Length() >= 2 && GetUint32(info[0], &family) && (family == 4 || family == 6) &&
+            GetBytes(info[1], &dst, &dst_len) && dst_len == (family == 4 ? 4u : 16u);
+  if (ok && info.Length() > 2 && !info[2].IsUndefined()) ok = GetUint32(info[2], &scope);
+  if (ok && info.Length() > 3 && !info[3].IsUndefined()) ok = GetUint32(info[3], &mark);
+  if (ok && info.Length() > 4) ok = GetDevice(info[4], &device);
+  if (!ok) {
+    ThrowType(env, "sourceAddress(family: 4 | 6, dst: Uint8Array(4|16), scopeId?, mark?, device?)");
+    return env.Undefined();
+  }
+  uint8_t out[16];
+  SysResult r = mtr::SourceAddress(family == 4 ? AF_INET : AF_INET6, dst, scope, mark, device, out);
+  if (!r.ok()) {
+    ThrowErrno(env, r.err, r.syscall);
+    return env.Undefined();
+  }
+  const size_t n = family == 4 ? 4 : 16;
+  Napi::Uint8Array result = Napi::Uint8Array::New(env, n);
+  std::memcpy(result.Data(), out, n);
+  return result;
+}
+
+}  // namespace mtr

@@ -1,0 +1,53 @@
+// pickIcmpId: a random identifier that the transport could claim, so that two daemons of one
+// network namespace never share one.
+import { describe, expect, it } from 'vitest';
+import { ICMP_ID_TRIES, pickIcmpId } from '../src/daemon.js';
+
+/** Draws that land on the given identifiers, in order. */
+function draws(...ids: number[]): () => number {
+  let i = 0;
+  return () => (ids[i++ % ids.length]! + 0.5) / 0x10000;
+}
+
+describe('pickIcmpId', () => {
+  it('takes the first identifier the transport claims', () => {
+    const tried: number[] = [];
+    const held = new Set([100, 200]); // another daemon's
+    const id = pickIcmpId(
+      {
+        reserveIcmpId: (n) => {
+          tried.push(n);
+          return !held.has(n);
+        },
+      },
+      draws(100, 200, 300, 400),
+    );
+    expect(id).toBe(300);
+    expect(tried).toEqual([100, 200, 300]);
+  });
+
+  it('two daemons drawing the same identifier end with different ones', () => {
+    const namespace = new Set<number>();
+    const transport = { reserveIcmpId: (n: number) => !namespace.has(n) && namespace.add(n) !== undefined };
+    const first = pickIcmpId(transport, draws(4242, 7));
+    const second = pickIcmpId(transport, draws(4242, 7));
+    expect(first).toBe(4242);
+    expect(second).toBe(7);
+  });
+
+  it('without a way to claim, the first draw; when every try is taken, the last draw, after ICMP_ID_TRIES tries', () => {
+    expect(pickIcmpId({}, draws(9))).toBe(9);
+    let tries = 0;
+    const id = pickIcmpId(
+      {
+        reserveIcmpId: () => {
+          tries++;
+          return false;
+        },
+      },
+      draws(1, 2, 3),
+    );
+    expect(tries).toBe(ICMP_ID_TRIES);
+    expect(id).toBe([1, 2, 3][(ICMP_ID_TRIES - 1) % 3]);
+  });
+});
