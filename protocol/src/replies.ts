@@ -2,7 +2,7 @@
 // parsed strictly: a line that does not have exactly the shape of a known reply is kept whole as
 // the `unknown` variant. parseReply never throws.
 
-import { BARE_REPLIES, PROBE_RESULT_REPLIES, REPLY, REPLY_ARG } from './names.js';
+import { BARE_REPLIES, EXT_REPLY_ARG, PROBE_RESULT_REPLIES, REPLY, REPLY_ARG } from './names.js';
 import { cStrtol, tokenize } from './parse.js';
 import type { BareReplyName, MplsLabel, ProbeResultName, ProbeResultReply, Reply } from './types.js';
 import { assertNever, checkInt, checkWord } from './words.js';
@@ -50,7 +50,21 @@ function formatProbeResult(token: number, r: ProbeResultReply): string {
   const rtt = checkInt(r.roundTripTime, 'round-trip-time');
   const head = `${token} ${r.type} ip-${checkIpVersion(r.ipVersion)} ${checkWord(r.address, 'address')}`;
   const line = `${head} ${REPLY_ARG.roundTripTime} ${rtt}`;
-  return r.mpls !== undefined && r.mpls.length > 0 ? `${line} ${REPLY_ARG.mpls} ${formatMpls(r.mpls)}` : line;
+  const withMpls = r.mpls !== undefined && r.mpls.length > 0 ? `${line} ${REPLY_ARG.mpls} ${formatMpls(r.mpls)}` : line;
+  return withMpls + formatIcmpDetail(r);
+}
+
+/** The `icmp-detail` extension's words (empty when the reply has none of its fields). */
+function formatIcmpDetail(r: ProbeResultReply): string {
+  let s = '';
+  const add = (name: string, v: number | undefined): void => {
+    if (v !== undefined) s += ` ${name} ${checkInt(v, name)}`;
+  };
+  add(EXT_REPLY_ARG.icmpType, r.icmpType);
+  add(EXT_REPLY_ARG.icmpCode, r.icmpCode);
+  add(EXT_REPLY_ARG.mtu, r.mtu);
+  add(EXT_REPLY_ARG.replyTtl, r.replyTtl);
+  return s;
 }
 
 function checkIpVersion(v: unknown): 4 | 6 {
@@ -165,12 +179,20 @@ function parseKnown(tokens: string[]): Reply | undefined {
   }
 }
 
+const EXT_FIELD = new Map<string, 'icmpType' | 'icmpCode' | 'mtu' | 'replyTtl'>([
+  [EXT_REPLY_ARG.icmpType, 'icmpType'],
+  [EXT_REPLY_ARG.icmpCode, 'icmpCode'],
+  [EXT_REPLY_ARG.mtu, 'mtu'],
+  [EXT_REPLY_ARG.replyTtl, 'replyTtl'],
+]);
+
 function parseProbeResult(token: number, type: ProbeResultName, tokens: string[]): Reply | undefined {
   if ((tokens.length & 1) !== 0) return undefined;
   let ipVersion: 4 | 6 | undefined;
   let address: string | undefined;
   let roundTripTime: number | undefined;
   let mpls: MplsLabel[] | undefined;
+  const ext: Partial<Record<'icmpType' | 'icmpCode' | 'mtu' | 'replyTtl', number>> = {};
   for (let i = 2; i < tokens.length; i += 2) {
     const key = tokens[i] as string;
     const value = tokens[i + 1] as string;
@@ -191,10 +213,16 @@ function parseProbeResult(token: number, type: ProbeResultName, tokens: string[]
         mpls = parseMpls(value);
         if (mpls === undefined) return undefined;
         break;
-      default:
-        return undefined;
+      default: {
+        // the icmp-detail extension's words (a daemon only sends them to a client that asked)
+        const field = EXT_FIELD.get(key);
+        if (field === undefined || ext[field] !== undefined) return undefined;
+        const n = strictInt(value);
+        if (n === undefined) return undefined;
+        ext[field] = n;
+      }
     }
   }
   if (ipVersion === undefined || address === undefined || roundTripTime === undefined) return undefined;
-  return { token, type, ipVersion, address, roundTripTime, mpls };
+  return { token, type, ipVersion, address, roundTripTime, mpls, ...ext };
 }
