@@ -751,13 +751,16 @@ function mtuFromAlternates(path: PathEvidence, hops: Hop[], o: DiagnoseOptions):
     if (big.protocol !== path.protocol || big.size <= path.probeSize) continue;
     if (big.reportedMtu !== undefined) {
       const m = big.reportedMtu;
+      // a router answers "fragmentation needed" to probes that would leave it, i.e. at TTLs beyond its own:
+      // name it by the hop where the trace saw it (as destination-unreachable does)
+      const at = hops.find((h) => m.address !== undefined && h.address === m.address)?.ttl ?? m.ttl;
       return verdict(
         'mtu',
-        m.ttl,
+        at,
         0.95,
-        { mtu: m.mtu, size: big.size, smallSize: path.probeSize },
+        { mtu: m.mtu, size: big.size, smallSize: path.probeSize, answeredAtTtl: m.ttl },
         m.address !== undefined ? { responder: m.address } : {},
-        `Probes of ${big.size} bytes with don't-fragment are refused at hop ${m.ttl}, which reports an MTU of ` +
+        `Probes of ${big.size} bytes with don't-fragment are refused at hop ${at}, which reports an MTU of ` +
           `${m.mtu}; ${path.probeSize}-byte probes pass.`,
         `Packets above ${m.mtu} bytes need fragmentation or path MTU discovery on this path: make sure ICMP ` +
           `"fragmentation needed" reaches senders, or lower the MTU / TCP MSS.`,

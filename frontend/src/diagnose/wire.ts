@@ -4,7 +4,8 @@
 //   --json-rich      `diagnosis` in each target (verdicts raised at the end, earlier ones, windows)
 //   --ndjson         diagnosis_raised / diagnosis_cleared lines, after the event that led to them
 //   --html FILE      the page, written when the run is over
-//   --confirm        before a target's document: TCP probes when a verdict about the path's end is uncertain
+//   --confirm        before a target's document: TCP probes when a verdict about the path's end is uncertain,
+//                    and large don't-fragment probes for `mtu` when the packet program can send them
 // -j, -C, -x, -l and -p keep mtr 0.95's formats: --diagnose adds nothing to them (use --html there).
 
 import { writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { PROGRAM, VERSION } from '../options.js';
 import type { Output, OutputContext, RunEnd } from '../outputs/types.js';
 import { rfc3339, SCHEMA_VERSION, targetJson } from '../outputs/json-shapes.js';
 import type { TargetId, TargetSnapshot } from '../stats/types.js';
-import { alternateOf, confirmPlan } from './confirm.js';
+import { alternateOf, confirmPlan, mtuPlan, type ConfirmPlan } from './confirm.js';
 import { earlierJson, verdictJson } from './json.js';
 import { diagnosisOutput, type DiagnosisOutput } from './output.js';
 
@@ -81,14 +82,15 @@ export function wireDiagnosis(ctx: OutputContext): DiagnosisWiring | undefined {
     },
   };
 
-  async function confirm(s: TargetSnapshot): Promise<void> {
-    const run = diag.run(s.target.id);
-    const address = s.target.address;
-    if (run === undefined || run.evidence === undefined || address === undefined) return;
-    const plan = confirmPlan(run.active(), run.evidence, cfg.port > 0 ? cfg.port : undefined, s.options.interval);
-    if (plan === undefined) return;
-    if (cfg.mode === 'report' || cfg.mode === 'wide')
-      ctx.warn(`${s.target.name}: --confirm: ${plan.why}: ${plan.probes} TCP probes to port ${plan.port}`);
+  /** Runs one plan as a target of its own; what it found, or undefined when it did not finish. */
+  async function probe(s: TargetSnapshot, address: string, plan: ConfirmPlan) {
+    if (cfg.mode === 'report' || cfg.mode === 'wide') {
+      const what =
+        plan.dontFragment === true
+          ? `${plan.probes} ${plan.protocol.toUpperCase()} probes of ${plan.size} bytes with don't-fragment at TTL ${plan.firstTtl}`
+          : `${plan.probes} ${plan.protocol.toUpperCase()} probes to port ${plan.port}`;
+      ctx.warn(`${s.target.name}: --confirm: ${plan.why}: ${what}`);
+    }
     const t = ctx.engine.add(address, {
       protocol: plan.protocol,
       port: plan.port,
@@ -99,15 +101,32 @@ export function wireDiagnosis(ctx: OutputContext): DiagnosisWiring | undefined {
       interval: plan.interval,
       gracetime: 1,
       timeout: 1,
+      ...(plan.size !== undefined ? { psize: plan.size } : {}),
+      ...(plan.dontFragment === true ? { dontFragment: true } : {}),
     });
     probing.add(t.id);
     try {
       await ctx.engine.settled([t.id]);
       const found = ctx.engine.snapshot(t.id);
-      if (found !== undefined && found.status === 'done')
-        diag.confirm(s, [alternateOf(plan, found, Math.abs(s.options.psize))]);
+      return found !== undefined && found.status === 'done' ? alternateOf(plan, found, Math.abs(s.options.psize)) : undefined;
     } finally {
       ctx.engine.remove(t.id);
+    }
+  }
+
+  async function confirm(s: TargetSnapshot): Promise<void> {
+    const run = diag.run(s.target.id);
+    const address = s.target.address;
+    if (run === undefined || run.evidence === undefined || address === undefined) return;
+    const plans: ConfirmPlan[] = [];
+    const tcp = confirmPlan(run.active(), run.evidence, cfg.port > 0 ? cfg.port : undefined, s.options.interval);
+    if (tcp !== undefined) plans.push(tcp);
+    // don't-fragment probes need the packet program's extension (mtr-packet-ts); mtr 0.95's has none
+    const mtu = ctx.engine.extensionOn('dont-fragment') ? mtuPlan(run.evidence, s.options.interval) : undefined;
+    if (mtu !== undefined) plans.push(mtu);
+    for (const plan of plans) {
+      const found = await probe(s, address, plan);
+      if (found !== undefined) diag.confirm(s, [found]);
     }
   }
 
