@@ -3,11 +3,18 @@
 // icmp-detail` / `dont-fragment` they carry the ICMP type and code, the MTU and the reply TTL, and DF is
 // set. the r2-r3 link has an MTU of 1400 for this suite; 10.0.200.1 is a net unreachable at r3.
 
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
+import { EXT_FEATURE, EXT_REPLY_ARG, parseReply } from '@mtr-ts/protocol';
 import { describeLab, useLab } from './lab/use-lab.js';
-import { ourPacket, referenceNeed, referencePacket, requirements } from './support/env.js';
+import { ourPacket, referenceMtr, referenceNeed, referencePacket, requirements } from './support/env.js';
 
-const skip = requirements('extensions against mtr-packet 0.95', [referenceNeed]);
+const skip = requirements('extensions against mtr-packet 0.95', [
+  referenceNeed,
+  [referenceMtr !== undefined, "needs mtr 0.95 (Debian's mtr-tiny)"],
+]);
 
 /** The reply lines by token, round-trip times replaced by N. */
 function byToken(stdout: string): Record<string, string> {
@@ -73,4 +80,39 @@ describeLab('protocol extensions in the netns lab', () => {
       '14': `14 reply ip-4 ${l.hops4[3]} round-trip-time N reply-ttl 61`,
     });
   });
+
+  it('mtr 0.95 driving mtr-packet-ts never asks for an extension and gets only 0.95 replies', async () => {
+    const l = lab();
+    const dir = mkdtempSync(join(tmpdir(), 'mtrts-ext-'));
+    try {
+      // MTR_PACKET is a wrapper that records both directions of the pipe
+      const wrapper = join(dir, 'packet');
+      writeFileSync(
+        wrapper,
+        `#!/bin/sh\ntee -a '${dir}/in' | '${ourPacket}' | tee -a '${dir}/out'\n`,
+      );
+      chmodSync(wrapper, 0o755);
+      for (const args of [
+        ['-4', '-n', '-r', '-c', '3', '-i', '0.2', l.unroutable4],
+        ['-4', '-n', '-r', '-c', '3', '-i', '0.2', '-s', '1500', l.hops4[3]],
+        ['-4', '-u', '-n', '-r', '-c', '3', '-i', '0.2', l.hops4[3]],
+      ]) {
+        const r = await l.exec('client', ['env', `MTR_PACKET=${wrapper}`, 'mtr', ...args], { timeoutMs: 60_000 });
+        expect(r.code, r.stderr).toBe(0);
+      }
+      const sent = readFileSync(join(dir, 'in'), 'latin1');
+      const got = readFileSync(join(dir, 'out'), 'latin1').split('\n').filter(Boolean);
+      for (const f of Object.values(EXT_FEATURE)) expect(sent).not.toContain(f);
+      expect(got.length).toBeGreaterThan(10);
+      for (const line of got) {
+        const r = parseReply(line);
+        expect(r?.type, line).not.toBe('unknown');
+        for (const w of Object.values(EXT_REPLY_ARG)) expect(line.split(' '), line).not.toContain(w);
+      }
+      // the unreachable route was answered, as 0.95 words it
+      expect(got.some((x) => / no-route ip-4 10\.0\.3\.2 round-trip-time \d+$/.test(x))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
