@@ -27,7 +27,13 @@ class Fake implements Transport {
   sctp = false;
   clock = 5_000_000_000;
   sent: SentPacket[] = [];
+  /** sends that fail with EMSGSIZE before one goes out */
+  emsgsize = 0;
   sendIPv4(packet: Uint8Array, dst: Uint8Array, _opts?: SendOptions): number {
+    if (this.emsgsize > 0) {
+      this.emsgsize--;
+      throw Object.assign(new Error('EMSGSIZE'), { errno: 90, code: 'EMSGSIZE' });
+    }
     this.sent.push({ family: 4, packet, dst });
     return this.clock;
   }
@@ -177,5 +183,24 @@ describe('extensions: dont-fragment', () => {
     expect(dg.out).toEqual(['1 feature-support support no']);
     // not turned on: the argument is ignored and the probe goes out (as 0.95)
     expect(dg.d.inFlight).toBe(1);
+  });
+});
+
+describe('a pending EMSGSIZE on the raw socket', () => {
+  it('(left by a Fragmentation Needed) costs the next send one retry, not its answer', () => {
+    const { t, out, d } = setup();
+    t.emsgsize = 1;
+    d.handleLine('1 send-probe ip-4 10.0.4.2');
+    expect(out).toEqual([]);
+    expect(t.sent).toHaveLength(1);
+    expect(d.inFlight).toBe(1);
+  });
+
+  it('a probe the device cannot send at all still answers the error', () => {
+    const { t, out, d } = setup();
+    t.emsgsize = 2;
+    d.handleLine('1 send-probe ip-4 10.0.4.2 size 9000');
+    expect(out).toEqual(['1 unexpected-error errno 90']);
+    expect(d.inFlight).toBe(0);
   });
 });
