@@ -275,6 +275,12 @@ export class Daemon {
       }
       sent = s;
     } catch (e) {
+      // extension dont-fragment: larger than the path MTU the kernel knows for this destination (learnt
+      // from a Fragmentation Needed): not sent; said with the MTU we saw reported, when we did
+      if (req.dontFragment === true && isSendError(e) && e.errno === ERRNO.EMSGSIZE) {
+        this.reply({ token, type: 'packet-too-big', mtu: this.extensions.knownMtu(formatAddress(family, dst)) });
+        return;
+      }
       // A send error maps to its reply; anything else the layer below refused is a bad argument.
       this.reply(
         isSendError(e) ? replyForErrno(token, e.errno, this.dialect) : { token, type: 'invalid-argument', reason: undefined },
@@ -367,6 +373,7 @@ export class Daemon {
     // The matcher never takes an answer stamped before its probe left, and a TCP end is stamped
     // after its connect(): no clamping hides a wrong match.
     const rtt = Math.floor((p.rxNs - probe.txNs) / 1000);
+    if (detail?.mtu !== undefined) this.extensions.noteMtu(formatAddress(probe.family, probe.dst), detail.mtu);
     this.reply(
       this.extensions.detail(
         {

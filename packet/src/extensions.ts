@@ -16,6 +16,9 @@ export interface ExtensionFacts {
   dontFragment(family: 4 | 6): boolean;
 }
 
+/** destinations whose reported MTU is remembered, at most */
+const MAX_MTU_ENTRIES = 1024;
+
 export class Extensions {
   private icmpDetail = false;
   private dontFragment = false;
@@ -61,6 +64,21 @@ export class Extensions {
     if (d.mtu !== undefined) out.mtu = d.mtu;
     if (d.replyTtl !== undefined) out.replyTtl = d.replyTtl;
     return out;
+  }
+
+  /** the MTU the last Fragmentation Needed / Packet Too Big for a destination reported (bounded memory) */
+  private readonly mtus = new Map<string, number>();
+
+  /** An answer reported an MTU towards `dst` (its address as text). */
+  noteMtu(dst: string, mtu: number): void {
+    this.mtus.delete(dst);
+    this.mtus.set(dst, mtu);
+    if (this.mtus.size > MAX_MTU_ENTRIES) this.mtus.delete(this.mtus.keys().next().value as string);
+  }
+
+  /** The MTU last reported towards `dst`, if any. */
+  knownMtu(dst: string): number | undefined {
+    return this.mtus.get(dst);
   }
 
   /** whether icmp-detail is on (packet-too-big answers are only taken then: 0.95 ignores them) */

@@ -204,3 +204,22 @@ describe('a pending EMSGSIZE on the raw socket', () => {
     expect(d.inFlight).toBe(0);
   });
 });
+
+describe('dont-fragment: larger than the path MTU the kernel knows', () => {
+  it('answers packet-too-big with the MTU last reported for that destination', () => {
+    const { t, out, d } = setup();
+    d.handleLine('1 check-support feature icmp-detail');
+    d.handleLine('2 check-support feature dont-fragment');
+    d.handleLine('3 send-probe ip-4 10.0.4.2 size 1500 dont-fragment 1');
+    d.handlePackets([
+      fromRouter(
+        t,
+        buildIcmpDestUnreachable({ v6: false, code: 4, routerSrc: ROUTER, dst: ME4, quoted: t.sent[0]!.packet.slice(0, 28), rest: 1400 }),
+      ),
+    ]);
+    t.emsgsize = 4; // the kernel now refuses larger sends to 10.0.4.2 (the retry too)
+    d.handleLine('4 send-probe ip-4 10.0.4.2 size 1500 dont-fragment 1');
+    d.handleLine('5 send-probe ip-4 10.0.9.9 size 1500 dont-fragment 1');
+    expect(out.slice(3)).toEqual(['4 packet-too-big mtu 1400', '5 packet-too-big']);
+  });
+});

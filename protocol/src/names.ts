@@ -176,6 +176,15 @@ export const EXT_REPLY_ARG = {
 export const EXT_ARG = {
   dontFragment: 'dont-fragment',
 } as const;
+/**
+ * Reply of `dont-fragment`: `TOKEN packet-too-big [mtu N]`: a don't-fragment probe was not sent because it is
+ * larger than the path MTU this host already knows for its destination (the kernel refused it, EMSGSIZE);
+ * `mtu` is the MTU the last Fragmentation Needed / Packet Too Big for that destination reported, when the
+ * daemon saw one.
+ */
+export const EXT_REPLY = {
+  packetTooBig: 'packet-too-big',
+} as const;
 // end ext
 
 // ---- compile-time ties to types.ts ------------------------------------------------------------

@@ -2,7 +2,7 @@
 // parsed strictly: a line that does not have exactly the shape of a known reply is kept whole as
 // the `unknown` variant. parseReply never throws.
 
-import { BARE_REPLIES, EXT_REPLY_ARG, PROBE_RESULT_REPLIES, REPLY, REPLY_ARG } from './names.js';
+import { BARE_REPLIES, EXT_REPLY, EXT_REPLY_ARG, PROBE_RESULT_REPLIES, REPLY, REPLY_ARG } from './names.js';
 import { cStrtol, tokenize } from './parse.js';
 import type { BareReplyName, MplsLabel, ProbeResultName, ProbeResultReply, Reply } from './types.js';
 import { assertNever, checkInt, checkWord } from './words.js';
@@ -37,6 +37,10 @@ export function formatReply(r: Reply): string {
       return `${token} ${REPLY.unexpectedError} ${REPLY_ARG.errno} ${checkInt(r.errno, 'errno')}`;
     case 'feature-support':
       return `${token} ${REPLY.featureSupport} ${REPLY_ARG.support} ${checkWord(r.support, 'support')}`;
+    case 'packet-too-big':
+      return r.mtu === undefined
+        ? `${token} ${EXT_REPLY.packetTooBig}`
+        : `${token} ${EXT_REPLY.packetTooBig} ${EXT_REPLY_ARG.mtu} ${checkInt(r.mtu, 'mtu')}`;
     case 'unknown':
       // kept whole; a line break inside would forge further lines
       if (/[\n\r]/.test(r.line)) throw new RangeError('unknown reply line contains a line break');
@@ -116,7 +120,14 @@ export function strictInt(text: string): number | undefined {
   return v >= INT32_MIN && v <= INT32_MAX ? v | 0 : undefined;
 }
 
-type ReplyShape = 'probe-result' | 'bare' | 'bare-or-result' | 'invalid-argument' | 'unexpected-error' | 'feature-support';
+type ReplyShape =
+  | 'probe-result'
+  | 'bare'
+  | 'bare-or-result'
+  | 'invalid-argument'
+  | 'unexpected-error'
+  | 'feature-support'
+  | 'packet-too-big';
 
 const SHAPES = new Map<string, ReplyShape>();
 for (const name of PROBE_RESULT_REPLIES) SHAPES.set(name, 'probe-result');
@@ -125,6 +136,7 @@ for (const name of [REPLY.noRoute, REPLY.noRouteNetwork, REPLY.noRouteHost, REPL
 SHAPES.set(REPLY.invalidArgument, 'invalid-argument');
 SHAPES.set(REPLY.unexpectedError, 'unexpected-error');
 SHAPES.set(REPLY.featureSupport, 'feature-support');
+SHAPES.set(EXT_REPLY.packetTooBig, 'packet-too-big');
 
 /**
  * Parse one reply line (a trailing newline / CR is fine). Undefined only when the line has fewer
@@ -174,6 +186,12 @@ function parseKnown(tokens: string[]): Reply | undefined {
     case 'feature-support':
       if (argc !== 2 || tokens[2] !== REPLY_ARG.support) return undefined;
       return { token, type: 'feature-support', support: tokens[3] as string };
+    case 'packet-too-big': {
+      if (argc === 0) return { token, type: 'packet-too-big', mtu: undefined };
+      if (argc !== 2 || tokens[2] !== EXT_REPLY_ARG.mtu) return undefined;
+      const mtu = strictInt(tokens[3] as string);
+      return mtu === undefined ? undefined : { token, type: 'packet-too-big', mtu };
+    }
     default:
       return assertNever(shape);
   }

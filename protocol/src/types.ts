@@ -133,6 +133,13 @@ export interface FeatureSupportReply {
   support: string;
 }
 
+/** extension `dont-fragment`: the probe was larger than the known path MTU and was not sent (names.ts EXT_REPLY) */
+export interface PacketTooBigReply {
+  token: number;
+  type: 'packet-too-big';
+  mtu: number | undefined;
+}
+
 /** Any line we do not understand is kept whole, never dropped. */
 export interface UnknownReply {
   token: number;
@@ -148,4 +155,5 @@ export type Reply =
   | InvalidArgumentReply
   | UnexpectedErrorReply
   | FeatureSupportReply
+  | PacketTooBigReply
   | UnknownReply;

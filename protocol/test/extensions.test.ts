@@ -104,3 +104,13 @@ describe('dont-fragment argument', () => {
     expect(formatRequest({ ...req, dontFragment: false })).toBe('4 send-probe ip-4 10.0.0.1 ttl 255 timeout 10');
   });
 });
+
+describe('packet-too-big reply', () => {
+  it('formats and parses, with and without the MTU', () => {
+    expect(formatReply({ token: 4, type: 'packet-too-big', mtu: 1400 })).toBe('4 packet-too-big mtu 1400');
+    expect(formatReply({ token: 4, type: 'packet-too-big', mtu: undefined })).toBe('4 packet-too-big');
+    expect(parseReply('4 packet-too-big mtu 1400')).toEqual({ token: 4, type: 'packet-too-big', mtu: 1400 });
+    expect(parseReply('4 packet-too-big')).toEqual({ token: 4, type: 'packet-too-big', mtu: undefined });
+    expect(parseReply('4 packet-too-big mtu x')?.type).toBe('unknown');
+  });
+});

@@ -65,8 +65,13 @@ export type ProbeOutcome =
     } & IcmpDetail)
   /** nothing came back within the probe's timeout */
   | { readonly kind: 'no-reply' }
-  /** the packet program's own host could not send it (no route, or the network is down) */
+  /**
+   * the packet program's own host could not send it: no route, the network is down, or (extension
+   * `dont-fragment`) a don't-fragment probe larger than the path MTU the host already knows, with that MTU
+   * when the packet program saw it reported
+   */
   | { readonly kind: 'send-failed'; readonly reason: 'no-route' | 'network-down' }
+  | { readonly kind: 'send-failed'; readonly reason: 'packet-too-big'; readonly mtu?: number | undefined }
   /** the packet program refused the probe; `message` is mtr's wording */
   | {
       readonly kind: 'refused';

@@ -75,6 +75,8 @@ export function outcomeOf(r: Reply): ProbeOutcome {
       return refused(r.type);
     case 'feature-support':
       return { kind: 'refused', reason: 'unknown-reply', message: 'feature-support reply to a probe', detail: `feature-support ${r.support}` };
+    case 'packet-too-big':
+      return r.mtu === undefined ? { kind: 'send-failed', reason: r.type } : { kind: 'send-failed', reason: r.type, mtu: r.mtu };
     case 'unknown':
       return { kind: 'refused', reason: 'unknown-reply', message: `unexpected reply from the packet program: ${r.line.trim()}`, detail: r.line.trim() };
   }
