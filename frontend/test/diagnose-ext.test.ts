@@ -140,6 +140,19 @@ describe('--confirm: the mtu check', () => {
     expect(change.raised[0]!.evidence).toMatchObject({ mtu: 1400, size: 1500, smallSize: 64 });
   });
 
+  it('large probes this host refuses to send (it already knows a smaller path MTU): mtu on the path, no hop', () => {
+    const diag = judged(clean(), 100);
+    const plan = mtuPlan(diag.evidence!, 0.1)!;
+    const lost = simulate([...clean().slice(0, 3), { addr: PATH[3]!, loss: 1 }], plan.cycles);
+    const alt = { ...alternateOf(plan, lost, 64), refusedLocally: MTU_PROBES };
+    const change = diag.confirm([alt]);
+    expect(change.raised.map(verdictKey)).toEqual(['mtu@-']);
+    expect(change.raised[0]!.summary).toContain('already knows a smaller path MTU');
+    // without the refusals, the same silence is not enough for a verdict (the destination is not known to drop)
+    const again = judged(clean(), 100);
+    expect(again.confirm([alternateOf(plan, lost, 64)]).raised).toEqual([]);
+  });
+
   it('large probes that reach the destination: no verdict', () => {
     const diag = judged(clean(), 100);
     const plan = mtuPlan(diag.evidence!, 0.1)!;

@@ -766,6 +766,22 @@ function mtuFromAlternates(path: PathEvidence, hops: Hop[], o: DiagnoseOptions):
           `"fragmentation needed" reaches senders, or lower the MTU / TCP MSS.`,
       );
     }
+    const refused = big.refusedLocally ?? 0;
+    if (big.dontFragment && refused > 0 && big.toDestination.received === 0) {
+      return verdict(
+        'mtu',
+        undefined,
+        0.9,
+        { refusedLocally: refused, size: big.size, smallSize: path.probeSize },
+        {},
+        `This host refuses to send ${big.size}-byte probes with don't-fragment to ${path.target} (${refused} ` +
+          `times): it already knows a smaller path MTU, learnt from an earlier "fragmentation needed"; ` +
+          `${path.probeSize}-byte probes pass.`,
+        `A link on this path has a smaller MTU. To see which hop, run again once the kernel has forgotten it ` +
+          `(about 10 minutes; \`ip route get ${path.target}\` shows the cached MTU), or flush it with ` +
+          `\`ip route flush cache\`.`,
+      );
+    }
     if (dest === undefined || big.toDestination.sent < o.minSamples || dest.sent < o.minSamples) continue;
     const bigLoss = lossInterval(big.toDestination.sent, big.toDestination.received);
     if (!(bigLoss.lo > dest.loss.hi) || bigLoss.p - dest.loss.p < o.minLoss) continue;

@@ -30,6 +30,8 @@ export function wireDiagnosis(ctx: OutputContext): DiagnosisWiring | undefined {
   const textModes = cfg.mode === 'report' || cfg.mode === 'wide';
   /** targets added by --confirm: their events are not judged, their documents not printed */
   const probing = new Set<TargetId>();
+  /** don't-fragment probes of a --confirm target that the packet program did not send (packet-too-big) */
+  const tooBig = new Map<TargetId, number>();
   let seq = 0;
   const diag: DiagnosisOutput = diagnosisOutput({
     snapshot: (id) => ctx.engine.snapshot(id),
@@ -108,9 +110,13 @@ export function wireDiagnosis(ctx: OutputContext): DiagnosisWiring | undefined {
     try {
       await ctx.engine.settled([t.id]);
       const found = ctx.engine.snapshot(t.id);
-      return found !== undefined && found.status === 'done' ? alternateOf(plan, found, Math.abs(s.options.psize)) : undefined;
+      if (found === undefined || found.status !== 'done') return undefined;
+      const alt = alternateOf(plan, found, Math.abs(s.options.psize));
+      const refused = tooBig.get(t.id) ?? 0;
+      return refused > 0 ? { ...alt, refusedLocally: refused } : alt;
     } finally {
       ctx.engine.remove(t.id);
+      tooBig.delete(t.id);
     }
   }
 
@@ -136,6 +142,8 @@ export function wireDiagnosis(ctx: OutputContext): DiagnosisWiring | undefined {
       return {
         onEvent(e) {
           if ('target' in e && e.target !== undefined && probing.has(e.target.id)) {
+            if (e.type === 'probe-lost' && e.detail === 'packet-too-big')
+              tooBig.set(e.target.id, (tooBig.get(e.target.id) ?? 0) + 1);
             if (cfg.mode === 'ndjson') inner.onEvent?.(e);
             return;
           }
