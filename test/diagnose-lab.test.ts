@@ -85,6 +85,8 @@ interface Scenario {
   setup?: (l: Lab) => Promise<void>;
   /** runs while mtr-ts runs */
   during?: (l: Lab) => Promise<void>;
+  /** the text report must also match this (e.g. the ICMP code the daemon's icmp-detail extension reports) */
+  textMatches?: RegExp;
 }
 
 const nftTable = (hook: 'forward' | 'input' | 'output', rule: string): string =>
@@ -238,6 +240,25 @@ const SCENARIOS: Scenario[] = [
     name: 'an unreachable route (r3 rejects 10.0.200.0/24 with net-unreachable)',
     expect: { rule: 'destination-unreachable', hop: 3 },
     target: (l) => l.unroutable4,
+    // the ICMP code, from mtr-packet-ts's icmp-detail extension
+    textMatches: /destination-unreachable \([^)]*\)[^]*ICMP type 3 code 0/,
+  },
+  {
+    name: 'a smaller MTU on one link (r2-r3: 1400), with --confirm: large don\'t-fragment probes refused',
+    expect: { rule: 'mtu', hop: 2 },
+    args: ['--confirm'],
+    textMatches: /MTU of 1400/,
+    setup: async (l) => {
+      for (const ns of ['r2', 'r3'] as const) {
+        const r = await l.exec(ns, ['ip', 'link', 'set', 'dev', 'l3', 'mtu', '1400']);
+        expect(r.code, r.stderr).toBe(0);
+      }
+      // The two runs side by side share the client's kernel: the first "fragmentation needed" would make it
+      // refuse the other run's large probes (packet-too-big: an mtu verdict without a hop). Mode 2 keeps the
+      // kernel from learning path MTUs here; the raw socket still sees every answer.
+      const r = await l.exec('client', ['sysctl', '-q', '-w', 'net.ipv4.ip_no_pmtu_disc=2']);
+      expect(r.code, r.stderr).toBe(0);
+    },
   },
   {
     name: 'the path changes mid-run (r3 answers from a new address once probing is under way)',
@@ -308,6 +329,7 @@ describeLab('mtr-ts --diagnose in the netns lab', () => {
               return;
             }
             expect(found, show(r)).toContainEqual(s.expect);
+            if (s.textMatches !== undefined) expect(r.stdout, show(r)).toMatch(s.textMatches);
             if (s.minConfidence !== undefined)
               expect(r.stdout, show(r)).not.toMatch(new RegExp(`${s.expect.rule} \\([^)]*suspected`));
             const allowed = new Set([s.expect.rule, ...(s.alsoAllowed ?? [])]);
