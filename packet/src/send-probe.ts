@@ -69,7 +69,7 @@ export function sendRaw(
   if (opts.device !== undefined) sendOpts.device = opts.device;
   const txId = c.takeTxId();
   sendOpts.txId = txId;
-  const send = (): number =>
+  const txNs =
     family === 4
       ? c.transport.sendIPv4(built.bytes, dst, sendOpts)
       : c.transport.sendIPv6(PROTOCOL_NUMBERS_V6[req.protocol], built.bytes, dst, {
@@ -78,16 +78,6 @@ export function sendRaw(
           trafficClass: req.tos,
           ...(src ? { src } : {}),
         });
-  let txNs: number;
-  try {
-    txNs = send();
-  } catch (e) {
-    // A Fragmentation Needed that reached the raw socket (for any packet of ours, a don't-fragment probe's
-    // or another program's) leaves EMSGSIZE pending on it, and the kernel reports it on the next send,
-    // which it does not make. That send is tried once more; a probe too large for the device fails again.
-    if (!(isSendError(e) && e.errno === ERRNO.EMSGSIZE)) throw e;
-    txNs = send();
-  }
   return {
     txNs,
     srcPort: built.srcPort,
