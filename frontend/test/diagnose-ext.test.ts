@@ -4,6 +4,8 @@
 
 import { describe, expect, it } from 'vitest';
 import {
+  HOP_PINGS,
+  hopPingPlans,
   MTU_PROBES,
   MTU_PROBE_SIZE,
   ReplyTtlLog,
@@ -14,6 +16,8 @@ import {
   scheduleFor,
   verdictKey,
   windowEvidence,
+  type AlternateEvidence,
+  type Verdict,
 } from '../src/diagnose/index.js';
 import { simulate, type SimHop } from './diagnose-sim.js';
 
@@ -160,5 +164,46 @@ describe('--confirm: the mtu check', () => {
     expect(alt.toDestination).toEqual({ sent: MTU_PROBES, received: MTU_PROBES });
     expect(diag.confirm([alt]).raised).toEqual([]);
     expect(diag.active()).toEqual([]);
+  });
+});
+
+describe('--confirm: the suspect hop pinged directly, at two rates', () => {
+  const limited = (): SimHop[] => [{ addr: PATH[0]! }, { addr: PATH[1]!, loss: 0.3 }, { addr: PATH[2]! }, { addr: PATH[3]! }];
+  const pings = (interval: number, received: number): AlternateEvidence => ({
+    protocol: 'icmp',
+    size: 64,
+    dontFragment: false,
+    toDestination: { sent: HOP_PINGS, received },
+    direct: { address: PATH[1]!, hopTtl: 2, interval },
+  });
+
+  it('plans a slow and a fast run of pings to the hop of an uncertain icmp-rate-limited, none when certain', () => {
+    const v = { rule: 'icmp-rate-limited', hop: 2, confidence: 0.7, facts: { responder: PATH[1]! } } as unknown as Verdict;
+    const path = judged(limited(), 100).evidence!;
+    const plans = hopPingPlans([v], path);
+    expect(plans.map((p) => [p.direct?.address, p.interval, p.probes, p.protocol])).toEqual([
+      [PATH[1], 0.5, HOP_PINGS, 'icmp'],
+      [PATH[1], 0.02, HOP_PINGS, 'icmp'],
+    ]);
+    expect(hopPingPlans([{ ...v, confidence: 0.95 }], path)).toEqual([]);
+  });
+
+  it('fewer answers at the fast rate: checked, confidence raised', () => {
+    const diag = judged(limited(), 100);
+    const before = diag.active().find((v) => v.rule === 'icmp-rate-limited')!;
+    expect(before.hop).toBe(2);
+    diag.confirm([pings(0.5, 10), pings(0.02, 2)]);
+    const after = diag.active().find((v) => v.rule === 'icmp-rate-limited')!;
+    expect(after.confidence).toBeGreaterThanOrEqual(0.9);
+    expect(after.summary).toContain('answers fewer the faster it is asked');
+    expect(after.evidence).toMatchObject({ slowPingReceived: 10, fastPingReceived: 2 });
+  });
+
+  it('every ping answered: the router is up, only its Time Exceeded are limited', () => {
+    const diag = judged(limited(), 100);
+    diag.confirm([pings(0.5, 10), pings(0.02, 10)]);
+    const after = diag.active().find((v) => v.rule === 'icmp-rate-limited')!;
+    expect(after.confidence).toBeGreaterThanOrEqual(0.9);
+    expect(after.summary).toContain('only its Time Exceeded');
   });
 });

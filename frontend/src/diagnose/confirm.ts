@@ -7,6 +7,10 @@
 //     (the user's -P, else port 443) at the TTLs just beyond the last answering hop. If the destination
 //     answers TCP, the trace's silence was filtering (destination-drops-icmp / icmp-filtered-beyond);
 //     if not, the break is confirmed. At most CONFIRM_BUDGET probes.
+//   - icmp-rate-limited, when uncertain: the suspect hop pinged directly (ICMP echo to its own address),
+//     HOP_PINGS probes at a slow rate and HOP_PINGS at a fast one (Guo & Heidemann's two-rate test): echo
+//     answered where the trace's Time Exceeded are not, or fewer answers at the faster rate, is the router
+//     limiting its answers.
 //   - mtu (IPv4, when the packet program has the `dont-fragment` extension): MTU_PROBES probes of
 //     MTU_PROBE_SIZE bytes with don't-fragment, in the trace's protocol, at the destination's TTL. A router
 //     whose next link is smaller answers "fragmentation needed" with its MTU (icmp-detail); large probes lost
@@ -21,8 +25,12 @@ export const CONFIRM_BUDGET = 40;
 /** The don't-fragment probes of the mtu check, and their size (an Ethernet MTU: what most paths should carry). */
 export const MTU_PROBES = 10;
 export const MTU_PROBE_SIZE = 1500;
+/** Direct pings of a suspect hop per rate, and the two rates (seconds between probes). */
+export const HOP_PINGS = 10;
+export const SLOW_PING_INTERVAL = 0.5;
+export const FAST_PING_INTERVAL = 0.02;
 /** All the probes --confirm may add for one target. */
-export const CONFIRM_TOTAL_BUDGET = CONFIRM_BUDGET + MTU_PROBES;
+export const CONFIRM_TOTAL_BUDGET = CONFIRM_BUDGET + MTU_PROBES + 2 * HOP_PINGS;
 
 export interface ConfirmPlan {
   readonly why: string;
@@ -34,9 +42,33 @@ export interface ConfirmPlan {
   readonly interval: number;
   /** firstTtl..maxTtl times cycles: within CONFIRM_BUDGET */
   readonly probes: number;
+  /** direct pings: the hop's own address (probed instead of the target) and its TTL in the trace */
+  readonly direct?: { readonly address: string; readonly hopTtl: number } | undefined;
   /** the mtu check: bytes per probe and don't-fragment (undefined: the trace's size, no DF) */
   readonly size?: number | undefined;
   readonly dontFragment?: boolean | undefined;
+}
+
+/**
+ * Direct pings of the hop an uncertain icmp-rate-limited verdict names: ICMP echo to its own address at a slow
+ * and a fast rate (two plans). None when no such verdict, or the hop's address is unknown.
+ */
+export function hopPingPlans(verdicts: readonly Verdict[], path: PathEvidence): ConfirmPlan[] {
+  const v = verdicts.find((x) => x.rule === 'icmp-rate-limited' && x.confidence < UNCERTAIN && x.hop !== undefined);
+  const address = v?.facts['responder'];
+  if (v === undefined || address === undefined) return [];
+  const ttl = Math.min(path.maxTtl, 64);
+  return [SLOW_PING_INTERVAL, FAST_PING_INTERVAL].map((interval) => ({
+    why: `icmp-rate-limited at hop ${v.hop} is uncertain (confidence ${v.confidence.toFixed(2)})`,
+    protocol: 'icmp' as const,
+    port: 0,
+    firstTtl: ttl,
+    maxTtl: ttl,
+    cycles: HOP_PINGS,
+    interval,
+    probes: HOP_PINGS,
+    direct: { address, hopTtl: v.hop! },
+  }));
 }
 
 /**
@@ -102,6 +134,23 @@ export function alternateOf(plan: ConfirmPlan, s: SnapshotLike, probeSize: numbe
   let destinationTtl: number | undefined;
   let lastAnsweredTtl: number | undefined;
   let reportedMtu: AlternateEvidence['reportedMtu'];
+  if (plan.direct !== undefined) {
+    let pings = 0;
+    let answers = 0;
+    for (const h of s.hops) {
+      if (h.ttl < plan.firstTtl || h.ttl > plan.maxTtl) continue;
+      const done = h.samples.filter((x) => x.state !== 'pending');
+      pings += done.length;
+      answers += done.filter((x) => x.state === 'reply' && x.responder === plan.direct!.address).length;
+    }
+    return {
+      protocol: plan.protocol,
+      size: probeSize,
+      dontFragment: false,
+      toDestination: { sent: pings, received: answers },
+      direct: { ...plan.direct, interval: plan.interval },
+    };
+  }
   for (const h of s.hops) {
     if (h.ttl < plan.firstTtl || h.ttl > plan.maxTtl) continue;
     for (const r of h.responders) {

@@ -40,6 +40,8 @@ export {
 export {
   confirmPlan,
   mtuPlan,
+  hopPingPlans,
+  HOP_PINGS,
   alternateOf,
   CONFIRM_BUDGET,
   CONFIRM_TOTAL_BUDGET,

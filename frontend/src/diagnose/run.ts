@@ -48,10 +48,16 @@ export function scheduleFor(cycles: number | undefined, interval: number): Diagn
 }
 
 /**
- * verdicts about the end of the path, which probes of another kind can explain differently, and `mtu`, which
- * only large don't-fragment probes show
+ * verdicts about the end of the path, which probes of another kind can explain differently, `mtu`, which only
+ * large don't-fragment probes show, and `icmp-rate-limited`, which direct pings of the hop settle
  */
-const REVISABLE = new Set<string>(['path-breaks', 'destination-drops-icmp', 'icmp-filtered-beyond', 'mtu']);
+const REVISABLE = new Set<string>([
+  'path-breaks',
+  'destination-drops-icmp',
+  'icmp-filtered-beyond',
+  'mtu',
+  'icmp-rate-limited',
+]);
 
 export class TargetDiagnosis {
   private readonly tracker: DiagnosisTracker;

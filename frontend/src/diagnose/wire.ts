@@ -5,7 +5,8 @@
 //   --ndjson         diagnosis_raised / diagnosis_cleared lines, after the event that led to them
 //   --html FILE      the page, written when the run is over
 //   --confirm        before a target's document: TCP probes when a verdict about the path's end is uncertain,
-//                    and large don't-fragment probes for `mtu` when the packet program can send them
+//                    direct pings at two rates of a hop suspected of limiting its answers, and large
+//                    don't-fragment probes for `mtu` when the packet program can send them
 // -j, -C, -x, -l and -p keep mtr 0.95's formats: --diagnose adds nothing to them (use --html there).
 
 import { writeFileSync } from 'node:fs';
@@ -13,7 +14,7 @@ import { PROGRAM, VERSION } from '../options.js';
 import type { Output, OutputContext, RunEnd } from '../outputs/types.js';
 import { rfc3339, SCHEMA_VERSION, targetJson } from '../outputs/json-shapes.js';
 import type { TargetId, TargetSnapshot } from '../stats/types.js';
-import { alternateOf, confirmPlan, mtuPlan, type ConfirmPlan } from './confirm.js';
+import { alternateOf, confirmPlan, hopPingPlans, mtuPlan, type ConfirmPlan } from './confirm.js';
 import { earlierJson, verdictJson } from './json.js';
 import { diagnosisOutput, type DiagnosisOutput } from './output.js';
 
@@ -88,12 +89,14 @@ export function wireDiagnosis(ctx: OutputContext): DiagnosisWiring | undefined {
   async function probe(s: TargetSnapshot, address: string, plan: ConfirmPlan) {
     if (cfg.mode === 'report' || cfg.mode === 'wide') {
       const what =
-        plan.dontFragment === true
+        plan.direct !== undefined
+          ? `${plan.probes} pings of ${plan.direct.address} (hop ${plan.direct.hopTtl}) every ${plan.interval} s`
+          : plan.dontFragment === true
           ? `${plan.probes} ${plan.protocol.toUpperCase()} probes of ${plan.size} bytes with don't-fragment at TTL ${plan.firstTtl}`
           : `${plan.probes} ${plan.protocol.toUpperCase()} probes to port ${plan.port}`;
       ctx.warn(`${s.target.name}: --confirm: ${plan.why}: ${what}`);
     }
-    const t = ctx.engine.add(address, {
+    const t = ctx.engine.add(plan.direct?.address ?? address, {
       protocol: plan.protocol,
       port: plan.port,
       family: s.target.family,
@@ -130,6 +133,7 @@ export function wireDiagnosis(ctx: OutputContext): DiagnosisWiring | undefined {
     // don't-fragment probes need the packet program's extension (mtr-packet-ts); mtr 0.95's has none
     const mtu = ctx.engine.extensionOn('dont-fragment') ? mtuPlan(run.evidence, s.options.interval) : undefined;
     if (mtu !== undefined) plans.push(mtu);
+    plans.push(...hopPingPlans(run.active(), run.evidence));
     for (const plan of plans) {
       const found = await probe(s, address, plan);
       if (found !== undefined) diag.confirm(s, [found]);
