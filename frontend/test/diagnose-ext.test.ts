@@ -4,6 +4,8 @@
 
 import { describe, expect, it } from 'vitest';
 import {
+  CONFIRM_BUDGET,
+  CONFIRM_TOTAL_BUDGET,
   HOP_PINGS,
   hopPingPlans,
   MTU_PROBES,
@@ -186,6 +188,14 @@ describe('--confirm: the suspect hop pinged directly, at two rates', () => {
       [PATH[1], 0.02, HOP_PINGS, 'icmp'],
     ]);
     expect(hopPingPlans([{ ...v, confidence: 0.95 }], path)).toEqual([]);
+  });
+
+  it('all the plans of one target stay within the stated budget', () => {
+    const v = { rule: 'icmp-rate-limited', hop: 2, confidence: 0.7, facts: { responder: PATH[1]! } } as unknown as Verdict;
+    const path = judged(limited(), 100).evidence!;
+    const total = CONFIRM_BUDGET + mtuPlan(path, 0.1)!.probes + hopPingPlans([v], path).reduce((a, p) => a + p.probes, 0);
+    expect(total).toBeLessThanOrEqual(CONFIRM_TOTAL_BUDGET);
+    expect(CONFIRM_TOTAL_BUDGET).toBe(70);
   });
 
   it('fewer answers at the fast rate: checked, confidence raised', () => {
