@@ -56,6 +56,12 @@ const badInput: Array<[string, string]> = [
   ['line of exactly the buffer', `${'y'.repeat(4095)}\n26 check-support feature send-probe\n`],
   ['unterminated tail at EOF', '27 check-support feature icmp\n28 check-support feature icmp'],
   ['valid probes', '29 send-probe ip-4 127.0.0.1\n30 send-probe ip-6 ::1\n31 send-probe ip-4 127.0.0.1 ttl 1 timeout 1\n'],
+  // our extensions (names.ts EXT_*) are off unless asked for: their argument is an unknown name, ignored
+  // as 0.95 ignores it, and the replies carry no extension words
+  [
+    'extension arguments without asking',
+    '32 send-probe ip-4 127.0.0.1 dont-fragment 1\n33 send-probe ip-6 ::1 dont-fragment x\n34 send-probe ip-4 127.0.0.1 ttl 1 dont-fragment 1 timeout 1\n',
+  ],
 ];
 
 /**

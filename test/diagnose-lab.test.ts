@@ -11,7 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLab, type Lab, type ExecResult } from './lab/lab.js';
 import { describeLab } from './lab/use-lab.js';
-import { ourFrontend } from './support/env.js';
+import { ourFrontend, referencePacket } from './support/env.js';
 import { explain, validateReport } from '../frontend/test/schemas.js';
 
 const CYCLES = 100;
@@ -85,6 +85,10 @@ interface Scenario {
   setup?: (l: Lab) => Promise<void>;
   /** runs while mtr-ts runs */
   during?: (l: Lab) => Promise<void>;
+  /** the text report must also match this (e.g. the ICMP code the daemon's icmp-detail extension reports; the text is wrapped) */
+  textMatches?: RegExp;
+  /** the packet program (MTR_PACKET), when not ours */
+  packet?: string;
 }
 
 const nftTable = (hook: 'forward' | 'input' | 'output', rule: string): string =>
@@ -238,6 +242,37 @@ const SCENARIOS: Scenario[] = [
     name: 'an unreachable route (r3 rejects 10.0.200.0/24 with net-unreachable)',
     expect: { rule: 'destination-unreachable', hop: 3 },
     target: (l) => l.unroutable4,
+    // the ICMP code, from mtr-packet-ts's icmp-detail extension
+    textMatches: /destination-unreachable \([^)]*\)[^]*ICMP\s+type\s+3\s+code\s+0/,
+  },
+  // mtr 0.95's mtr-packet has no extensions: the same verdict, without the code
+  ...(referencePacket !== undefined
+    ? [
+        {
+          name: "an unreachable route through mtr 0.95's mtr-packet (MTR_PACKET)",
+          expect: { rule: 'destination-unreachable', hop: 3 },
+          target: (l: Lab) => l.unroutable4,
+          textMatches: /does\s+not\s+report\s+the\s+ICMP\s+code/,
+          packet: referencePacket,
+        },
+      ]
+    : []),
+  {
+    name: 'a smaller MTU on one link (r2-r3: 1400), with --confirm: large don\'t-fragment probes refused',
+    expect: { rule: 'mtu', hop: 2 },
+    args: ['--confirm'],
+    textMatches: /MTU\s+of\s+1400/,
+    setup: async (l) => {
+      for (const ns of ['r2', 'r3'] as const) {
+        const r = await l.exec(ns, ['ip', 'link', 'set', 'dev', 'l3', 'mtu', '1400']);
+        expect(r.code, r.stderr).toBe(0);
+      }
+      // The two runs side by side share the client's kernel: the first "fragmentation needed" would make it
+      // refuse the other run's large probes (packet-too-big: an mtu verdict without a hop). Mode 2 keeps the
+      // kernel from learning path MTUs here; the raw socket still sees every answer.
+      const r = await l.exec('client', ['sysctl', '-q', '-w', 'net.ipv4.ip_no_pmtu_disc=2']);
+      expect(r.code, r.stderr).toBe(0);
+    },
   },
   {
     name: 'the path changes mid-run (r3 answers from a new address once probing is under way)',
@@ -282,8 +317,10 @@ describeLab('mtr-ts --diagnose in the netns lab', () => {
     }
   }
 
-  function mtrTs(l: Lab, args: string[]): Promise<ExecResult> {
-    return l.exec('client', [process.execPath, ourFrontend, ...args], { timeoutMs: RUN_MS, env: cleanEnv() });
+  function mtrTs(l: Lab, args: string[], packet?: string): Promise<ExecResult> {
+    const env = cleanEnv();
+    if (packet !== undefined) env.MTR_PACKET = packet;
+    return l.exec('client', [process.execPath, ourFrontend, ...args], { timeoutMs: RUN_MS, env });
   }
 
   describe.concurrent('scenarios', () => {
@@ -296,7 +333,7 @@ describeLab('mtr-ts --diagnose in the netns lab', () => {
             const target = s.target?.(l) ?? l.hops4[3];
             const args = ['--diagnose', '-n', '-c', String(CYCLES), '-i', '0.1', '-G', '1', ...(s.args ?? []), target];
             // the text report and the rich JSON, from two runs side by side on the same path
-            const run = Promise.all([mtrTs(l, ['-r', ...args]), mtrTs(l, ['--json-rich', ...args])]);
+            const run = Promise.all([mtrTs(l, ['-r', ...args], s.packet), mtrTs(l, ['--json-rich', ...args], s.packet)]);
             await s.during?.(l);
             const [r, rich] = await run;
             checkRich(rich, s.expect, s.alsoAllowed, s.minConfidence);
@@ -308,6 +345,7 @@ describeLab('mtr-ts --diagnose in the netns lab', () => {
               return;
             }
             expect(found, show(r)).toContainEqual(s.expect);
+            if (s.textMatches !== undefined) expect(r.stdout, show(r)).toMatch(s.textMatches);
             if (s.minConfidence !== undefined)
               expect(r.stdout, show(r)).not.toMatch(new RegExp(`${s.expect.rule} \\([^)]*suspected`));
             const allowed = new Set([s.expect.rule, ...(s.alsoAllowed ?? [])]);

@@ -132,6 +132,11 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     localAddress: localAddressFor,
     names,
     defaults: targetOptionsOf(cfg),
+    // the diagnosis reads the ICMP type/code, MTU and reply TTL of mtr-packet-ts's icmp-detail extension,
+    // and --confirm sends don't-fragment probes; mtr 0.95's mtr-packet answers `no` and is used without them
+    ...(cfg.diagnose || cfg.html !== undefined || cfg.confirm
+      ? { extensions: ['icmp-detail', ...(cfg.confirm ? ['dont-fragment'] : [])] }
+      : {}),
   });
   if (live) {
     // the live view (tty/run.ts): first target, until q; the report is left in the scrollback

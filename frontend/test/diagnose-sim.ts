@@ -22,7 +22,8 @@ export interface SimHop {
   /** chance a probe gets no answer */
   loss?: number;
   rtt?: number;
-  unreachable?: boolean;
+  /** answers are Destination Unreachable; with the icmp-detail extension's type, code and MTU when given */
+  unreachable?: boolean | { icmpType: number; icmpCode: number; mtu?: number };
 }
 
 /** A target after `cycles` cycles; probes of the newest `pendingCycles` cycles that got no answer are still pending. */
@@ -82,7 +83,9 @@ export function simulate(
       samples,
       responders: addrs.map((address) => ({
         address,
-        reply: h.unreachable ? { kind: 'unreachable', code: 'no-route' } : { kind: 'ttl-expired' },
+        reply: h.unreachable
+          ? { kind: 'unreachable', code: 'no-route', ...(typeof h.unreachable === 'object' ? h.unreachable : {}) }
+          : { kind: 'ttl-expired' },
       })),
     };
   });

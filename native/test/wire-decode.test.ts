@@ -140,7 +140,9 @@ describe('decodeIPv4Packet', () => {
       kind: 'time-exceeded',
       family: 4,
       from: '10.0.2.1',
+      type: 11,
       code: 0,
+      replyTtl: 64,
       quoted: ECHO_QUOTE_V4,
       mpls: undefined,
       mtu: undefined,
@@ -175,7 +177,9 @@ describe('decodeIPv4Packet', () => {
       kind: 'time-exceeded',
       family: 4,
       from: '10.0.2.1',
+      type: 11,
       code: 0,
+      replyTtl: 64,
       quoted: ECHO_QUOTE_V4,
       mpls: TWO_LABELS,
       mtu: undefined,
@@ -202,12 +206,12 @@ describe('decodeIPv4Packet', () => {
   it('fragmentation needed reports the next-hop MTU', () => {
     const icmp = buildIcmpError({ v6: false, type: 3, code: 4, routerSrc: a4('10.0.2.1'), dst: a4('10.0.0.1'), quoted: bytes(QUOTED_ECHO_V4), rest: 1400 });
     const d = asError(decodeIcmpv4Message(icmp, a4('10.0.2.1')));
-    expect(d).toMatchObject({ kind: 'dest-unreachable', code: 4, mtu: 1400 });
+    expect(d).toMatchObject({ kind: 'dest-unreachable', type: 3, code: 4, mtu: 1400 });
   });
 
   it('Echo Reply, with IP options in the outer header (IHL 6)', () => {
     const pkt = bytes('46000020 0000 0000 40 01 0000 0a000301 0a000001' + '01010100' + '0000 edca 1234 0007');
-    expect(plain(decodeIPv4Packet(pkt))).toEqual({ kind: 'echo-reply', family: 4, from: '10.0.3.1', id: 0x1234, seq: 7 });
+    expect(plain(decodeIPv4Packet(pkt))).toEqual({ kind: 'echo-reply', family: 4, from: '10.0.3.1', id: 0x1234, seq: 7, replyTtl: 64 });
   });
 
   it('quoted IPv4 header with options (IHL 7)', () => {
@@ -277,6 +281,7 @@ describe('decodeIcmpv6Message', () => {
       kind: 'time-exceeded',
       family: 6,
       from: '2001:db8:2::1',
+      type: 3,
       code: 0,
       quoted: ECHO_QUOTE_V6,
       mpls: undefined,
@@ -290,6 +295,7 @@ describe('decodeIcmpv6Message', () => {
       kind: 'time-exceeded',
       family: 6,
       from: '2001:db8:2::1',
+      type: 3,
       code: 0,
       quoted: ECHO_QUOTE_V6,
       mpls: TWO_LABELS,
@@ -319,7 +325,7 @@ describe('decodeIcmpv6Message', () => {
   it('Packet Too Big carries the MTU; Parameter Problem decodes', () => {
     const quoted = bytes(QUOTED_ECHO_V6);
     const ptb = buildIcmpError({ v6: true, type: 2, code: 0, routerSrc: ROUTER_V6, dst: a6('2001:db8::1'), quoted, rest: 1280 });
-    expect(asError(decodeIcmpv6Message(ptb, ROUTER_V6))).toMatchObject({ kind: 'packet-too-big', mtu: 1280 });
+    expect(asError(decodeIcmpv6Message(ptb, ROUTER_V6))).toMatchObject({ kind: 'packet-too-big', type: 2, code: 0, mtu: 1280 });
     const pp = buildIcmpError({ v6: true, type: 4, code: 1, routerSrc: ROUTER_V6, dst: a6('2001:db8::1'), quoted, rest: 40 });
     expect(asError(decodeIcmpv6Message(pp, ROUTER_V6))).toMatchObject({ kind: 'parameter-problem', code: 1, mtu: undefined });
   });
@@ -518,7 +524,7 @@ describe('round trips through the builders', () => {
 
   it('echo replies built and decoded', () => {
     const r4 = wrapIPv4(buildIcmpEchoReply({ v6: false, id: 7, seq: 65535, payload: new Uint8Array(20) }), { src: a4('198.51.100.7'), dst: a4('192.0.2.10') });
-    expect(plain(decodeIPv4Packet(r4))).toEqual({ kind: 'echo-reply', family: 4, from: '198.51.100.7', id: 7, seq: 65535 });
+    expect(plain(decodeIPv4Packet(r4))).toEqual({ kind: 'echo-reply', family: 4, from: '198.51.100.7', id: 7, seq: 65535, replyTtl: 64 });
     const r6 = buildIcmpEchoReply({ v6: true, id: 8, seq: 0, src: a6('2001:db8:ff::7'), dst: a6('2001:db8:1::10') });
     expect(checksumValid(r6, 0, r6.length, sumPseudoHeaderV6(a6('2001:db8:ff::7'), a6('2001:db8:1::10'), 58, r6.length))).toBe(true);
     expect(plain(decodeIcmpv6Message(r6, a6('2001:db8:ff::7')))).toEqual({ kind: 'echo-reply', family: 6, from: '2001:db8:ff::7', id: 8, seq: 0 });

@@ -84,7 +84,16 @@ export function buildProbe(
   const limit = family === 4 ? PACKET_BUFFER_SIZE : PACKET_BUFFER_SIZE + IPV6_HEADER_LEN;
   if (req.size > limit) return undefined;
   const v4 = (protocol: number, payload: Uint8Array): Uint8Array =>
-    buildIPv4Packet({ src: src ?? ZERO_V4, dst, ttl: req.ttl, tos: req.tos, protocol, payload, id: id.ipId ?? 0 });
+    buildIPv4Packet({
+      src: src ?? ZERO_V4,
+      dst,
+      ttl: req.ttl,
+      tos: req.tos,
+      protocol,
+      payload,
+      id: id.ipId ?? 0,
+      dontFragment: req.dontFragment === true,
+    });
   switch (req.protocol) {
     case 'icmp': {
       const icmp = buildIcmpEcho({
@@ -126,8 +135,9 @@ export type Answer =
       length: number;
       /** the byte its data repeats (our requests carry the bit pattern only); -1 for mixed data; undefined: no data */
       pattern: number | undefined;
+      detail?: AnswerDetail;
     }
-  | { kind: 'quoted'; type: ProbeResultName; quoted: QuotedProbe; mpls: MplsLabel[] | undefined }
+  | { kind: 'quoted'; type: ProbeResultName; quoted: QuotedProbe; mpls: MplsLabel[] | undefined; detail?: AnswerDetail }
   | {
       /** an ICMP error read from a datagram or TCP socket's error queue */
       kind: 'queued';
@@ -142,14 +152,31 @@ export type Answer =
       dstPort: number | undefined;
       payloadSeq: number | undefined;
       tcpId: number | undefined;
+      detail?: AnswerDetail;
     };
+
+/** What an answer says beyond 0.95's words: the icmp-detail extension's fields, where known. */
+export interface AnswerDetail {
+  icmpType?: number | undefined;
+  icmpCode?: number | undefined;
+  mtu?: number | undefined;
+  replyTtl?: number | undefined;
+}
+
+export interface DecodeAnswerOptions {
+  /**
+   * take ICMPv6 Packet-Too-Big as a `no-route` answer (with its MTU): only for a session that asked for
+   * icmp-detail; 0.95 ignores these messages
+   */
+  packetTooBig?: boolean;
+}
 
 /**
  * What a received packet says, or undefined when it cannot answer a probe. As mtr-packet:
  * port unreachable from the destination means the probe arrived (`reply`); any other
  * unreachable is `no-route` from the host that said so.
  */
-export function decodeAnswer(p: Received): Answer | undefined {
+export function decodeAnswer(p: Received, opts: DecodeAnswerOptions = {}): Answer | undefined {
   if (p.source === 'error') return decodeQueued(p);
   const d =
     p.source === 'ping'
@@ -162,18 +189,31 @@ export function decodeAnswer(p: Received): Answer | undefined {
   // As mtr-packet: the first MAX_MPLS_LABELS entries, the rest dropped (and the line stays
   // within the reply buffer mtr reads).
   const mpls = 'mpls' in d && d.mpls !== undefined ? d.mpls.slice(0, MAX_MPLS_LABELS) : undefined;
+  if (d.kind === 'ignored') return undefined;
+  if (d.kind === 'echo-reply') {
+    return {
+      kind: 'echo',
+      id: d.id,
+      sequence: d.seq,
+      length: icmpLength(p),
+      pattern: echoPattern(p),
+      detail: { replyTtl: d.replyTtl },
+    };
+  }
+  const detail: AnswerDetail = { icmpType: d.type, icmpCode: d.code, mtu: d.mtu, replyTtl: d.replyTtl };
   switch (d.kind) {
-    case 'echo-reply':
-      return { kind: 'echo', id: d.id, sequence: d.seq, length: icmpLength(p), pattern: echoPattern(p) };
     case 'time-exceeded':
-      return { kind: 'quoted', type: 'ttl-expired', quoted: d.quoted, mpls };
+      return { kind: 'quoted', type: 'ttl-expired', quoted: d.quoted, mpls, detail };
     case 'dest-unreachable':
       return {
         kind: 'quoted',
         type: d.code === (p.family === 4 ? 3 : 4) ? 'reply' : 'no-route',
         quoted: d.quoted,
         mpls,
+        detail,
       };
+    case 'packet-too-big':
+      return opts.packetTooBig === true ? { kind: 'quoted', type: 'no-route', quoted: d.quoted, mpls, detail } : undefined;
     default:
       return undefined;
   }
@@ -227,6 +267,7 @@ function decodeQueued(p: QueuedIcmpError): Answer | undefined {
     dstPort: p.origDstPort,
     payloadSeq: p.errProto === 'udp' ? u16(0) : undefined,
     tcpId: p.tcpId,
+    detail: { icmpType: p.icmpType, icmpCode: p.icmpCode },
   };
 }
 

@@ -17,7 +17,8 @@ import {
   type Reply,
   type SendProbeRequest,
 } from '@mtr-ts/protocol';
-import { decodeAnswer, formatAddress, parseAddress } from './codec.js';
+import { decodeAnswer, formatAddress, parseAddress, type AnswerDetail } from './codec.js';
+import { Extensions } from './extensions.js';
 import { supportOf } from './check-support.js';
 import { destinationKind, echoSource } from './destination.js';
 import { matchAnswer, type MatchLookup } from './matcher.js';
@@ -86,6 +87,8 @@ export class Daemon {
   private readonly protocols: ReadonlySet<string>;
   private readonly markSupported: boolean;
   private readonly sources: SourceCache;
+  /** the protocol extensions this session turned on (none at start: 0.95's protocol) */
+  readonly extensions: Extensions;
   /** TCP probes by the native probe id */
   private readonly tcpProbes = new Map<number, Probe>();
   /** raw probes waiting for their kernel transmit stamp, by the txId their send was given */
@@ -114,6 +117,8 @@ export class Daemon {
     this.ipId = opts.ipId ?? 1 + Math.floor(Math.random() * 0xffff);
     this.protocols = opts.protocols ?? new Set(['icmp', 'udp', 'tcp', 'sctp']);
     this.markSupported = opts.markSupported ?? false;
+    // don't-fragment: raw IPv4 only (the DF bit of the header we build)
+    this.extensions = new Extensions({ dontFragment: (family) => family === 4 && transport.mode4 === 'raw' });
     this.sources = new SourceCache((family, dst) => transport.sourceAddress(family, dst), () => transport.now());
     let nextTxId = 0;
     this.sender = {
@@ -155,7 +160,7 @@ export class Daemon {
   }
 
   private dispatch(cmd: RawCommand): void {
-    const req = decodeRequest(cmd);
+    const req = decodeRequest(cmd, this.extensions.decode);
     if ('type' in req) {
       this.reply(req);
       return;
@@ -179,7 +184,8 @@ export class Daemon {
   }
 
   private checkSupport(req: CheckSupportRequest): void {
-    this.reply({ token: req.token, type: 'feature-support', support: this.support(req.feature) });
+    const support = this.extensions.ask(req.feature) ?? this.support(req.feature);
+    this.reply({ token: req.token, type: 'feature-support', support });
   }
 
   support(feature: string): string {
@@ -233,6 +239,11 @@ export class Daemon {
     // for mtr-packet's setsockopt. Raw IPv4 headers take them cut to 8 bits, as 0.95 does.
     const stream = req.protocol === 'tcp' || req.protocol === 'sctp';
     const rawV4 = family === 4 && this.modeOf(4) === 'raw' && !stream;
+    // extension dont-fragment: only where this daemon can set it (raw IPv4 ICMP and UDP)
+    if (req.dontFragment === true && !(rawV4 && this.extensions.canDontFragment(family))) {
+      this.reply({ token, type: 'invalid-argument', reason: undefined });
+      return;
+    }
     if (!rawV4 && !(inByteOrDefault(req.ttl) && inByteOrDefault(req.tos))) {
       this.reply({ token, type: 'invalid-argument', reason: undefined });
       return;
@@ -282,6 +293,12 @@ export class Daemon {
       }
       sent = s;
     } catch (e) {
+      // extension dont-fragment: larger than the path MTU the kernel knows for this destination (learnt
+      // from a Fragmentation Needed): not sent; said with the MTU we saw reported, when we did
+      if (req.dontFragment === true && isSendError(e) && e.errno === ERRNO.EMSGSIZE) {
+        this.reply({ token, type: 'packet-too-big', mtu: this.extensions.knownMtu(formatAddress(family, dst)) });
+        return;
+      }
       // A send error maps to its reply; anything else the layer below refused is a bad argument.
       this.reply(
         isSendError(e) ? replyForErrno(token, e.errno, this.dialect) : { token, type: 'invalid-argument', reason: undefined },
@@ -343,7 +360,7 @@ export class Daemon {
   }
 
   private handlePacket(p: Received): void {
-    const answer = decodeAnswer(p);
+    const answer = decodeAnswer(p, { packetTooBig: this.extensions.icmpDetailOn });
     if (answer === undefined) {
       this.stats.ignoredPackets++;
       return;
@@ -353,24 +370,42 @@ export class Daemon {
       this.stats.unmatchedPackets++;
       return;
     }
-    this.answer(probe, p, answer.kind === 'echo' ? 'reply' : answer.type, answer.kind === 'quoted' ? answer.mpls : undefined);
+    this.answer(
+      probe,
+      p,
+      answer.kind === 'echo' ? 'reply' : answer.type,
+      answer.kind === 'quoted' ? answer.mpls : undefined,
+      answer.detail,
+    );
   }
 
   /** Answers a probe. The reply is written first: should that fail, the probe stays in flight and its deadline still answers it. */
-  private answer(probe: Probe, p: Received, result: ProbeResultName, mpls: MplsLabel[] | undefined): void {
+  private answer(
+    probe: Probe,
+    p: Received,
+    result: ProbeResultName,
+    mpls: MplsLabel[] | undefined,
+    detail?: AnswerDetail,
+  ): void {
     // 0.96 says no-route-host for a router's Destination Unreachable (whatever its code)
     const type = result === 'no-route' && this.dialect === '0.96' ? 'no-route-host' : result;
     // The matcher never takes an answer stamped before its probe left, and a TCP end is stamped
     // after its connect(): no clamping hides a wrong match.
     const rtt = Math.floor((p.rxNs - probe.txNs) / 1000);
-    this.reply({
-      token: probe.token,
-      type,
-      ipVersion: p.family,
-      address: formatAddress(p.family, p.from),
-      roundTripTime: rtt,
-      mpls,
-    });
+    if (detail?.mtu !== undefined) this.extensions.noteMtu(formatAddress(probe.family, probe.dst), detail.mtu);
+    this.reply(
+      this.extensions.detail(
+        {
+          token: probe.token,
+          type,
+          ipVersion: p.family,
+          address: formatAddress(p.family, p.from),
+          roundTripTime: rtt,
+          mpls,
+        },
+        detail,
+      ),
+    );
     this.finish(probe);
   }
 

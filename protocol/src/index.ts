@@ -21,6 +21,7 @@ export {
   isRequest,
   requestOf,
   unknownCommand,
+  type DecodeExtensions,
 } from './requests.js';
 export { formatMpls, formatReply, parseMpls, parseReply, strictInt } from './replies.js';
 export { ERRNO, SEND_ERRNO_REPLIES, errnoNumber, replyForErrno, replyForErrnoCode, type ErrnoCode } from './errno.js';

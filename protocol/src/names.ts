@@ -148,6 +148,45 @@ export const SEND_PROBE_DEFAULTS = {
   timeout: 10,
 } as const;
 
+// ---- extensions (not in 0.95) -----------------------------------------------------------------
+// A client turns an extension on for its daemon session by asking `check-support feature NAME`
+// (answer `ok`); only after that do replies carry its words and send-probe accept its arguments.
+// A client that never asks (mtr 0.95) sees exactly 0.95's protocol.
+
+// ext: icmp-detail, dont-fragment
+/** Extension features of ext: `icmp-detail` (reply words below), `dont-fragment` (send-probe argument). */
+export const EXT_FEATURE = {
+  icmpDetail: 'icmp-detail',
+  dontFragment: 'dont-fragment',
+} as const;
+export type ExtFeatureName = (typeof EXT_FEATURE)[keyof typeof EXT_FEATURE];
+/**
+ * Reply words of `icmp-detail`, after 0.95's own (probe results only): `icmp-type N icmp-code N` on
+ * answers that were ICMP errors (ttl-expired, the unreachables, and `reply` from a port unreachable),
+ * `mtu N` on Fragmentation-Needed / Packet-Too-Big, `reply-ttl N` (the answer's IP TTL / hop limit)
+ * where the daemon learns it.
+ */
+export const EXT_REPLY_ARG = {
+  icmpType: 'icmp-type',
+  icmpCode: 'icmp-code',
+  mtu: 'mtu',
+  replyTtl: 'reply-ttl',
+} as const;
+/** send-probe argument of `dont-fragment`: `dont-fragment 1` (0: as without it). */
+export const EXT_ARG = {
+  dontFragment: 'dont-fragment',
+} as const;
+/**
+ * Reply of `dont-fragment`: `TOKEN packet-too-big [mtu N]`: a don't-fragment probe was not sent because it is
+ * larger than the path MTU this host already knows for its destination (the kernel refused it, EMSGSIZE);
+ * `mtu` is the MTU the last Fragmentation Needed / Packet Too Big for that destination reported, when the
+ * daemon saw one.
+ */
+export const EXT_REPLY = {
+  packetTooBig: 'packet-too-big',
+} as const;
+// end ext
+
 // ---- compile-time ties to types.ts ------------------------------------------------------------
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

@@ -2,7 +2,7 @@
 // parsed strictly: a line that does not have exactly the shape of a known reply is kept whole as
 // the `unknown` variant. parseReply never throws.
 
-import { BARE_REPLIES, PROBE_RESULT_REPLIES, REPLY, REPLY_ARG } from './names.js';
+import { BARE_REPLIES, EXT_REPLY, EXT_REPLY_ARG, PROBE_RESULT_REPLIES, REPLY, REPLY_ARG } from './names.js';
 import { cStrtol, tokenize } from './parse.js';
 import type { BareReplyName, MplsLabel, ProbeResultName, ProbeResultReply, Reply } from './types.js';
 import { assertNever, checkInt, checkWord } from './words.js';
@@ -37,6 +37,10 @@ export function formatReply(r: Reply): string {
       return `${token} ${REPLY.unexpectedError} ${REPLY_ARG.errno} ${checkInt(r.errno, 'errno')}`;
     case 'feature-support':
       return `${token} ${REPLY.featureSupport} ${REPLY_ARG.support} ${checkWord(r.support, 'support')}`;
+    case 'packet-too-big':
+      return r.mtu === undefined
+        ? `${token} ${EXT_REPLY.packetTooBig}`
+        : `${token} ${EXT_REPLY.packetTooBig} ${EXT_REPLY_ARG.mtu} ${checkInt(r.mtu, 'mtu')}`;
     case 'unknown':
       // kept whole; a line break inside would forge further lines
       if (/[\n\r]/.test(r.line)) throw new RangeError('unknown reply line contains a line break');
@@ -50,7 +54,21 @@ function formatProbeResult(token: number, r: ProbeResultReply): string {
   const rtt = checkInt(r.roundTripTime, 'round-trip-time');
   const head = `${token} ${r.type} ip-${checkIpVersion(r.ipVersion)} ${checkWord(r.address, 'address')}`;
   const line = `${head} ${REPLY_ARG.roundTripTime} ${rtt}`;
-  return r.mpls !== undefined && r.mpls.length > 0 ? `${line} ${REPLY_ARG.mpls} ${formatMpls(r.mpls)}` : line;
+  const withMpls = r.mpls !== undefined && r.mpls.length > 0 ? `${line} ${REPLY_ARG.mpls} ${formatMpls(r.mpls)}` : line;
+  return withMpls + formatIcmpDetail(r);
+}
+
+/** The `icmp-detail` extension's words (empty when the reply has none of its fields). */
+function formatIcmpDetail(r: ProbeResultReply): string {
+  let s = '';
+  const add = (name: string, v: number | undefined): void => {
+    if (v !== undefined) s += ` ${name} ${checkInt(v, name)}`;
+  };
+  add(EXT_REPLY_ARG.icmpType, r.icmpType);
+  add(EXT_REPLY_ARG.icmpCode, r.icmpCode);
+  add(EXT_REPLY_ARG.mtu, r.mtu);
+  add(EXT_REPLY_ARG.replyTtl, r.replyTtl);
+  return s;
 }
 
 function checkIpVersion(v: unknown): 4 | 6 {
@@ -102,7 +120,14 @@ export function strictInt(text: string): number | undefined {
   return v >= INT32_MIN && v <= INT32_MAX ? v | 0 : undefined;
 }
 
-type ReplyShape = 'probe-result' | 'bare' | 'bare-or-result' | 'invalid-argument' | 'unexpected-error' | 'feature-support';
+type ReplyShape =
+  | 'probe-result'
+  | 'bare'
+  | 'bare-or-result'
+  | 'invalid-argument'
+  | 'unexpected-error'
+  | 'feature-support'
+  | 'packet-too-big';
 
 const SHAPES = new Map<string, ReplyShape>();
 for (const name of PROBE_RESULT_REPLIES) SHAPES.set(name, 'probe-result');
@@ -111,6 +136,7 @@ for (const name of [REPLY.noRoute, REPLY.noRouteNetwork, REPLY.noRouteHost, REPL
 SHAPES.set(REPLY.invalidArgument, 'invalid-argument');
 SHAPES.set(REPLY.unexpectedError, 'unexpected-error');
 SHAPES.set(REPLY.featureSupport, 'feature-support');
+SHAPES.set(EXT_REPLY.packetTooBig, 'packet-too-big');
 
 /**
  * Parse one reply line (a trailing newline / CR is fine). Undefined only when the line has fewer
@@ -160,10 +186,23 @@ function parseKnown(tokens: string[]): Reply | undefined {
     case 'feature-support':
       if (argc !== 2 || tokens[2] !== REPLY_ARG.support) return undefined;
       return { token, type: 'feature-support', support: tokens[3] as string };
+    case 'packet-too-big': {
+      if (argc === 0) return { token, type: 'packet-too-big', mtu: undefined };
+      if (argc !== 2 || tokens[2] !== EXT_REPLY_ARG.mtu) return undefined;
+      const mtu = strictInt(tokens[3] as string);
+      return mtu === undefined ? undefined : { token, type: 'packet-too-big', mtu };
+    }
     default:
       return assertNever(shape);
   }
 }
+
+const EXT_FIELD = new Map<string, 'icmpType' | 'icmpCode' | 'mtu' | 'replyTtl'>([
+  [EXT_REPLY_ARG.icmpType, 'icmpType'],
+  [EXT_REPLY_ARG.icmpCode, 'icmpCode'],
+  [EXT_REPLY_ARG.mtu, 'mtu'],
+  [EXT_REPLY_ARG.replyTtl, 'replyTtl'],
+]);
 
 function parseProbeResult(token: number, type: ProbeResultName, tokens: string[]): Reply | undefined {
   if ((tokens.length & 1) !== 0) return undefined;
@@ -171,6 +210,7 @@ function parseProbeResult(token: number, type: ProbeResultName, tokens: string[]
   let address: string | undefined;
   let roundTripTime: number | undefined;
   let mpls: MplsLabel[] | undefined;
+  const ext: Partial<Record<'icmpType' | 'icmpCode' | 'mtu' | 'replyTtl', number>> = {};
   for (let i = 2; i < tokens.length; i += 2) {
     const key = tokens[i] as string;
     const value = tokens[i + 1] as string;
@@ -191,10 +231,16 @@ function parseProbeResult(token: number, type: ProbeResultName, tokens: string[]
         mpls = parseMpls(value);
         if (mpls === undefined) return undefined;
         break;
-      default:
-        return undefined;
+      default: {
+        // the icmp-detail extension's words (a daemon only sends them to a client that asked)
+        const field = EXT_FIELD.get(key);
+        if (field === undefined || ext[field] !== undefined) return undefined;
+        const n = strictInt(value);
+        if (n === undefined) return undefined;
+        ext[field] = n;
+      }
     }
   }
   if (ipVersion === undefined || address === undefined || roundTripTime === undefined) return undefined;
-  return { token, type, ipVersion, address, roundTripTime, mpls };
+  return { token, type, ipVersion, address, roundTripTime, mpls, ...ext };
 }

@@ -3,7 +3,7 @@
 // ignored, the first bad value answers `TOKEN invalid-argument`. Checks that depend on the host
 // (ip version / protocol support, ttl and size limits at send time) belong to the daemon.
 
-import { ARG, COMMAND, MIN_LOCAL_PORT, SEND_PROBE_DEFAULTS } from './names.js';
+import { ARG, COMMAND, EXT_ARG, MIN_LOCAL_PORT, SEND_PROBE_DEFAULTS } from './names.js';
 import { parseCIntArgument } from './parse.js';
 import type {
   BareReply,
@@ -54,14 +54,21 @@ export function defaultSendProbe(token: number): SendProbeRequest {
   };
 }
 
+/** Extension arguments a daemon session has turned on (names.ts EXT_FEATURE); none by default, as 0.95. */
+export interface DecodeExtensions {
+  /** `dont-fragment 0|1` is decoded (else ignored, as 0.95 ignores unknown names) */
+  dontFragment?: boolean;
+}
+
 /**
  * Decode a parsed command. Returns the request, or the reply the reference answers at once:
  * `invalid-argument` (bad send-probe value; check-support without `feature`) or `unknown-command`.
+ * `ext`: the extension arguments the session turned on; without it, exactly 0.95's decoding.
  */
-export function decodeRequest(cmd: RawCommand): Request | Reply {
+export function decodeRequest(cmd: RawCommand, ext: DecodeExtensions = {}): Request | Reply {
   switch (cmd.name) {
     case COMMAND.sendProbe:
-      return decodeSendProbe(cmd);
+      return decodeSendProbe(cmd, ext);
     case COMMAND.checkSupport: {
       // the first `feature` wins, like find_parameter()
       for (const [name, value] of cmd.args) {
@@ -75,14 +82,14 @@ export function decodeRequest(cmd: RawCommand): Request | Reply {
 }
 
 /** The request a syntactically valid line stands for, unknown commands included (never an error reply for them). */
-export function requestOf(cmd: RawCommand): Request | InvalidArgumentReply {
-  const decoded = decodeRequest(cmd);
+export function requestOf(cmd: RawCommand, ext: DecodeExtensions = {}): Request | InvalidArgumentReply {
+  const decoded = decodeRequest(cmd, ext);
   if (isRequest(decoded)) return decoded;
   if (decoded.type === 'unknown-command') return { token: cmd.token, command: 'unknown', name: cmd.name };
   return decoded as InvalidArgumentReply;
 }
 
-function decodeSendProbe(cmd: RawCommand): SendProbeRequest | InvalidArgumentReply {
+function decodeSendProbe(cmd: RawCommand, ext: DecodeExtensions): SendProbeRequest | InvalidArgumentReply {
   const req = defaultSendProbe(cmd.token);
   for (const [name, value] of cmd.args) {
     switch (name) {
@@ -126,7 +133,13 @@ function decodeSendProbe(cmd: RawCommand): SendProbeRequest | InvalidArgumentRep
         break;
       }
       default:
-        break; // unknown argument names are ignored
+        if (name === EXT_ARG.dontFragment && ext.dontFragment === true) {
+          // extension dont-fragment: 0 or 1
+          const n = parseCIntArgument(value);
+          if (n !== 0 && n !== 1) return invalidArgument(cmd.token);
+          req.dontFragment = n === 1;
+        }
+        break; // other unknown argument names are ignored
     }
   }
   return req;
@@ -232,5 +245,6 @@ function sendProbeArgs(req: SendProbeRequest): Array<[string, string]> {
   if (req.mark !== undefined) num(ARG.mark, req.mark);
   num(ARG.timeout, req.timeout);
   if (req.localDevice !== undefined) args.push([ARG.localDevice, req.localDevice]);
+  if (req.dontFragment === true) args.push([EXT_ARG.dontFragment, '1']);
   return args;
 }

@@ -45,6 +45,8 @@ export interface SendProbeRequest {
   /** seconds */
   timeout: number;
   localDevice: string | undefined;
+  /** extension `dont-fragment` (only decoded when the session turned it on): set DF / no fragmentation */
+  dontFragment?: boolean | undefined;
 }
 
 export interface CheckSupportRequest {
@@ -79,6 +81,14 @@ export interface ProbeResultReply {
   /** microseconds */
   roundTripTime: number;
   mpls: MplsLabel[] | undefined;
+  // extension `icmp-detail` (not in 0.95): present only when the session turned it on and the daemon knows them
+  /** ICMP type / code of the answer when it was an ICMP error (ICMPv6 numbering for IPv6) */
+  icmpType?: number | undefined;
+  icmpCode?: number | undefined;
+  /** the MTU of a Fragmentation-Needed / Packet-Too-Big answer */
+  mtu?: number | undefined;
+  /** the IP TTL / hop limit the answer arrived with */
+  replyTtl?: number | undefined;
 }
 
 /** Replies that are only a word after the token. */
@@ -123,6 +133,13 @@ export interface FeatureSupportReply {
   support: string;
 }
 
+/** extension `dont-fragment`: the probe was larger than the known path MTU and was not sent (names.ts EXT_REPLY) */
+export interface PacketTooBigReply {
+  token: number;
+  type: 'packet-too-big';
+  mtu: number | undefined;
+}
+
 /** Any line we do not understand is kept whole, never dropped. */
 export interface UnknownReply {
   token: number;
@@ -138,4 +155,5 @@ export type Reply =
   | InvalidArgumentReply
   | UnexpectedErrorReply
   | FeatureSupportReply
+  | PacketTooBigReply
   | UnknownReply;

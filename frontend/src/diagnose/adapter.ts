@@ -25,8 +25,17 @@ export interface SampleLike {
 
 export interface ResponderLike {
   readonly address: string;
-  /** the kind of its latest answer */
-  readonly reply: { readonly kind: string; readonly code?: string | undefined };
+  /**
+   * the kind of its latest answer; with the packet program's icmp-detail extension also its ICMP type and
+   * code and the MTU it reported
+   */
+  readonly reply: {
+    readonly kind: string;
+    readonly code?: string | undefined;
+    readonly icmpType?: number | undefined;
+    readonly icmpCode?: number | undefined;
+    readonly mtu?: number | undefined;
+  };
 }
 
 export interface HopLike {
@@ -58,6 +67,29 @@ export interface WindowSpec {
   readonly pendingIsLost: boolean;
   /** cycles a responder must have been away to count as new at its TTL (a path change) */
   readonly memory: number;
+  /** the IP TTLs the answers at a TTL arrived with in cycles from..to (icmp-detail's reply-ttl); none: unknown */
+  readonly replyTtls?: ((ttl: number, from: number, to: number) => readonly number[]) | undefined;
+}
+
+/**
+ * The reply TTLs the packet program reported (icmp-detail), per probed TTL, with their cycle: the last
+ * `perTtl` of each TTL, so a window's are at hand and memory stays bounded.
+ */
+export class ReplyTtlLog {
+  private readonly byTtl = new Map<number, Array<[cycle: number, replyTtl: number]>>();
+  constructor(private readonly perTtl = 512) {}
+
+  add(ttl: number, cycle: number, replyTtl: number): void {
+    let a = this.byTtl.get(ttl);
+    if (a === undefined) this.byTtl.set(ttl, (a = []));
+    a.push([cycle, replyTtl]);
+    if (a.length > this.perTtl) a.splice(0, a.length - this.perTtl);
+  }
+
+  /** the reply TTLs at `ttl` in cycles from..to */
+  between(ttl: number, from: number, to: number): number[] {
+    return (this.byTtl.get(ttl) ?? []).filter(([c]) => c >= from && c <= to).map(([, t]) => t);
+  }
 }
 
 const PROTOCOLS: readonly ProbeProtocol[] = ['icmp', 'udp', 'tcp', 'sctp'];
@@ -144,8 +176,16 @@ export function windowEvidence(
     for (const r of h.responders) {
       if (r.reply.kind !== 'unreachable') continue;
       const count = byResponder.get(r.address) ?? 0;
-      if (count > 0) unreachable = { count: (unreachable?.count ?? 0) + count, kind: r.reply.code ?? 'unreachable' };
+      if (count === 0) continue;
+      const { icmpType, icmpCode, mtu } = r.reply;
+      unreachable = {
+        count: (unreachable?.count ?? 0) + count,
+        kind: r.reply.code ?? 'unreachable',
+        ...(icmpType !== undefined && icmpCode !== undefined ? { icmpType, icmpCode } : {}),
+        ...(mtu !== undefined ? { mtu } : {}),
+      };
     }
+    const replyTtls = w.replyTtls?.(h.ttl, w.from, w.to);
     for (const c of changesAt(h, w.memory)) if (inWindow(c.cycle)) changes.push({ ttl: c.ttl, from: c.from, to: c.to });
     hops.push({
       ttl: h.ttl,
@@ -154,6 +194,7 @@ export function windowEvidence(
       rtt: rttSummary(replies.map((x) => x.rtt ?? 0)),
       responders,
       unreachable,
+      ...(replyTtls !== undefined && replyTtls.length > 0 ? { replyTtls } : {}),
     });
   }
   const protocol = (PROTOCOLS as readonly string[]).includes(s.options.protocol)

@@ -2,20 +2,35 @@
 // probe to tell them apart, within a small stated budget. Pure: what to probe (a plan), and what a probe
 // run's snapshot says (AlternateEvidence); the CLI runs the plan through the engine.
 //
-// Today (front-end only, no daemon extension):
+// The plans (at most CONFIRM_TOTAL_BUDGET probes per target, stated on stderr in -r / -w):
 //   - path-breaks in an ICMP or UDP trace, and loss only at the destination: TCP probes to the destination
 //     (the user's -P, else port 443) at the TTLs just beyond the last answering hop. If the destination
 //     answers TCP, the trace's silence was filtering (destination-drops-icmp / icmp-filtered-beyond);
-//     if not, the break is confirmed.
-// Needs the daemon extension (not done): large probes with don't-fragment for `mtu`, the ICMP code for
-// `destination-unreachable`.
+//     if not, the break is confirmed. At most CONFIRM_BUDGET probes.
+//   - icmp-rate-limited, when uncertain: the suspect hop pinged directly (ICMP echo to its own address),
+//     HOP_PINGS probes at a slow rate and HOP_PINGS at a fast one (Guo & Heidemann's two-rate test): echo
+//     answered where the trace's Time Exceeded are not, or fewer answers at the faster rate, is the router
+//     limiting its answers.
+//   - mtu (IPv4, when the packet program has the `dont-fragment` extension): MTU_PROBES probes of
+//     MTU_PROBE_SIZE bytes with don't-fragment, in the trace's protocol, at the destination's TTL. A router
+//     whose next link is smaller answers "fragmentation needed" with its MTU (icmp-detail); large probes lost
+//     where small ones pass are a black hole.
 
 import type { SnapshotLike } from './adapter.js';
 import type { AlternateEvidence, PathEvidence, ProbeProtocol, Verdict } from './types.js';
 import { UNCERTAIN } from './types.js';
 
-/** Probes one confirmation may send, at most. */
+/** Probes the TCP confirmation may send, at most. */
 export const CONFIRM_BUDGET = 40;
+/** The don't-fragment probes of the mtu check, and their size (an Ethernet MTU: what most paths should carry). */
+export const MTU_PROBES = 10;
+export const MTU_PROBE_SIZE = 1500;
+/** Direct pings of a suspect hop per rate, and the two rates (seconds between probes). */
+export const HOP_PINGS = 10;
+export const SLOW_PING_INTERVAL = 0.5;
+export const FAST_PING_INTERVAL = 0.02;
+/** All the probes --confirm may add for one target. */
+export const CONFIRM_TOTAL_BUDGET = CONFIRM_BUDGET + MTU_PROBES + 2 * HOP_PINGS;
 
 export interface ConfirmPlan {
   readonly why: string;
@@ -27,6 +42,59 @@ export interface ConfirmPlan {
   readonly interval: number;
   /** firstTtl..maxTtl times cycles: within CONFIRM_BUDGET */
   readonly probes: number;
+  /** direct pings: the hop's own address (probed instead of the target) and its TTL in the trace */
+  readonly direct?: { readonly address: string; readonly hopTtl: number } | undefined;
+  /** the mtu check: bytes per probe and don't-fragment (undefined: the trace's size, no DF) */
+  readonly size?: number | undefined;
+  readonly dontFragment?: boolean | undefined;
+}
+
+/**
+ * Direct pings of the hop an uncertain icmp-rate-limited verdict names: ICMP echo to its own address at a slow
+ * and a fast rate (two plans). None when no such verdict, or the hop's address is unknown.
+ */
+export function hopPingPlans(verdicts: readonly Verdict[], path: PathEvidence): ConfirmPlan[] {
+  const v = verdicts.find((x) => x.rule === 'icmp-rate-limited' && x.confidence < UNCERTAIN && x.hop !== undefined);
+  const address = v?.facts['responder'];
+  if (v === undefined || address === undefined) return [];
+  const ttl = Math.min(path.maxTtl, 64);
+  return [SLOW_PING_INTERVAL, FAST_PING_INTERVAL].map((interval) => ({
+    why: `icmp-rate-limited at hop ${v.hop} is uncertain (confidence ${v.confidence.toFixed(2)})`,
+    protocol: 'icmp' as const,
+    port: 0,
+    firstTtl: ttl,
+    maxTtl: ttl,
+    cycles: HOP_PINGS,
+    interval,
+    probes: HOP_PINGS,
+    direct: { address, hopTtl: v.hop! },
+  }));
+}
+
+/**
+ * The mtu check: MTU_PROBES don't-fragment probes of MTU_PROBE_SIZE bytes in the trace's protocol, at the
+ * destination's TTL (or one beyond the last hop that answered). Undefined where it cannot tell anything:
+ * IPv6 or TCP traces (the extension sets DF on raw IPv4 ICMP and UDP probes), or probes already this large.
+ */
+export function mtuPlan(path: PathEvidence, interval: number): ConfirmPlan | undefined {
+  if (path.ipVersion !== 4 || (path.protocol !== 'icmp' && path.protocol !== 'udp')) return undefined;
+  if (path.probeSize >= MTU_PROBE_SIZE) return undefined;
+  let last = 0;
+  for (const h of path.hops) if (h.window.received > 0) last = h.ttl;
+  const ttl = path.destination.ttl ?? Math.min(last + 1, path.maxTtl);
+  if (ttl < 1) return undefined;
+  return {
+    why: `mtu check: ${MTU_PROBE_SIZE}-byte probes with don't-fragment`,
+    protocol: path.protocol,
+    port: 0,
+    firstTtl: ttl,
+    maxTtl: ttl,
+    cycles: MTU_PROBES,
+    interval: Math.max(interval, 0.1),
+    probes: MTU_PROBES,
+    size: MTU_PROBE_SIZE,
+    dontFragment: true,
+  };
 }
 
 const CONFIRMABLE = new Set(['path-breaks', 'destination-drops-icmp']);
@@ -65,8 +133,31 @@ export function alternateOf(plan: ConfirmPlan, s: SnapshotLike, probeSize: numbe
   let received = 0;
   let destinationTtl: number | undefined;
   let lastAnsweredTtl: number | undefined;
+  let reportedMtu: AlternateEvidence['reportedMtu'];
+  if (plan.direct !== undefined) {
+    let pings = 0;
+    let answers = 0;
+    for (const h of s.hops) {
+      if (h.ttl < plan.firstTtl || h.ttl > plan.maxTtl) continue;
+      const done = h.samples.filter((x) => x.state !== 'pending');
+      pings += done.length;
+      answers += done.filter((x) => x.state === 'reply' && x.responder === plan.direct!.address).length;
+    }
+    return {
+      protocol: plan.protocol,
+      size: probeSize,
+      dontFragment: false,
+      toDestination: { sent: pings, received: answers },
+      direct: { ...plan.direct, interval: plan.interval },
+    };
+  }
   for (const h of s.hops) {
     if (h.ttl < plan.firstTtl || h.ttl > plan.maxTtl) continue;
+    for (const r of h.responders) {
+      const mtu = r.reply.mtu;
+      if (r.reply.kind === 'unreachable' && mtu !== undefined && reportedMtu === undefined)
+        reportedMtu = { mtu, ttl: h.ttl, address: r.address };
+    }
     const done = h.samples.filter((x) => x.state !== 'pending');
     const fromDest = done.filter((x) => x.state === 'reply' && x.responder === target).length;
     if (done.some((x) => x.state === 'reply')) lastAnsweredTtl = h.ttl;
@@ -83,11 +174,12 @@ export function alternateOf(plan: ConfirmPlan, s: SnapshotLike, probeSize: numbe
   }
   return {
     protocol: plan.protocol,
-    port: plan.port,
-    size: probeSize,
-    dontFragment: false,
+    port: plan.port > 0 ? plan.port : undefined,
+    size: plan.size ?? probeSize,
+    dontFragment: plan.dontFragment === true,
     toDestination: { sent, received },
     destinationTtl,
     lastAnsweredTtl,
+    ...(reportedMtu !== undefined ? { reportedMtu } : {}),
   };
 }

@@ -17,6 +17,7 @@ export { renderDiagnosis, verdictHeadline, wrap, type DiagnosisContext, type Ear
 export { renderHtml, latencyChart, escapeHtml, HTML_COLOURS, type HtmlReport, type HtmlHop } from './html.js';
 export {
   windowEvidence,
+  ReplyTtlLog,
   changesAt,
   rttSummary,
   type SnapshotLike,
@@ -36,5 +37,16 @@ export {
   type EventLike,
   type TargetLike,
 } from './output.js';
-export { confirmPlan, alternateOf, CONFIRM_BUDGET, type ConfirmPlan } from './confirm.js';
+export {
+  confirmPlan,
+  mtuPlan,
+  hopPingPlans,
+  HOP_PINGS,
+  alternateOf,
+  CONFIRM_BUDGET,
+  CONFIRM_TOTAL_BUDGET,
+  MTU_PROBES,
+  MTU_PROBE_SIZE,
+  type ConfirmPlan,
+} from './confirm.js';
 export { verdictJson, earlierJson } from './json.js';

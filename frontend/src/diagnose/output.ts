@@ -5,7 +5,7 @@
 // Like adapter.ts it declares the parts of the engine it reads, so it compiles against any engine whose
 // snapshots and events have these fields.
 
-import type { HopLike, SnapshotLike } from './adapter.js';
+import { ReplyTtlLog, type HopLike, type SnapshotLike } from './adapter.js';
 import { renderHtml, type HtmlHop, type HtmlReport } from './html.js';
 import { scheduleFor, TargetDiagnosis } from './run.js';
 import { renderDiagnosis } from './text.js';
@@ -48,6 +48,9 @@ export interface EventLike {
   readonly type: string;
   readonly target?: { readonly id: number } | undefined;
   readonly reason?: string;
+  /** probe-answered: the probe and how its answer came back (reply-ttl with the icmp-detail extension) */
+  readonly probe?: { readonly ttl: number; readonly cycle: number } | undefined;
+  readonly reply?: { readonly replyTtl?: number | undefined } | undefined;
 }
 
 export interface DiagnosisOutputOptions {
@@ -85,11 +88,20 @@ export function diagnosisOutput(o: DiagnosisOutputOptions): DiagnosisOutput {
   const runs = new Map<number, TargetDiagnosis>();
   const done = new Set<number>();
   const finished: ReportSnapshotLike[] = [];
+  /** reply TTLs by target, gathered from probe-answered events (a target's run starts at its first cycle) */
+  const ttlLogs = new Map<number, ReplyTtlLog>();
+  const ttlLogOf = (id: number): ReplyTtlLog => {
+    let l = ttlLogs.get(id);
+    if (l === undefined) ttlLogs.set(id, (l = new ReplyTtlLog()));
+    return l;
+  };
 
   const runOf = (s: ReportSnapshotLike): TargetDiagnosis => {
     let r = runs.get(s.target.id);
-    if (r === undefined)
+    if (r === undefined) {
       runs.set(s.target.id, (r = new TargetDiagnosis(scheduleFor(s.options.cycles, s.options.interval))));
+      r.replyTtls = ttlLogOf(s.target.id);
+    }
     return r;
   };
   const report = (s: ReportSnapshotLike, step: ReturnType<TargetDiagnosis['onCycle']>): void => {
@@ -109,6 +121,11 @@ export function diagnosisOutput(o: DiagnosisOutputOptions): DiagnosisOutput {
       const id = e.target?.id;
       if (id === undefined) return;
       switch (e.type) {
+        case 'probe-answered': {
+          const t = e.reply?.replyTtl;
+          if (t !== undefined && e.probe !== undefined) ttlLogOf(id).add(e.probe.ttl, e.probe.cycle, t);
+          return;
+        }
         case 'cycle-done': {
           const s = o.snapshot(id);
           if (s !== undefined) report(s, runOf(s).onCycle(s));
@@ -117,6 +134,7 @@ export function diagnosisOutput(o: DiagnosisOutputOptions): DiagnosisOutput {
         case 'target-reset':
           runs.delete(id);
           done.delete(id);
+          ttlLogs.delete(id);
           return;
         case 'target-done': {
           const s = o.snapshot(id);

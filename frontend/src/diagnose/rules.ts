@@ -487,11 +487,13 @@ function* lossRules(path: PathEvidence, hops: Hop[], o: DiagnoseOptions): Genera
     const down = env[i + 1]!;
     if (down.mixed && down.ttl === h.ttl + 1) continue;
     if (!(h.loss.lo > down.loss.hi) || h.loss.p - down.loss.p < o.minLoss) continue;
+    const pinged = directPings(path, h);
     yield verdict(
       'icmp-rate-limited',
       h.ttl,
-      confidenceGreater(h.lost, h.sent, down.lost, down.sent),
+      Math.max(confidenceGreater(h.lost, h.sent, down.lost, down.sent), pinged?.confidence ?? 0),
       {
+        ...(pinged?.evidence ?? {}),
         loss: h.loss.p,
         lossLow: h.loss.lo,
         lossHigh: h.loss.hi,
@@ -506,7 +508,8 @@ function* lossRules(path: PathEvidence, hops: Hop[], o: DiagnoseOptions): Genera
       h.address !== undefined ? { responder: h.address } : {},
       `${cap(hopName(h))} loses ${lossText(h)}, but hop ${down.ttl} further on loses only ${lossText(down)}: ` +
         `more probes get past hop ${h.ttl} than it answers: the router limits its own answers (ICMP rate ` +
-        `limiting or deprioritisation). That part of its loss is not loss of your traffic.`,
+        `limiting or deprioritisation). That part of its loss is not loss of your traffic.` +
+        (pinged?.text ?? ''),
       `Ignore hop ${h.ttl}'s Loss%. To check: ping ${h.address ?? `hop ${h.ttl}`} directly (echo replies are ` +
         `rarely limited), or trace at a slower rate (-i 1): rate limiting shrinks as the rate drops.`,
     );
@@ -741,6 +744,57 @@ function unstableLatency(hops: Hop[], o: DiagnoseOptions): Verdict | undefined {
   );
 }
 
+/**
+ * What --confirm's direct pings of a hop (ICMP echo to its own address, at a slow and a fast rate) say about
+ * its loss in the trace: answered where its Time Exceeded are not, or answered less at the faster rate, the
+ * router limits its answers. Undefined without such pings.
+ */
+function directPings(
+  path: PathEvidence,
+  h: Hop,
+): { confidence: number; evidence: Record<string, number>; text: string } | undefined {
+  const pings = (path.alternates ?? []).filter((a) => a.direct !== undefined && a.direct.address === h.address);
+  if (pings.length === 0) return undefined;
+  const byRate = [...pings].sort((a, b) => b.direct!.interval - a.direct!.interval); // slowest first
+  const slow = byRate[0]!;
+  const fast = byRate.length > 1 ? byRate[byRate.length - 1]! : undefined;
+  const loss = (a: AlternateEvidence): Interval => lossInterval(a.toDestination.sent, a.toDestination.received);
+  const evidence: Record<string, number> = {
+    slowPingSent: slow.toDestination.sent,
+    slowPingReceived: slow.toDestination.received,
+    slowPingInterval: slow.direct!.interval,
+  };
+  if (fast !== undefined) {
+    evidence['fastPingSent'] = fast.toDestination.sent;
+    evidence['fastPingReceived'] = fast.toDestination.received;
+    evidence['fastPingInterval'] = fast.direct!.interval;
+  }
+  const rate = (a: AlternateEvidence): string => `${Math.round(1 / a.direct!.interval)}/s`;
+  // the faster rate loses significantly more: rate limiting shown directly
+  if (fast !== undefined && fast.toDestination.sent > 0 && slow.toDestination.sent > 0) {
+    const lf = loss(fast);
+    const ls = loss(slow);
+    if (lf.lo > ls.hi)
+      return {
+        confidence: Math.max(0.9, confidenceGreater(fast.toDestination.sent - fast.toDestination.received, fast.toDestination.sent, slow.toDestination.sent - slow.toDestination.received, slow.toDestination.sent)),
+        evidence,
+        text: ` Pinged directly it answers ${pct(1 - ls.p)} at ${rate(slow)} but ${pct(1 - lf.p)} at ${rate(fast)}: ` +
+          `it answers fewer the faster it is asked (rate limiting, checked).`,
+      };
+  }
+  // echo answered where Time Exceeded is not: the router forwards and answers, it limits only those
+  const all = pings.reduce((a, p) => a + p.toDestination.sent, 0);
+  const answered = pings.reduce((a, p) => a + p.toDestination.received, 0);
+  if (all > 0 && lossInterval(all, answered).hi < h.loss.p)
+    return {
+      confidence: 0.9,
+      evidence,
+      text: ` Pinged directly it answers ${answered} of ${all}: it is up and answering, only its Time Exceeded ` +
+        `answers are limited (checked).`,
+    };
+  return { confidence: 0, evidence, text: ` Pinged directly it answers ${answered} of ${all} too.` };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // mtu from probes of several sizes, asymmetric-return from the answers' TTLs
 
@@ -751,16 +805,35 @@ function mtuFromAlternates(path: PathEvidence, hops: Hop[], o: DiagnoseOptions):
     if (big.protocol !== path.protocol || big.size <= path.probeSize) continue;
     if (big.reportedMtu !== undefined) {
       const m = big.reportedMtu;
+      // a router answers "fragmentation needed" to probes that would leave it, i.e. at TTLs beyond its own:
+      // name it by the hop where the trace saw it (as destination-unreachable does)
+      const at = hops.find((h) => m.address !== undefined && h.address === m.address)?.ttl ?? m.ttl;
       return verdict(
         'mtu',
-        m.ttl,
+        at,
         0.95,
-        { mtu: m.mtu, size: big.size, smallSize: path.probeSize },
+        { mtu: m.mtu, size: big.size, smallSize: path.probeSize, answeredAtTtl: m.ttl },
         m.address !== undefined ? { responder: m.address } : {},
-        `Probes of ${big.size} bytes with don't-fragment are refused at hop ${m.ttl}, which reports an MTU of ` +
+        `Probes of ${big.size} bytes with don't-fragment are refused at hop ${at}, which reports an MTU of ` +
           `${m.mtu}; ${path.probeSize}-byte probes pass.`,
         `Packets above ${m.mtu} bytes need fragmentation or path MTU discovery on this path: make sure ICMP ` +
           `"fragmentation needed" reaches senders, or lower the MTU / TCP MSS.`,
+      );
+    }
+    const refused = big.refusedLocally ?? 0;
+    if (big.dontFragment && refused > 0 && big.toDestination.received === 0) {
+      return verdict(
+        'mtu',
+        undefined,
+        0.9,
+        { refusedLocally: refused, size: big.size, smallSize: path.probeSize },
+        {},
+        `This host refuses to send ${big.size}-byte probes with don't-fragment to ${path.target} (${refused} ` +
+          `times): it already knows a smaller path MTU, learnt from an earlier "fragmentation needed"; ` +
+          `${path.probeSize}-byte probes pass.`,
+        `A link on this path has a smaller MTU. To see which hop, run again once the kernel has forgotten it ` +
+          `(about 10 minutes; \`ip route get ${path.target}\` shows the cached MTU), or flush it with ` +
+          `\`ip route flush cache\`.`,
       );
     }
     if (dest === undefined || big.toDestination.sent < o.minSamples || dest.sent < o.minSamples) continue;

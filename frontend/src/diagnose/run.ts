@@ -5,7 +5,7 @@
 // `step` cycles (half a window) and overlap. When the run ends the last `windowCycles` cycles are judged
 // once more (after mtr's grace time every probe has its outcome).
 
-import { windowEvidence, type SnapshotLike } from './adapter.js';
+import { ReplyTtlLog, windowEvidence, type SnapshotLike } from './adapter.js';
 import {
   DiagnosisTracker,
   DEFAULT_TRACKER_OPTIONS,
@@ -47,8 +47,17 @@ export function scheduleFor(cycles: number | undefined, interval: number): Diagn
   };
 }
 
-/** verdicts about the end of the path, which probes of another kind can explain differently */
-const REVISABLE = new Set<string>(['path-breaks', 'destination-drops-icmp', 'icmp-filtered-beyond']);
+/**
+ * verdicts about the end of the path, which probes of another kind can explain differently, `mtu`, which only
+ * large don't-fragment probes show, and `icmp-rate-limited`, which direct pings of the hop settle
+ */
+const REVISABLE = new Set<string>([
+  'path-breaks',
+  'destination-drops-icmp',
+  'icmp-filtered-beyond',
+  'mtu',
+  'icmp-rate-limited',
+]);
 
 export class TargetDiagnosis {
   private readonly tracker: DiagnosisTracker;
@@ -60,6 +69,8 @@ export class TargetDiagnosis {
   private readonly raisedAt = new Map<string, number>();
   private readonly earlier: EarlierVerdict[] = [];
   alternates: AlternateEvidence[] = [];
+  /** the reply TTLs of the answers (the packet program's icmp-detail extension), for asymmetric-return */
+  replyTtls = new ReplyTtlLog();
 
   constructor(
     readonly schedule: DiagnosisSchedule,
@@ -94,7 +105,12 @@ export class TargetDiagnosis {
   private judge(s: SnapshotLike, to: number, pendingIsLost: boolean): TrackerStep {
     const from = Math.max(1, to - this.schedule.windowCycles + 1);
     this.lastEnd = to;
-    this.latest = windowEvidence(s, { from, to, pendingIsLost, memory: this.schedule.memory }, this.alternates);
+    const log = this.replyTtls;
+    this.latest = windowEvidence(
+      s,
+      { from, to, pendingIsLost, memory: this.schedule.memory, replyTtls: (ttl, a, b) => log.between(ttl, a, b) },
+      this.alternates,
+    );
     const step = this.tracker.update(this.latest);
     for (const v of step.raised) this.raisedAt.set(verdictKey(v), to);
     for (const v of step.cleared) {

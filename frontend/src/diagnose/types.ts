@@ -97,6 +97,16 @@ export interface AlternateEvidence {
   readonly destinationTtl?: number | undefined;
   /** the largest TTL at which anything answered these probes */
   readonly lastAnsweredTtl?: number | undefined;
+  /**
+   * --confirm's direct pings: ICMP echo requests to a hop's own address (not to the target), one probe every
+   * `interval` seconds; `toDestination` then counts them and that address's answers
+   */
+  readonly direct?: { readonly address: string; readonly hopTtl: number; readonly interval: number } | undefined;
+  /**
+   * don't-fragment probes this host refused to send (the packet program's `packet-too-big`): larger than the
+   * path MTU the kernel already learnt for the destination from an earlier Fragmentation Needed
+   */
+  readonly refusedLocally?: number | undefined;
   /** an MTU a router reported (frag-needed / packet-too-big), and the TTL it came from */
   readonly reportedMtu?:
     { readonly mtu: number; readonly ttl: number; readonly address?: string | undefined } | undefined;

@@ -34,6 +34,8 @@ class EngineImpl implements Engine {
   private quickDeaths = 0;
   private restartTimer: unknown;
   private readonly features = new Map<string, Promise<void>>();
+  /** the extensions the current packet process turned on */
+  private readonly extensionsOn = new Set<string>();
   private stopped = false;
   private readonly host: RunHost;
   readonly names: NameService | undefined;
@@ -91,6 +93,7 @@ class EngineImpl implements Engine {
     this.current = s;
     this.openedAt = this.host.clock.now();
     this.features.clear();
+    this.extensionsOn.clear();
     this.emit({ type: 'packet-process-started', pid: s.pid, restarts: this.restarts });
     s.exited.then((err) => this.onExit(s, err));
     return s;
@@ -100,6 +103,7 @@ class EngineImpl implements Engine {
     if (s !== this.current || err === undefined) return; // replaced or closed on purpose
     this.current = undefined;
     this.features.clear();
+    this.extensionsOn.clear();
     const restarting = this.options.onPacketProcessExit === 'restart' && !this.stopped;
     this.emit({ type: 'packet-process-exited', pid: s.pid, message: err.message, restarting });
     if (restarting) {
@@ -132,7 +136,7 @@ class EngineImpl implements Engine {
     const key = `${family} ${protocol} ${mark}`;
     let p = this.features.get(key);
     if (p === undefined) {
-      p = s.checkFeatures(family, protocol, mark);
+      p = s.checkFeatures(family, protocol, mark).then(() => this.askExtensions(s));
       this.features.set(key, p);
       p.catch(() => this.features.get(key) === p && this.features.delete(key));
     }
@@ -141,6 +145,30 @@ class EngineImpl implements Engine {
     } catch (e) {
       throw new StartFailure('features', (e as Error).message);
     }
+  }
+
+  /** Asks a packet process for the extensions of EngineOptions.extensions, once each; `no` or a failure leaves one off. */
+  private async askExtensions(s: ProbeSender): Promise<void> {
+    const ask = s.checkSupport?.bind(s);
+    if (ask === undefined) return;
+    for (const f of this.options.extensions ?? []) {
+      const key = `extension ${f}`;
+      let p = this.features.get(key);
+      if (p === undefined) {
+        p = ask(f).then(
+          (support) => {
+            if (support === 'ok' && s === this.current) this.extensionsOn.add(f);
+          },
+          () => {},
+        );
+        this.features.set(key, p);
+      }
+      await p;
+    }
+  }
+
+  extensionOn(feature: string): boolean {
+    return this.extensionsOn.has(feature);
   }
 
   add(name: string, options: Partial<TargetOptions> = {}): TargetRef {
@@ -221,6 +249,7 @@ class EngineImpl implements Engine {
     const old = this.current;
     this.current = undefined;
     this.features.clear();
+    this.extensionsOn.clear();
     this.dead = undefined;
     this.quickDeaths = 0;
     if (this.restartTimer !== undefined) this.host.clock.clearTimeout(this.restartTimer);

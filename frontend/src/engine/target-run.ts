@@ -254,6 +254,7 @@ export class TargetRun {
           tos: o.tos,
           mark: o.mark,
           timeout: o.timeout,
+          ...(o.dontFragment === true && { dontFragment: true }),
         }),
       );
     } catch (e) {
@@ -311,7 +312,7 @@ export class TargetRun {
       case 'reply':
       case 'ttl-expired':
       case 'unreachable': {
-        const reply: ReplyInfo = o.kind === 'unreachable' ? Object.freeze({ kind: o.kind, code: o.reason }) : Object.freeze({ kind: o.kind });
+        const reply: ReplyInfo = replyInfoOf(o);
         const mpls = o.mpls ?? NO_LABELS;
         const error = o.kind === 'unreachable' ? o.reason : undefined;
         const isNew = stats?.answered(probe.ttl, slot, probe.probe, probe.cycle, { address: o.address, rtt: o.rtt, mpls, reply, error }, h.clock.now(), probe.flow) ?? false;
@@ -499,4 +500,15 @@ export class TargetRun {
       path: s?.path() ?? NO_PATH,
     });
   }
+}
+
+/** How an answer came back, with the icmp-detail extension's fields when the packet program gave them. */
+function replyInfoOf(o: Extract<ProbeOutcome, { address: string }>): ReplyInfo {
+  const r: { -readonly [K in keyof ReplyInfo]: ReplyInfo[K] } = { kind: o.kind };
+  if (o.kind === 'unreachable') r.code = o.reason;
+  if (o.icmpType !== undefined) r.icmpType = o.icmpType;
+  if (o.icmpCode !== undefined) r.icmpCode = o.icmpCode;
+  if (o.mtu !== undefined) r.mtu = o.mtu;
+  if (o.replyTtl !== undefined) r.replyTtl = o.replyTtl;
+  return Object.freeze(r);
 }

@@ -55,6 +55,11 @@ export interface TargetOptions {
    * flow a fixed local port, see flowPorts). Undefined: mtr's classic probing (the default).
    */
   readonly flows?: number | undefined;
+  /**
+   * protocol extension `dont-fragment` (mtr-packet-ts): probes with IPv4 DF set. Only takes effect when the
+   * engine was made with extensions: ['dont-fragment'] and the packet process turned it on (extensionOn).
+   */
+  readonly dontFragment?: boolean | undefined;
 }
 
 /** The first local port of the flows when -L is not given (flow i uses FLOW_BASE_PORT + i). */
@@ -96,6 +101,11 @@ export const DEFAULT_TARGET_OPTIONS: TargetOptions = Object.freeze({
 export interface ProbeSender {
   /** mtr's start-up questions for one family/protocol; rejects with one clear message */
   checkFeatures(ipVersion: IpVersion, protocol: ProbeProtocol, mark: boolean): Promise<void>;
+  /**
+   * `check-support feature F`: the support word. Asking for a protocol extension (`icmp-detail`,
+   * `dont-fragment`) turns it on in mtr-packet-ts; other packet programs answer `no`.
+   */
+  checkSupport?(feature: string): Promise<string>;
   /** `result` settles with the outcome, or rejects when the process dies first */
   sendProbe(fields: ProbeFields): { token: number; result: Promise<ProbeOutcome> };
   /** resolves once, when the process is gone: undefined after close(), the error otherwise */
@@ -147,6 +157,12 @@ export interface EngineOptions {
    */
   onPacketProcessExit?: 'fail' | 'restart';
   budget?: ProbeBudget;
+  /**
+   * protocol extensions (names.ts EXT_FEATURE: `icmp-detail`, `dont-fragment`) to ask each packet process for,
+   * before the first probe; a packet program without them (mtr 0.95's mtr-packet) answers `no` and the run goes
+   * on without them
+   */
+  extensions?: readonly string[];
 }
 
 export type Unsubscribe = () => void;
@@ -181,6 +197,8 @@ export interface Engine {
   restartPacketProcess(): Promise<void>;
   /** The shared name service, if any (outputs read names from it). */
   readonly names: NameService | undefined;
+  /** Whether the current packet process turned this extension on (EngineOptions.extensions); false before it was asked. */
+  extensionOn(feature: string): boolean;
 }
 
 export type CreateEngine = (options: EngineOptions) => Engine;

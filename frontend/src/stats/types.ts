@@ -70,6 +70,15 @@ export interface ReplyInfo {
   readonly kind: ReplyKind;
   /** only for kind 'unreachable' */
   readonly code?: UnreachableCode | undefined;
+  /**
+   * With the packet program's `icmp-detail` extension (mtr-packet-ts; absent with mtr 0.95's mtr-packet):
+   * the ICMP type and code of an answer that was an ICMP error, the MTU of a Fragmentation-Needed /
+   * Packet-Too-Big, and the IP TTL / hop limit the answer arrived with.
+   */
+  readonly icmpType?: number | undefined;
+  readonly icmpCode?: number | undefined;
+  readonly mtu?: number | undefined;
+  readonly replyTtl?: number | undefined;
 }
 
 /**

@@ -85,10 +85,12 @@ export interface IPv4PacketOptions {
   id?: number;
   protocol: number;
   payload: Uint8Array;
+  /** set the Don't Fragment flag (protocol extension `dont-fragment`); clear by default */
+  dontFragment?: boolean;
 }
 
 /**
- * A whole IPv4 datagram for a raw IP_HDRINCL socket: IHL 5 (no options), DF clear, fragment
+ * A whole IPv4 datagram for a raw IP_HDRINCL socket: IHL 5 (no options), DF clear unless asked, fragment
  * offset 0, total length in network byte order, header checksum computed.
  * A payload longer than 65515 bytes is cut to fit the 16-bit total length.
  */
@@ -104,6 +106,7 @@ export function buildIPv4Packet(o: IPv4PacketOptions): Uint8Array {
     id: o.id ?? 0,
     protocol: o.protocol,
     totalLength: total,
+    dontFragment: o.dontFragment === true,
   });
   b.set(payloadLen === o.payload.length ? o.payload : o.payload.subarray(0, payloadLen), IPV4_HEADER_LEN);
   return b;
@@ -113,7 +116,16 @@ export function buildIPv4Packet(o: IPv4PacketOptions): Uint8Array {
 export function writeIPv4Header(
   b: Uint8Array,
   at: number,
-  h: { src: Uint8Array; dst: Uint8Array; ttl: number; tos: number; id: number; protocol: number; totalLength: number },
+  h: {
+    src: Uint8Array;
+    dst: Uint8Array;
+    ttl: number;
+    tos: number;
+    id: number;
+    protocol: number;
+    totalLength: number;
+    dontFragment?: boolean;
+  },
 ): void {
   requireAddress('src', h.src, 4);
   requireAddress('dst', h.dst, 4);
@@ -121,7 +133,7 @@ export function writeIPv4Header(
   b[at + 1] = h.tos & 0xff;
   put16(b, at + 2, h.totalLength);
   put16(b, at + 4, h.id);
-  b[at + 6] = 0;
+  b[at + 6] = h.dontFragment === true ? 0x40 : 0;
   b[at + 7] = 0;
   b[at + 8] = h.ttl & 0xff;
   b[at + 9] = h.protocol & 0xff;

@@ -62,6 +62,8 @@ export interface EchoReply {
   from: Uint8Array;
   id: number;
   seq: number;
+  /** the IP TTL the message arrived with: only when the input had the IPv4 header (decodeIPv4Packet) */
+  replyTtl?: number | undefined;
 }
 
 export type IcmpErrorKind = 'time-exceeded' | 'dest-unreachable' | 'packet-too-big' | 'parameter-problem';
@@ -71,6 +73,8 @@ export interface IcmpError {
   family: IpFamily;
   /** the reporting host */
   from: Uint8Array;
+  /** ICMP type as received (ICMPv6 numbering for IPv6) */
+  type: number;
   /** ICMP code: for dest-unreachable, 3 (IPv4) / 4 (IPv6) is port unreachable */
   code: number;
   quoted: QuotedProbe;
@@ -78,6 +82,8 @@ export interface IcmpError {
   mpls: MplsLabel[] | undefined;
   /** packet-too-big: the MTU; IPv4 dest-unreachable code 4: next-hop MTU (RFC 1191); else undefined */
   mtu: number | undefined;
+  /** the IP TTL the message arrived with: only when the input had the IPv4 header (decodeIPv4Packet) */
+  replyTtl?: number | undefined;
 }
 
 export type IgnoredReason =
@@ -137,7 +143,7 @@ export function decodeIPv4Packet(bytes: Uint8Array): DecodedPacket {
   if (bytes[9] !== 1) return ignored('not-icmp');
   const total = u16(bytes, 2);
   const end = total >= ihl && total < len ? total : len;
-  return decodeIcmp(bytes, ihl, end, bytes.subarray(12, 16), 4);
+  return decodeIcmp(bytes, ihl, end, bytes.subarray(12, 16), 4, bytes[8] as number);
 }
 
 /** Decode an ICMPv4 message that starts at bytes[0] (no IP header), sent by `from` (4 bytes). */
@@ -152,7 +158,14 @@ export function decodeIcmpv6Message(bytes: Uint8Array, from: Uint8Array): Decode
   return decodeIcmp(bytes, 0, bytes.length, from, 6);
 }
 
-function decodeIcmp(b: Uint8Array, off: number, end: number, from: Uint8Array, family: IpFamily): DecodedPacket {
+function decodeIcmp(
+  b: Uint8Array,
+  off: number,
+  end: number,
+  from: Uint8Array,
+  family: IpFamily,
+  replyTtl?: number,
+): DecodedPacket {
   if (end - off < 8) return ignored('truncated');
   const type = b[off] as number;
   const code = b[off + 1] as number;
@@ -162,7 +175,7 @@ function decodeIcmp(b: Uint8Array, off: number, end: number, from: Uint8Array, f
   if (family === 4) {
     switch (type) {
       case 0:
-        return { kind: 'echo-reply', family, from, id: u16(b, off + 4), seq: u16(b, off + 6) };
+        return { kind: 'echo-reply', family, from, id: u16(b, off + 4), seq: u16(b, off + 6), replyTtl };
       case 3:
         kind = 'dest-unreachable';
         lengthAttr = (b[off + 5] as number) * 4;
@@ -224,7 +237,7 @@ function decodeIcmp(b: Uint8Array, off: number, end: number, from: Uint8Array, f
 
   const quoted = decodeQuoted(b, start, quotedEnd, family);
   if ('reason' in quoted) return quoted;
-  return { kind, family, from, code, quoted, mpls, mtu };
+  return { kind, family, from, type, code, quoted, mpls, mtu, replyTtl };
 }
 
 /**

@@ -97,6 +97,8 @@ export interface ProbeFields {
   /** seconds */
   timeout: number;
   localDevice: string | undefined;
+  /** extension `dont-fragment` (mtr-packet-ts, after `checkSupport('dont-fragment')` answered `ok`) */
+  dontFragment?: boolean | undefined;
 }
 
 /** mtr-packet's defaults with `partial` on top. */
@@ -126,6 +128,11 @@ export interface ProbeOptions {
   mark?: number;
   /** the interface to send from */
   device?: string;
+  /**
+   * don't fragment (IPv4 DF): an extension of mtr-packet-ts; ask `checkSupport('dont-fragment')` first
+   * (it turns the extension on), else the packet program ignores it
+   */
+  dontFragment?: boolean;
   /** family for a host name (default: the open() option, else the first lookup answer) */
   ipVersion?: IpVersion;
   /** abort: the call rejects with signal.reason at once; a late reply is swallowed */
@@ -406,7 +413,11 @@ export class MtrPacket {
     });
   }
 
-  /** `check-support feature F`: the support word ('ok', 'no', or a version for `version`). */
+  /**
+   * `check-support feature F`: the support word ('ok', 'no', or a version for `version`). Asking for an
+   * extension of mtr-packet-ts (`icmp-detail`, `dont-fragment`) turns it on for this process when it
+   * answers `ok`; other packet programs answer `no`.
+   */
   async checkSupport(feature: string, options: RequestOptions & { timeoutMs?: number } = {}): Promise<string> {
     let line: string;
     const token = this.takeCheckToken();
@@ -521,6 +532,7 @@ export class MtrPacket {
       ...(o.tos !== undefined && { tos: o.tos }),
       ...(o.mark !== undefined && { mark: o.mark }),
       ...(o.device !== undefined && { localDevice: o.device }),
+      ...(o.dontFragment === true && { dontFragment: true }),
     });
     const outcome = await this.sendProbe(fields, { signal: o.signal }).result;
     if (o.throwOnRefusal && outcome.kind === 'refused') throw refusalError(outcome);

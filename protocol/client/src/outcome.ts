@@ -36,23 +36,42 @@ export type RefusalReason =
   /** a reply this client does not know (a newer packet program, or garbage after a valid token) */
   | 'unknown-reply';
 
+/**
+ * What the `icmp-detail` extension adds to an answer (mtr-packet-ts only, after
+ * `checkSupport('icmp-detail')` answered `ok`): each field only when the packet program knows it.
+ */
+export interface IcmpDetail {
+  /** ICMP type and code of an answer that was an ICMP error (ICMPv6 numbering for IPv6) */
+  readonly icmpType?: number | undefined;
+  readonly icmpCode?: number | undefined;
+  /** the MTU a Fragmentation-Needed / Packet-Too-Big answer reported */
+  readonly mtu?: number | undefined;
+  /** the IP TTL / hop limit the answer arrived with */
+  readonly replyTtl?: number | undefined;
+}
+
 export type ProbeOutcome =
   /** the destination answered (ICMP echo reply, UDP port unreachable, TCP SYN-ACK or RST, ...) */
-  | { readonly kind: 'reply'; readonly address: string; readonly rtt: number; readonly mpls: readonly MplsLabel[] | undefined }
+  | ({ readonly kind: 'reply'; readonly address: string; readonly rtt: number; readonly mpls: readonly MplsLabel[] | undefined } & IcmpDetail)
   /** a router on the way answered Time Exceeded: it is the hop at this TTL */
-  | { readonly kind: 'ttl-expired'; readonly address: string; readonly rtt: number; readonly mpls: readonly MplsLabel[] | undefined }
+  | ({ readonly kind: 'ttl-expired'; readonly address: string; readonly rtt: number; readonly mpls: readonly MplsLabel[] | undefined } & IcmpDetail)
   /** a router or the destination answered Destination Unreachable: the path ends there */
-  | {
+  | ({
       readonly kind: 'unreachable';
       readonly reason: UnreachableReason;
       readonly address: string;
       readonly rtt: number;
       readonly mpls: readonly MplsLabel[] | undefined;
-    }
+    } & IcmpDetail)
   /** nothing came back within the probe's timeout */
   | { readonly kind: 'no-reply' }
-  /** the packet program's own host could not send it (no route, or the network is down) */
+  /**
+   * the packet program's own host could not send it: no route, the network is down, or (extension
+   * `dont-fragment`) a don't-fragment probe larger than the path MTU the host already knows, with that MTU
+   * when the packet program saw it reported
+   */
   | { readonly kind: 'send-failed'; readonly reason: 'no-route' | 'network-down' }
+  | { readonly kind: 'send-failed'; readonly reason: 'packet-too-big'; readonly mtu?: number | undefined }
   /** the packet program refused the probe; `message` is mtr's wording */
   | {
       readonly kind: 'refused';

@@ -4,7 +4,7 @@
 
 import type { MplsLabel as ProtocolMplsLabel, ProbeProtocol as ProtocolProbeProtocol, Reply, SendProbeRequest } from '@mtr-ts/protocol';
 import type { ProbeFields } from './mtr-packet.js';
-import type { MplsLabel, ProbeOutcome, ProbeProtocol, RefusalReason } from './outcome.js';
+import type { IcmpDetail, MplsLabel, ProbeOutcome, ProbeProtocol, RefusalReason } from './outcome.js';
 
 // The published types restate a few of @mtr-ts/protocol's (the declarations must not name that
 // private package); these fail to compile the day the two drift apart.
@@ -32,21 +32,31 @@ function refused(reason: Exclude<RefusalReason, 'unknown-reply'>, detail?: strin
   return { kind: 'refused', reason, message: MESSAGES[reason] + extra, detail };
 }
 
+/** The icmp-detail extension's fields of a probe result (none unless the session asked for them). */
+function detailOf(r: { icmpType?: number | undefined; icmpCode?: number | undefined; mtu?: number | undefined; replyTtl?: number | undefined }): IcmpDetail {
+  const d: { -readonly [K in keyof IcmpDetail]: IcmpDetail[K] } = {};
+  if (r.icmpType !== undefined) d.icmpType = r.icmpType;
+  if (r.icmpCode !== undefined) d.icmpCode = r.icmpCode;
+  if (r.mtu !== undefined) d.mtu = r.mtu;
+  if (r.replyTtl !== undefined) d.replyTtl = r.replyTtl;
+  return d;
+}
+
 /** The outcome of the reply to a send-probe. */
 export function outcomeOf(r: Reply): ProbeOutcome {
   switch (r.type) {
     case 'reply':
     case 'ttl-expired':
-      return { kind: r.type, address: r.address, rtt: r.roundTripTime, mpls: r.mpls };
+      return { kind: r.type, address: r.address, rtt: r.roundTripTime, mpls: r.mpls, ...detailOf(r) };
     case 'no-route':
-      if ('address' in r) return { kind: 'unreachable', reason: 'no-route', address: r.address, rtt: r.roundTripTime, mpls: r.mpls };
+      if ('address' in r) return { kind: 'unreachable', reason: 'no-route', address: r.address, rtt: r.roundTripTime, mpls: r.mpls, ...detailOf(r) };
       return { kind: 'send-failed', reason: 'no-route' };
     case 'no-route-network':
     case 'no-route-host':
     case 'host-down':
       // the 0.96 dialect also says these bare, for a send that failed
       if (!('address' in r)) return { kind: 'send-failed', reason: 'no-route' };
-      return { kind: 'unreachable', reason: r.type, address: r.address, rtt: r.roundTripTime, mpls: r.mpls };
+      return { kind: 'unreachable', reason: r.type, address: r.address, rtt: r.roundTripTime, mpls: r.mpls, ...detailOf(r) };
     case 'no-reply':
       return { kind: 'no-reply' };
     case 'network-down':
@@ -65,6 +75,8 @@ export function outcomeOf(r: Reply): ProbeOutcome {
       return refused(r.type);
     case 'feature-support':
       return { kind: 'refused', reason: 'unknown-reply', message: 'feature-support reply to a probe', detail: `feature-support ${r.support}` };
+    case 'packet-too-big':
+      return r.mtu === undefined ? { kind: 'send-failed', reason: r.type } : { kind: 'send-failed', reason: r.type, mtu: r.mtu };
     case 'unknown':
       return { kind: 'refused', reason: 'unknown-reply', message: `unexpected reply from the packet program: ${r.line.trim()}`, detail: r.line.trim() };
   }

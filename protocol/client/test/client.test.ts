@@ -46,6 +46,23 @@ afterEach(async () => {
 });
 
 describe('outcomes of reply lines', () => {
+  it('carries the icmp-detail extension words, typed, only when the line has them', () => {
+    expect(
+      outcomeOfLine('1 no-route ip-4 10.0.2.2 round-trip-time 5 icmp-type 3 icmp-code 4 mtu 1400 reply-ttl 63'),
+    ).toEqual({
+      kind: 'unreachable',
+      reason: 'no-route',
+      address: '10.0.2.2',
+      rtt: 5,
+      mpls: undefined,
+      icmpType: 3,
+      icmpCode: 4,
+      mtu: 1400,
+      replyTtl: 63,
+    });
+    expect(outcomeOfLine('1 ttl-expired ip-4 10.0.2.2 round-trip-time 5')).not.toHaveProperty('icmpType');
+  });
+
   it('sorts 0.95 and 0.96 words into kinds', () => {
     expect(outcomeOfLine('1 reply ip-4 1.2.3.4 round-trip-time 10')).toEqual({ kind: 'reply', address: '1.2.3.4', rtt: 10, mpls: undefined });
     expect(outcomeOfLine('1 ttl-expired ip-6 ::1 round-trip-time 7 mpls 100,0,1,1')).toMatchObject({

@@ -1,0 +1,219 @@
+// What the diagnosis makes of the packet program's extensions (icmp-detail: ICMP type/code, MTU, reply TTL;
+// dont-fragment for --confirm's mtu check), over synthetic snapshots. Without them (mtr 0.95's mtr-packet) the
+// same rules run on less: see diagnose-run.test.ts.
+
+import { describe, expect, it } from 'vitest';
+import {
+  CONFIRM_BUDGET,
+  CONFIRM_TOTAL_BUDGET,
+  HOP_PINGS,
+  hopPingPlans,
+  MTU_PROBES,
+  MTU_PROBE_SIZE,
+  ReplyTtlLog,
+  TargetDiagnosis,
+  alternateOf,
+  diagnose,
+  mtuPlan,
+  scheduleFor,
+  verdictKey,
+  windowEvidence,
+  type AlternateEvidence,
+  type Verdict,
+} from '../src/diagnose/index.js';
+import { simulate, type SimHop } from './diagnose-sim.js';
+
+const PATH = ['10.0.1.2', '10.0.2.2', '10.0.3.2', '10.0.4.2'];
+
+function judged(hops: SimHop[], cycles: number, log?: ReplyTtlLog): TargetDiagnosis {
+  const diag = new TargetDiagnosis(scheduleFor(cycles, 0.1));
+  if (log !== undefined) diag.replyTtls = log;
+  const full = simulate(hops, cycles);
+  for (let c = 1; c <= cycles; c++) diag.onCycle({ ...full, cycles: c });
+  diag.finish(full, true);
+  return diag;
+}
+
+describe('destination-unreachable with the ICMP code', () => {
+  const unreachableAt3 = (detail?: { icmpType: number; icmpCode: number }): SimHop[] => [
+    { addr: PATH[0]! },
+    { addr: PATH[1]! },
+    { addr: PATH[2]!, unreachable: detail ?? true },
+  ];
+
+  it('names the code, and says "administratively prohibited" for code 13', () => {
+    const s = simulate(unreachableAt3({ icmpType: 3, icmpCode: 13 }), 60, { target: '10.0.200.1' });
+    const e = windowEvidence(s, { from: 1, to: 60, pendingIsLost: true, memory: 10 });
+    expect(e.hops[2]!.unreachable).toEqual({ count: 60, kind: 'no-route', icmpType: 3, icmpCode: 13 });
+    const v = diagnose(e).find((x) => x.rule === 'destination-unreachable')!;
+    expect(v.hop).toBe(3);
+    expect(v.evidence).toMatchObject({ icmpType: 3, icmpCode: 13 });
+    expect(v.summary).toContain('ICMP type 3 code 13');
+    expect(v.advice).toContain('administratively prohibited');
+  });
+
+  it("without the extension (mtr 0.95's mtr-packet): the same verdict, the code unknown", () => {
+    const s = simulate(unreachableAt3(), 60, { target: '10.0.200.1' });
+    const e = windowEvidence(s, { from: 1, to: 60, pendingIsLost: true, memory: 10 });
+    expect(e.hops[2]!.unreachable).toEqual({ count: 60, kind: 'no-route' });
+    const v = diagnose(e).find((x) => x.rule === 'destination-unreachable')!;
+    expect(v.hop).toBe(3);
+    expect(v.evidence).not.toHaveProperty('icmpCode');
+    expect(v.advice).toContain('does not report the ICMP code');
+  });
+
+  it('a Fragmentation Needed answer in the trace is mtu, not destination-unreachable', () => {
+    const s = simulate(
+      [{ addr: PATH[0]! }, { addr: PATH[1]! }, { addr: PATH[1]!, unreachable: { icmpType: 3, icmpCode: 4, mtu: 1400 } }],
+      60,
+    );
+    const rules = diagnose(windowEvidence(s, { from: 1, to: 60, pendingIsLost: true, memory: 10 }));
+    expect(rules.map((v) => v.rule)).toContain('mtu');
+    expect(rules.map((v) => v.rule)).not.toContain('destination-unreachable');
+    expect(rules.find((v) => v.rule === 'mtu')!.evidence).toMatchObject({ mtu: 1400 });
+  });
+});
+
+describe('asymmetric-return from reply TTLs', () => {
+  const clean = (): SimHop[] => PATH.map((addr) => ({ addr }));
+
+  it('hop 3 answering over 7 hops back is raised; symmetric answers raise nothing', () => {
+    const asym = new ReplyTtlLog();
+    const sym = new ReplyTtlLog();
+    for (let c = 1; c <= 100; c++)
+      for (let ttl = 1; ttl <= 4; ttl++) {
+        sym.add(ttl, c, 64 - (ttl - 1));
+        asym.add(ttl, c, ttl === 3 ? 64 - 6 : 64 - (ttl - 1));
+      }
+    expect(judged(clean(), 100, sym).active()).toEqual([]);
+    const v = judged(clean(), 100, asym).active();
+    expect(v.map(verdictKey)).toEqual(['asymmetric-return@3']);
+    expect(v[0]!.evidence).toMatchObject({ forwardHops: 3, returnHops: 7 });
+  });
+
+  it('the log keeps a window of each TTL, bounded', () => {
+    const log = new ReplyTtlLog(5);
+    for (let c = 1; c <= 10; c++) log.add(2, c, 60 + c);
+    expect(log.between(2, 1, 10)).toEqual([66, 67, 68, 69, 70]);
+    expect(log.between(2, 7, 8)).toEqual([67, 68]);
+    expect(log.between(3, 1, 10)).toEqual([]);
+  });
+});
+
+describe('--confirm: the mtu check', () => {
+  const clean = (): SimHop[] => PATH.map((addr) => ({ addr }));
+
+  it('plans a few large DF probes at the destination TTL, for IPv4 ICMP/UDP traces only', () => {
+    const diag = judged(clean(), 100);
+    const plan = mtuPlan(diag.evidence!, 0.1)!;
+    expect(plan).toMatchObject({
+      protocol: 'icmp',
+      firstTtl: 4,
+      maxTtl: 4,
+      cycles: MTU_PROBES,
+      probes: MTU_PROBES,
+      size: MTU_PROBE_SIZE,
+      dontFragment: true,
+    });
+    expect(mtuPlan({ ...diag.evidence!, ipVersion: 6 }, 0.1)).toBeUndefined();
+    expect(mtuPlan({ ...diag.evidence!, protocol: 'tcp' }, 0.1)).toBeUndefined();
+    expect(mtuPlan({ ...diag.evidence!, probeSize: 1500 }, 0.1)).toBeUndefined();
+  });
+
+  it('hop 2 answering "fragmentation needed, MTU 1400" to the large probes: mtu at hop 2', () => {
+    const diag = judged(clean(), 100);
+    const plan = mtuPlan(diag.evidence!, 0.1)!;
+    // the DF run: r2 (hop 2) refuses every probe at TTL 4
+    const run = simulate(
+      [
+        { addr: PATH[0]! },
+        { addr: PATH[1]! },
+        { addr: PATH[2]! },
+        { addr: PATH[1]!, unreachable: { icmpType: 3, icmpCode: 4, mtu: 1400 } },
+      ],
+      plan.cycles,
+    );
+    const alt = alternateOf(plan, run, 64);
+    expect(alt).toMatchObject({
+      protocol: 'icmp',
+      size: 1500,
+      dontFragment: true,
+      reportedMtu: { mtu: 1400, ttl: 4, address: PATH[1] },
+      toDestination: { sent: MTU_PROBES, received: 0 },
+    });
+    const change = diag.confirm([alt]);
+    expect(change.raised.map(verdictKey)).toEqual(['mtu@2']);
+    expect(change.raised[0]!.evidence).toMatchObject({ mtu: 1400, size: 1500, smallSize: 64 });
+  });
+
+  it('large probes this host refuses to send (it already knows a smaller path MTU): mtu on the path, no hop', () => {
+    const diag = judged(clean(), 100);
+    const plan = mtuPlan(diag.evidence!, 0.1)!;
+    const lost = simulate([...clean().slice(0, 3), { addr: PATH[3]!, loss: 1 }], plan.cycles);
+    const alt = { ...alternateOf(plan, lost, 64), refusedLocally: MTU_PROBES };
+    const change = diag.confirm([alt]);
+    expect(change.raised.map(verdictKey)).toEqual(['mtu@-']);
+    expect(change.raised[0]!.summary).toContain('already knows a smaller path MTU');
+    // without the refusals, the same silence is not enough for a verdict (the destination is not known to drop)
+    const again = judged(clean(), 100);
+    expect(again.confirm([alternateOf(plan, lost, 64)]).raised).toEqual([]);
+  });
+
+  it('large probes that reach the destination: no verdict', () => {
+    const diag = judged(clean(), 100);
+    const plan = mtuPlan(diag.evidence!, 0.1)!;
+    const alt = alternateOf(plan, simulate(clean(), plan.cycles), 64);
+    expect(alt.toDestination).toEqual({ sent: MTU_PROBES, received: MTU_PROBES });
+    expect(diag.confirm([alt]).raised).toEqual([]);
+    expect(diag.active()).toEqual([]);
+  });
+});
+
+describe('--confirm: the suspect hop pinged directly, at two rates', () => {
+  const limited = (): SimHop[] => [{ addr: PATH[0]! }, { addr: PATH[1]!, loss: 0.3 }, { addr: PATH[2]! }, { addr: PATH[3]! }];
+  const pings = (interval: number, received: number): AlternateEvidence => ({
+    protocol: 'icmp',
+    size: 64,
+    dontFragment: false,
+    toDestination: { sent: HOP_PINGS, received },
+    direct: { address: PATH[1]!, hopTtl: 2, interval },
+  });
+
+  it('plans a slow and a fast run of pings to the hop of an uncertain icmp-rate-limited, none when certain', () => {
+    const v = { rule: 'icmp-rate-limited', hop: 2, confidence: 0.7, facts: { responder: PATH[1]! } } as unknown as Verdict;
+    const path = judged(limited(), 100).evidence!;
+    const plans = hopPingPlans([v], path);
+    expect(plans.map((p) => [p.direct?.address, p.interval, p.probes, p.protocol])).toEqual([
+      [PATH[1], 0.5, HOP_PINGS, 'icmp'],
+      [PATH[1], 0.02, HOP_PINGS, 'icmp'],
+    ]);
+    expect(hopPingPlans([{ ...v, confidence: 0.95 }], path)).toEqual([]);
+  });
+
+  it('all the plans of one target stay within the stated budget', () => {
+    const v = { rule: 'icmp-rate-limited', hop: 2, confidence: 0.7, facts: { responder: PATH[1]! } } as unknown as Verdict;
+    const path = judged(limited(), 100).evidence!;
+    const total = CONFIRM_BUDGET + mtuPlan(path, 0.1)!.probes + hopPingPlans([v], path).reduce((a, p) => a + p.probes, 0);
+    expect(total).toBeLessThanOrEqual(CONFIRM_TOTAL_BUDGET);
+    expect(CONFIRM_TOTAL_BUDGET).toBe(70);
+  });
+
+  it('fewer answers at the fast rate: checked, confidence raised', () => {
+    const diag = judged(limited(), 100);
+    const before = diag.active().find((v) => v.rule === 'icmp-rate-limited')!;
+    expect(before.hop).toBe(2);
+    diag.confirm([pings(0.5, 10), pings(0.02, 2)]);
+    const after = diag.active().find((v) => v.rule === 'icmp-rate-limited')!;
+    expect(after.confidence).toBeGreaterThanOrEqual(0.9);
+    expect(after.summary).toContain('answers fewer the faster it is asked');
+    expect(after.evidence).toMatchObject({ slowPingReceived: 10, fastPingReceived: 2 });
+  });
+
+  it('every ping answered: the router is up, only its Time Exceeded are limited', () => {
+    const diag = judged(limited(), 100);
+    diag.confirm([pings(0.5, 10), pings(0.02, 10)]);
+    const after = diag.active().find((v) => v.rule === 'icmp-rate-limited')!;
+    expect(after.confidence).toBeGreaterThanOrEqual(0.9);
+    expect(after.summary).toContain('only its Time Exceeded');
+  });
+});

@@ -1,0 +1,206 @@
+// The protocol extensions (names.ts EXT_*): off until the session asks `check-support feature NAME`,
+// then icmp-detail words on probe results and `dont-fragment 1` on send-probe. Without asking, every
+// line is 0.95's.
+
+import { describe, expect, it } from 'vitest';
+import {
+  buildIcmpDestUnreachable,
+  buildIcmpEchoReply,
+  buildIcmpError,
+  buildIcmpTimeExceeded,
+  parseIPv4,
+  parseIPv6,
+  wrapIPv4,
+} from '@mtr-ts/native/wire';
+import { Daemon } from '../src/daemon.js';
+import type { FamilyMode, ProbeOptions, SendOptions, Transport } from '../src/transport.js';
+
+interface SentPacket {
+  family: 4 | 6;
+  packet: Uint8Array;
+  dst: Uint8Array;
+}
+
+class Fake implements Transport {
+  mode4: FamilyMode = 'raw';
+  mode6: FamilyMode = 'raw';
+  sctp = false;
+  clock = 5_000_000_000;
+  sent: SentPacket[] = [];
+  /** sends that fail with EMSGSIZE before one goes out */
+  emsgsize = 0;
+  sendIPv4(packet: Uint8Array, dst: Uint8Array, _opts?: SendOptions): number {
+    if (this.emsgsize > 0) {
+      this.emsgsize--;
+      throw Object.assign(new Error('EMSGSIZE'), { errno: 90, code: 'EMSGSIZE' });
+    }
+    this.sent.push({ family: 4, packet, dst });
+    return this.clock;
+  }
+  sendIPv6(_proto: number, packet: Uint8Array, dst: Uint8Array): number {
+    this.sent.push({ family: 6, packet, dst });
+    return this.clock;
+  }
+  sendDgram(_f: 4 | 6, proto: 'icmp' | 'udp', _p: Uint8Array, _d: Uint8Array, _port: number, _o: ProbeOptions) {
+    return { txNs: this.clock, localPort: proto === 'icmp' ? 777 : 5555 };
+  }
+  connectTcp() {
+    return { id: 1, txNs: this.clock };
+  }
+  closeTcp(): void {}
+  sourceAddress(family: 4 | 6): Uint8Array {
+    return family === 4 ? ME4 : ME6;
+  }
+  now(): number {
+    return this.clock;
+  }
+  close(): void {}
+}
+
+const v4 = (s: string) => parseIPv4(s)!;
+const ME4 = v4('10.0.1.1');
+const ME6 = parseIPv6('fd00:0:0:1::1')!;
+const ROUTER = v4('10.0.2.2');
+
+function setup(mode4: FamilyMode = 'raw') {
+  const t = new Fake();
+  t.mode4 = mode4;
+  const out: string[] = [];
+  const d = new Daemon(t, (l) => out.push(l), { icmpId: 0x4321, firstSequence: 50000 });
+  return { t, out, d };
+}
+
+/** the router's answers to the first probe sent, through a raw IPv4 socket, arriving with IP TTL 61 */
+function fromRouter(t: Fake, icmp: Uint8Array, src = ROUTER) {
+  return { source: 'raw' as const, family: 4 as const, from: src, data: wrapIPv4(icmp, { src, dst: ME4, ttl: 61 }), rxNs: t.clock + 3000 };
+}
+
+function scenario(ask: boolean) {
+  const { t, out, d } = setup();
+  if (ask) d.handleLine('1 check-support feature icmp-detail');
+  d.handleLine('2 send-probe ip-4 10.0.4.2 ttl 2');
+  d.handleLine('3 send-probe ip-4 10.0.4.2 ttl 3');
+  d.handleLine('4 send-probe ip-4 10.0.4.2 ttl 9');
+  d.handleLine('5 send-probe ip-4 10.0.4.2 ttl 9 size 1400');
+  const q = (i: number) => t.sent[i]!.packet.slice(0, 28);
+  d.handlePackets([
+    fromRouter(t, buildIcmpTimeExceeded({ v6: false, routerSrc: ROUTER, dst: ME4, quoted: q(0) })),
+    fromRouter(t, buildIcmpDestUnreachable({ v6: false, code: 13, routerSrc: ROUTER, dst: ME4, quoted: q(1) })),
+    fromRouter(
+      t,
+      buildIcmpEchoReply({ v6: false, id: 0x4321, seq: 50002, payload: new Uint8Array(64 - 28) }),
+      v4('10.0.4.2'),
+    ),
+    // Fragmentation Needed, next-hop MTU 1280 in the low 16 bits of the rest-of-header word
+    fromRouter(t, buildIcmpDestUnreachable({ v6: false, code: 4, routerSrc: ROUTER, dst: ME4, quoted: q(3), rest: 1280 })),
+  ]);
+  return out;
+}
+
+describe('extensions: icmp-detail', () => {
+  it('without asking, the replies are exactly 0.95 lines', () => {
+    expect(scenario(false)).toEqual([
+      '2 ttl-expired ip-4 10.0.2.2 round-trip-time 3',
+      '3 no-route ip-4 10.0.2.2 round-trip-time 3',
+      '4 reply ip-4 10.0.4.2 round-trip-time 3',
+      '5 no-route ip-4 10.0.2.2 round-trip-time 3',
+    ]);
+  });
+
+  it('after check-support feature icmp-detail: type, code, MTU and the reply TTL', () => {
+    expect(scenario(true)).toEqual([
+      '1 feature-support support ok',
+      '2 ttl-expired ip-4 10.0.2.2 round-trip-time 3 icmp-type 11 icmp-code 0 reply-ttl 61',
+      '3 no-route ip-4 10.0.2.2 round-trip-time 3 icmp-type 3 icmp-code 13 reply-ttl 61',
+      '4 reply ip-4 10.0.4.2 round-trip-time 3 reply-ttl 61',
+      '5 no-route ip-4 10.0.2.2 round-trip-time 3 icmp-type 3 icmp-code 4 mtu 1280 reply-ttl 61',
+    ]);
+  });
+
+  it('is per daemon session: another daemon that was not asked stays 0.95', () => {
+    const a = setup();
+    a.d.handleLine('1 check-support feature icmp-detail');
+    const b = setup();
+    b.d.handleLine('2 send-probe ip-4 10.0.4.2 ttl 2');
+    b.d.handlePackets([
+      fromRouter(b.t, buildIcmpTimeExceeded({ v6: false, routerSrc: ROUTER, dst: ME4, quoted: b.t.sent[0]!.packet.slice(0, 28) })),
+    ]);
+    expect(b.out).toEqual(['2 ttl-expired ip-4 10.0.2.2 round-trip-time 3']);
+  });
+
+  it('ICMPv6 Packet Too Big answers no-route with its MTU only when asked (0.95 ignores it: no-reply)', () => {
+    for (const ask of [false, true]) {
+      const { t, out, d } = setup();
+      if (ask) d.handleLine('1 check-support feature icmp-detail');
+      d.handleLine('7 send-probe ip-6 fd00:0:0:4::2 ttl 9 size 1400 timeout 1');
+      const sent = t.sent[0]!;
+      const ip6 = new Uint8Array(40 + 8);
+      ip6[0] = 0x60;
+      ip6[6] = 58;
+      ip6[7] = 5;
+      ip6.set(ME6, 8);
+      ip6.set(sent.dst, 24);
+      ip6.set(sent.packet.subarray(0, 8), 40);
+      const routerV6 = parseIPv6('fd00:0:0:2::2')!;
+      const ptb = buildIcmpError({ v6: true, type: 2, code: 0, rest: 1280, routerSrc: routerV6, dst: ME6, quoted: ip6 });
+      d.handlePackets([{ source: 'raw', family: 6, from: routerV6, data: ptb, rxNs: t.clock + 4000 }]);
+      d.expire(t.clock + 2e9);
+      expect(out.at(-1)).toBe(ask ? '7 no-route ip-6 fd00:0:0:2::2 round-trip-time 4 icmp-type 2 icmp-code 0 mtu 1280' : '7 no-reply');
+    }
+  });
+});
+
+describe('extensions: dont-fragment', () => {
+  it('without asking, `dont-fragment 1` is ignored as 0.95 ignores unknown names: DF stays clear', () => {
+    const { t, out, d } = setup();
+    d.handleLine('1 send-probe ip-4 10.0.4.2 dont-fragment 1');
+    expect(out).toEqual([]);
+    expect(t.sent[0]!.packet[6]! & 0x40).toBe(0);
+  });
+
+  it('after asking, `dont-fragment 1` sets DF in the raw IPv4 header; 0 and absent leave it clear', () => {
+    const { t, out, d } = setup();
+    d.handleLine('1 check-support feature dont-fragment');
+    d.handleLine('2 send-probe ip-4 10.0.4.2 dont-fragment 1 size 1400');
+    d.handleLine('3 send-probe ip-4 10.0.4.2 dont-fragment 0');
+    d.handleLine('4 send-probe ip-4 10.0.4.2 protocol udp dont-fragment 1');
+    d.handleLine('5 send-probe ip-4 10.0.4.2');
+    d.handleLine('6 send-probe ip-4 10.0.4.2 dont-fragment 2');
+    expect(out).toEqual(['1 feature-support support ok', '6 invalid-argument']);
+    expect(t.sent.map((s) => s.packet[6]! & 0x40)).toEqual([0x40, 0, 0x40, 0]);
+    expect(t.sent[0]!.packet.length).toBe(1400);
+  });
+
+  it('refuses what it cannot send with DF: IPv6, TCP, and everything in datagram mode', () => {
+    const { out, d } = setup();
+    d.handleLine('1 check-support feature dont-fragment');
+    d.handleLine('2 send-probe ip-6 fd00::2 dont-fragment 1');
+    d.handleLine('3 send-probe ip-4 10.0.4.2 protocol tcp dont-fragment 1');
+    expect(out).toEqual(['1 feature-support support ok', '2 invalid-argument', '3 invalid-argument']);
+    const dg = setup('dgram');
+    dg.d.handleLine('1 check-support feature dont-fragment');
+    dg.d.handleLine('2 send-probe ip-4 10.0.4.2 dont-fragment 1');
+    expect(dg.out).toEqual(['1 feature-support support no']);
+    // not turned on: the argument is ignored and the probe goes out (as 0.95)
+    expect(dg.d.inFlight).toBe(1);
+  });
+});
+
+describe('dont-fragment: larger than the path MTU the kernel knows', () => {
+  it('answers packet-too-big with the MTU last reported for that destination', () => {
+    const { t, out, d } = setup();
+    d.handleLine('1 check-support feature icmp-detail');
+    d.handleLine('2 check-support feature dont-fragment');
+    d.handleLine('3 send-probe ip-4 10.0.4.2 size 1500 dont-fragment 1');
+    d.handlePackets([
+      fromRouter(
+        t,
+        buildIcmpDestUnreachable({ v6: false, code: 4, routerSrc: ROUTER, dst: ME4, quoted: t.sent[0]!.packet.slice(0, 28), rest: 1400 }),
+      ),
+    ]);
+    t.emsgsize = 2; // the kernel now refuses larger sends (after a Fragmentation Needed for 10.0.4.2)
+    d.handleLine('4 send-probe ip-4 10.0.4.2 size 1500 dont-fragment 1');
+    d.handleLine('5 send-probe ip-4 10.0.9.9 size 1500 dont-fragment 1');
+    expect(out.slice(3)).toEqual(['4 packet-too-big mtu 1400', '5 packet-too-big']);
+  });
+});
