@@ -148,6 +148,23 @@ export const SEND_PROBE_DEFAULTS = {
   timeout: 10,
 } as const;
 
+// ---- extensions (not in 0.95) ------------------------------------------------------------------
+// A client turns an extension on by asking `check-support feature NAME`; only then does send-probe
+// accept its arguments and do replies carry its words. mtr 0.95 never asks: it sees nothing new.
+
+/** flows (ECMP, issue 14): `check-support feature flow` turns on send-probe `flow N` and replies' `nat 1`. */
+export const FLOW_FEATURE = 'flow';
+/** send-probe `flow N`: the probe goes out on stable flow N (0..MAX_FLOW), its sequence carried elsewhere */
+export const FLOW_ARG = 'flow';
+/** the highest flow number */
+export const MAX_FLOW = 255;
+/** a probe result's `nat 1`: the quoted probe's flow fields (source port, checksum) are not the ones sent */
+export const NAT_REPLY_ARG = 'nat';
+/** flows of UDP and TCP without `local-port`: flow N leaves from FLOW_BASE_PORT + N */
+export const FLOW_BASE_PORT = 50000;
+/** UDP flows without `port`: the destination port (traceroute's first) */
+export const FLOW_UDP_PORT = 33434;
+
 // ---- compile-time ties to types.ts ------------------------------------------------------------
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

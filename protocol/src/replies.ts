@@ -2,7 +2,7 @@
 // parsed strictly: a line that does not have exactly the shape of a known reply is kept whole as
 // the `unknown` variant. parseReply never throws.
 
-import { BARE_REPLIES, PROBE_RESULT_REPLIES, REPLY, REPLY_ARG } from './names.js';
+import { BARE_REPLIES, NAT_REPLY_ARG, PROBE_RESULT_REPLIES, REPLY, REPLY_ARG } from './names.js';
 import { cStrtol, tokenize } from './parse.js';
 import type { BareReplyName, MplsLabel, ProbeResultName, ProbeResultReply, Reply } from './types.js';
 import { assertNever, checkInt, checkWord } from './words.js';
@@ -49,8 +49,11 @@ export function formatReply(r: Reply): string {
 function formatProbeResult(token: number, r: ProbeResultReply): string {
   const rtt = checkInt(r.roundTripTime, 'round-trip-time');
   const head = `${token} ${r.type} ip-${checkIpVersion(r.ipVersion)} ${checkWord(r.address, 'address')}`;
-  const line = `${head} ${REPLY_ARG.roundTripTime} ${rtt}`;
-  return r.mpls !== undefined && r.mpls.length > 0 ? `${line} ${REPLY_ARG.mpls} ${formatMpls(r.mpls)}` : line;
+  let line = `${head} ${REPLY_ARG.roundTripTime} ${rtt}`;
+  if (r.mpls !== undefined && r.mpls.length > 0) line += ` ${REPLY_ARG.mpls} ${formatMpls(r.mpls)}`;
+  // extension `flow`: only set on replies to a client that asked for it
+  if (r.nat === true) line += ` ${NAT_REPLY_ARG} 1`;
+  return line;
 }
 
 function checkIpVersion(v: unknown): 4 | 6 {
@@ -171,6 +174,7 @@ function parseProbeResult(token: number, type: ProbeResultName, tokens: string[]
   let address: string | undefined;
   let roundTripTime: number | undefined;
   let mpls: MplsLabel[] | undefined;
+  let nat: true | undefined;
   for (let i = 2; i < tokens.length; i += 2) {
     const key = tokens[i] as string;
     const value = tokens[i + 1] as string;
@@ -191,10 +195,14 @@ function parseProbeResult(token: number, type: ProbeResultName, tokens: string[]
         mpls = parseMpls(value);
         if (mpls === undefined) return undefined;
         break;
+      case NAT_REPLY_ARG:
+        if (nat !== undefined || value !== '1') return undefined;
+        nat = true;
+        break;
       default:
         return undefined;
     }
   }
   if (ipVersion === undefined || address === undefined || roundTripTime === undefined) return undefined;
-  return { token, type, ipVersion, address, roundTripTime, mpls };
+  return nat ? { token, type, ipVersion, address, roundTripTime, mpls, nat } : { token, type, ipVersion, address, roundTripTime, mpls };
 }

@@ -3,7 +3,7 @@
 // ignored, the first bad value answers `TOKEN invalid-argument`. Checks that depend on the host
 // (ip version / protocol support, ttl and size limits at send time) belong to the daemon.
 
-import { ARG, COMMAND, MIN_LOCAL_PORT, SEND_PROBE_DEFAULTS } from './names.js';
+import { ARG, COMMAND, FLOW_ARG, MIN_LOCAL_PORT, SEND_PROBE_DEFAULTS } from './names.js';
 import { parseCIntArgument } from './parse.js';
 import type {
   BareReply,
@@ -111,6 +111,12 @@ function decodeSendProbe(cmd: RawCommand): SendProbeRequest | InvalidArgumentRep
         const n = parseCIntArgument(value);
         if (n === undefined || n < MIN_LOCAL_PORT) return invalidArgument(cmd.token);
         req.localPort = n;
+        break;
+      }
+      case FLOW_ARG: {
+        // an extension's argument: never an error here (0.95 ignores the pair); the daemon decides
+        const n = parseCIntArgument(value);
+        req.flow = n === undefined ? -1 : n;
         break;
       }
       case ARG.port:
@@ -232,5 +238,6 @@ function sendProbeArgs(req: SendProbeRequest): Array<[string, string]> {
   if (req.mark !== undefined) num(ARG.mark, req.mark);
   num(ARG.timeout, req.timeout);
   if (req.localDevice !== undefined) args.push([ARG.localDevice, req.localDevice]);
+  if (req.flow !== undefined) num(FLOW_ARG, req.flow);
   return args;
 }

@@ -45,6 +45,11 @@ export interface SendProbeRequest {
   /** seconds */
   timeout: number;
   localDevice: string | undefined;
+  /**
+   * extension `flow` (not in 0.95): send-probe `flow N` as given (any int; -1 when its value is not
+   * one); the daemon honours it only after `check-support feature flow`. Absent when not given.
+   */
+  flow?: number;
 }
 
 export interface CheckSupportRequest {
@@ -79,6 +84,8 @@ export interface ProbeResultReply {
   /** microseconds */
   roundTripTime: number;
   mpls: MplsLabel[] | undefined;
+  /** extension `flow` (not in 0.95): `nat 1`, the quoted probe's flow fields were rewritten on the way */
+  nat?: true;
 }
 
 /** Replies that are only a word after the token. */
