@@ -109,6 +109,7 @@ const ECHO_QUOTE_V4 = {
   ipId: 0xabcd,
   icmpId: 0x1234,
   icmpSeq: 7,
+  icmpChecksum: 0xe5c4,
   srcPort: undefined,
   dstPort: undefined,
   udpLength: undefined,
@@ -116,7 +117,7 @@ const ECHO_QUOTE_V4 = {
   tcpSeq: undefined,
   sctpVtag: undefined,
 };
-const ECHO_QUOTE_V6 = { ...ECHO_QUOTE_V4, src: '2001:db8::1', dst: '2001:db8:3::1', ipId: undefined, icmpSeq: 8 };
+const ECHO_QUOTE_V6 = { ...ECHO_QUOTE_V4, src: '2001:db8::1', dst: '2001:db8:3::1', ipId: undefined, icmpSeq: 8, icmpChecksum: 0x1202 };
 
 describe('fixtures are internally consistent (checksums as a router computes them)', () => {
   it.each([TE_ECHO_V4, TE_UDP_V4, TE_TCP_V4, TE_MPLS_V4, TE_MPLS_LEGACY_V4])('IPv4 header and ICMP checksums verify', (h) => {
@@ -156,6 +157,7 @@ describe('decodeIPv4Packet', () => {
       ipId: 0x0101,
       icmpId: undefined,
       icmpSeq: undefined,
+      icmpChecksum: undefined,
       srcPort: 40000,
       dstPort: 33434,
       udpLength: 16,

@@ -46,6 +46,8 @@ export interface QuotedProbe {
   ipId?: number | undefined;
   icmpId?: number | undefined;
   icmpSeq?: number | undefined;
+  /** quoted ICMP echo checksum: a flow probe (Paris style) keeps it fixed per flow */
+  icmpChecksum?: number | undefined;
   srcPort?: number | undefined;
   dstPort?: number | undefined;
   udpLength?: number | undefined;
@@ -317,6 +319,7 @@ function decodeQuoted(b: Uint8Array, s: number, e: number, family: IpFamily): Qu
   let protocol: QuotedProtocol;
   let icmpId: number | undefined;
   let icmpSeq: number | undefined;
+  let icmpChecksum: number | undefined;
   let srcPort: number | undefined;
   let dstPort: number | undefined;
   let udpLength: number | undefined;
@@ -328,6 +331,7 @@ function decodeQuoted(b: Uint8Array, s: number, e: number, family: IpFamily): Qu
     protocol = 'icmp';
     icmpId = u16(b, t + 4);
     icmpSeq = u16(b, t + 6);
+    icmpChecksum = u16(b, t + 2);
   } else if (proto === 17) {
     protocol = 'udp';
     srcPort = u16(b, t);
@@ -355,6 +359,7 @@ function decodeQuoted(b: Uint8Array, s: number, e: number, family: IpFamily): Qu
     ipId,
     icmpId,
     icmpSeq,
+    icmpChecksum,
     srcPort,
     dstPort,
     udpLength,
