@@ -8,6 +8,9 @@ import {
   parseCommandLine,
   DEFAULT_DIALECT,
   ERRNO,
+  FLOW_FEATURE,
+  MAX_FLOW,
+  SUPPORT,
   replyForErrno,
   type Dialect,
   type CheckSupportRequest,
@@ -17,10 +20,10 @@ import {
   type Reply,
   type SendProbeRequest,
 } from '@mtr-ts/protocol';
-import { decodeAnswer, formatAddress, parseAddress } from './codec.js';
+import { decodeAnswer, formatAddress, parseAddress, udpFlowSequence } from './codec.js';
 import { supportOf } from './check-support.js';
 import { destinationKind, echoSource } from './destination.js';
-import { matchAnswer, type MatchLookup } from './matcher.js';
+import { matchAnswer, matchNatRewrite, type MatchLookup } from './matcher.js';
 import { sendDgram, sendRaw, sendStream, type SenderContext, type Sent } from './send-probe.js';
 import { SourceCache } from './source-cache.js';
 import { ProbeTable, type Probe, DEFAULT_MAX_IN_FLIGHT } from './probes.js';
@@ -35,6 +38,8 @@ import {
 
 
 const TCP_ICMP_GRACE_NS = 20e6;
+/** flow source ports (without local-port) are drawn from the dynamic range */
+const FLOW_PORT_MIN = 49152;
 
 export interface DaemonOptions {
   maxInFlight?: number;
@@ -43,6 +48,8 @@ export interface DaemonOptions {
   /** the IPv4 identification of raw IPv4 probes (1..65535); random when not given */
   ipId?: number;
   firstSequence?: number;
+  /** extension `flow`: flow 0's source port when a probe gives no local-port; random when not given */
+  flowPortBase?: number;
   /** which probe protocols this build can send */
   protocols?: ReadonlySet<string>;
   /** whether SO_MARK may be set (needs CAP_NET_ADMIN) */
@@ -74,12 +81,15 @@ export class Daemon {
   private readonly txProbes = new Map<number, Probe>();
   /** datagram mode: the ping sockets' ports, which the kernel uses as ICMP identifiers (IPv4, IPv6) */
   private readonly pingIds: [number, number] = [-1, -1];
+  /** extensions (not in 0.95) this client turned on by asking `check-support feature NAME` */
+  private readonly extensions = new Set<string>();
   /** what the send strategies use of the daemon */
   private readonly sender: SenderContext;
   /** what the matcher sees of the tables */
   private readonly lookup: MatchLookup = {
     bySequence: (sequence) => this.probes.get(sequence),
     byTcpId: (id) => this.tcpProbes.get(id),
+    udpFlowSequence: (ipId) => udpFlowSequence(this.ipId, ipId),
     icmpId: (source, family) => (source === 'raw' ? this.icmpId : this.pingIds[family === 4 ? 0 : 1]),
   };
   /** called whenever the earliest deadline may have changed */
@@ -104,6 +114,7 @@ export class Daemon {
       sources: this.sources,
       icmpId: this.icmpId,
       ipId: this.ipId,
+      flowPortBase: opts.flowPortBase ?? FLOW_PORT_MIN + Math.floor(Math.random() * (0x10000 - MAX_FLOW - FLOW_PORT_MIN)),
       takeTxId: () => {
         // A fresh id per send (uint32, wrapping): a stamp is only ever taken for the send it names.
         const id = nextTxId;
@@ -161,7 +172,10 @@ export class Daemon {
   }
 
   private checkSupport(req: CheckSupportRequest): void {
-    this.reply({ token: req.token, type: 'feature-support', support: this.support(req.feature) });
+    const support = this.support(req.feature);
+    // asking for an extension this daemon has turns it on
+    if (req.feature === FLOW_FEATURE && support === SUPPORT.ok) this.extensions.add(FLOW_FEATURE);
+    this.reply({ token: req.token, type: 'feature-support', support });
   }
 
   support(feature: string): string {
@@ -244,6 +258,17 @@ export class Daemon {
       }
     }
 
+    // extension `flow`: honoured once asked for (0.95 ignores the pair, and so do we before that);
+    // flows are built whole (raw sockets), for ICMP and UDP
+    const flow = this.extensions.has(FLOW_FEATURE) ? req.flow : undefined;
+    if (
+      flow !== undefined &&
+      (!Number.isInteger(flow) || flow < 0 || flow > MAX_FLOW || this.modeOf(family) !== 'raw' || (req.protocol !== 'icmp' && req.protocol !== 'udp'))
+    ) {
+      this.reply({ token, type: 'invalid-argument', reason: undefined });
+      return;
+    }
+
     const opts: ProbeOptions = { ttl: req.ttl, tos: req.tos };
     // SO_MARK is a u32: 0.95 passes the int it parsed, so 3000000000 and -1 are marks too
     if (req.mark !== undefined) opts.mark = req.mark >>> 0;
@@ -257,7 +282,7 @@ export class Daemon {
           ? sendStream(this.sender, req, family, dst, opts)
           : this.modeOf(family) === 'dgram'
             ? sendDgram(this.sender, req, family, dst, opts)
-            : sendRaw(this.sender, req, family, dst, src, opts);
+            : sendRaw(this.sender, req, family, dst, src, opts, flow);
       if (s === undefined) {
         this.reply({ token, type: 'invalid-argument', reason: undefined });
         return;
@@ -289,6 +314,9 @@ export class Daemon {
     };
     if (sent.ipId !== undefined) probe.ipId = sent.ipId;
     if (sent.icmpLength !== undefined) probe.icmpLength = sent.icmpLength;
+    if (sent.flow !== undefined) probe.flow = sent.flow;
+    if (sent.flowIcmpId !== undefined) probe.flowIcmpId = sent.flowIcmpId;
+    if (sent.flowChecksum !== undefined) probe.flowChecksum = sent.flowChecksum;
     const earliest = this.probes.peekDeadline();
     this.probes.add(probe);
     if (probe.tcpId >= 0) this.tcpProbes.set(probe.tcpId, probe);
@@ -329,16 +357,21 @@ export class Daemon {
       this.stats.ignoredPackets++;
       return;
     }
-    const probe = matchAnswer(answer, p, this.lookup);
+    let probe = matchAnswer(answer, p, this.lookup);
+    let nat = false;
+    if (probe === undefined && this.extensions.has(FLOW_FEATURE)) {
+      probe = matchNatRewrite(answer, p, this.lookup);
+      nat = probe !== undefined;
+    }
     if (probe === undefined) {
       this.stats.unmatchedPackets++;
       return;
     }
-    this.answer(probe, p, answer.kind === 'echo' ? 'reply' : answer.type, answer.kind === 'quoted' ? answer.mpls : undefined);
+    this.answer(probe, p, answer.kind === 'echo' ? 'reply' : answer.type, answer.kind === 'quoted' ? answer.mpls : undefined, nat);
   }
 
   /** Answers a probe. The reply is written first: should that fail, the probe stays in flight and its deadline still answers it. */
-  private answer(probe: Probe, p: Received, result: ProbeResultName, mpls: MplsLabel[] | undefined): void {
+  private answer(probe: Probe, p: Received, result: ProbeResultName, mpls: MplsLabel[] | undefined, nat = false): void {
     // 0.96 says no-route-host for a router's Destination Unreachable (whatever its code)
     const type = result === 'no-route' && this.dialect === '0.96' ? 'no-route-host' : result;
     // The matcher never takes an answer stamped before its probe left, and a TCP end is stamped
@@ -351,6 +384,7 @@ export class Daemon {
       address: formatAddress(p.family, p.from),
       roundTripTime: rtt,
       mpls,
+      ...(nat ? { nat: true as const } : {}),
     });
     this.finish(probe);
   }

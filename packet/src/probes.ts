@@ -36,6 +36,11 @@ export interface Probe {
   ipId?: number;
   /** ICMP probes: the length of the echo request message (an echo reply of another length is not for it) */
   icmpLength?: number;
+  /** extension `flow`: the stable flow it went out on (undefined: a classic probe) */
+  flow?: number;
+  /** ICMP flow probes: the identifier and checksum the flow's echo requests carry */
+  flowIcmpId?: number;
+  flowChecksum?: number;
   /** departure + timeout (ns) */
   deadlineNs: number;
   /** position in the deadline heap; -1 when not in it */

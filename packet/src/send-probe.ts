@@ -4,7 +4,7 @@
 // undefined when the request cannot be built (answered invalid-argument); send errors are thrown.
 
 import { ERRNO, type SendProbeRequest } from '@mtr-ts/protocol';
-import { buildDgramPayload, buildProbe, needsSource } from './codec.js';
+import { buildDgramPayload, buildProbe, icmpFlowIdentity, needsSource, udpFlowIpId } from './codec.js';
 import type { ProbeTable } from './probes.js';
 import type { SourceCache } from './source-cache.js';
 import { isSendError, type ProbeOptions, type SendOptions, type Transport } from './transport.js';
@@ -28,6 +28,8 @@ export interface SenderContext {
   readonly sources: SourceCache;
   readonly icmpId: number;
   readonly ipId: number;
+  /** extension `flow`: the source port of flow 0 when the client gives no local-port */
+  readonly flowPortBase: number;
   /** a fresh txId for a raw send's transmit stamp */
   takeTxId(): number;
   /** datagram mode: the ping socket's port, which the kernel made the ICMP identifier */
@@ -49,6 +51,10 @@ export interface Sent {
   ipId?: number;
   /** ICMP: the echo request's length */
   icmpLength?: number;
+  /** extension `flow`: the flow, and for ICMP the identifier and checksum it carries */
+  flow?: number;
+  flowIcmpId?: number;
+  flowChecksum?: number;
 }
 
 /** Raw sockets: we build the packet (IPv4 with its header; IPv6 from the transport header). */
@@ -59,10 +65,18 @@ export function sendRaw(
   dst: Uint8Array,
   src: Uint8Array | undefined,
   opts: ProbeOptions,
+  flow?: number,
 ): Sent | undefined {
   const sequence = c.probes.allocateSequence();
-  const source = src ?? (needsSource(req) ? c.sources.get(family, dst) : undefined);
-  const built = buildProbe(req, family, dst, source, { icmpId: c.icmpId, sequence, ipId: c.ipId });
+  const source = src ?? (needsSource(req, family, flow) ? c.sources.get(family, dst) : undefined);
+  // a UDP flow probe's IPv4 identification carries its sequence too (codec.ts udpFlowIpId)
+  const ipId = flow !== undefined && req.protocol === 'udp' ? udpFlowIpId(c.ipId, sequence) : c.ipId;
+  const built = buildProbe(req, family, dst, source, {
+    icmpId: c.icmpId,
+    sequence,
+    ipId,
+    ...(flow === undefined ? {} : { flow, flowPortBase: c.flowPortBase }),
+  });
   if (built === undefined) return undefined;
   const sendOpts: SendOptions = {};
   if (opts.mark !== undefined) sendOpts.mark = opts.mark;
@@ -85,9 +99,16 @@ export function sendRaw(
     sequence,
     tcpId: -1,
     txId,
-    ...(family === 4 ? { ipId: c.ipId } : {}),
+    ...(family === 4 ? { ipId } : {}),
     ...(req.protocol === 'icmp' ? { icmpLength: family === 4 ? built.bytes.length - 20 : built.bytes.length } : {}),
+    ...(flow === undefined ? {} : { flow }),
+    ...(flow !== undefined && req.protocol === 'icmp' ? flowIcmp(c.icmpId, flow) : {}),
   };
+}
+
+function flowIcmp(icmpId: number, flow: number): { flowIcmpId: number; flowChecksum: number } {
+  const f = icmpFlowIdentity(icmpId, flow);
+  return { flowIcmpId: f.id, flowChecksum: f.checksum };
 }
 
 /** Datagram sockets (no privileges): the kernel builds the headers and owns the ICMP identifier. */
