@@ -38,9 +38,23 @@ export type RefusalReason =
 
 export type ProbeOutcome =
   /** the destination answered (ICMP echo reply, UDP port unreachable, TCP SYN-ACK or RST, ...) */
-  | { readonly kind: 'reply'; readonly address: string; readonly rtt: number; readonly mpls: readonly MplsLabel[] | undefined }
+  | {
+      readonly kind: 'reply';
+      readonly address: string;
+      readonly rtt: number;
+      readonly mpls: readonly MplsLabel[] | undefined;
+      /** a flow probe's quote came back with its flow fields rewritten: a NAT on the way (extension `flow`) */
+      readonly nat?: true;
+    }
   /** a router on the way answered Time Exceeded: it is the hop at this TTL */
-  | { readonly kind: 'ttl-expired'; readonly address: string; readonly rtt: number; readonly mpls: readonly MplsLabel[] | undefined }
+  | {
+      readonly kind: 'ttl-expired';
+      readonly address: string;
+      readonly rtt: number;
+      readonly mpls: readonly MplsLabel[] | undefined;
+      /** as for `reply` */
+      readonly nat?: true;
+    }
   /** a router or the destination answered Destination Unreachable: the path ends there */
   | {
       readonly kind: 'unreachable';
@@ -48,6 +62,8 @@ export type ProbeOutcome =
       readonly address: string;
       readonly rtt: number;
       readonly mpls: readonly MplsLabel[] | undefined;
+      /** as for `reply` */
+      readonly nat?: true;
     }
   /** nothing came back within the probe's timeout */
   | { readonly kind: 'no-reply' }
