@@ -20,6 +20,8 @@ export interface HopAnswer {
   readonly reply: ReplyInfo;
   /** set for an unreachable answer: the path ends at this hop */
   readonly error: HopError | undefined;
+  /** the quote came back with the flow fields rewritten: a NAT before this hop (`flow` extension) */
+  readonly nat?: boolean;
 }
 
 interface ResponderAcc {
@@ -142,6 +144,8 @@ export class HopStats {
   private readonly ring: ProbeRing;
   private lastProbeNo = 0;
   private lastProbeState: LastProbe = 'none';
+  /** answers with `nat` set */
+  private natAnswers = 0;
   /** per flow (ECMP), by ProbeRef.flow; empty for classic probing */
   private readonly flowAccs = new Map<number, FlowAcc>();
   /** the last snapshot, reused until the hop changes (snapshots are immutable, so sharing is safe) */
@@ -188,6 +192,7 @@ export class HopStats {
       f.latest = a.address;
       if (!f.seen.includes(a.address) && f.seen.length < MAX_RESPONDERS) f.seen.push(a.address);
     }
+    if (a.nat === true) this.natAnswers++;
     const known = this.state.responders.length;
     this.state = reduceHop(this.state, { kind: 'reply', address: a.address, rtt: a.rtt, mpls: a.mpls, error: a.error });
     const isNew = this.state.responders.length > known;
@@ -326,6 +331,7 @@ export class HopStats {
       samples: Object.freeze(samples),
       state: freezeState(s),
       ...(flows === undefined ? {} : { flows, balancing: balancingOf(flows) }),
+      ...(this.natAnswers > 0 ? { nat: this.natAnswers } : {}),
     });
   }
 

@@ -156,6 +156,11 @@ export interface HopSnapshot {
   readonly flows?: readonly FlowSnapshot[] | undefined;
   /** what the flows tell of this hop's load balancing; undefined for classic probing */
   readonly balancing?: Balancing | undefined;
+  /**
+   * answers whose quote of a flow probe came back with its flow fields rewritten (the packet process's
+   * `nat 1`): a NAT between us and this hop. Absent when none.
+   */
+  readonly nat?: number | undefined;
 }
 
 /** Why the path, as probed, ends where it does. */
