@@ -63,7 +63,7 @@ export const OPTIONS = [
   { long: 'diagnose', kind: 'flag', help: 'say what the trace means: a Diagnosis section (-r/-w), verdicts (--json-rich, --ndjson)' },
   { long: 'html', kind: 'string', arg: 'FILE', help: 'write the trace, the diagnosis and a latency chart to FILE as one HTML page' },
   { long: 'confirm', kind: 'flag', help: 'probe with TCP (at most 40 probes) to settle an uncertain verdict; implies --diagnose' },
-  { long: 'flows', kind: 'int', arg: 'COUNT', help: 'ECMP: probe COUNT stable flows per TTL (UDP)' },
+  { long: 'flows', kind: 'int', arg: 'COUNT', help: 'ECMP: probe COUNT stable flows per TTL (ICMP, UDP)' },
   { long: 'members', kind: 'flag', help: 'ECMP: one report line per responder of a hop' },
   { long: 'curses', short: 't', kind: 'flag', help: 'use the live full-screen display (default)' },
   { long: 'displaymode', kind: 'int', arg: 'MODE', help: 'live display: 0 stats, 1-2 chart, 3 both' },
@@ -111,9 +111,10 @@ export function helpText(): string {
     'verdicts need 20 probes per hop and two windows in a row, so run 100 cycles or more (-c 100).',
     '--html FILE writes a self-contained page; --confirm may send up to 40 TCP probes per target.',
     '',
-    'ECMP: --flows N (UDP only for now; 1-64) sends each TTL\'s probes on N fixed (source port,',
-    'destination port) pairs in turn, the sequence carried in the UDP checksum, so each flow keeps one',
-    'path through load-balanced hops; losses are charged to the flow\'s member. --members (implied by',
+    'ECMP: --flows N (ICMP or -u; 1-64) sends each TTL\'s probes on N stable flows in turn: ICMP keeps',
+    'identifier and checksum fixed per flow (needs mtr-packet-ts with raw sockets), UDP a fixed (source',
+    'port, destination port) pair, the sequence carried elsewhere, so each flow keeps one path through',
+    'load-balanced hops; losses are charged to the flow\'s member. --members (implied by',
     '--flows) lists each responder of a hop on its own report line with its own statistics and its share',
     'of the probes; --json-rich adds per-flow statistics. Without them the report is mtr 0.95\'s.',
     '',
@@ -426,8 +427,8 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
   if (has('flows')) {
     const n = toInt(last('flows'), '--flows');
     if (n < 1 || n > MAX_FLOWS) throw new UsageError(`value ${n} out of range (1 - ${MAX_FLOWS}) for --flows`);
-    if (cfg.protocol !== 'udp') {
-      throw new UsageError(`--flows needs -u for now: stable ${cfg.protocol.toUpperCase()} flows wait for the packet program's flow extension`);
+    if (cfg.protocol !== 'udp' && cfg.protocol !== 'icmp') {
+      throw new UsageError(`--flows works with ICMP and UDP (-u) for now: stable ${cfg.protocol.toUpperCase()} flows wait for the packet program`);
     }
     if (cfg.localPort !== 0 && cfg.localPort + n - 1 > 65535) throw new UsageError(`--flows ${n} from -L ${cfg.localPort} passes port 65535`);
     cfg.flows = n;

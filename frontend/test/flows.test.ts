@@ -137,16 +137,15 @@ describe('classic probing keeps the hop snapshot as it was', () => {
 
 describe('--flows and --members options', () => {
   const parse = (a: string[]) => parseOptions(a, undefined, { isRoot: true, readFile: () => '' });
-  it('--flows N with -u sets flows and members', () => {
+  it('--flows N with ICMP or -u sets flows and members', () => {
     expect(parse(['-u', '--flows', '8', 'x'])).toMatchObject({ flows: 8, members: true });
+    expect(parse(['--flows', '2', 'x'])).toMatchObject({ flows: 2, members: true, protocol: 'icmp' });
     expect(parse(['--members', 'x'])).toMatchObject({ flows: undefined, members: true });
     expect(parse(['x'])).toMatchObject({ flows: undefined, members: false });
   });
-  it('refuses ICMP and TCP flows with one line, and out-of-range counts', () => {
-    expect(() => parse(['--flows', '2', 'x'])).toThrow(
-      "--flows needs -u for now: stable ICMP flows wait for the packet program's flow extension",
-    );
-    expect(() => parse(['-T', '--flows', '2', 'x'])).toThrow(/stable TCP flows wait/);
+  it('refuses TCP and SCTP flows with one line, and out-of-range counts', () => {
+    expect(() => parse(['-T', '--flows', '2', 'x'])).toThrow('--flows works with ICMP and UDP (-u) for now: stable TCP flows wait for the packet program');
+    expect(() => parse(['-S', '--flows', '2', 'x'])).toThrow(/stable SCTP flows wait/);
     expect(() => parse(['-u', '--flows', '0', 'x'])).toThrow(/out of range \(1 - 64\)/);
     expect(() => parse(['-u', '--flows', '65', 'x'])).toThrow(/out of range/);
     expect(() => parse(['-u', '-L', '65535', '--flows', '2', 'x'])).toThrow(/passes port 65535/);
