@@ -44,11 +44,13 @@ export interface ProbeIdentity {
 /**
  * An ICMP flow's identifier and checksum (Paris traceroute style: both fixed for every probe of the
  * flow, the sequence free). The identifier is the daemon's own plus the flow, so it stays as much
- * ours as the classic probes'; the checksum is spread over 1..0xfffe (0 and 0xffff cannot be kept).
+ * ours as the classic probes'. The checksum depends on the flow only, spread over 1..0xfffe (0 and
+ * 0xffff cannot be kept): a router hashing the first bytes of the ICMP header (type, code, checksum)
+ * sends flow N the same way in every run, as a UDP flow's fixed ports do.
  */
 export function icmpFlowIdentity(icmpId: number, flow: number): { id: number; checksum: number } {
   const id = (icmpId + flow) & 0xffff;
-  let checksum = (Math.imul(icmpId ^ 0x5bd1, 0x2c1b) + Math.imul(flow + 1, 0x9e37)) & 0xffff;
+  let checksum = (Math.imul(flow + 1, 0x9e37) + 0x3c5a) & 0xffff;
   if (checksum === 0 || checksum === 0xffff) checksum = 1 + flow;
   return { id, checksum };
 }
