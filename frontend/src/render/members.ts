@@ -49,7 +49,9 @@ export function flowLines(t: TargetSnapshot, from: number, to: number): string[]
     }
   }
   if (byFlow.size === 0) return [];
-  const out = ['Flows (local port>port: responder loss% per TTL):'];
+  // ICMP flows are the packet process's (identifier and checksum per flow): named by number
+  const icmp = t.options.protocol === 'icmp';
+  const out = [icmp ? 'Flows (ICMP flow: responder loss% per TTL):' : 'Flows (local port>port: responder loss% per TTL):'];
   for (const flow of [...byFlow.keys()].sort((a, b) => a - b)) {
     const m = byFlow.get(flow) as Map<number, FlowSnapshot>;
     const p = flowPorts(t.options, flow);
@@ -60,7 +62,8 @@ export function flowLines(t: TargetSnapshot, from: number, to: number): string[]
       const more = f !== undefined && f.responders.length > 1 ? `(+${f.responders.length - 1})` : '';
       hops.push(`${who}${more} ${(f?.stats.lossPercent ?? 0).toFixed(1)}%`);
     }
-    out.push(` ${String(flow + 1).padStart(2, ' ')}. ${p.localPort}>${p.port}: ${hops.join(' | ')}`);
+    const label = icmp ? `flow ${flow}` : `${p.localPort}>${p.port}`;
+    out.push(` ${String(flow + 1).padStart(2, ' ')}. ${label}: ${hops.join(' | ')}`);
   }
   return out;
 }
