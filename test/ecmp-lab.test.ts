@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ipPackets, l4ChecksumOk, icmp4ChecksumOk, l4u16 } from './support/pcap-read.js';
 import { createEcmpLab, type EcmpLab } from './lab/ecmp-lab.js';
 import { canRunLab } from './lab/lab.js';
-import { inCI, ourFrontend } from './support/env.js';
+import { inCI, ourFrontend, ourPacket, referenceMtr } from './support/env.js';
 
 const RUN_MS = 40_000;
 const TEST_MS = 60_000;
@@ -44,6 +44,18 @@ const balancing = (report: string): string[] =>
 /** Each flow's TTL-2 responder from the "Flows" lines. */
 function flowMembers(report: string): string[] {
   return [...report.matchAll(/^ +\d+\. (?:\d+>\d+|flow \d+): [^|]+\| (\S+?)(?:\(\+\d+\))? /gm)].map((m) => m[1]!);
+}
+
+/** mtr 0.95's `-n -r` report: every hop's responders, the extra ones from the lines under it. */
+function mtrHops(report: string): Array<[number, string[]]> {
+  const hops: Array<[number, string[]]> = [];
+  for (const line of report.split('\n')) {
+    const m = /^\s*(\d+)\.\|--\s+(\S+)/.exec(line);
+    if (m) hops.push([Number(m[1]), [m[2]!]]);
+    const more = /^ {8}(\S+)\s*$/.exec(line);
+    if (more && hops.length > 0) hops[hops.length - 1]![1].push(more[1]!);
+  }
+  return hops.map(([n, hs]) => [n, [...hs].sort()]);
 }
 
 const can = canRunLab();
@@ -235,6 +247,32 @@ if (!can.ok) console.warn(`[lab] skipping ECMP suite: ${can.reason}`);
       },
       TEST_MS,
     );
+
+    for (const [mode, flags] of [
+      ['ICMP', []],
+      ['UDP', ['-u']],
+      ['TCP', ['-T', '-P', '80']],
+    ] as const) {
+      it.skipIf(referenceMtr === undefined)(
+        `mtr 0.95 driving mtr-packet-ts (${mode}) lists the hops and both members as with its own mtr-packet`,
+        async () => {
+          const target = family === 4 ? l().target4 : l().target6;
+          const argv = ['mtr', `-${family}`, ...flags, '-n', '-r', '-c', '20', '-i', '0.1', target];
+          const withOurs = await l().exec('client', ['env', `MTR_PACKET=${ourPacket}`, ...argv], { timeoutMs: RUN_MS });
+          const withTheirs = await l().exec('client', argv, { timeoutMs: RUN_MS });
+          expect(withOurs.code, withOurs.stderr).toBe(0);
+          expect(withTheirs.code, withTheirs.stderr).toBe(0);
+          const expected = [
+            [1, [family === 4 ? l().lb4 : l().lb6]],
+            [2, [...mem()].sort()],
+            [3, [target]],
+          ];
+          expect(mtrHops(withTheirs.stdout), withTheirs.stdout).toEqual(expected);
+          expect(mtrHops(withOurs.stdout), withOurs.stdout).toEqual(expected);
+        },
+        TEST_MS,
+      );
+    }
 
     it(
       '--flows refuses TCP with one clear line',
