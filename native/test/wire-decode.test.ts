@@ -39,7 +39,9 @@ function plain(d: DecodedPacket): unknown {
   if (d.kind === 'ignored') return d;
   const fmt = (b: Uint8Array): string => (b.length === 4 ? formatIPv4(b) : formatIPv6(b));
   if (d.kind === 'echo-reply') return { ...d, from: fmt(d.from) };
-  return { ...d, from: fmt(d.from), quoted: { ...d.quoted, src: fmt(d.quoted.src), dst: fmt(d.quoted.dst) } };
+  // the quoted tail (bytes past the first 8 of the transport header) is checked on its own
+  const { tail: _tail, ...quoted } = d.quoted;
+  return { ...d, from: fmt(d.from), quoted: { ...quoted, src: fmt(d.quoted.src), dst: fmt(d.quoted.dst) } };
 }
 
 function asError(d: DecodedPacket): IcmpError {
@@ -148,10 +150,20 @@ describe('decodeIPv4Packet', () => {
     });
   });
 
+  it('the quoted transport bytes past the first 8 are the tail, as far as quoted', () => {
+    const full = bytes(TE_ECHO_V4);
+    const d = asError(decodeIPv4Packet(full));
+    // outer IPv4 20 + ICMP 8 + quoted IPv4 20 + echo header 8: the rest is the echo's data
+    expect(Array.from(d.quoted.tail!)).toEqual(Array.from(full.subarray(56)));
+    expect(asError(decodeIPv4Packet(full.subarray(0, 56))).quoted.tail!.length).toBe(0);
+  });
+
   it('Time Exceeded quoting UDP exposes ports, length and the checksum field', () => {
     const d = asError(decodeIPv4Packet(bytes(TE_UDP_V4)));
     expect(plain(d)).toMatchObject({ kind: 'time-exceeded', from: '10.0.2.1' });
-    expect({ ...d.quoted, src: formatIPv4(d.quoted.src), dst: formatIPv4(d.quoted.dst) }).toEqual({
+    const { tail, ...quoted } = d.quoted;
+    expect(tail!.length).toBe(8); // the 16-byte datagram quoted whole
+    expect({ ...quoted, src: formatIPv4(d.quoted.src), dst: formatIPv4(d.quoted.dst) }).toEqual({
       ...ECHO_QUOTE_V4,
       protocol: 'udp',
       ipId: 0x0101,

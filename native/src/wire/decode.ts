@@ -55,6 +55,8 @@ export interface QuotedProbe {
   udpChecksum?: number | undefined;
   tcpSeq?: number | undefined;
   sctpVtag?: number | undefined;
+  /** the quoted transport bytes after the first 8, as far as the router quoted them (a view; may be empty) */
+  tail?: Uint8Array | undefined;
 }
 
 export interface EchoReply {
@@ -366,5 +368,6 @@ function decodeQuoted(b: Uint8Array, s: number, e: number, family: IpFamily): Qu
     udpChecksum,
     tcpSeq,
     sctpVtag,
+    tail: b.subarray(t + 8, e),
   };
 }
