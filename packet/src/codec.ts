@@ -39,6 +39,21 @@ export interface ProbeIdentity {
   flow?: number;
   /** extension `flow`: the source port of flow 0 when `local-port` is not given (per daemon) */
   flowPortBase?: number;
+  /** extension `flow`: the daemon's tag, in a UDP flow probe's payload after the compensating bytes */
+  flowTag?: Uint8Array;
+}
+
+/** A UDP flow probe's payload: 2 compensating bytes, then the daemon's 4-byte tag. */
+export const UDP_FLOW_MIN_PAYLOAD = 6;
+
+/**
+ * Whether a quote's tail (the transport bytes past the first 8) carries this daemon's flow tag, or is
+ * too short to tell (IPv4 routers may quote only 8 bytes; IPv6 routers quote the whole probe).
+ */
+export function flowTagOk(tail: Uint8Array | undefined, tag: Uint8Array): boolean {
+  if (tail === undefined || tail.length < 2 + tag.length) return true;
+  for (let i = 0; i < tag.length; i++) if (tail[2 + i] !== tag[i]) return false;
+  return true;
 }
 
 /**
@@ -163,15 +178,19 @@ export function buildProbe(
         // both ports fixed, the sequence in the checksum (as 0.95 does when both are given); the
         // caller puts it in the IPv4 identification too (udpFlowIpId)
         const ports = flowPorts(req, id.flow, id.flowPortBase ?? FLOW_BASE_PORT);
+        // the daemon's tag after the compensation: two daemons' probes on the same ports differ in it
+        const payloadLen = req.size - ipHeader - UDP_HEADER_LEN;
+        if (payloadLen < UDP_FLOW_MIN_PAYLOAD) return undefined;
         const udp = buildUdp({
           v6: family === 6,
           srcPort: ports.srcPort,
           dstPort: ports.dstPort,
-          payloadLen: Math.max(req.size - ipHeader - UDP_HEADER_LEN, UDP_MIN_PAYLOAD),
+          payloadLen,
           bitPattern: req.bitPattern,
           src,
           dst,
           checksumValue: id.sequence,
+          ...(id.flowTag === undefined ? {} : { tag: id.flowTag }),
         });
         return { bytes: family === 6 ? udp : v4(IPPROTO_UDP, udp), ...ports };
       }

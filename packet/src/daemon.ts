@@ -50,6 +50,8 @@ export interface DaemonOptions {
   firstSequence?: number;
   /** extension `flow`: flow 0's source port when a probe gives no local-port; random when not given */
   flowPortBase?: number;
+  /** extension `flow`: the 4-byte tag of UDP flow payloads; random when not given */
+  flowTag?: Uint8Array;
   /** which probe protocols this build can send */
   protocols?: ReadonlySet<string>;
   /** whether SO_MARK may be set (needs CAP_NET_ADMIN) */
@@ -71,6 +73,8 @@ export class Daemon {
   readonly dialect: Dialect;
   /** the IPv4 identification of our raw IPv4 probes: a second identity beside icmpId, never 0 */
   readonly ipId: number;
+  /** extension `flow`: the tag in this daemon's UDP flow payloads */
+  readonly flowTag: Uint8Array;
   readonly stats: DaemonStats = { ignoredPackets: 0, unmatchedPackets: 0, internalErrors: 0 };
   private readonly protocols: ReadonlySet<string>;
   private readonly markSupported: boolean;
@@ -90,6 +94,7 @@ export class Daemon {
     bySequence: (sequence) => this.probes.get(sequence),
     byTcpId: (id) => this.tcpProbes.get(id),
     udpFlowSequence: (ipId) => udpFlowSequence(this.ipId, ipId),
+    flowTag: () => this.flowTag,
     icmpId: (source, family) => (source === 'raw' ? this.icmpId : this.pingIds[family === 4 ? 0 : 1]),
   };
   /** called whenever the earliest deadline may have changed */
@@ -106,6 +111,9 @@ export class Daemon {
     this.ipId = opts.ipId ?? 1 + Math.floor(Math.random() * 0xffff);
     this.protocols = opts.protocols ?? new Set(['icmp', 'udp', 'tcp', 'sctp']);
     this.markSupported = opts.markSupported ?? false;
+    const tagBytes = new Uint8Array(4);
+    for (let i = 0; i < 4; i++) tagBytes[i] = Math.floor(Math.random() * 256);
+    this.flowTag = opts.flowTag ?? tagBytes;
     this.sources = new SourceCache((family, dst) => transport.sourceAddress(family, dst), () => transport.now());
     let nextTxId = 0;
     this.sender = {
@@ -114,6 +122,7 @@ export class Daemon {
       sources: this.sources,
       icmpId: this.icmpId,
       ipId: this.ipId,
+      flowTag: this.flowTag,
       flowPortBase: opts.flowPortBase ?? FLOW_PORT_MIN + Math.floor(Math.random() * (0x10000 - MAX_FLOW - FLOW_PORT_MIN)),
       takeTxId: () => {
         // A fresh id per send (uint32, wrapping): a stamp is only ever taken for the send it names.

@@ -5,7 +5,7 @@
 // port, source port or checksum, as mtr-packet places it; TCP/SCTP: the source port), and always
 // the same family, protocol and destination.
 
-import type { Answer } from './codec.js';
+import { flowTagOk, type Answer } from './codec.js';
 import type { Probe } from './probes.js';
 import type { Received } from './transport.js';
 
@@ -16,6 +16,8 @@ export interface MatchLookup {
   byTcpId(id: number): Probe | undefined;
   /** the sequence a UDP flow probe with this IPv4 identification has (codec.ts udpFlowSequence) */
   udpFlowSequence?(ipId: number): number;
+  /** the daemon's tag in its UDP flow probes' payloads (codec.ts flowTagOk) */
+  flowTag?(): Uint8Array;
   /** the ICMP identifier our echo requests carry for packets from this source and family */
   icmpId(source: Received['source'], family: 4 | 6): number;
 }
@@ -88,7 +90,8 @@ function find(a: Answer, p: Received, lookup: MatchLookup): Probe | undefined {
           if (q.udpChecksum !== undefined) {
             const probe = same(lookup.bySequence(q.udpChecksum), 'udp', q.dst);
             if (probe?.flow !== undefined) {
-              return probe.srcPort === q.srcPort && probe.dstPort === q.dstPort ? probe : undefined;
+              const tagged = lookup.flowTag === undefined || flowTagOk(q.tail, lookup.flowTag());
+              return tagged && probe.srcPort === q.srcPort && probe.dstPort === q.dstPort ? probe : undefined;
             }
           }
           for (const s of [q.dstPort, q.srcPort, q.udpChecksum]) {
@@ -133,6 +136,7 @@ export function matchNatRewrite(a: Answer, p: Received, lookup: MatchLookup): Pr
     probe = lookup.bySequence(lookup.udpFlowSequence(q.ipId));
     if (probe === undefined || probe.protocol !== 'udp' || probe.ipId !== q.ipId || probe.dstPort !== q.dstPort) return undefined;
     if (q.srcPort === probe.srcPort && q.udpChecksum === probe.sequence) return undefined;
+    if (lookup.flowTag !== undefined && !flowTagOk(q.tail, lookup.flowTag())) return undefined;
   } else {
     return undefined;
   }

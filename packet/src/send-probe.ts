@@ -30,6 +30,8 @@ export interface SenderContext {
   readonly ipId: number;
   /** extension `flow`: the source port of flow 0 when the client gives no local-port */
   readonly flowPortBase: number;
+  /** extension `flow`: the daemon's 4-byte tag in UDP flow payloads */
+  readonly flowTag: Uint8Array;
   /** a fresh txId for a raw send's transmit stamp */
   takeTxId(): number;
   /** datagram mode: the ping socket's port, which the kernel made the ICMP identifier */
@@ -75,7 +77,7 @@ export function sendRaw(
     icmpId: c.icmpId,
     sequence,
     ipId,
-    ...(flow === undefined ? {} : { flow, flowPortBase: c.flowPortBase }),
+    ...(flow === undefined ? {} : { flow, flowPortBase: c.flowPortBase, flowTag: c.flowTag }),
   });
   if (built === undefined) return undefined;
   const sendOpts: SendOptions = {};

@@ -111,7 +111,8 @@ describe('flow extension: asked for, or nothing changes', () => {
     d.handleLine('5 send-probe ip-4 10.0.4.2 protocol tcp flow 1');
     d.handleLine('6 send-probe ip-6 fd00::2 flow 1');
     d.handleLine('7 send-probe ip-4 10.0.4.2 size 29 flow 1');
-    expect(out).toEqual([2, 3, 4, 5, 6, 7].map((n) => `${n} invalid-argument`));
+    d.handleLine('8 send-probe ip-4 10.0.4.2 protocol udp size 33 flow 1');
+    expect(out).toEqual([2, 3, 4, 5, 6, 7, 8].map((n) => `${n} invalid-argument`));
     expect(t.sent).toHaveLength(0);
   });
 });
@@ -236,7 +237,41 @@ describe('UDP flows', () => {
   });
 });
 
+/** A router's ICMPv6 Time Exceeded quoting the whole probe (as IPv6 routers do, up to 1280 bytes). */
+function timeExceeded6(t: FakeTransport, sent: Wire): Received {
+  const ip6 = new Uint8Array(40 + sent.packet.length);
+  ip6[0] = 0x60;
+  ip6[4] = sent.packet.length >> 8;
+  ip6[5] = sent.packet.length & 0xff;
+  ip6[6] = 17;
+  ip6[7] = 1;
+  ip6.set(ME6, 8);
+  ip6.set(sent.dst, 24);
+  ip6.set(sent.packet, 40);
+  const router = v6('fd00:0:0:1::2');
+  const te = buildIcmpTimeExceeded({ v6: true, routerSrc: router, dst: ME6, quoted: ip6 });
+  return { source: 'raw', family: 6, from: router, data: te, rxNs: t.clock + 5000 };
+}
+
 describe('two daemons side by side with flows', () => {
+  it('IPv6 UDP flows on the same pinned ports and sequences: the payload tag keeps them apart', () => {
+    const a = setup({ flowTag: Uint8Array.of(1, 2, 3, 4) });
+    const b = setup({ flowTag: Uint8Array.of(5, 6, 7, 8) });
+    askFlow(a.d, a.out);
+    askFlow(b.d, b.out);
+    a.d.handleLine('1 send-probe ip-6 fd00:0:0:4::2 protocol udp ttl 1 flow 0 local-port 40000 port 33434');
+    b.d.handleLine('2 send-probe ip-6 fd00:0:0:4::2 protocol udp ttl 1 flow 0 local-port 40000 port 33434');
+    // the same ports, checksum (sequence) and addresses: only the tag differs
+    expect(a.t.sent[0]!.packet.subarray(0, 8)).toEqual(b.t.sent[0]!.packet.subarray(0, 8));
+    expect(Array.from(a.t.sent[0]!.packet.subarray(10, 14))).toEqual([1, 2, 3, 4]);
+    a.d.handlePackets([timeExceeded6(a.t, b.t.sent[0]!)]);
+    b.d.handlePackets([timeExceeded6(b.t, a.t.sent[0]!)]);
+    expect([a.out, b.out]).toEqual([[], []]);
+    a.d.handlePackets([timeExceeded6(a.t, a.t.sent[0]!)]);
+    b.d.handlePackets([timeExceeded6(b.t, b.t.sent[0]!)]);
+    expect([a.out, b.out]).toEqual([['1 ttl-expired ip-6 fd00:0:0:1::2 round-trip-time 5'], ['2 ttl-expired ip-6 fd00:0:0:1::2 round-trip-time 5']]);
+  });
+
   it("never take each other's answers, even on the same flows, ports and sequences", () => {
     // B's identifier is A's + 1: A's flow 1 and B's flow 0 share the ICMP identifier
     const a = setup({ icmpId: 0x1234, ipId: 0x0101, flowPortBase: 51000 });

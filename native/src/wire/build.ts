@@ -261,6 +261,8 @@ export interface UdpOptions {
    * payloadLen >= 2. The value 0 would mean "no checksum" and is not allowed.
    */
   checksumValue?: number;
+  /** written into the payload right after the two compensating bytes of checksumValue (a prober's tag) */
+  tag?: Uint8Array;
 }
 
 /**
@@ -283,6 +285,10 @@ export function buildUdp(o: UdpOptions): Uint8Array {
     if (!haveAddrs) throw new RangeError('checksumValue needs src and dst');
     if (payloadLen < 2) throw new RangeError('checksumValue needs payloadLen >= 2');
     if ((o.checksumValue & 0xffff) === 0) throw new RangeError('checksumValue must not be 0');
+    if (o.tag !== undefined) {
+      if (payloadLen < 2 + o.tag.length) throw new RangeError('the tag does not fit the payload');
+      b.set(o.tag, UDP_HEADER_LEN + 2);
+    }
     put16(b, 6, o.checksumValue);
     b[8] = 0;
     b[9] = 0;
