@@ -290,6 +290,32 @@ describe('mtr-ts --members with the fake packet program', () => {
     expect(plain).toMatch(/^ {4}\| {2}`\|-- 10\.0\.0\.1$/m);
   });
 
+  it('-C and -x with --members: member rows / elements with their own fields and share; without, mtr 0.95\'s', () => {
+    const csv = runBin(['-C', '--members']).trim().split('\n');
+    expect(csv[0]).toMatch(/,Share,$/);
+    const hopRows = csv.filter((l) => /^MTR\.0\.95,\d+,OK,/.test(l));
+    const memberRows = csv.filter((l) => /^MTR\.0\.95,\d+,MEMBER,/.test(l));
+    expect(hopRows).toHaveLength(3);
+    for (const l of hopRows) expect(l).toMatch(/,100\.00$/);
+    expect(memberRows.map((l) => [l.split(',')[4], l.split(',')[5], l.split(',').at(-1)])).toEqual([
+      ['1', '10.0.0.1', '50.00'],
+      ['1', '10.0.0.9', '50.00'],
+      ['2', 'fd00:aaaa:bbbb:cccc:dddd:eeee:ffff:1', '50.00'],
+      ['2', '10.0.0.7', '50.00'],
+    ]);
+    // every member row has as many columns as the header has titles
+    for (const l of memberRows) expect(l.split(',').length).toBe(csv[0]!.split(',').length - 1);
+    expect(runBin(['-C'])).not.toMatch(/MEMBER|Share/);
+
+    const xml = runBin(['-x', '--members']);
+    expect(xml.match(/<MEMBER HOST="[^"]+" SHARE="50\.0%">/g)).toHaveLength(4);
+    expect(xml).toMatch(/<MEMBER HOST="10\.0\.0\.9" SHARE="50\.0%">\n {12}<Loss>/);
+    expect(runBin(['-x'])).not.toMatch(/MEMBER/);
+    const flows = runBin(['-x', '-u', '--flows', '2']);
+    expect(flows.match(/<BALANCING>per-flow<\/BALANCING>/g)).toHaveLength(2);
+    expect(flows.match(/<FLOW ID="[01]" HOST="[^"]+" LOSS="0\.0%" CHANGES="0"\/>/g)).toHaveLength(6); // 2 flows at each of 3 hops
+  });
+
   it('--json-rich with --flows validates; per-flow vs per-packet as the fake balances (per probe at a TTL)', () => {
     interface Doc {
       targets: Array<{
