@@ -78,6 +78,8 @@ export const OPTIONS = [
 ] as const satisfies readonly OptionDef[];
 
 export const VERSION = '0.1.0';
+/** the smallest -s for --flows: an IPv6 UDP probe with the flow's 6 payload bytes (40 + 8 + 6) */
+export const MIN_FLOW_PSIZE = 54;
 /** --flows upper bound */
 export const MAX_FLOWS = 64;
 export const PROGRAM = 'mtr-ts';
@@ -431,6 +433,8 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
       throw new UsageError(`--flows works with ICMP and UDP (-u) for now: stable ${cfg.protocol.toUpperCase()} flows wait for the packet program`);
     }
     if (cfg.localPort !== 0 && cfg.localPort + n - 1 > 65535) throw new UsageError(`--flows ${n} from -L ${cfg.localPort} passes port 65535`);
+    // a flow probe's payload starts with 2 compensating bytes (and, UDP, the packet program's 4-byte tag)
+    if (Math.abs(cfg.psize) < MIN_FLOW_PSIZE) throw new UsageError(`--flows needs -s ${MIN_FLOW_PSIZE} or more (room for the flow's checksum compensation)`);
     cfg.flows = n;
     cfg.members = true;
   }

@@ -149,6 +149,8 @@ describe('--flows and --members options', () => {
     expect(() => parse(['-u', '--flows', '0', 'x'])).toThrow(/out of range \(1 - 64\)/);
     expect(() => parse(['-u', '--flows', '65', 'x'])).toThrow(/out of range/);
     expect(() => parse(['-u', '-L', '65535', '--flows', '2', 'x'])).toThrow(/passes port 65535/);
+    expect(() => parse(['-s', '53', '--flows', '2', 'x'])).toThrow('--flows needs -s 54 or more');
+    expect(parse(['-s', '54', '--flows', '2', 'x'])).toMatchObject({ flows: 2, psize: 54 });
   });
 });
 
