@@ -434,7 +434,7 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
     }
     if (cfg.localPort !== 0 && cfg.localPort + n - 1 > 65535) throw new UsageError(`--flows ${n} from -L ${cfg.localPort} passes port 65535`);
     // a flow probe's payload starts with 2 compensating bytes (and, UDP, the packet program's 4-byte tag)
-    if (Math.abs(cfg.psize) < MIN_FLOW_PSIZE) throw new UsageError(`--flows needs -s ${MIN_FLOW_PSIZE} or more (room for the flow's checksum compensation)`);
+    if (cfg.psize < MIN_FLOW_PSIZE) throw new UsageError(`--flows needs -s ${MIN_FLOW_PSIZE} or more (room for the flow's checksum compensation)`);
     cfg.flows = n;
     cfg.members = true;
   }

@@ -151,6 +151,7 @@ describe('--flows and --members options', () => {
     expect(() => parse(['-u', '-L', '65535', '--flows', '2', 'x'])).toThrow(/passes port 65535/);
     expect(() => parse(['-s', '53', '--flows', '2', 'x'])).toThrow('--flows needs -s 54 or more');
     expect(parse(['-s', '54', '--flows', '2', 'x'])).toMatchObject({ flows: 2, psize: 54 });
+    expect(() => parse(['-s', '-100', '--flows', '2', 'x'])).toThrow('--flows needs -s 54 or more');
   });
 });
 
