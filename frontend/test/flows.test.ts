@@ -135,6 +135,40 @@ describe('classic probing keeps the hop snapshot as it was', () => {
   });
 });
 
+describe('per (TTL, flow, responder) statistics', () => {
+  it("a flow's members: each responder's answers, the losses while it was the member, the early loss to the first", () => {
+    const h = play({
+      description: 'flow 0 balanced per packet over A and B',
+      ttl: 2,
+      events: [
+        ['sent', 1, 0],
+        ['lost', 1, 0], // before any answer: charged to A, the first member it answers from
+        ['sent', 2, 0],
+        ['reply', 2, 0, 'A', 1000],
+        ['sent', 3, 0],
+        ['reply', 3, 0, 'B', 3000],
+        ['sent', 4, 0],
+        ['lost', 4, 0], // B is the member now
+        ['sent', 5, 0],
+        ['end'], // in flight at the end: B's
+      ],
+      expect: undefined,
+    } as unknown as Scenario);
+    const f = h.snapshot().flows![0]!;
+    expect(f.stats.sent).toBe(5);
+    // avg in ms
+    expect(f.members!.map((m) => [m.address, m.stats.sent, m.stats.received, m.stats.avg])).toEqual([
+      ['A', 2, 1, 1],
+      ['B', 3, 1, 3],
+    ]);
+    const json = hopJson(h.snapshot(), NO_NAMES) as { flows: Array<{ members: Array<{ address: string; stats: { sent: number } }> }> };
+    expect(json.flows[0]!.members.map((m) => [m.address, m.stats.sent])).toEqual([
+      ['A', 2],
+      ['B', 3],
+    ]);
+  });
+});
+
 describe('--flows and --members options', () => {
   const parse = (a: string[]) => parseOptions(a, undefined, { isRoot: true, readFile: () => '' });
   it('--flows N with ICMP or -u sets flows and members', () => {

@@ -220,7 +220,14 @@ export function hopJson(h: HopSnapshot, names: Names): Obj {
 }
 
 function flowJson(f: FlowSnapshot): Obj {
-  return { flow: f.flow, responder: orNull(f.responder), responders: [...f.responders], changes: f.changes, stats: rttJson(f.stats) };
+  return {
+    flow: f.flow,
+    responder: orNull(f.responder),
+    responders: [...f.responders],
+    changes: f.changes,
+    stats: rttJson(f.stats),
+    members: (f.members ?? []).map((m) => ({ address: m.address, stats: rttJson(m.stats) })),
+  };
 }
 
 export function pathJson(p: PathSnapshot): Obj {

@@ -117,6 +117,11 @@ export interface FlowSnapshot {
   readonly responders: readonly string[];
   /** times the flow's responder changed: a stable flow that changes member means per-packet balancing */
   readonly changes: number;
+  /**
+   * per (TTL, flow, responder), `responders` order: each responder's answers to this flow and the flow's
+   * losses while it was the flow's member (one entry for a flow balanced per flow)
+   */
+  readonly members?: readonly { readonly address: string; readonly stats: RttView }[] | undefined;
 }
 
 /**
