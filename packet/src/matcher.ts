@@ -3,7 +3,9 @@
 //
 // By our ICMP identifier and sequence, or by the ports that carry the sequence (UDP: destination
 // port, source port or checksum, as mtr-packet places it; TCP/SCTP: the source port), and always
-// the same family, protocol and destination.
+// the same family, protocol and destination. Flow probes (extension `flow`): ICMP by sequence with the
+// flow's identifier and checksum; UDP by the checksum (the sequence) with both ports and, where quoted,
+// the daemon's payload tag. matchNatRewrite finds IPv4 flow probes whose flow fields a NAT rewrote.
 
 import { flowTagOk, type Answer } from './codec.js';
 import type { Probe } from './probes.js';
