@@ -1,12 +1,17 @@
-// mtr-ts on the ECMP lab (test/lab/ecmp-lab.ts): lb balances TTL 2 over m1 and m2 on a layer-4 hash; m2
-// drops 30% of the probes towards the target. Classic UDP with --members lists both members with their own
-// statistics; --flows 8 -u finds both members and puts the loss on m2 only; --flows 1 -u keeps one member and
-// one path. IPv4 and IPv6, all runs at once (independent, one lab each family).
+// mtr-ts on the ECMP lab (test/lab/ecmp-lab.ts): lb balances TTL 2 over m1 and m2 on a layer-4 hash (UDP:
+// the ports; ICMP: type, code and checksum); m2 drops 30% of the probes towards the target. Classic UDP with
+// --members lists both members with their own statistics; --flows 8 (ICMP, and UDP with -u) finds both members
+// and puts the loss on m2 only; --flows 1 keeps one member and one path. On the wire, a flow's hashed fields
+// stay fixed across its probes and TTLs. IPv4 and IPv6, one lab each family.
 
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ipPackets, l4ChecksumOk, icmp4ChecksumOk, l4u16 } from './support/pcap-read.js';
 import { createEcmpLab, type EcmpLab } from './lab/ecmp-lab.js';
 import { canRunLab } from './lab/lab.js';
-import { inCI, ourFrontend } from './support/env.js';
+import { inCI, ourFrontend, ourPacket, referenceMtr } from './support/env.js';
 
 const RUN_MS = 40_000;
 const TEST_MS = 60_000;
@@ -38,7 +43,19 @@ const balancing = (report: string): string[] =>
 
 /** Each flow's TTL-2 responder from the "Flows" lines. */
 function flowMembers(report: string): string[] {
-  return [...report.matchAll(/^ +\d+\. \d+>\d+: [^|]+\| (\S+?)(?:\(\+\d+\))? /gm)].map((m) => m[1]!);
+  return [...report.matchAll(/^ +\d+\. (?:\d+>\d+|flow \d+): [^|]+\| (\S+?)(?:\(\+\d+\))? /gm)].map((m) => m[1]!);
+}
+
+/** mtr 0.95's `-n -r` report: every hop's responders, the extra ones from the lines under it. */
+function mtrHops(report: string): Array<[number, string[]]> {
+  const hops: Array<[number, string[]]> = [];
+  for (const line of report.split('\n')) {
+    const m = /^\s*(\d+)\.\|--\s+(\S+)/.exec(line);
+    if (m) hops.push([Number(m[1]), [m[2]!]]);
+    const more = /^ {8}(\S+)\s*$/.exec(line);
+    if (more && hops.length > 0) hops[hops.length - 1]![1].push(more[1]!);
+  }
+  return hops.map(([n, hs]) => [n, [...hs].sort()]);
 }
 
 const can = canRunLab();
@@ -93,34 +110,92 @@ if (!can.ok) console.warn(`[lab] skipping ECMP suite: ${can.reason}`);
       TEST_MS,
     );
 
+    for (const [proto, flag] of [
+      ['ICMP', []],
+      ['UDP', ['-u']],
+    ] as const) {
+      it(
+        `--flows 8 ${proto}: both members, the loss on the bad one only, per-flow balancing`,
+        async () => {
+          const out = await run([...flag, '-c', '48', '--flows', '8']);
+          const rows = members(out, 2);
+          expect(rows.map((r) => r.host).sort(), out).toEqual([...mem()].sort());
+          const good = rows.find((r) => r.host !== bad())!;
+          const worse = rows.find((r) => r.host === bad())!;
+          expect(good.lossPct, out).toBe(0);
+          expect(worse.lossPct, out).toBeGreaterThan(0);
+          expect(balancing(out), out).toEqual(['per-flow']);
+          // 8 flows, each with a path; both members among the flows' TTL-2 responders
+          const fm = flowMembers(out);
+          expect(fm.length, out).toBe(8);
+          expect(new Set(fm), out).toEqual(new Set(mem()));
+        },
+        TEST_MS,
+      );
+
+      it(
+        `--flows 1 ${proto}: one member, a stable path`,
+        async () => {
+          const out = await run([...flag, '-c', '30', '--flows', '1']);
+          expect(members(out, 2), out).toEqual([]);
+          const fm = flowMembers(out);
+          expect(fm.length, out).toBe(1);
+          expect(mem(), out).toContain(fm[0]);
+          expect(out, out).not.toMatch(/\(\+\d+\)/);
+        },
+        TEST_MS,
+      );
+    }
+
     it(
-      '--flows 8 -u: both members, the loss on the bad one only, per-flow balancing',
+      'classic ICMP with --members: both members (lb hashes the checksum, which moves with the sequence)',
       async () => {
-        const out = await run(['-u', '-c', '48', '--flows', '8']);
+        const out = await run(['-c', '40', '--members']);
         const rows = members(out, 2);
         expect(rows.map((r) => r.host).sort(), out).toEqual([...mem()].sort());
-        const good = rows.find((r) => r.host !== bad())!;
-        const worse = rows.find((r) => r.host === bad())!;
-        expect(good.lossPct, out).toBe(0);
-        expect(worse.lossPct, out).toBeGreaterThan(0);
-        expect(balancing(out), out).toEqual(['per-flow']);
-        // 8 flows, each with a path; both members among the flows' TTL-2 responders
-        const fm = flowMembers(out);
-        expect(fm.length, out).toBe(8);
-        expect(new Set(fm), out).toEqual(new Set(mem()));
+        expect(balancing(out)).toEqual([]);
       },
       TEST_MS,
     );
 
     it(
-      '--flows 1 -u: one member, a stable path',
+      'on the wire: an ICMP flow keeps identifier and checksum across its probes and TTLs; the sequence moves',
       async () => {
-        const out = await run(['-u', '-c', '30', '--flows', '1']);
-        expect(members(out, 2), out).toEqual([]);
-        const fm = flowMembers(out);
-        expect(fm.length, out).toBe(1);
-        expect(mem(), out).toContain(fm[0]);
-        expect(out, out).not.toMatch(/\(\+\d+\)/);
+        const target = family === 4 ? l().target4 : l().target6;
+        const dir = mkdtempSync(join(tmpdir(), 'mtrts-ecmp-cap-'));
+        try {
+          const file = join(dir, 'cap.pcap');
+          const filter = `${family === 4 ? 'icmp[icmptype] == icmp-echo' : 'icmp6 and ip6[40] == 128'} and dst host ${target}`;
+          const tcpdump = ['timeout', '20', 'tcpdump', '-U', '-n', '-s', '0', '-Z', 'root', '-i', 'aL', '-c', '24', '-w', file, filter];
+          const dump = l().exec('client', tcpdump, { timeoutMs: 25_000 });
+          await new Promise((r) => setTimeout(r, 1500));
+          await run(['-c', '8', '--flows', '4']);
+          const d = await dump;
+          const probes = ipPackets(readFileSync(file));
+          expect(probes.length, d.stderr).toBe(24);
+          const byId = new Map<number, { checksums: Set<number>; ttls: Set<number>; seqs: Set<number> }>();
+          for (const p of probes) {
+            // valid as sent: IPv4 over the message, IPv6 over the pseudo-header (the kernel computed it)
+            expect(family === 4 ? icmp4ChecksumOk(p) : l4ChecksumOk(p)).toBe(true);
+            const id = l4u16(p, 4);
+            let e = byId.get(id);
+            if (e === undefined) byId.set(id, (e = { checksums: new Set(), ttls: new Set(), seqs: new Set() }));
+            e.checksums.add(l4u16(p, 2));
+            e.ttls.add(p.ttl);
+            e.seqs.add(l4u16(p, 6));
+          }
+          expect(byId.size).toBe(4);
+          const checksums = new Set<number>();
+          for (const e of byId.values()) {
+            expect(e.checksums.size).toBe(1);
+            checksums.add([...e.checksums][0]!);
+            for (const ttl of [1, 2, 3]) expect(e.ttls.has(ttl)).toBe(true);
+            expect(e.seqs.size).toBeGreaterThan(2);
+          }
+          expect(checksums.size).toBe(4);
+        } finally {
+          rmSync(dir, { recursive: true, force: true });
+        }
       },
       TEST_MS,
     );
@@ -173,8 +248,69 @@ if (!can.ok) console.warn(`[lab] skipping ECMP suite: ${can.reason}`);
       TEST_MS,
     );
 
+    for (const [mode, flags] of [
+      ['ICMP', []],
+      ['UDP', ['-u']],
+      ['TCP', ['-T', '-P', '80']],
+    ] as const) {
+      it.skipIf(referenceMtr === undefined)(
+        `mtr 0.95 driving mtr-packet-ts (${mode}) lists the hops and both members as with its own mtr-packet`,
+        async () => {
+          const target = family === 4 ? l().target4 : l().target6;
+          const argv = ['mtr', `-${family}`, ...flags, '-n', '-r', '-c', '20', '-i', '0.1', target];
+          const withOurs = await l().exec('client', ['env', `MTR_PACKET=${ourPacket}`, ...argv], { timeoutMs: RUN_MS });
+          const withTheirs = await l().exec('client', argv, { timeoutMs: RUN_MS });
+          expect(withOurs.code, withOurs.stderr).toBe(0);
+          expect(withTheirs.code, withTheirs.stderr).toBe(0);
+          const expected = [
+            [1, [family === 4 ? l().lb4 : l().lb6]],
+            [2, [...mem()].sort()],
+            [3, [target]],
+          ];
+          expect(mtrHops(withTheirs.stdout), withTheirs.stdout).toEqual(expected);
+          expect(mtrHops(withOurs.stdout), withOurs.stdout).toEqual(expected);
+        },
+        TEST_MS,
+      );
+    }
+
+    it.skipIf(family === 6)(
+      'NAT seen: past a box that rewrites the flow fields, the hops say nat (rich JSON), the hop before it does not',
+      async () => {
+        // lb rewrites, statelessly and on the way out (after its own TTL check), a probe's UDP source port or
+        // ICMP identifier, fixing the checksum as a NAT does; nothing translates the routers' quotes back
+        const rules = [
+          'table inet mtrts_ecmp_nat {',
+          '  chain post {',
+          '    type filter hook postrouting priority 0; policy accept;',
+          '    ip daddr 10.1.9.1 udp sport set 40999',
+          '    ip daddr 10.1.9.1 icmp type echo-request icmp id set 4242',
+          '  }',
+          '}',
+        ].join('\n');
+        const add = await l().exec('lb', ['nft', '-f', '-'], { input: rules + '\n' });
+        expect(add.code, add.stderr).toBe(0);
+        try {
+          for (const flag of [['-u'], []]) {
+            const out = await run([...flag, '-c', '8', '--flows', '2', '--json-rich']);
+            const doc = JSON.parse(out) as { targets: Array<{ hops: Array<{ ttl: number; nat?: number; address: string | null }> }> };
+            const hops = doc.targets[0]!.hops;
+            const nat = (ttl: number): number | undefined => hops.find((h) => h.ttl === ttl)?.nat;
+            expect(nat(1), out).toBe(0);
+            expect(nat(2), out).toBeGreaterThan(0);
+            // UDP: the target's port unreachable quotes the rewritten probe too. ICMP: its echo replies carry the
+            // rewritten identifier, which only a real NAT translates back: not ours, the hop is lost
+            if (flag.length > 0) expect(nat(3), out).toBeGreaterThan(0);
+          }
+        } finally {
+          await l().exec('lb', ['nft', 'delete', 'table', 'inet', 'mtrts_ecmp_nat']);
+        }
+      },
+      TEST_MS,
+    );
+
     it(
-      '--flows refuses ICMP with one clear line',
+      '--flows refuses TCP with one clear line',
       async () => {
         const r = await l().exec('client', [
           process.execPath,
@@ -183,14 +319,13 @@ if (!can.ok) console.warn(`[lab] skipping ECMP suite: ${can.reason}`);
           '-r',
           '-c',
           '1',
+          '-T',
           '--flows',
           '2',
           family === 4 ? l().target4 : l().target6,
         ]);
         expect(r.code).toBe(1);
-        expect(r.stderr.split('\n')[0]).toMatch(
-          /^mtr-ts: --flows needs -u for now: stable ICMP flows wait for the packet program's flow extension$/,
-        );
+        expect(r.stderr.split('\n')[0]).toMatch(/^mtr-ts: --flows works with ICMP and UDP \(-u\) for now: stable TCP flows wait for the packet program$/);
       },
       TEST_MS,
     );

@@ -22,7 +22,7 @@ class ExtSender extends FakeSender {
   constructor(clock: FakeClock, private readonly known: readonly string[]) {
     super(clock, { [DEST]: script });
   }
-  async checkSupport(feature: string): Promise<string> {
+  override async checkSupport(feature: string): Promise<string> {
     this.asked.push(feature);
     return this.known.includes(feature) ? 'ok' : 'no';
   }

@@ -86,6 +86,13 @@ export class FakeSender implements ProbeSender {
     if (this.unsupported.includes(protocol)) throw new PacketProcessError(`Packet type unsupported: the packet program answers 'no' for ${protocol}`);
   }
 
+  /** extensions: `ok` unless listed in `unsupported` */
+  async checkSupport(feature: string): Promise<string> {
+    this.checked.push(`feature ${feature}`);
+    if (this.dead) throw new PacketProcessError('dead');
+    return this.unsupported.includes(feature) ? 'no' : 'ok';
+  }
+
   sendProbe(f: ProbeFields): { token: number; result: Promise<ProbeOutcome> } {
     if (this.dead) throw new PacketProcessError('the fake packet process is gone');
     const token = this.nextToken++;

@@ -135,21 +135,57 @@ describe('classic probing keeps the hop snapshot as it was', () => {
   });
 });
 
+describe('per (TTL, flow, responder) statistics', () => {
+  it("a flow's members: each responder's answers, the losses while it was the member, the early loss to the first", () => {
+    const h = play({
+      description: 'flow 0 balanced per packet over A and B',
+      ttl: 2,
+      events: [
+        ['sent', 1, 0],
+        ['lost', 1, 0], // before any answer: charged to A, the first member it answers from
+        ['sent', 2, 0],
+        ['reply', 2, 0, 'A', 1000],
+        ['sent', 3, 0],
+        ['reply', 3, 0, 'B', 3000],
+        ['sent', 4, 0],
+        ['lost', 4, 0], // B is the member now
+        ['sent', 5, 0],
+        ['end'], // in flight at the end: B's
+      ],
+      expect: undefined,
+    } as unknown as Scenario);
+    const f = h.snapshot().flows![0]!;
+    expect(f.stats.sent).toBe(5);
+    // avg in ms
+    expect(f.members!.map((m) => [m.address, m.stats.sent, m.stats.received, m.stats.avg])).toEqual([
+      ['A', 2, 1, 1],
+      ['B', 3, 1, 3],
+    ]);
+    const json = hopJson(h.snapshot(), NO_NAMES) as { flows: Array<{ members: Array<{ address: string; stats: { sent: number } }> }> };
+    expect(json.flows[0]!.members.map((m) => [m.address, m.stats.sent])).toEqual([
+      ['A', 2],
+      ['B', 3],
+    ]);
+  });
+});
+
 describe('--flows and --members options', () => {
   const parse = (a: string[]) => parseOptions(a, undefined, { isRoot: true, readFile: () => '' });
-  it('--flows N with -u sets flows and members', () => {
+  it('--flows N with ICMP or -u sets flows and members', () => {
     expect(parse(['-u', '--flows', '8', 'x'])).toMatchObject({ flows: 8, members: true });
+    expect(parse(['--flows', '2', 'x'])).toMatchObject({ flows: 2, members: true, protocol: 'icmp' });
     expect(parse(['--members', 'x'])).toMatchObject({ flows: undefined, members: true });
     expect(parse(['x'])).toMatchObject({ flows: undefined, members: false });
   });
-  it('refuses ICMP and TCP flows with one line, and out-of-range counts', () => {
-    expect(() => parse(['--flows', '2', 'x'])).toThrow(
-      "--flows needs -u for now: stable ICMP flows wait for the packet program's flow extension",
-    );
-    expect(() => parse(['-T', '--flows', '2', 'x'])).toThrow(/stable TCP flows wait/);
+  it('refuses TCP and SCTP flows with one line, and out-of-range counts', () => {
+    expect(() => parse(['-T', '--flows', '2', 'x'])).toThrow('--flows works with ICMP and UDP (-u) for now: stable TCP flows wait for the packet program');
+    expect(() => parse(['-S', '--flows', '2', 'x'])).toThrow(/stable SCTP flows wait/);
     expect(() => parse(['-u', '--flows', '0', 'x'])).toThrow(/out of range \(1 - 64\)/);
     expect(() => parse(['-u', '--flows', '65', 'x'])).toThrow(/out of range/);
     expect(() => parse(['-u', '-L', '65535', '--flows', '2', 'x'])).toThrow(/passes port 65535/);
+    expect(() => parse(['-s', '53', '--flows', '2', 'x'])).toThrow('--flows needs -s 54 or more');
+    expect(parse(['-s', '54', '--flows', '2', 'x'])).toMatchObject({ flows: 2, psize: 54 });
+    expect(() => parse(['-s', '-100', '--flows', '2', 'x'])).toThrow('--flows needs -s 54 or more');
   });
 });
 
@@ -289,6 +325,32 @@ describe('mtr-ts --members with the fake packet program', () => {
     const plain = runBin(['-r']);
     expect(plain).not.toMatch(/\+-- +\d+%/);
     expect(plain).toMatch(/^ {4}\| {2}`\|-- 10\.0\.0\.1$/m);
+  });
+
+  it('-C and -x with --members: member rows / elements with their own fields and share; without, mtr 0.95\'s', () => {
+    const csv = runBin(['-C', '--members']).trim().split('\n');
+    expect(csv[0]).toMatch(/,Share,$/);
+    const hopRows = csv.filter((l) => /^MTR\.0\.95,\d+,OK,/.test(l));
+    const memberRows = csv.filter((l) => /^MTR\.0\.95,\d+,MEMBER,/.test(l));
+    expect(hopRows).toHaveLength(3);
+    for (const l of hopRows) expect(l).toMatch(/,100\.00$/);
+    expect(memberRows.map((l) => [l.split(',')[4], l.split(',')[5], l.split(',').at(-1)])).toEqual([
+      ['1', '10.0.0.1', '50.00'],
+      ['1', '10.0.0.9', '50.00'],
+      ['2', 'fd00:aaaa:bbbb:cccc:dddd:eeee:ffff:1', '50.00'],
+      ['2', '10.0.0.7', '50.00'],
+    ]);
+    // every member row has as many columns as the header has titles
+    for (const l of memberRows) expect(l.split(',').length).toBe(csv[0]!.split(',').length - 1);
+    expect(runBin(['-C'])).not.toMatch(/MEMBER|Share/);
+
+    const xml = runBin(['-x', '--members']);
+    expect(xml.match(/<MEMBER HOST="[^"]+" SHARE="50\.0%">/g)).toHaveLength(4);
+    expect(xml).toMatch(/<MEMBER HOST="10\.0\.0\.9" SHARE="50\.0%">\n {12}<Loss>/);
+    expect(runBin(['-x'])).not.toMatch(/MEMBER/);
+    const flows = runBin(['-x', '-u', '--flows', '2']);
+    expect(flows.match(/<BALANCING>per-flow<\/BALANCING>/g)).toHaveLength(2);
+    expect(flows.match(/<FLOW ID="[01]" HOST="[^"]+" LOSS="0\.0%" CHANGES="0"\/>/g)).toHaveLength(6); // 2 flows at each of 3 hops
   });
 
   it('--json-rich with --flows validates; per-flow vs per-packet as the fake balances (per probe at a TTL)', () => {

@@ -39,7 +39,9 @@ function plain(d: DecodedPacket): unknown {
   if (d.kind === 'ignored') return d;
   const fmt = (b: Uint8Array): string => (b.length === 4 ? formatIPv4(b) : formatIPv6(b));
   if (d.kind === 'echo-reply') return { ...d, from: fmt(d.from) };
-  return { ...d, from: fmt(d.from), quoted: { ...d.quoted, src: fmt(d.quoted.src), dst: fmt(d.quoted.dst) } };
+  // the quoted tail (bytes past the first 8 of the transport header) is checked on its own
+  const { tail: _tail, ...quoted } = d.quoted;
+  return { ...d, from: fmt(d.from), quoted: { ...quoted, src: fmt(d.quoted.src), dst: fmt(d.quoted.dst) } };
 }
 
 function asError(d: DecodedPacket): IcmpError {
@@ -109,6 +111,7 @@ const ECHO_QUOTE_V4 = {
   ipId: 0xabcd,
   icmpId: 0x1234,
   icmpSeq: 7,
+  icmpChecksum: 0xe5c4,
   srcPort: undefined,
   dstPort: undefined,
   udpLength: undefined,
@@ -116,7 +119,7 @@ const ECHO_QUOTE_V4 = {
   tcpSeq: undefined,
   sctpVtag: undefined,
 };
-const ECHO_QUOTE_V6 = { ...ECHO_QUOTE_V4, src: '2001:db8::1', dst: '2001:db8:3::1', ipId: undefined, icmpSeq: 8 };
+const ECHO_QUOTE_V6 = { ...ECHO_QUOTE_V4, src: '2001:db8::1', dst: '2001:db8:3::1', ipId: undefined, icmpSeq: 8, icmpChecksum: 0x1202 };
 
 describe('fixtures are internally consistent (checksums as a router computes them)', () => {
   it.each([TE_ECHO_V4, TE_UDP_V4, TE_TCP_V4, TE_MPLS_V4, TE_MPLS_LEGACY_V4])('IPv4 header and ICMP checksums verify', (h) => {
@@ -149,15 +152,26 @@ describe('decodeIPv4Packet', () => {
     });
   });
 
+  it('the quoted transport bytes past the first 8 are the tail, as far as quoted', () => {
+    const full = bytes(TE_ECHO_V4);
+    const d = asError(decodeIPv4Packet(full));
+    // outer IPv4 20 + ICMP 8 + quoted IPv4 20 + echo header 8: the rest is the echo's data
+    expect(Array.from(d.quoted.tail!)).toEqual(Array.from(full.subarray(56)));
+    expect(asError(decodeIPv4Packet(full.subarray(0, 56))).quoted.tail!.length).toBe(0);
+  });
+
   it('Time Exceeded quoting UDP exposes ports, length and the checksum field', () => {
     const d = asError(decodeIPv4Packet(bytes(TE_UDP_V4)));
     expect(plain(d)).toMatchObject({ kind: 'time-exceeded', from: '10.0.2.1' });
-    expect({ ...d.quoted, src: formatIPv4(d.quoted.src), dst: formatIPv4(d.quoted.dst) }).toEqual({
+    const { tail, ...quoted } = d.quoted;
+    expect(tail!.length).toBe(8); // the 16-byte datagram quoted whole
+    expect({ ...quoted, src: formatIPv4(d.quoted.src), dst: formatIPv4(d.quoted.dst) }).toEqual({
       ...ECHO_QUOTE_V4,
       protocol: 'udp',
       ipId: 0x0101,
       icmpId: undefined,
       icmpSeq: undefined,
+      icmpChecksum: undefined,
       srcPort: 40000,
       dstPort: 33434,
       udpLength: 16,

@@ -1,7 +1,7 @@
 // `check-support feature X`: what this daemon, with the sockets it opened, can do. Words from
 // protocol/names.ts; any feature 0.95 does not know answers `no`, as it does.
 
-import { REFERENCE_VERSION, SUPPORT } from '@mtr-ts/protocol';
+import { FLOW_FEATURE, REFERENCE_VERSION, SUPPORT } from '@mtr-ts/protocol';
 import type { FamilyMode } from './transport.js';
 
 export interface SupportFacts {
@@ -30,6 +30,9 @@ export function supportOf(feature: string, facts: SupportFacts, version: string 
       return yes(facts.protocolSupported(feature));
     case 'mark':
       return yes(facts.markSupported);
+    case FLOW_FEATURE:
+      // extension (not in 0.95): flow probes are built whole, so they need a raw family
+      return yes(facts.mode4 === 'raw' || facts.mode6 === 'raw');
     default:
       return SUPPORT.no;
   }

@@ -1,9 +1,10 @@
 // Between the daemon and the wire codecs: a validated request becomes probe bytes, and a
 // received packet becomes an answer that names what it quotes. Pure functions.
 
-import { MAX_MPLS_LABELS, type IpVersion, type MplsLabel, type ProbeResultName, type SendProbeRequest } from '@mtr-ts/protocol';
+import { FLOW_BASE_PORT, FLOW_UDP_PORT, MAX_MPLS_LABELS, type IpVersion, type MplsLabel, type ProbeResultName, type SendProbeRequest } from '@mtr-ts/protocol';
 import {
   buildIcmpEcho,
+  buildIcmpEchoFlow,
   buildIPv4Packet,
   buildUdp,
   decodeIcmpv4Message,
@@ -34,6 +35,71 @@ export interface ProbeIdentity {
   sequence: number;
   /** IPv4 identification of every raw IPv4 probe of this daemon (0: the kernel picks one) */
   ipId?: number;
+  /** extension `flow`: the stable flow the probe goes out on */
+  flow?: number;
+  /** extension `flow`: the source port of flow 0 when `local-port` is not given (per daemon) */
+  flowPortBase?: number;
+  /** extension `flow`: the daemon's tag, in a UDP flow probe's payload after the compensating bytes */
+  flowTag?: Uint8Array;
+}
+
+/** A UDP flow probe's payload: 2 compensating bytes, then the daemon's 4-byte tag. */
+export const UDP_FLOW_MIN_PAYLOAD = 6;
+
+/**
+ * Whether a quote's tail (the transport bytes past the first 8) carries this daemon's flow tag, or is
+ * too short to tell (IPv4 routers may quote only 8 bytes; IPv6 routers quote the whole probe).
+ */
+export function flowTagOk(tail: Uint8Array | undefined, tag: Uint8Array): boolean {
+  if (tail === undefined || tail.length < 2 + tag.length) return true;
+  for (let i = 0; i < tag.length; i++) if (tail[2 + i] !== tag[i]) return false;
+  return true;
+}
+
+/**
+ * An ICMP flow's identifier and checksum (Paris traceroute style: both fixed for every probe of the
+ * flow, the sequence free). The identifier is the daemon's own plus the flow, so it stays as much
+ * ours as the classic probes'. The checksum depends on the flow only, spread over 1..0xfffe (0 and
+ * 0xffff cannot be kept): a router hashing the first bytes of the ICMP header (type, code, checksum)
+ * sends flow N the same way in every run, as a UDP flow's fixed ports do.
+ */
+export function icmpFlowIdentity(icmpId: number, flow: number): { id: number; checksum: number } {
+  const id = (icmpId + flow) & 0xffff;
+  let checksum = (Math.imul(flow + 1, 0x9e37) + 0x3c5a) & 0xffff;
+  if (checksum === 0 || checksum === 0xffff) checksum = 1 + flow;
+  return { id, checksum };
+}
+
+const SEQUENCE_FLOOR = 33434; // probes.ts MIN_SEQUENCE
+/**
+ * A UDP flow probe's IPv4 identification: its sequence, offset by the daemon's own identification
+ * (1..65535, never 0, which would let the kernel choose). A NAT that rewrites the ports or the
+ * checksum leaves it, so the probe is still found (udpFlowSequence), and another daemon's flow
+ * probe with the same ports and sequence differs in it.
+ */
+export function udpFlowIpId(daemonIpId: number, sequence: number): number {
+  return ((sequence - SEQUENCE_FLOOR + daemonIpId) % 0xffff) + 1;
+}
+
+/** The sequence a UDP flow probe's IPv4 identification stands for (udpFlowIpId's inverse; may be out of range). */
+export function udpFlowSequence(daemonIpId: number, ipId: number): number {
+  return ((((ipId - 1 - daemonIpId) % 0xffff) + 0xffff) % 0xffff) + SEQUENCE_FLOOR;
+}
+
+/**
+ * A UDP or TCP flow's ports: the source is `local-port` when given, else the daemon's flow port base
+ * + flow (random per daemon, so two daemons' flows differ in the source port too); the destination
+ * is `port` when given, else FLOW_UDP_PORT (UDP) or 80 (TCP). Both fixed for the flow.
+ */
+export function flowPorts(
+  req: Pick<SendProbeRequest, 'port' | 'localPort' | 'protocol'>,
+  flow: number,
+  base: number,
+): { srcPort: number; dstPort: number } {
+  return {
+    srcPort: req.localPort ? req.localPort & 0xffff : (base + flow) & 0xffff,
+    dstPort: req.port ? req.port & 0xffff : req.protocol === 'tcp' ? 80 : FLOW_UDP_PORT,
+  };
 }
 
 export function parseAddress(family: IpVersion, text: string): Uint8Array | undefined {
@@ -64,8 +130,9 @@ export interface BuiltProbe {
 }
 
 /** Whether building this probe needs the source address (checksums over the pseudo-header). */
-export function needsSource(req: SendProbeRequest): boolean {
-  return req.protocol === 'udp';
+export function needsSource(req: SendProbeRequest, family: IpVersion = 4, flow?: number): boolean {
+  // a v6 flow echo compensates its checksum over the pseudo-header the kernel will use
+  return req.protocol === 'udp' || (flow !== undefined && req.protocol === 'icmp' && family === 6);
 }
 
 /**
@@ -94,6 +161,52 @@ export function buildProbe(
       id: id.ipId ?? 0,
       dontFragment: req.dontFragment === true,
     });
+  if (id.flow !== undefined) {
+    switch (req.protocol) {
+      case 'icmp': {
+        if (family === 6 && src === undefined) return undefined;
+        const f = icmpFlowIdentity(id.icmpId, id.flow);
+        let icmp: Uint8Array;
+        try {
+          icmp = buildIcmpEchoFlow({
+            v6: family === 6,
+            id: f.id,
+            seq: id.sequence,
+            size: req.size,
+            bitPattern: req.bitPattern,
+            checksum: f.checksum,
+            ...(family === 6 ? { src, dst } : {}),
+          });
+        } catch {
+          return undefined; // too small to carry the compensation
+        }
+        return { bytes: family === 6 ? icmp : v4(IPPROTO_ICMP, icmp), srcPort: 0, dstPort: 0 };
+      }
+      case 'udp': {
+        if (src === undefined) return undefined;
+        // both ports fixed, the sequence in the checksum (as 0.95 does when both are given); the
+        // caller puts it in the IPv4 identification too (udpFlowIpId)
+        const ports = flowPorts(req, id.flow, id.flowPortBase ?? FLOW_BASE_PORT);
+        // the daemon's tag after the compensation: two daemons' probes on the same ports differ in it
+        const payloadLen = req.size - ipHeader - UDP_HEADER_LEN;
+        if (payloadLen < UDP_FLOW_MIN_PAYLOAD) return undefined;
+        const udp = buildUdp({
+          v6: family === 6,
+          srcPort: ports.srcPort,
+          dstPort: ports.dstPort,
+          payloadLen,
+          bitPattern: req.bitPattern,
+          src,
+          dst,
+          checksumValue: id.sequence,
+          ...(id.flowTag === undefined ? {} : { tag: id.flowTag }),
+        });
+        return { bytes: family === 6 ? udp : v4(IPPROTO_UDP, udp), ...ports };
+      }
+      default:
+        return undefined;
+    }
+  }
   switch (req.protocol) {
     case 'icmp': {
       const icmp = buildIcmpEcho({

@@ -8,6 +8,9 @@ import {
   parseCommandLine,
   DEFAULT_DIALECT,
   ERRNO,
+  FLOW_FEATURE,
+  MAX_FLOW,
+  SUPPORT,
   replyForErrno,
   type Dialect,
   type CheckSupportRequest,
@@ -17,11 +20,11 @@ import {
   type Reply,
   type SendProbeRequest,
 } from '@mtr-ts/protocol';
-import { decodeAnswer, formatAddress, parseAddress, type AnswerDetail } from './codec.js';
+import { decodeAnswer, formatAddress, parseAddress, udpFlowSequence, type AnswerDetail } from './codec.js';
 import { Extensions } from './extensions.js';
 import { supportOf } from './check-support.js';
 import { destinationKind, echoSource } from './destination.js';
-import { matchAnswer, type MatchLookup } from './matcher.js';
+import { matchAnswer, matchNatRewrite, type MatchLookup } from './matcher.js';
 import { sendDgram, sendRaw, sendStream, type SenderContext, type Sent } from './send-probe.js';
 import { SourceCache } from './source-cache.js';
 import { ProbeTable, type Probe, DEFAULT_MAX_IN_FLIGHT } from './probes.js';
@@ -36,6 +39,8 @@ import {
 
 
 const TCP_ICMP_GRACE_NS = 20e6;
+/** flow source ports (without local-port) are drawn from the dynamic range */
+const FLOW_PORT_MIN = 49152;
 
 export interface DaemonOptions {
   maxInFlight?: number;
@@ -44,6 +49,10 @@ export interface DaemonOptions {
   /** the IPv4 identification of raw IPv4 probes (1..65535); random when not given */
   ipId?: number;
   firstSequence?: number;
+  /** extension `flow`: flow 0's source port when a probe gives no local-port; random when not given */
+  flowPortBase?: number;
+  /** extension `flow`: the 4-byte tag of UDP flow payloads; random when not given */
+  flowTag?: Uint8Array;
   /** which probe protocols this build can send */
   protocols?: ReadonlySet<string>;
   /** whether SO_MARK may be set (needs CAP_NET_ADMIN) */
@@ -83,6 +92,8 @@ export class Daemon {
   readonly dialect: Dialect;
   /** the IPv4 identification of our raw IPv4 probes: a second identity beside icmpId, never 0 */
   readonly ipId: number;
+  /** extension `flow`: the tag in this daemon's UDP flow payloads */
+  readonly flowTag: Uint8Array;
   readonly stats: DaemonStats = { ignoredPackets: 0, unmatchedPackets: 0, internalErrors: 0 };
   private readonly protocols: ReadonlySet<string>;
   private readonly markSupported: boolean;
@@ -101,6 +112,8 @@ export class Daemon {
   private readonly lookup: MatchLookup = {
     bySequence: (sequence) => this.probes.get(sequence),
     byTcpId: (id) => this.tcpProbes.get(id),
+    udpFlowSequence: (ipId) => udpFlowSequence(this.ipId, ipId),
+    flowTag: () => this.flowTag,
     icmpId: (source, family) => (source === 'raw' ? this.icmpId : this.pingIds[family === 4 ? 0 : 1]),
   };
   /** called whenever the earliest deadline may have changed */
@@ -119,6 +132,9 @@ export class Daemon {
     this.markSupported = opts.markSupported ?? false;
     // don't-fragment: raw IPv4 only (the DF bit of the header we build)
     this.extensions = new Extensions({ dontFragment: (family) => family === 4 && transport.mode4 === 'raw' });
+    const tagBytes = new Uint8Array(4);
+    for (let i = 0; i < 4; i++) tagBytes[i] = Math.floor(Math.random() * 256);
+    this.flowTag = opts.flowTag ?? tagBytes;
     this.sources = new SourceCache((family, dst) => transport.sourceAddress(family, dst), () => transport.now());
     let nextTxId = 0;
     this.sender = {
@@ -127,6 +143,8 @@ export class Daemon {
       sources: this.sources,
       icmpId: this.icmpId,
       ipId: this.ipId,
+      flowTag: this.flowTag,
+      flowPortBase: opts.flowPortBase ?? FLOW_PORT_MIN + Math.floor(Math.random() * (0x10000 - MAX_FLOW - FLOW_PORT_MIN)),
       takeTxId: () => {
         // A fresh id per send (uint32, wrapping): a stamp is only ever taken for the send it names.
         const id = nextTxId;
@@ -185,6 +203,8 @@ export class Daemon {
 
   private checkSupport(req: CheckSupportRequest): void {
     const support = this.extensions.ask(req.feature) ?? this.support(req.feature);
+    // asking for an extension this daemon has turns it on
+    if (req.feature === FLOW_FEATURE && support === SUPPORT.ok) this.extensions.turnOnFlow();
     this.reply({ token: req.token, type: 'feature-support', support });
   }
 
@@ -273,6 +293,17 @@ export class Daemon {
       }
     }
 
+    // extension `flow`: honoured once asked for (0.95 ignores the pair, and so do we before that);
+    // flows are built whole (raw sockets), for ICMP and UDP
+    const flow = this.extensions.flowOn ? req.flow : undefined;
+    if (
+      flow !== undefined &&
+      (!Number.isInteger(flow) || flow < 0 || flow > MAX_FLOW || this.modeOf(family) !== 'raw' || (req.protocol !== 'icmp' && req.protocol !== 'udp'))
+    ) {
+      this.reply({ token, type: 'invalid-argument', reason: undefined });
+      return;
+    }
+
     const opts: ProbeOptions = { ttl: req.ttl, tos: req.tos };
     // SO_MARK is a u32: 0.95 passes the int it parsed, so 3000000000 and -1 are marks too
     if (req.mark !== undefined) opts.mark = req.mark >>> 0;
@@ -286,7 +317,7 @@ export class Daemon {
           ? sendStream(this.sender, req, family, dst, opts)
           : this.modeOf(family) === 'dgram'
             ? sendDgram(this.sender, req, family, dst, opts)
-            : sendRaw(this.sender, req, family, dst, src, opts);
+            : sendRaw(this.sender, req, family, dst, src, opts, flow);
       if (s === undefined) {
         this.reply({ token, type: 'invalid-argument', reason: undefined });
         return;
@@ -325,6 +356,9 @@ export class Daemon {
     if (sent.ipId !== undefined) probe.ipId = sent.ipId;
     if (sent.icmpLength !== undefined) probe.icmpLength = sent.icmpLength;
     if (sent.icmpPattern !== undefined) probe.icmpPattern = sent.icmpPattern;
+    if (sent.flow !== undefined) probe.flow = sent.flow;
+    if (sent.flowIcmpId !== undefined) probe.flowIcmpId = sent.flowIcmpId;
+    if (sent.flowChecksum !== undefined) probe.flowChecksum = sent.flowChecksum;
     const earliest = this.probes.peekDeadline();
     this.probes.add(probe);
     if (probe.tcpId >= 0) this.tcpProbes.set(probe.tcpId, probe);
@@ -365,7 +399,12 @@ export class Daemon {
       this.stats.ignoredPackets++;
       return;
     }
-    const probe = matchAnswer(answer, p, this.lookup);
+    let probe = matchAnswer(answer, p, this.lookup);
+    let nat = false;
+    if (probe === undefined && this.extensions.flowOn) {
+      probe = matchNatRewrite(answer, p, this.lookup);
+      nat = probe !== undefined;
+    }
     if (probe === undefined) {
       this.stats.unmatchedPackets++;
       return;
@@ -376,6 +415,7 @@ export class Daemon {
       answer.kind === 'echo' ? 'reply' : answer.type,
       answer.kind === 'quoted' ? answer.mpls : undefined,
       answer.detail,
+      nat,
     );
   }
 
@@ -385,7 +425,8 @@ export class Daemon {
     p: Received,
     result: ProbeResultName,
     mpls: MplsLabel[] | undefined,
-    detail?: AnswerDetail,
+    detail: AnswerDetail | undefined,
+    nat: boolean,
   ): void {
     // 0.96 says no-route-host for a router's Destination Unreachable (whatever its code)
     const type = result === 'no-route' && this.dialect === '0.96' ? 'no-route-host' : result;
@@ -404,6 +445,7 @@ export class Daemon {
           mpls,
         },
         detail,
+        nat,
       ),
     );
     this.finish(probe);
@@ -444,7 +486,7 @@ export class Daemon {
     if (probe === undefined) return;
     const err = p.tcpErrno;
     if (err === 0 || err === ERRNO.ECONNREFUSED) {
-      this.answer(probe, p, 'reply', undefined);
+      this.answer(probe, p, 'reply', undefined, undefined, false);
       return;
     }
     this.tcpProbes.delete(probe.tcpId);

@@ -22,6 +22,7 @@ const MAX_MTU_ENTRIES = 1024;
 export class Extensions {
   private icmpDetail = false;
   private dontFragment = false;
+  private flow = false;
 
   constructor(private readonly facts: ExtensionFacts) {}
 
@@ -53,8 +54,22 @@ export class Extensions {
     return this.dontFragment && this.facts.dontFragment(family);
   }
 
-  /** The reply with the icmp-detail words when the session asked for them; as given otherwise. */
-  detail(r: ProbeResultReply, d: AnswerDetail | undefined): ProbeResultReply {
+  /** `flow` (its check-support answer is check-support.ts's, from the sockets): turned on by an `ok` */
+  turnOnFlow(): void {
+    this.flow = true;
+  }
+
+  /** whether the flow extension is on (send-probe `flow N` honoured, replies may carry `nat 1`) */
+  get flowOn(): boolean {
+    return this.flow;
+  }
+
+  /**
+   * The reply with the icmp-detail words when the session asked for them, and `nat 1` when a flow
+   * probe's quote was rewritten (only ever found with the flow extension on); as given otherwise.
+   */
+  detail(r: ProbeResultReply, d: AnswerDetail | undefined, nat = false): ProbeResultReply {
+    if (nat) r.nat = true;
     if (!this.icmpDetail || d === undefined) return r;
     const out: ProbeResultReply = { ...r };
     if (d.icmpType !== undefined && d.icmpCode !== undefined) {

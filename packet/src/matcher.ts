@@ -3,9 +3,11 @@
 //
 // By our ICMP identifier and sequence, or by the ports that carry the sequence (UDP: destination
 // port, source port or checksum, as mtr-packet places it; TCP/SCTP: the source port), and always
-// the same family, protocol and destination.
+// the same family, protocol and destination. Flow probes (extension `flow`): ICMP by sequence with the
+// flow's identifier and checksum; UDP by the checksum (the sequence) with both ports and, where quoted,
+// the daemon's payload tag. matchNatRewrite finds IPv4 flow probes whose flow fields a NAT rewrote.
 
-import type { Answer } from './codec.js';
+import { flowTagOk, type Answer } from './codec.js';
 import type { Probe } from './probes.js';
 import type { Received } from './transport.js';
 
@@ -14,6 +16,10 @@ export interface MatchLookup {
   bySequence(sequence: number): Probe | undefined;
   /** the TCP probe with this native probe id */
   byTcpId(id: number): Probe | undefined;
+  /** the sequence a UDP flow probe with this IPv4 identification has (codec.ts udpFlowSequence) */
+  udpFlowSequence?(ipId: number): number;
+  /** the daemon's tag in its UDP flow probes' payloads (codec.ts flowTagOk) */
+  flowTag?(): Uint8Array;
   /** the ICMP identifier our echo requests carry for packets from this source and family */
   icmpId(source: Received['source'], family: 4 | 6): number;
 }
@@ -53,8 +59,11 @@ function find(a: Answer, p: Received, lookup: MatchLookup): Probe | undefined {
       : undefined;
   const icmpId = lookup.icmpId(p.source, p.family);
   switch (a.kind) {
-    case 'echo':
-      return a.id === icmpId ? same(lookup.bySequence(a.sequence), 'icmp', p.from, true) : undefined;
+    case 'echo': {
+      const probe = same(lookup.bySequence(a.sequence), 'icmp', p.from, true);
+      // a flow probe's echo carries its flow's identifier
+      return probe !== undefined && a.id === (probe.flowIcmpId ?? icmpId) ? probe : undefined;
+    }
     case 'queued':
       switch (a.protocol) {
         case 'icmp':
@@ -71,16 +80,34 @@ function find(a: Answer, p: Received, lookup: MatchLookup): Probe | undefined {
     case 'quoted': {
       const q = a.quoted;
       switch (q.protocol) {
-        case 'icmp':
-          if (q.icmpId !== icmpId || q.icmpSeq === undefined) return undefined;
-          return same(lookup.bySequence(q.icmpSeq), 'icmp', q.dst);
-        case 'udp':
+        case 'icmp': {
+          if (q.icmpSeq === undefined) return undefined;
+          const probe = same(lookup.bySequence(q.icmpSeq), 'icmp', q.dst);
+          if (probe === undefined) return undefined;
+          // a flow probe: its flow's identifier and checksum, both as sent
+          if (probe.flow !== undefined) {
+            return q.icmpId === probe.flowIcmpId && q.icmpChecksum === probe.flowChecksum ? probe : undefined;
+          }
+          return q.icmpId === icmpId ? probe : undefined;
+        }
+        case 'udp': {
+          // a flow probe carries its sequence in the checksum only (its source port is no sequence)
+          if (q.udpChecksum !== undefined) {
+            const probe = same(lookup.bySequence(q.udpChecksum), 'udp', q.dst);
+            if (probe?.flow !== undefined) {
+              const tagged = lookup.flowTag === undefined || flowTagOk(q.tail, lookup.flowTag());
+              return tagged && probe.srcPort === q.srcPort && probe.dstPort === q.dstPort ? probe : undefined;
+            }
+          }
           for (const s of [q.dstPort, q.srcPort, q.udpChecksum]) {
             if (s === undefined) continue;
             const probe = same(lookup.bySequence(s), 'udp', q.dst);
-            if (probe !== undefined && probe.srcPort === q.srcPort && probe.dstPort === q.dstPort) return probe;
+            if (probe !== undefined && probe.flow === undefined && probe.srcPort === q.srcPort && probe.dstPort === q.dstPort) {
+              return probe;
+            }
           }
           return undefined;
+        }
         case 'tcp':
         case 'sctp': {
           if (q.srcPort === undefined) return undefined;
@@ -90,6 +117,36 @@ function find(a: Answer, p: Received, lookup: MatchLookup): Probe | undefined {
       }
     }
   }
+}
+
+/**
+ * NAT seen (extension `flow`, IPv4): an ICMP error quoting one of our flow probes whose flow fields
+ * were rewritten on the way (the ICMP identifier or checksum; the UDP source port or checksum), so
+ * that matchAnswer found nothing. The probe is found by what a NAT leaves alone: the ICMP sequence,
+ * or a UDP flow probe's IPv4 identification (which carries its sequence); and it must still be ours: same
+ * destination, destination port, and (ICMP) our IPv4 identification. Called only when matchAnswer
+ * found no probe.
+ */
+export function matchNatRewrite(a: Answer, p: Received, lookup: MatchLookup): Probe | undefined {
+  if (a.kind !== 'quoted' || p.family !== 4) return undefined;
+  const q = a.quoted;
+  if (q.ipId === undefined) return undefined;
+  let probe: Probe | undefined;
+  if (q.protocol === 'icmp' && q.icmpSeq !== undefined) {
+    probe = lookup.bySequence(q.icmpSeq);
+    if (probe === undefined || probe.protocol !== 'icmp' || probe.ipId !== q.ipId) return undefined;
+    if (q.icmpId === probe.flowIcmpId && q.icmpChecksum === probe.flowChecksum) return undefined;
+  } else if (q.protocol === 'udp') {
+    if (lookup.udpFlowSequence === undefined) return undefined;
+    probe = lookup.bySequence(lookup.udpFlowSequence(q.ipId));
+    if (probe === undefined || probe.protocol !== 'udp' || probe.ipId !== q.ipId || probe.dstPort !== q.dstPort) return undefined;
+    if (q.srcPort === probe.srcPort && q.udpChecksum === probe.sequence) return undefined;
+    if (lookup.flowTag !== undefined && !flowTagOk(q.tail, lookup.flowTag())) return undefined;
+  } else {
+    return undefined;
+  }
+  if (probe.flow === undefined || probe.family !== 4 || !sameBytes(q.dst, probe.dst) || p.rxNs < probe.txNs) return undefined;
+  return probe;
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -38,6 +38,11 @@ export interface Probe {
   icmpLength?: number;
   /** ICMP probes with data: the byte it repeats (the bit pattern); an echo reply with other data is not for it */
   icmpPattern?: number;
+  /** extension `flow`: the stable flow it went out on (undefined: a classic probe) */
+  flow?: number;
+  /** ICMP flow probes: the identifier and checksum the flow's echo requests carry */
+  flowIcmpId?: number;
+  flowChecksum?: number;
   /** departure + timeout (ns) */
   deadlineNs: number;
   /** position in the deadline heap; -1 when not in it */

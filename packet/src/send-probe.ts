@@ -4,7 +4,7 @@
 // undefined when the request cannot be built (answered invalid-argument); send errors are thrown.
 
 import { ERRNO, type SendProbeRequest } from '@mtr-ts/protocol';
-import { buildDgramPayload, buildProbe, needsSource } from './codec.js';
+import { buildDgramPayload, buildProbe, icmpFlowIdentity, needsSource, udpFlowIpId } from './codec.js';
 import type { ProbeTable } from './probes.js';
 import type { SourceCache } from './source-cache.js';
 import { isSendError, type ProbeOptions, type SendOptions, type Transport } from './transport.js';
@@ -28,6 +28,10 @@ export interface SenderContext {
   readonly sources: SourceCache;
   readonly icmpId: number;
   readonly ipId: number;
+  /** extension `flow`: the source port of flow 0 when the client gives no local-port */
+  readonly flowPortBase: number;
+  /** extension `flow`: the daemon's 4-byte tag in UDP flow payloads */
+  readonly flowTag: Uint8Array;
   /** a fresh txId for a raw send's transmit stamp */
   takeTxId(): number;
   /** datagram mode: the ping socket's port, which the kernel made the ICMP identifier */
@@ -51,6 +55,10 @@ export interface Sent {
   icmpLength?: number;
   /** ICMP: the byte its data repeats */
   icmpPattern?: number;
+  /** extension `flow`: the flow, and for ICMP the identifier and checksum it carries */
+  flow?: number;
+  flowIcmpId?: number;
+  flowChecksum?: number;
 }
 
 /** Raw sockets: we build the packet (IPv4 with its header; IPv6 from the transport header). */
@@ -61,10 +69,18 @@ export function sendRaw(
   dst: Uint8Array,
   src: Uint8Array | undefined,
   opts: ProbeOptions,
+  flow?: number,
 ): Sent | undefined {
   const sequence = c.probes.allocateSequence();
-  const source = src ?? (needsSource(req) ? c.sources.get(family, dst) : undefined);
-  const built = buildProbe(req, family, dst, source, { icmpId: c.icmpId, sequence, ipId: c.ipId });
+  const source = src ?? (needsSource(req, family, flow) ? c.sources.get(family, dst) : undefined);
+  // a UDP flow probe's IPv4 identification carries its sequence too (codec.ts udpFlowIpId)
+  const ipId = flow !== undefined && req.protocol === 'udp' ? udpFlowIpId(c.ipId, sequence) : c.ipId;
+  const built = buildProbe(req, family, dst, source, {
+    icmpId: c.icmpId,
+    sequence,
+    ipId,
+    ...(flow === undefined ? {} : { flow, flowPortBase: c.flowPortBase, flowTag: c.flowTag }),
+  });
   if (built === undefined) return undefined;
   const sendOpts: SendOptions = {};
   if (opts.mark !== undefined) sendOpts.mark = opts.mark;
@@ -77,10 +93,19 @@ export function sendRaw(
       : c.transport.sendIPv6(PROTOCOL_NUMBERS_V6[req.protocol], built.bytes, dst, v6Options(sendOpts, req, src));
   // No object spread on this path: V8 makes each one a runtime call.
   const sent: Sent = { txNs, srcPort: built.srcPort, dstPort: built.dstPort, sequence, tcpId: -1, txId };
-  if (family === 4) sent.ipId = c.ipId;
+  if (family === 4) sent.ipId = ipId;
   if (req.protocol === 'icmp') {
     sent.icmpLength = family === 4 ? built.bytes.length - 20 : built.bytes.length;
-    sent.icmpPattern = req.bitPattern & 0xff;
+    // a flow probe's data starts with its checksum compensation: not the pattern alone
+    if (flow === undefined) sent.icmpPattern = req.bitPattern & 0xff;
+  }
+  if (flow !== undefined) {
+    sent.flow = flow;
+    if (req.protocol === 'icmp') {
+      const f = icmpFlowIdentity(c.icmpId, flow);
+      sent.flowIcmpId = f.id;
+      sent.flowChecksum = f.checksum;
+    }
   }
   return sent;
 }

@@ -187,6 +187,20 @@ export const EXT_REPLY = {
 } as const;
 // end ext
 
+
+/** flows (ECMP, issue 14): `check-support feature flow` turns on send-probe `flow N` and replies' `nat 1`. */
+export const FLOW_FEATURE = 'flow';
+/** send-probe `flow N`: the probe goes out on stable flow N (0..MAX_FLOW), its sequence carried elsewhere */
+export const FLOW_ARG = 'flow';
+/** the highest flow number */
+export const MAX_FLOW = 255;
+/** a probe result's `nat 1`: the quoted probe's flow fields (source port, checksum) are not the ones sent */
+export const NAT_REPLY_ARG = 'nat';
+/** flows of UDP and TCP without `local-port`: flow N leaves from FLOW_BASE_PORT + N */
+export const FLOW_BASE_PORT = 50000;
+/** UDP flows without `port`: the destination port (traceroute's first) */
+export const FLOW_UDP_PORT = 33434;
+
 // ---- compile-time ties to types.ts ------------------------------------------------------------
 
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;

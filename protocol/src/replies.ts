@@ -2,7 +2,7 @@
 // parsed strictly: a line that does not have exactly the shape of a known reply is kept whole as
 // the `unknown` variant. parseReply never throws.
 
-import { BARE_REPLIES, EXT_REPLY, EXT_REPLY_ARG, PROBE_RESULT_REPLIES, REPLY, REPLY_ARG } from './names.js';
+import { BARE_REPLIES, EXT_REPLY, EXT_REPLY_ARG, NAT_REPLY_ARG, PROBE_RESULT_REPLIES, REPLY, REPLY_ARG } from './names.js';
 import { cStrtol, tokenize } from './parse.js';
 import type { BareReplyName, MplsLabel, ProbeResultName, ProbeResultReply, Reply } from './types.js';
 import { assertNever, checkInt, checkWord } from './words.js';
@@ -53,9 +53,12 @@ export function formatReply(r: Reply): string {
 function formatProbeResult(token: number, r: ProbeResultReply): string {
   const rtt = checkInt(r.roundTripTime, 'round-trip-time');
   const head = `${token} ${r.type} ip-${checkIpVersion(r.ipVersion)} ${checkWord(r.address, 'address')}`;
-  const line = `${head} ${REPLY_ARG.roundTripTime} ${rtt}`;
-  const withMpls = r.mpls !== undefined && r.mpls.length > 0 ? `${line} ${REPLY_ARG.mpls} ${formatMpls(r.mpls)}` : line;
-  return withMpls + formatIcmpDetail(r);
+  let line = `${head} ${REPLY_ARG.roundTripTime} ${rtt}`;
+  if (r.mpls !== undefined && r.mpls.length > 0) line += ` ${REPLY_ARG.mpls} ${formatMpls(r.mpls)}`;
+  line += formatIcmpDetail(r);
+  // extension `flow`: only set on replies to a client that asked for it
+  if (r.nat === true) line += ` ${NAT_REPLY_ARG} 1`;
+  return line;
 }
 
 /** The `icmp-detail` extension's words (empty when the reply has none of its fields). */
@@ -211,6 +214,7 @@ function parseProbeResult(token: number, type: ProbeResultName, tokens: string[]
   let roundTripTime: number | undefined;
   let mpls: MplsLabel[] | undefined;
   const ext: Partial<Record<'icmpType' | 'icmpCode' | 'mtu' | 'replyTtl', number>> = {};
+  let nat: true | undefined;
   for (let i = 2; i < tokens.length; i += 2) {
     const key = tokens[i] as string;
     const value = tokens[i + 1] as string;
@@ -231,6 +235,10 @@ function parseProbeResult(token: number, type: ProbeResultName, tokens: string[]
         mpls = parseMpls(value);
         if (mpls === undefined) return undefined;
         break;
+      case NAT_REPLY_ARG:
+        if (nat !== undefined || value !== '1') return undefined;
+        nat = true;
+        break;
       default: {
         // the icmp-detail extension's words (a daemon only sends them to a client that asked)
         const field = EXT_FIELD.get(key);
@@ -242,5 +250,7 @@ function parseProbeResult(token: number, type: ProbeResultName, tokens: string[]
     }
   }
   if (ipVersion === undefined || address === undefined || roundTripTime === undefined) return undefined;
-  return { token, type, ipVersion, address, roundTripTime, mpls, ...ext };
+  const reply: ProbeResultReply = { token, type, ipVersion, address, roundTripTime, mpls, ...ext };
+  if (nat) reply.nat = nat;
+  return reply;
 }

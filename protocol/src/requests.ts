@@ -3,7 +3,7 @@
 // ignored, the first bad value answers `TOKEN invalid-argument`. Checks that depend on the host
 // (ip version / protocol support, ttl and size limits at send time) belong to the daemon.
 
-import { ARG, COMMAND, EXT_ARG, MIN_LOCAL_PORT, SEND_PROBE_DEFAULTS } from './names.js';
+import { ARG, COMMAND, EXT_ARG, FLOW_ARG, MIN_LOCAL_PORT, SEND_PROBE_DEFAULTS } from './names.js';
 import { parseCIntArgument } from './parse.js';
 import type {
   BareReply,
@@ -118,6 +118,12 @@ function decodeSendProbe(cmd: RawCommand, ext: DecodeExtensions): SendProbeReque
         const n = parseCIntArgument(value);
         if (n === undefined || n < MIN_LOCAL_PORT) return invalidArgument(cmd.token);
         req.localPort = n;
+        break;
+      }
+      case FLOW_ARG: {
+        // an extension's argument: never an error here (0.95 ignores the pair); the daemon decides
+        const n = parseCIntArgument(value);
+        req.flow = n === undefined ? -1 : n;
         break;
       }
       case ARG.port:
@@ -246,5 +252,6 @@ function sendProbeArgs(req: SendProbeRequest): Array<[string, string]> {
   num(ARG.timeout, req.timeout);
   if (req.localDevice !== undefined) args.push([ARG.localDevice, req.localDevice]);
   if (req.dontFragment === true) args.push([EXT_ARG.dontFragment, '1']);
+  if (req.flow !== undefined) num(FLOW_ARG, req.flow);
   return args;
 }

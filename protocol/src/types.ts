@@ -47,6 +47,11 @@ export interface SendProbeRequest {
   localDevice: string | undefined;
   /** extension `dont-fragment` (only decoded when the session turned it on): set DF / no fragmentation */
   dontFragment?: boolean | undefined;
+  /**
+   * extension `flow` (not in 0.95): send-probe `flow N` as given (any int; -1 when its value is not
+   * one); the daemon honours it only after `check-support feature flow`. Absent when not given.
+   */
+  flow?: number;
 }
 
 export interface CheckSupportRequest {
@@ -89,6 +94,8 @@ export interface ProbeResultReply {
   mtu?: number | undefined;
   /** the IP TTL / hop limit the answer arrived with */
   replyTtl?: number | undefined;
+  /** extension `flow` (not in 0.95): `nat 1`, the quoted probe's flow fields were rewritten on the way */
+  nat?: true;
 }
 
 /** Replies that are only a word after the token. */

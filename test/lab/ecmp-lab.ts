@@ -190,6 +190,29 @@ export async function createEcmpLab(opts: EcmpLabOptions = {}): Promise<EcmpLab>
     }
     await ip('-n', names.dest, 'route', 'add', 'default', 'via', '10.1.31.1');
     await ip('-n', names.dest, '-6', 'route', 'add', 'default', 'via', 'fd01:0:0:31::1');
+    // ICMP: Linux hashes no ICMP field (an echo's flow has no ports), so lb balances ICMP towards the target
+    // as many routers do, on the transport header's first 32 bits (type, code, checksum): an nftables jhash
+    // sets mark 1 or 2 and the mark picks the member (tables 101 and 102).
+    for (const [mark, k] of [
+      [1, 21],
+      [2, 22],
+    ] as const) {
+      await ip('-n', names.lb, 'route', 'add', '10.1.9.0/24', 'via', `10.1.${k}.2`, 'table', String(100 + mark));
+      await ip('-n', names.lb, '-6', 'route', 'add', 'fd01:0:0:9::/64', 'via', `fd01:0:0:${k}::2`, 'table', String(100 + mark));
+      await ip('-n', names.lb, 'rule', 'add', 'fwmark', String(mark), 'table', String(100 + mark), 'pref', String(100 + mark));
+      await ip('-n', names.lb, '-6', 'rule', 'add', 'fwmark', String(mark), 'table', String(100 + mark), 'pref', String(100 + mark));
+    }
+    const icmpHash = [
+      'table inet mtrts_ecmp_icmp {',
+      '  chain pre {',
+      '    type filter hook prerouting priority -150; policy accept;',
+      '    ip daddr 10.1.9.1 ip protocol icmp meta mark set jhash @th,0,32 mod 2 seed 0x5 offset 1',
+      '    ip6 daddr fd01:0:0:9::1 meta l4proto ipv6-icmp meta mark set jhash @th,0,32 mod 2 seed 0x5 offset 1',
+      '  }',
+      '}',
+    ].join('\n');
+    const h = await run('ip', ['netns', 'exec', names.lb, 'nft', '-f', '-'], { input: icmpHash + '\n' });
+    if (h.code !== 0) throw new Error(`nft in lb: ${h.stderr.trim()}`);
     const loss = opts.lossPct ?? 0;
     if (loss > 0) {
       const rules = [

@@ -33,6 +33,8 @@ class EngineImpl implements Engine {
   private openedAt = 0;
   private quickDeaths = 0;
   private restartTimer: unknown;
+  /** per packet process: its answer to `check-support feature flow` */
+  private readonly flowSupport = new WeakMap<ProbeSender, Promise<string>>();
   private readonly features = new Map<string, Promise<void>>();
   /** the extensions the current packet process turned on */
   private readonly extensionsOn = new Set<string>();
@@ -50,7 +52,7 @@ class EngineImpl implements Engine {
       budget: options.budget,
       options,
       emit: (e) => this.emit(e),
-      ready: (family, protocol, mark) => this.ready(family, protocol, mark),
+      ready: (family, protocol, mark, flows) => this.ready(family, protocol, mark, flows),
       sender: () => this.current,
       fatal: (s) => s === this.current || (this.current === undefined && !this.stopped && this.options.onPacketProcessExit !== 'restart'),
     };
@@ -124,7 +126,7 @@ class EngineImpl implements Engine {
     for (const r of this.runs.values()) r.packetProcessDied(err.message);
   }
 
-  private async ready(family: 4 | 6, protocol: TargetOptions['protocol'], mark: boolean): Promise<void> {
+  private async ready(family: 4 | 6, protocol: TargetOptions['protocol'], mark: boolean, flows = false): Promise<boolean> {
     if (this.stopped) throw new StartFailure('packet-process', 'the engine was stopped');
     if (this.dead !== undefined) throw new StartFailure('packet-process', this.dead.message);
     let s: ProbeSender;
@@ -145,6 +147,18 @@ class EngineImpl implements Engine {
     } catch (e) {
       throw new StartFailure('features', (e as Error).message);
     }
+    if (!flows) return false;
+    // the flow extension: asking turns it on for this packet process (one question per process)
+    let f = this.flowSupport.get(s);
+    if (f === undefined) {
+      f = s.checkSupport === undefined ? Promise.resolve('no') : s.checkSupport('flow').catch(() => 'no');
+      this.flowSupport.set(s, f);
+    }
+    const ok = (await f) === 'ok';
+    if (!ok && protocol === 'icmp') {
+      throw new StartFailure('features', "--flows with ICMP needs the packet program's flow extension (mtr-packet-ts with raw sockets); use -u, or run with the privileges raw sockets need");
+    }
+    return ok;
   }
 
   /** Asks a packet process for the extensions of EngineOptions.extensions, once each; `no` or a failure leaves one off. */

@@ -69,6 +69,8 @@ export interface ProbeAnsweredEvent extends TargetBase {
   readonly destination: boolean;
   /** first reply from this responder at this TTL (since the start or the last reset) */
   readonly newResponder: boolean;
+  /** a flow probe whose quote came back with its flow fields rewritten: a NAT before this hop (`flow` extension) */
+  readonly nat?: boolean;
 }
 
 export type LossReason =

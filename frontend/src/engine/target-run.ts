@@ -32,8 +32,11 @@ export interface RunHost {
   readonly budget: ProbeBudget | undefined;
   readonly options: EngineOptions;
   emit(e: Draft): void;
-  /** the packet process, once it supports what is asked; rejects with a StartFailure */
-  ready(family: 4 | 6, protocol: TargetOptions['protocol'], mark: boolean): Promise<void>;
+  /**
+   * the packet process, once it supports what is asked; rejects with a StartFailure. With `flows`, also
+   * whether it sends flows (the `flow` extension, turned on by asking); ICMP flows without it reject.
+   */
+  ready(family: 4 | 6, protocol: TargetOptions['protocol'], mark: boolean, flows?: boolean): Promise<boolean | void>;
   /** the packet process to send on now; undefined while none is running */
   sender(): ProbeSender | undefined;
   /** true when a rejection from this sender is a death to fail on (not a restart's or stop's) */
@@ -79,6 +82,8 @@ export class TargetRun {
   private endStatus: TargetStatus = 'done';
   private paused = false;
   /** a restarted packet process is being asked what it supports: no probes until it answers */
+  /** the packet process sends flows (`flow` extension on); asked at start and after a restart */
+  private flowExt = false;
   private blocked = false;
   private stats: TargetStats | undefined;
   private sched: SchedulerState;
@@ -166,7 +171,7 @@ export class TargetRun {
     }
     this.phase = 'checking';
     try {
-      await h.ready(found.family, o.protocol, o.mark !== undefined);
+      this.flowExt = (await h.ready(found.family, o.protocol, o.mark !== undefined, o.flows !== undefined)) === true;
     } catch (e) {
       if (attempt !== this.attempt) return;
       this.fail(e instanceof StartFailure ? e.stage : 'features', (e as Error).message);
@@ -238,7 +243,7 @@ export class TargetRun {
     let sent: ReturnType<ProbeSender['sendProbe']>;
     // ECMP: every probe of a cycle on the same stable flow, the flows taken in turn
     const flow = o.flows !== undefined && o.flows > 0 ? (this.cycleNo - 1) % o.flows : undefined;
-    const ports = flow === undefined ? { port: o.port, localPort: o.localPort } : flowPorts(o, flow);
+    const ports = flow === undefined || o.protocol === 'icmp' ? { port: o.port, localPort: o.localPort } : flowPorts(o, flow);
     try {
       sent = sender.sendProbe(
         probeFields({
@@ -255,6 +260,8 @@ export class TargetRun {
           mark: o.mark,
           timeout: o.timeout,
           ...(o.dontFragment === true && { dontFragment: true }),
+          // the packet process's flow extension: ICMP flows need it; UDP flows gain NAT detection
+          ...(flow !== undefined && this.flowExt ? { flow } : {}),
         }),
       );
     } catch (e) {
@@ -315,7 +322,10 @@ export class TargetRun {
         const reply: ReplyInfo = replyInfoOf(o);
         const mpls = o.mpls ?? NO_LABELS;
         const error = o.kind === 'unreachable' ? o.reason : undefined;
-        const isNew = stats?.answered(probe.ttl, slot, probe.probe, probe.cycle, { address: o.address, rtt: o.rtt, mpls, reply, error }, h.clock.now(), probe.flow) ?? false;
+        const nat = o.nat === true;
+        const isNew =
+          stats?.answered(probe.ttl, slot, probe.probe, probe.cycle, { address: o.address, rtt: o.rtt, mpls, reply, error, ...(nat ? { nat } : {}) }, h.clock.now(), probe.flow) ??
+          false;
         h.names?.learn(o.address);
         h.emit({
           type: 'probe-answered',
@@ -327,6 +337,7 @@ export class TargetRun {
           mpls,
           destination: o.address === target.address,
           newResponder: isNew,
+          ...(nat ? { nat } : {}),
         });
         if (isNew && stats !== undefined) {
           h.emit({ type: 'hop-changed', target, ttl: probe.ttl, added: o.address, responders: Object.freeze(stats.responders(probe.ttl)), cycle: probe.cycle });
@@ -441,8 +452,9 @@ export class TargetRun {
     const family = this.ref.family;
     if (family === undefined) return;
     this.blocked = true;
-    this.host.ready(family, this.opts.protocol, this.opts.mark !== undefined).then(
-      () => {
+    this.host.ready(family, this.opts.protocol, this.opts.mark !== undefined, this.opts.flows !== undefined).then(
+      (ext) => {
+        this.flowExt = ext === true;
         this.blocked = false;
       },
       (e: unknown) => this.fail(e instanceof StartFailure ? e.stage : 'features', (e as Error).message),

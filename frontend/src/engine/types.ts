@@ -51,8 +51,9 @@ export interface TargetOptions {
   /** samples kept per hop for charts (default 400) */
   readonly ringSize: number;
   /**
-   * ECMP (`--flows`): this many stable flows per TTL, cycle c probing flow (c - 1) mod flows; UDP only (each
-   * flow a fixed local port, see flowPorts). Undefined: mtr's classic probing (the default).
+   * ECMP (`--flows`): this many stable flows per TTL, cycle c probing flow (c - 1) mod flows. ICMP needs the
+   * packet process's `flow` extension (send-probe `flow N`); UDP uses it when there (NAT seen) and fixes
+   * both ports per flow either way (see flowPorts). Undefined: mtr's classic probing (the default).
    */
   readonly flows?: number | undefined;
   /**
@@ -102,8 +103,9 @@ export interface ProbeSender {
   /** mtr's start-up questions for one family/protocol; rejects with one clear message */
   checkFeatures(ipVersion: IpVersion, protocol: ProbeProtocol, mark: boolean): Promise<void>;
   /**
-   * `check-support feature F`: the support word. Asking for a protocol extension (`icmp-detail`,
-   * `dont-fragment`) turns it on in mtr-packet-ts; other packet programs answer `no`.
+   * `check-support feature F` (optional: without it every extension counts as unsupported). Asking for a
+   * protocol extension (`icmp-detail`, `dont-fragment`, `flow`) turns it on in mtr-packet-ts; other packet
+   * programs answer `no`.
    */
   checkSupport?(feature: string): Promise<string>;
   /** `result` settles with the outcome, or rejects when the process dies first */

@@ -5,7 +5,7 @@ import { renderReport, renderReportHeader } from '../render/report.js';
 import { renderJson } from '../render/json.js';
 import { renderCsv } from '../render/csv.js';
 import { renderXml } from '../render/xml.js';
-import { renderMembersReport } from '../render/members.js';
+import { renderMembersCsv, renderMembersReport, renderMembersXml } from '../render/members.js';
 import type { Names, RenderOptions, Snapshot } from '../render/model.js';
 import { mtrSnapshot } from './mtr-snapshot.js';
 import type { Output, OutputContext } from './types.js';
@@ -33,6 +33,18 @@ export function reportOutput(ctx: OutputContext): Output {
     final: (t) => {
       const s = mtrSnapshot(t, ctx.localHostname);
       return [...renderReportHeader(s), ...renderMembersReport(t, s, ctx.names, ctx.render)];
+    },
+  };
+}
+
+/** -C / -x: with --members or --flows, member rows (and, in XML, the flows) added; otherwise mtr 0.95's. */
+export function membersOutput(kind: 'csv' | 'xml', ctx: OutputContext): Output {
+  if (!ctx.cfg.members) return finalOutput(FINAL_RENDERERS[kind], ctx);
+  return {
+    final: (t) => {
+      const s = mtrSnapshot(t, ctx.localHostname);
+      const plain = FINAL_RENDERERS[kind](s, ctx.names, ctx.render);
+      return kind === 'csv' ? renderMembersCsv(t, s, ctx.names, ctx.render, plain) : renderMembersXml(t, s, ctx.names, ctx.render, plain);
     },
   };
 }

@@ -133,6 +133,7 @@ export function eventJson(e: EngineEvent, names: Names): Obj {
         mpls: mplsJson(e.mpls),
         destination: e.destination,
         new_responder: e.newResponder,
+        ...(e.nat === true ? { nat: true } : {}),
       };
     case 'probe-lost':
       return { ...head, probe: probeJson(e.probe), reason: e.reason, detail: orNull(e.detail) };
@@ -214,12 +215,19 @@ export function hopJson(h: HopSnapshot, names: Names): Obj {
     window: rttJson(h.window),
     responders: h.responders.map((r) => responderJson(r, names)),
     responders_overflow: h.respondersOverflow,
-    ...(h.flows === undefined ? {} : { flows: h.flows.map(flowJson), balancing: orNull(h.balancing) }),
+    ...(h.flows === undefined ? {} : { flows: h.flows.map(flowJson), balancing: orNull(h.balancing), nat: h.nat ?? 0 }),
   };
 }
 
 function flowJson(f: FlowSnapshot): Obj {
-  return { flow: f.flow, responder: orNull(f.responder), responders: [...f.responders], changes: f.changes, stats: rttJson(f.stats) };
+  return {
+    flow: f.flow,
+    responder: orNull(f.responder),
+    responders: [...f.responders],
+    changes: f.changes,
+    stats: rttJson(f.stats),
+    members: (f.members ?? []).map((m) => ({ address: m.address, stats: rttJson(m.stats) })),
+  };
 }
 
 export function pathJson(p: PathSnapshot): Obj {

@@ -7,7 +7,9 @@ import { fieldsOf } from '../fields.js';
 import { fieldValue } from '../stats.js';
 import type { FlowSnapshot, HopSnapshot, TargetSnapshot } from '../stats/types.js';
 import { flowPorts } from '../engine/types.js';
-import { formatField, hopRange, hostLabel, padRight } from './common.js';
+import { formatField, formatIpinfo, hopRange, hostLabel, padRight } from './common.js';
+import { xmlEscape } from './xml.js';
+import { CSV_VERSION } from './csv.js';
 import type { Names, RenderOptions, Snapshot } from './model.js';
 import { renderReport } from './report.js';
 
@@ -49,7 +51,9 @@ export function flowLines(t: TargetSnapshot, from: number, to: number): string[]
     }
   }
   if (byFlow.size === 0) return [];
-  const out = ['Flows (local port>port: responder loss% per TTL):'];
+  // ICMP flows are the packet process's (identifier and checksum per flow): named by number
+  const icmp = t.options.protocol === 'icmp';
+  const out = [icmp ? 'Flows (ICMP flow: responder loss% per TTL):' : 'Flows (local port>port: responder loss% per TTL):'];
   for (const flow of [...byFlow.keys()].sort((a, b) => a - b)) {
     const m = byFlow.get(flow) as Map<number, FlowSnapshot>;
     const p = flowPorts(t.options, flow);
@@ -60,7 +64,8 @@ export function flowLines(t: TargetSnapshot, from: number, to: number): string[]
       const more = f !== undefined && f.responders.length > 1 ? `(+${f.responders.length - 1})` : '';
       hops.push(`${who}${more} ${(f?.stats.lossPercent ?? 0).toFixed(1)}%`);
     }
-    out.push(` ${String(flow + 1).padStart(2, ' ')}. ${p.localPort}>${p.port}: ${hops.join(' | ')}`);
+    const label = icmp ? `flow ${flow}` : `${p.localPort}>${p.port}`;
+    out.push(` ${String(flow + 1).padStart(2, ' ')}. ${label}: ${hops.join(' | ')}`);
   }
   return out;
 }
@@ -82,4 +87,67 @@ export function renderMembersReport(t: TargetSnapshot, s: Snapshot, names: Names
   };
   const table = renderReport(s, names, opts, { lines, minHostWidth });
   return [...table, ...flowLines(t, from, to)];
+}
+
+/**
+ * `-C --members`: mtr 0.95's CSV with a `Share,` column, each hop row at share 100.00, and under every hop
+ * with more than one responder one MEMBER row per responder (status column `MEMBER`) with its own -o
+ * fields and its share of the hop's probes.
+ */
+export function renderMembersCsv(t: TargetSnapshot, s: Snapshot, names: Names, opts: RenderOptions, plain: string[]): string[] {
+  if (plain.length === 0) return plain;
+  const fields = fieldsOf(opts.order);
+  const { from } = hopRange(s);
+  const withAs = opts.ipinfo === 0;
+  const out = [`${plain[0]}Share,`];
+  for (let k = 1; k < plain.length; k++) {
+    out.push(`${plain[k]},100.00`);
+    const at = from + k - 1;
+    const hop = t.hops[at];
+    if (hop === undefined || hop.responders.length < 2) continue;
+    for (const r of hop.responders) {
+      let line = `MTR.${CSV_VERSION},${Math.floor(s.info.startTime / 1000)},MEMBER,${s.info.target},${at + 1},${hostLabel(r.address, names, opts)}`;
+      if (withAs) line += ',' + formatIpinfo(r.address, names, 0).trim();
+      for (const f of fields) {
+        const x = fieldValue(r.stats, f.key);
+        line += f.kind === 'int' ? `,${Math.trunc(x)}` : `,${x.toFixed(2)}`;
+      }
+      out.push(`${line},${memberShare(hop, r.address).toFixed(2)}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * `-x --members`: mtr 0.95's XML, and inside every hop's <HUB> with more than one responder one
+ * <MEMBER HOST= SHARE=> per responder with its own -o fields; with flows, the hop's <BALANCING> and one
+ * <FLOW ID= HOST= LOSS= CHANGES=/> per flow (its responder at this hop).
+ */
+export function renderMembersXml(t: TargetSnapshot, s: Snapshot, names: Names, opts: RenderOptions, plain: string[]): string[] {
+  const fields = fieldsOf(opts.order).filter((f) => f.key !== ' ');
+  const { from } = hopRange(s);
+  const out: string[] = [];
+  let at = from;
+  for (const line of plain) {
+    if (line === '    </HUB>') {
+      const hop = t.hops[at++];
+      if (hop !== undefined && hop.responders.length > 1) {
+        for (const r of hop.responders) {
+          out.push(`        <MEMBER HOST="${xmlEscape(hostLabel(r.address, names, opts))}" SHARE="${memberShare(hop, r.address).toFixed(1)}%">`);
+          for (const f of fields) {
+            const tag = f.title === 'Loss%' ? 'Loss' : f.title;
+            out.push(`            <${tag}>${formatField(f, fieldValue(r.stats, f.key))}</${tag}>`);
+          }
+          out.push('        </MEMBER>');
+        }
+      }
+      if (hop?.balancing !== undefined) out.push(`        <BALANCING>${hop.balancing}</BALANCING>`);
+      for (const f of hop?.flows ?? []) {
+        const host = xmlEscape(f.responder ?? '???');
+        out.push(`        <FLOW ID="${f.flow}" HOST="${host}" LOSS="${f.stats.lossPercent.toFixed(1)}%" CHANGES="${f.changes}"/>`);
+      }
+    }
+    out.push(line);
+  }
+  return out;
 }

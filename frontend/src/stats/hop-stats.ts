@@ -20,6 +20,8 @@ export interface HopAnswer {
   readonly reply: ReplyInfo;
   /** set for an unreachable answer: the path ends at this hop */
   readonly error: HopError | undefined;
+  /** the quote came back with the flow fields rewritten: a NAT before this hop (`flow` extension) */
+  readonly nat?: boolean;
 }
 
 interface ResponderAcc {
@@ -42,6 +44,8 @@ interface FlowAcc {
   changes: number;
   /** losses before the flow's first answer here: charged to its member once it answers (else at the end) */
   unattributed: number;
+  /** per (flow, responder): its answers, and the flow's losses while it was the flow's member */
+  readonly members: Map<string, RttState>;
 }
 
 const PENDING = 0;
@@ -142,6 +146,8 @@ export class HopStats {
   private readonly ring: ProbeRing;
   private lastProbeNo = 0;
   private lastProbeState: LastProbe = 'none';
+  /** answers with `nat` set */
+  private natAnswers = 0;
   /** per flow (ECMP), by ProbeRef.flow; empty for classic probing */
   private readonly flowAccs = new Map<number, FlowAcc>();
   /** the last snapshot, reused until the hop changes (snapshots are immutable, so sharing is safe) */
@@ -158,7 +164,7 @@ export class HopStats {
   private flowAcc(flow: number): FlowAcc {
     let f = this.flowAccs.get(flow);
     if (f === undefined) {
-      f = { flow, rtt: EMPTY_RTT, latest: undefined, seen: [], changes: 0, unattributed: 0 };
+      f = { flow, rtt: EMPTY_RTT, latest: undefined, seen: [], changes: 0, unattributed: 0, members: new Map() };
       this.flowAccs.set(flow, f);
     }
     return f;
@@ -187,7 +193,14 @@ export class HopStats {
       if (f.latest !== undefined && f.latest !== a.address) f.changes++;
       f.latest = a.address;
       if (!f.seen.includes(a.address) && f.seen.length < MAX_RESPONDERS) f.seen.push(a.address);
+      if (f.seen.includes(a.address)) {
+        // the flow's losses before its first answer go to the member it first answers from, as below
+        let m = f.members.get(a.address) ?? EMPTY_RTT;
+        m = withCounts(m, m.xmit + f.unattributed, 0);
+        f.members.set(a.address, addRtt(m, a.rtt, m.xmit + 1));
+      }
     }
+    if (a.nat === true) this.natAnswers++;
     const known = this.state.responders.length;
     this.state = reduceHop(this.state, { kind: 'reply', address: a.address, rtt: a.rtt, mpls: a.mpls, error: a.error });
     const isNew = this.state.responders.length > known;
@@ -240,8 +253,11 @@ export class HopStats {
     if (flow !== undefined) {
       const f = this.flowAcc(flow);
       f.rtt = withCounts(f.rtt, f.rtt.xmit, Math.max(0, f.rtt.inFlight - 1));
-      if (f.latest !== undefined) charged = this.byAddress.get(f.latest) ?? charged;
-      else {
+      if (f.latest !== undefined) {
+        charged = this.byAddress.get(f.latest) ?? charged;
+        const m = f.members.get(f.latest);
+        if (m !== undefined) f.members.set(f.latest, withCounts(m, m.xmit + 1, 0));
+      } else {
         f.unattributed++;
         charged = undefined;
       }
@@ -262,6 +278,8 @@ export class HopStats {
     for (const f of this.flowAccs.values()) {
       flowPending += f.rtt.inFlight;
       charge((f.latest !== undefined ? this.byAddress.get(f.latest) : undefined) ?? this.latest, f.rtt.inFlight + f.unattributed);
+      const m = f.latest !== undefined ? f.members.get(f.latest) : undefined;
+      if (m !== undefined && f.latest !== undefined) f.members.set(f.latest, withCounts(m, m.xmit + f.rtt.inFlight + f.unattributed, 0));
       f.unattributed = 0;
       f.rtt = withCounts(f.rtt, f.rtt.xmit, 0);
     }
@@ -326,6 +344,7 @@ export class HopStats {
       samples: Object.freeze(samples),
       state: freezeState(s),
       ...(flows === undefined ? {} : { flows, balancing: balancingOf(flows) }),
+      ...(this.natAnswers > 0 ? { nat: this.natAnswers } : {}),
     });
   }
 
@@ -340,6 +359,14 @@ export class HopStats {
           responder: f.latest,
           responders: Object.freeze([...f.seen]),
           changes: f.changes,
+          members: Object.freeze(
+            f.seen.map((address) =>
+              Object.freeze({
+                address,
+                stats: freezeView({ ...viewRtt(f.members.get(address) ?? EMPTY_RTT), inFlight: 0, percentiles: undefined }),
+              }),
+            ),
+          ),
         }),
       );
     return Object.freeze(out);

@@ -126,6 +126,11 @@ export interface FlowSnapshot {
   readonly responders: readonly string[];
   /** times the flow's responder changed: a stable flow that changes member means per-packet balancing */
   readonly changes: number;
+  /**
+   * per (TTL, flow, responder), `responders` order: each responder's answers to this flow and the flow's
+   * losses while it was the flow's member (one entry for a flow balanced per flow)
+   */
+  readonly members?: readonly { readonly address: string; readonly stats: RttView }[] | undefined;
 }
 
 /**
@@ -165,6 +170,11 @@ export interface HopSnapshot {
   readonly flows?: readonly FlowSnapshot[] | undefined;
   /** what the flows tell of this hop's load balancing; undefined for classic probing */
   readonly balancing?: Balancing | undefined;
+  /**
+   * answers whose quote of a flow probe came back with its flow fields rewritten (the packet process's
+   * `nat 1`): a NAT between us and this hop. Absent when none.
+   */
+  readonly nat?: number | undefined;
 }
 
 /** Why the path, as probed, ends where it does. */

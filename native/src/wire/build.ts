@@ -204,6 +204,43 @@ export function buildIcmpEcho(o: IcmpEchoOptions): Uint8Array {
   return b;
 }
 
+export interface IcmpEchoFlowOptions extends IcmpEchoOptions {
+  /**
+   * the checksum every probe of the flow carries (1..0xfffe): the first two payload bytes are set so
+   * that the message's checksum is this value whatever `seq` is (Paris traceroute's fixed checksum)
+   */
+  checksum: number;
+  /** ICMPv6: the addresses of the pseudo-header the kernel will checksum over (required for v6) */
+  src?: Uint8Array;
+  dst?: Uint8Array;
+}
+
+/** The smallest echo message a flow probe can be: the header and the two compensating payload bytes. */
+export const ICMP_FLOW_MIN_LEN = ICMP_HEADER_LEN + 2;
+
+/**
+ * An Echo Request of a stable flow: identifier and checksum fixed per flow, the sequence free, the
+ * first two payload bytes compensating. ICMPv6: the kernel computes the checksum on raw ICMPv6
+ * sockets whatever the field holds; over the same pseudo-header it arrives at `checksum` (which is
+ * also stored, so the bytes are valid as they are). Throws RangeError when the message has no room
+ * for the compensation (size too small), the checksum is 0 or 0xffff, or v6 lacks addresses.
+ */
+export function buildIcmpEchoFlow(o: IcmpEchoFlowOptions): Uint8Array {
+  const target = o.checksum & 0xffff;
+  if (target === 0 || target === 0xffff) throw new RangeError('a flow checksum must be 1..0xfffe');
+  const b = buildIcmpEcho(o);
+  if (b.length < ICMP_FLOW_MIN_LEN) throw new RangeError(`a flow echo needs at least ${ICMP_FLOW_MIN_LEN} bytes`);
+  const pseudo = o.v6
+    ? sumPseudoHeaderV6(requireAddress('src', o.src, 16), requireAddress('dst', o.dst, 16), IPPROTO_ICMPV6, b.length)
+    : 0;
+  put16(b, 2, target);
+  b[ICMP_HEADER_LEN] = 0;
+  b[ICMP_HEADER_LEN + 1] = 0;
+  // with the field holding the target, the compensation is what makes the whole sum 0xffff
+  put16(b, ICMP_HEADER_LEN, finishChecksum(sumBytes(b, 0, b.length, pseudo)));
+  return b;
+}
+
 /** The ICMPv6 checksum of msg (checksum field treated as zero) for the given addresses. */
 export function icmpv6Checksum(msg: Uint8Array, src: Uint8Array, dst: Uint8Array): number {
   requireAddress('src', src, 16);
@@ -236,6 +273,8 @@ export interface UdpOptions {
    * payloadLen >= 2. The value 0 would mean "no checksum" and is not allowed.
    */
   checksumValue?: number;
+  /** written into the payload right after the two compensating bytes of checksumValue (a prober's tag) */
+  tag?: Uint8Array;
 }
 
 /**
@@ -258,6 +297,10 @@ export function buildUdp(o: UdpOptions): Uint8Array {
     if (!haveAddrs) throw new RangeError('checksumValue needs src and dst');
     if (payloadLen < 2) throw new RangeError('checksumValue needs payloadLen >= 2');
     if ((o.checksumValue & 0xffff) === 0) throw new RangeError('checksumValue must not be 0');
+    if (o.tag !== undefined) {
+      if (payloadLen < 2 + o.tag.length) throw new RangeError('the tag does not fit the payload');
+      b.set(o.tag, UDP_HEADER_LEN + 2);
+    }
     put16(b, 6, o.checksumValue);
     b[8] = 0;
     b[9] = 0;

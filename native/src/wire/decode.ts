@@ -46,6 +46,8 @@ export interface QuotedProbe {
   ipId?: number | undefined;
   icmpId?: number | undefined;
   icmpSeq?: number | undefined;
+  /** quoted ICMP echo checksum: a flow probe (Paris style) keeps it fixed per flow */
+  icmpChecksum?: number | undefined;
   srcPort?: number | undefined;
   dstPort?: number | undefined;
   udpLength?: number | undefined;
@@ -53,6 +55,8 @@ export interface QuotedProbe {
   udpChecksum?: number | undefined;
   tcpSeq?: number | undefined;
   sctpVtag?: number | undefined;
+  /** the quoted transport bytes after the first 8, as far as the router quoted them (a view; may be empty) */
+  tail?: Uint8Array | undefined;
 }
 
 export interface EchoReply {
@@ -330,6 +334,7 @@ function decodeQuoted(b: Uint8Array, s: number, e: number, family: IpFamily): Qu
   let protocol: QuotedProtocol;
   let icmpId: number | undefined;
   let icmpSeq: number | undefined;
+  let icmpChecksum: number | undefined;
   let srcPort: number | undefined;
   let dstPort: number | undefined;
   let udpLength: number | undefined;
@@ -341,6 +346,7 @@ function decodeQuoted(b: Uint8Array, s: number, e: number, family: IpFamily): Qu
     protocol = 'icmp';
     icmpId = u16(b, t + 4);
     icmpSeq = u16(b, t + 6);
+    icmpChecksum = u16(b, t + 2);
   } else if (proto === 17) {
     protocol = 'udp';
     srcPort = u16(b, t);
@@ -368,11 +374,13 @@ function decodeQuoted(b: Uint8Array, s: number, e: number, family: IpFamily): Qu
     ipId,
     icmpId,
     icmpSeq,
+    icmpChecksum,
     srcPort,
     dstPort,
     udpLength,
     udpChecksum,
     tcpSeq,
     sctpVtag,
+    tail: b.subarray(t + 8, e),
   };
 }

@@ -20,6 +20,7 @@ export { defaultPacketCommand, installedDaemon, type PacketCommandChoice, type P
 export { outcomeOfLine } from './outcome.js';
 export type {
   AnsweredOutcome,
+  FlowDetail,
   IcmpDetail,
   IpVersion,
   MplsLabel,

@@ -99,6 +99,11 @@ export interface ProbeFields {
   localDevice: string | undefined;
   /** extension `dont-fragment` (mtr-packet-ts, after `checkSupport('dont-fragment')` answered `ok`) */
   dontFragment?: boolean | undefined;
+  /**
+   * extension (not in 0.95): send on stable flow N (0..255). Only for a packet program that answered
+   * `ok` to checkSupport('flow') (asking turns it on); otherwise the program ignores it, as 0.95 does.
+   */
+  flow?: number;
 }
 
 /** mtr-packet's defaults with `partial` on top. */
@@ -133,6 +138,13 @@ export interface ProbeOptions {
    * (it turns the extension on), else the packet program ignores it
    */
   dontFragment?: boolean;
+  /**
+   * ECMP: send on stable flow N (0..255; the fields routers hash stay fixed, the sequence is carried
+   * elsewhere). Needs a packet program with the `flow` extension (mtr-packet-ts with raw sockets):
+   * the first such probe asks `check-support feature flow`, and rejects with InvalidArgument when
+   * the answer is not `ok`. A reply may then carry `nat: true`.
+   */
+  flow?: number;
   /** family for a host name (default: the open() option, else the first lookup answer) */
   ipVersion?: IpVersion;
   /** abort: the call rejects with signal.reason at once; a late reply is swallowed */
@@ -191,6 +203,8 @@ export class MtrPacket {
   private readonly pending = new Map<number, Pending>();
   private readonly framer: LineFramer;
   private readonly resolveCache = new Map<string, { expires: number; value: Promise<Resolved> }>();
+  /** the answer to `check-support feature flow`, asked once by the first probe with a flow */
+  private flowSupport: Promise<string> | undefined;
   private nextProbeToken = FIRST_PROBE_TOKEN;
   private nextCheckToken = 1;
   private dead: PacketProcessError | undefined;
@@ -509,6 +523,7 @@ export class MtrPacket {
     intIn('bitPattern', o.bitPattern, 0, 255);
     intIn('tos', o.tos, 0, 255);
     intIn('mark', o.mark, 0, 4294967295);
+    intIn('flow', o.flow, 0, 255);
     if (o.protocol !== undefined && !['icmp', 'udp', 'tcp', 'sctp'].includes(o.protocol)) {
       throw new InvalidArgument(`protocol must be icmp, udp, tcp or sctp, got ${String(o.protocol)}`, true);
     }
@@ -518,6 +533,14 @@ export class MtrPacket {
       throw new InvalidArgument(`localAddress ${o.localAddress} is not an IPv${target.ipVersion} address`, true);
     }
     if (o.signal?.aborted) throw o.signal.reason;
+    if (o.flow !== undefined) {
+      this.flowSupport ??= this.checkSupport('flow');
+      const s = await this.flowSupport.catch((e: unknown) => {
+        this.flowSupport = undefined; // a failed question may be asked again
+        throw e;
+      });
+      if (s !== 'ok') throw new InvalidArgument(`the packet program does not send flows (check-support flow: ${s})`, true);
+    }
     const fields = probeFields({
       ipVersion: target.ipVersion,
       address: target.address,
@@ -533,6 +556,7 @@ export class MtrPacket {
       ...(o.mark !== undefined && { mark: o.mark }),
       ...(o.device !== undefined && { localDevice: o.device }),
       ...(o.dontFragment === true && { dontFragment: true }),
+      ...(o.flow !== undefined && { flow: o.flow }),
     });
     const outcome = await this.sendProbe(fields, { signal: o.signal }).result;
     if (o.throwOnRefusal && outcome.kind === 'refused') throw refusalError(outcome);

@@ -50,11 +50,17 @@ export interface IcmpDetail {
   readonly replyTtl?: number | undefined;
 }
 
+/** What the `flow` extension adds to an answer (mtr-packet-ts, after `checkSupport('flow')`). */
+export interface FlowDetail {
+  /** a flow probe's quote came back with its flow fields rewritten: a NAT on the way */
+  readonly nat?: true;
+}
+
 export type ProbeOutcome =
   /** the destination answered (ICMP echo reply, UDP port unreachable, TCP SYN-ACK or RST, ...) */
-  | ({ readonly kind: 'reply'; readonly address: string; readonly rtt: number; readonly mpls: readonly MplsLabel[] | undefined } & IcmpDetail)
+  | ({ readonly kind: 'reply'; readonly address: string; readonly rtt: number; readonly mpls: readonly MplsLabel[] | undefined } & IcmpDetail & FlowDetail)
   /** a router on the way answered Time Exceeded: it is the hop at this TTL */
-  | ({ readonly kind: 'ttl-expired'; readonly address: string; readonly rtt: number; readonly mpls: readonly MplsLabel[] | undefined } & IcmpDetail)
+  | ({ readonly kind: 'ttl-expired'; readonly address: string; readonly rtt: number; readonly mpls: readonly MplsLabel[] | undefined } & IcmpDetail & FlowDetail)
   /** a router or the destination answered Destination Unreachable: the path ends there */
   | ({
       readonly kind: 'unreachable';
@@ -62,7 +68,7 @@ export type ProbeOutcome =
       readonly address: string;
       readonly rtt: number;
       readonly mpls: readonly MplsLabel[] | undefined;
-    } & IcmpDetail)
+    } & IcmpDetail & FlowDetail)
   /** nothing came back within the probe's timeout */
   | { readonly kind: 'no-reply' }
   /**

@@ -42,21 +42,26 @@ function detailOf(r: { icmpType?: number | undefined; icmpCode?: number | undefi
   return d;
 }
 
+/** `nat 1` (extension `flow`) carried over; absent otherwise, so 0.95's outcomes are unchanged. */
+function nat(r: { nat?: true }): { nat?: true } {
+  return r.nat === true ? { nat: true } : {};
+}
+
 /** The outcome of the reply to a send-probe. */
 export function outcomeOf(r: Reply): ProbeOutcome {
   switch (r.type) {
     case 'reply':
     case 'ttl-expired':
-      return { kind: r.type, address: r.address, rtt: r.roundTripTime, mpls: r.mpls, ...detailOf(r) };
+      return { kind: r.type, address: r.address, rtt: r.roundTripTime, mpls: r.mpls, ...detailOf(r), ...nat(r) };
     case 'no-route':
-      if ('address' in r) return { kind: 'unreachable', reason: 'no-route', address: r.address, rtt: r.roundTripTime, mpls: r.mpls, ...detailOf(r) };
+      if ('address' in r) return { kind: 'unreachable', reason: 'no-route', address: r.address, rtt: r.roundTripTime, mpls: r.mpls, ...detailOf(r), ...nat(r) };
       return { kind: 'send-failed', reason: 'no-route' };
     case 'no-route-network':
     case 'no-route-host':
     case 'host-down':
       // the 0.96 dialect also says these bare, for a send that failed
       if (!('address' in r)) return { kind: 'send-failed', reason: 'no-route' };
-      return { kind: 'unreachable', reason: r.type, address: r.address, rtt: r.roundTripTime, mpls: r.mpls, ...detailOf(r) };
+      return { kind: 'unreachable', reason: r.type, address: r.address, rtt: r.roundTripTime, mpls: r.mpls, ...detailOf(r), ...nat(r) };
     case 'no-reply':
       return { kind: 'no-reply' };
     case 'network-down':

@@ -110,6 +110,35 @@ describe('MtrPacket against a fake packet program', () => {
     }
   });
 
+  it('probe({ flow }) asks check-support feature flow once, then sends flow N; a program without it refuses up front', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'client-'));
+    try {
+      const log = join(dir, 'log');
+      const m = await fake('', {}, { FAKE_LOG: log });
+      await m.probe('192.0.2.7', { ttl: 2, flow: 3, timeout: 1 });
+      await m.probe('192.0.2.7', { ttl: 3, flow: 4, timeout: 1 });
+      const lines = readFileSync(log, 'utf8').split('\n');
+      expect(lines.filter((l) => l.endsWith('check-support feature flow'))).toHaveLength(1);
+      expect(lines.filter((l) => l.includes(' send-probe ')).map((l) => / flow (\d+)/.exec(l)?.[1])).toEqual(['3', '4']);
+      await expect(m.probe('192.0.2.7', { flow: 256 })).rejects.toBeInstanceOf(InvalidArgument);
+      const n = await fake('', {}, { FAKE_UNSUPPORTED: 'flow' });
+      await expect(n.probe('192.0.2.7', { flow: 0 })).rejects.toThrow(/does not send flows/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a reply with nat 1 (extension flow) is an outcome with nat: true; without it there is no nat key', () => {
+    expect(outcomeOfLine('5 ttl-expired ip-4 10.0.0.2 round-trip-time 12 nat 1')).toEqual({
+      kind: 'ttl-expired',
+      address: '10.0.0.2',
+      rtt: 12,
+      mpls: undefined,
+      nat: true,
+    });
+    expect(outcomeOfLine('5 ttl-expired ip-4 10.0.0.2 round-trip-time 12')).not.toHaveProperty('nat');
+  });
+
   it('checkSupport answers, and checkFeatures names the first feature that is not ok', async () => {
     const m = await fake();
     expect(await m.checkSupport('version')).toBe('0.95');
