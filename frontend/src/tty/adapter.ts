@@ -99,7 +99,8 @@ function liveHop(h: EngineHop | undefined, ttl: number): LiveHop {
   if (h === undefined) {
     return { ttl, responders: [], down: false, stats: EMPTY_STATS, samples: [] };
   }
-  const samples: LiveSample[] = h.samples.map((x) => (x.state === 'reply' ? { state: 'reply', rtt: x.rtt } : { state: x.state }));
+  // the engine's samples as they are ({ state, rtt }): a frame copies nothing it does not draw
+  const samples: readonly LiveSample[] = h.samples;
   return {
     ttl,
     responders: h.responders.map((r) => ({ address: r.address, replies: r.stats.received, mpls: r.mpls })),

@@ -22,7 +22,7 @@ import { chartSymbols, dynamicScale, fixedScale, formatLatency, legend, SPARK_BU
 import { formatLiveField, liveFields, LIVE_FIELDS, titlesOf, widthOfFields } from './columns.js';
 import type { LiveHop, LiveNames, LiveSnapshot } from './snapshot.js';
 import type { ViewState } from './view.js';
-import { clean, cut, graphemes, graphemeWidth, widthOf } from './width.js';
+import { clean, cut, graphemes, graphemeWidth, isPlain, widthOf } from './width.js';
 import { ipinfoWidth, isoTime } from '../render/common.js';
 
 export interface Seg {
@@ -48,18 +48,37 @@ const PROTOCOL_NAME: Record<string, string> = { icmp: 'ICMP', udp: 'UDP', tcp: '
 
 /** A line being built at absolute columns, as curses' move + printw. Later writes overwrite. */
 class Row {
-  private cells: Array<{ ch: string; bold: boolean; fg: Colour } | undefined> = [];
+  /** a grapheme per cell ('' for the right half of a wide one); undefined: never written (a space) */
+  private readonly ch: Array<string | undefined> = [];
+  /** bit 0 bold, the colour above it */
+  private readonly attr: number[] = [];
   constructor(private readonly cols: number) {}
 
   /** writes text starting at column x; returns the column after it (text is clipped at the edge) */
   put(x: number, text: string, bold = false, fg: Colour = 0): number {
+    const a = (bold ? 1 : 0) | (fg << 1);
     let col = x;
+    if (isPlain(text)) {
+      // one character, one column
+      for (let i = 0; i < text.length; i++, col++) {
+        if (col + 1 > this.cols) return this.cols;
+        if (col >= 0) {
+          this.ch[col] = text[i];
+          this.attr[col] = a;
+        }
+      }
+      return col;
+    }
     for (const g of graphemes(text)) {
       const w = graphemeWidth(g) >= 2 ? 2 : 1;
       if (col + w > this.cols) return this.cols;
       if (col >= 0) {
-        this.cells[col] = { ch: g, bold, fg };
-        if (w === 2) this.cells[col + 1] = { ch: '', bold, fg };
+        this.ch[col] = g;
+        this.attr[col] = a;
+        if (w === 2) {
+          this.ch[col + 1] = '';
+          this.attr[col + 1] = a;
+        }
       }
       col += w;
     }
@@ -68,33 +87,33 @@ class Row {
 
   line(): Line {
     const out: Seg[] = [];
-    let cur: { text: string; bold: boolean; fg: Colour } | undefined;
-    for (let i = 0; i < this.cells.length; i++) {
-      const c = this.cells[i] ?? { ch: ' ', bold: false, fg: 0 as Colour };
+    let text = '';
+    let cur = -1;
+    for (let i = 0; i < this.ch.length; i++) {
+      let c = this.ch[i] ?? ' ';
+      const a = this.ch[i] === undefined ? 0 : (this.attr[i] as number);
       // a wide character's second half whose first half was overwritten becomes a space
-      const ch = c.ch === '' && (this.cells[i - 1]?.ch ?? '') === '' ? ' ' : c.ch;
-      if (cur !== undefined && cur.bold === c.bold && cur.fg === c.fg) cur.text += ch;
+      if (c === '' && (this.ch[i - 1] ?? '') === '') c = ' ';
+      if (a === cur) text += c;
       else {
-        if (cur !== undefined) out.push(seg(cur));
-        cur = { text: ch, bold: c.bold, fg: c.fg };
+        if (cur >= 0) out.push(seg(text, cur));
+        text = c;
+        cur = a;
       }
     }
-    if (cur !== undefined) out.push(seg(cur));
-    // trailing plain spaces carry nothing
-    const last = out.at(-1);
-    if (last !== undefined && !last.bold && !last.fg) {
-      const t = last.text.replace(/ +$/, '');
-      if (t === '') out.pop();
-      else out[out.length - 1] = { text: t };
+    if (cur >= 0) {
+      // trailing plain spaces carry nothing
+      if (cur === 0) text = text.replace(/ +$/, '');
+      if (cur !== 0 || text !== '') out.push(seg(text, cur));
     }
     return out;
   }
 }
 
-function seg(c: { text: string; bold: boolean; fg: Colour }): Seg {
-  const s: { text: string; bold?: boolean; fg?: Colour } = { text: c.text };
-  if (c.bold) s.bold = true;
-  if (c.fg !== 0) s.fg = c.fg;
+function seg(text: string, a: number): Seg {
+  const s: { text: string; bold?: boolean; fg?: Colour } = { text };
+  if (a & 1) s.bold = true;
+  if (a >> 1 !== 0) s.fg = (a >> 1) as Colour;
   return s;
 }
 
@@ -214,9 +233,15 @@ export function fittingFields(order: string, cols: number): ReturnType<typeof li
   return fields;
 }
 
-function statsBlock(h: LiveHop, names: LiveNames, view: ViewState, startstat: number, spark: { x: number; w: number; scale: Scale } | undefined): Block {
+function statsBlock(
+  h: LiveHop,
+  names: LiveNames,
+  view: ViewState,
+  fields: ReturnType<typeof liveFields>,
+  startstat: number,
+  spark: { x: number; w: number; scale: Scale } | undefined,
+): Block {
   const cols = view.cols;
-  const fields = fittingFields(view.order, cols);
   const row = new Row(cols);
   const x = row.put(0, `${String(h.ttl).padStart(2, ' ')}. `);
   const err = hopError(h);
@@ -369,7 +394,7 @@ export function renderScreen(snap: LiveSnapshot, names: LiveNames, view: ViewSta
     }
     out.push(r3.line(), r4.line());
     const avail = rows - HEADER_ROWS - tail.length;
-    const blocks = hops.map((h) => statsBlock(h, names, view, startstat, spark));
+    const blocks = hops.map((h) => statsBlock(h, names, view, fields, startstat, spark));
     const f = fit(blocks, scroll, avail, cols);
     scroll = f.scroll;
     if (f.above > 0) out[4] = markAbove(r4, f.above);
