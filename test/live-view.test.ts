@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeLab, useLab } from './lab/use-lab.js';
 import { ourFrontend, referenceMtr, requirements } from './support/env.js';
 import { Tmux } from './live-view-tmux.js';
@@ -90,8 +90,8 @@ const hasHops = (n: number) => (s: string[]): boolean => hopRows(s).length >= n 
       const names = (s: string[]): string[] => hopRows(s).map((l) => l.slice(0, 30).trimEnd());
       expect(names(o)).toEqual(names(m));
       expect(names(o)).toEqual([' 1. 10.0.1.2', ' 2. (waiting for reply)', ' 3. 10.0.3.2', ' 4. 10.0.4.2']);
-      // the same header rows
-      expect(o[2]).toBe(m[2]);
+      // the same header rows (ours names one more key, v, at the end of the Keys line)
+      expect(o[2]).toBe(`${m[2]}   Verdicts`);
       expect(o[4]).toBe(m[4]);
       expect(ours.alternateOn()).toBe(true);
     } finally {
@@ -313,4 +313,43 @@ const hasHops = (n: number) => (s: string[]): boolean => hopRows(s).length >= n 
       rmSync(dir, { recursive: true, force: true });
     }
   }, 30000);
+});
+
+const skipDiagnosis = requirements('live view diagnosis in tmux', [[haveTmux, 'needs tmux']]);
+
+(skipDiagnosis !== undefined ? describe.skip : describeLab)('live view: the diagnosis line, on a lab whose router limits its ICMP', () => {
+  // as test/diagnose-lab.test.ts's first scenario: r2 answers at most one Time Exceeded a second
+  const lab = useLab({ delaysMs: [0.5, 1, 1, 0.5] });
+  beforeAll(async () => {
+    const r = await lab().exec('r2', ['sysctl', '-q', '-w', 'net.ipv4.icmp_ratelimit=1000', 'net.ipv4.icmp_ratemask=6168']);
+    expect(r.code, r.stderr).toBe(0);
+  });
+  let tmux: Tmux | undefined;
+  afterEach(() => {
+    tmux?.kill();
+    tmux = undefined;
+  });
+
+  it('the line says judging, then icmp-rate-limited at hop 2; v shows it in full, v goes back, q exits 0', async () => {
+    const t = new Tmux();
+    tmux = t;
+    t.start(`ip netns exec ${lab().names.client} ${process.execPath} ${ourFrontend} -n -i 0.1 ${lab().hops4[3]}`, 100, 30, { TERM: 'xterm-256color', TZ: 'UTC' });
+    const first = await t.waitFor((s) => s.some((l) => l.startsWith('Diagnosis: judging: ')), 15000, 'the diagnosis line, judging');
+    expect(first[2]).toBe('Keys:  Help   Display mode   Restart statistics   Order of fields   quit   Verdicts');
+    const s = await t.waitFor((x) => x.some((l) => /^Diagnosis: (.*; )?hop 2 icmp-rate-limited\b/.test(l)), 60000, 'icmp-rate-limited at hop 2');
+    // the line sits under the hops, after a blank line
+    const at = s.findIndex((l) => l.startsWith('Diagnosis:'));
+    expect(s[at - 1]).toBe('');
+    expect(s[at - 2]).toMatch(/^ 4\. 10\.0\.4\.2 /);
+    t.type('v');
+    const full = await t.waitFor((x) => x.some((l) => /^ {2}hop 2: icmp-rate-limited \(/.test(l)), 3000, 'the diagnosis in full');
+    expect(full.some((l) => /^ {4}What to do: /.test(l))).toBe(true);
+    expect(full.some((l) => /^ 1\. /.test(l))).toBe(false);
+    t.type('v');
+    await t.waitFor((x) => x.some((l) => /^ 1\. 10\.0\.1\.2 /.test(l)), 3000, 'the hops again');
+    t.type('q');
+    const end = await t.waitFor((x) => x.some((l) => l.startsWith('[exit ')), 10000, 'exit');
+    expect(end.find((l) => l.startsWith('[exit '))).toBe('[exit 0]');
+    expect(t.alternateOn()).toBe(false);
+  }, 120000);
 });
