@@ -248,6 +248,30 @@ const hasHops = (n: number) => (s: string[]): boolean => hopRows(s).length >= n 
     }, 40000);
   }
 
+  it('the terminal closed under it (a real hangup): mtr-ts and its packet process are gone', async () => {
+    const t = start(`-n -i 0.2 ${lab().hops4[3]}`);
+    await t.waitFor(hasHops(4), 15000, 'hops');
+    const all = tree(t.panePid());
+    const node = all.find((p) => p.cmd.startsWith(process.execPath) && p.cmd.includes('mtr-ts.js'));
+    const packet = all.find((p) => p.cmd.includes('mtr-packet-ts'));
+    expect(node, 'the mtr-ts process').toBeDefined();
+    expect(packet, 'the packet process').toBeDefined();
+    const procs = [node, packet] as Array<{ pid: number; cmd: string }>;
+    // the pane's pty goes away: the kernel hangs up its session (SIGHUP), reads and writes fail
+    t.kill();
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const t0 = Date.now();
+    while (Date.now() - t0 < 10000 && procs.some((p) => alive(p.pid))) await sleep(100);
+    expect(procs.filter((p) => alive(p.pid)).map((p) => p.cmd)).toEqual([]);
+  }, 40000);
+
   it('-c N: quits by itself after N cycles, exit 0, the report with Snt N', async () => {
     const t = start(`-n -c 3 -i 0.2 ${lab().hops4[3]}`);
     const s = await t.waitFor((x) => x.some((l) => l.startsWith('[exit ')), 20000, 'exit');
