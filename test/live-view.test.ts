@@ -143,6 +143,45 @@ const hasHops = (n: number) => (s: string[]): boolean => hopRows(s).length >= n 
     await t.waitFor((s) => !(s[0] ?? '').includes('[paused]') && snt(s, 1) > n, 5000, 'resumed');
   }, 60000);
 
+  it('keys: f and m prompts change the probed TTLs; + - arrows PgDn scroll a short window, with markers', async () => {
+    // 100x10: five header rows, the diagnosis line and its blank line leave three rows for four hops
+    const t = start(`-n -i 0.2 ${lab().hops4[3]}`, 100, 10);
+    const first = await t.waitFor((s) => /^ \[v 2 more hops below: \+ or PgDn\]$/.test(s[7] ?? ''), 15000, 'the more-below marker');
+    expect(hopRows(first).map((l) => l.slice(0, 4))).toEqual([' 1. ', ' 2. ']);
+    t.keys('Down');
+    await t.waitFor((s) => (s[4] ?? '').startsWith(' Host [^ 1 above]') && (s[5] ?? '').startsWith(' 2. '), 3000, 'one hop down');
+    // + (5 hops) is clamped at the end at once: - right after it comes back to the top
+    t.keys('+', '-');
+    await t.waitFor((s) => /^ 1\. 10\.0\.1\.2 /.test(s[5] ?? ''), 3000, '+ then - at once: back to the top');
+    t.keys('+');
+    const end = await t.waitFor((s) => (s[4] ?? '').startsWith(' Host [^ 1 above]') && (s[7] ?? '').startsWith(' 4. 10.0.4.2 '), 3000, 'clamped at the end');
+    expect(end.some((l) => l.includes('more hop'))).toBe(false);
+    t.keys('-');
+    await t.waitFor((s) => (s[5] ?? '').startsWith(' 1. '), 3000, 'back to the top');
+    t.keys('Down');
+    await t.waitFor((s) => (s[4] ?? '').startsWith(' Host [^ 1 above]') && (s[5] ?? '').startsWith(' 2. '), 3000, 'one hop down');
+    t.keys('Home');
+    await t.waitFor((s) => (s[5] ?? '').startsWith(' 1. '), 3000, 'Home');
+    t.keys('PgDn');
+    await t.waitFor((s) => (s[4] ?? '').includes('above]'), 3000, 'a page down');
+    t.keys('Up', 'Up', 'Up');
+    await t.waitFor((s) => (s[5] ?? '').startsWith(' 1. '), 3000, 'up to the top');
+    t.resize(100, 30);
+    t.keys('f');
+    t.type('2');
+    t.keys('Enter');
+    await t.waitFor((s) => hopRows(s)[0]?.startsWith(' 2. ') === true, 5000, 'first TTL 2: hop 1 gone');
+    t.keys('m');
+    t.type('3');
+    t.keys('Enter');
+    const m = await t.waitFor((s) => hopRows(s).length === 2 && hopRows(s)[1]?.startsWith(' 3. 10.0.3.2 ') === true, 5000, 'max TTL 3');
+    expect(m.some((l) => l.startsWith(' 4. '))).toBe(false);
+    t.keys('m');
+    t.type('1');
+    t.keys('Enter');
+    await t.waitFor((s) => (s[3] ?? '').startsWith('max TTL: 2 to 255'), 3000, 'an out-of-range value refused with the reason');
+  }, 60000);
+
   it('n turns names on (started with -n) and off again', async () => {
     const t = start('-n -i 0.2 127.0.0.1');
     await t.waitFor((s) => (s[5] ?? '').startsWith(' 1. 127.0.0.1 '), 10000, 'the address');
