@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeLab, useLab } from './lab/use-lab.js';
 import { ourFrontend, referenceMtr, requirements } from './support/env.js';
 import { Tmux } from './live-view-tmux.js';
@@ -90,8 +90,8 @@ const hasHops = (n: number) => (s: string[]): boolean => hopRows(s).length >= n 
       const names = (s: string[]): string[] => hopRows(s).map((l) => l.slice(0, 30).trimEnd());
       expect(names(o)).toEqual(names(m));
       expect(names(o)).toEqual([' 1. 10.0.1.2', ' 2. (waiting for reply)', ' 3. 10.0.3.2', ' 4. 10.0.4.2']);
-      // the same header rows
-      expect(o[2]).toBe(m[2]);
+      // the same header rows (ours names one more key, v, at the end of the Keys line)
+      expect(o[2]).toBe(`${m[2]}   Verdicts`);
       expect(o[4]).toBe(m[4]);
       expect(ours.alternateOn()).toBe(true);
     } finally {
@@ -141,6 +141,45 @@ const hasHops = (n: number) => (s: string[]): boolean => hopRows(s).length >= n 
     expect(snt(t.screen(), 1)).toBe(n);
     t.keys('Space');
     await t.waitFor((s) => !(s[0] ?? '').includes('[paused]') && snt(s, 1) > n, 5000, 'resumed');
+  }, 60000);
+
+  it('keys: f and m prompts change the probed TTLs; + - arrows PgDn scroll a short window, with markers', async () => {
+    // 100x10: five header rows, the diagnosis line and its blank line leave three rows for four hops
+    const t = start(`-n -i 0.2 ${lab().hops4[3]}`, 100, 10);
+    const first = await t.waitFor((s) => /^ \[v 2 more hops below: \+ or PgDn\]$/.test(s[7] ?? ''), 15000, 'the more-below marker');
+    expect(hopRows(first).map((l) => l.slice(0, 4))).toEqual([' 1. ', ' 2. ']);
+    t.keys('Down');
+    await t.waitFor((s) => (s[4] ?? '').startsWith(' Host [^ 1 above]') && (s[5] ?? '').startsWith(' 2. '), 3000, 'one hop down');
+    // + (5 hops) is clamped at the end at once: - right after it comes back to the top
+    t.keys('+', '-');
+    await t.waitFor((s) => /^ 1\. 10\.0\.1\.2 /.test(s[5] ?? ''), 3000, '+ then - at once: back to the top');
+    t.keys('+');
+    const end = await t.waitFor((s) => (s[4] ?? '').startsWith(' Host [^ 1 above]') && (s[7] ?? '').startsWith(' 4. 10.0.4.2 '), 3000, 'clamped at the end');
+    expect(end.some((l) => l.includes('more hop'))).toBe(false);
+    t.keys('-');
+    await t.waitFor((s) => (s[5] ?? '').startsWith(' 1. '), 3000, 'back to the top');
+    t.keys('Down');
+    await t.waitFor((s) => (s[4] ?? '').startsWith(' Host [^ 1 above]') && (s[5] ?? '').startsWith(' 2. '), 3000, 'one hop down');
+    t.keys('Home');
+    await t.waitFor((s) => (s[5] ?? '').startsWith(' 1. '), 3000, 'Home');
+    t.keys('PgDn');
+    await t.waitFor((s) => (s[4] ?? '').includes('above]'), 3000, 'a page down');
+    t.keys('Up', 'Up', 'Up');
+    await t.waitFor((s) => (s[5] ?? '').startsWith(' 1. '), 3000, 'up to the top');
+    t.resize(100, 30);
+    t.keys('f');
+    t.type('2');
+    t.keys('Enter');
+    await t.waitFor((s) => hopRows(s)[0]?.startsWith(' 2. ') === true, 5000, 'first TTL 2: hop 1 gone');
+    t.keys('m');
+    t.type('3');
+    t.keys('Enter');
+    const m = await t.waitFor((s) => hopRows(s).length === 2 && hopRows(s)[1]?.startsWith(' 3. 10.0.3.2 ') === true, 5000, 'max TTL 3');
+    expect(m.some((l) => l.startsWith(' 4. '))).toBe(false);
+    t.keys('m');
+    t.type('1');
+    t.keys('Enter');
+    await t.waitFor((s) => (s[3] ?? '').startsWith('max TTL: 2 to 255'), 3000, 'an out-of-range value refused with the reason');
   }, 60000);
 
   it('n turns names on (started with -n) and off again', async () => {
@@ -248,6 +287,30 @@ const hasHops = (n: number) => (s: string[]): boolean => hopRows(s).length >= n 
     }, 40000);
   }
 
+  it('the terminal closed under it (a real hangup): mtr-ts and its packet process are gone', async () => {
+    const t = start(`-n -i 0.2 ${lab().hops4[3]}`);
+    await t.waitFor(hasHops(4), 15000, 'hops');
+    const all = tree(t.panePid());
+    const node = all.find((p) => p.cmd.startsWith(process.execPath) && p.cmd.includes('mtr-ts.js'));
+    const packet = all.find((p) => p.cmd.includes('mtr-packet-ts'));
+    expect(node, 'the mtr-ts process').toBeDefined();
+    expect(packet, 'the packet process').toBeDefined();
+    const procs = [node, packet] as Array<{ pid: number; cmd: string }>;
+    // the pane's pty goes away: the kernel hangs up its session (SIGHUP), reads and writes fail
+    t.kill();
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const t0 = Date.now();
+    while (Date.now() - t0 < 10000 && procs.some((p) => alive(p.pid))) await sleep(100);
+    expect(procs.filter((p) => alive(p.pid)).map((p) => p.cmd)).toEqual([]);
+  }, 40000);
+
   it('-c N: quits by itself after N cycles, exit 0, the report with Snt N', async () => {
     const t = start(`-n -c 3 -i 0.2 ${lab().hops4[3]}`);
     const s = await t.waitFor((x) => x.some((l) => l.startsWith('[exit ')), 20000, 'exit');
@@ -313,4 +376,43 @@ const hasHops = (n: number) => (s: string[]): boolean => hopRows(s).length >= n 
       rmSync(dir, { recursive: true, force: true });
     }
   }, 30000);
+});
+
+const skipDiagnosis = requirements('live view diagnosis in tmux', [[haveTmux, 'needs tmux']]);
+
+(skipDiagnosis !== undefined ? describe.skip : describeLab)('live view: the diagnosis line, on a lab whose router limits its ICMP', () => {
+  // as test/diagnose-lab.test.ts's first scenario: r2 answers at most one Time Exceeded a second
+  const lab = useLab({ delaysMs: [0.5, 1, 1, 0.5] });
+  beforeAll(async () => {
+    const r = await lab().exec('r2', ['sysctl', '-q', '-w', 'net.ipv4.icmp_ratelimit=1000', 'net.ipv4.icmp_ratemask=6168']);
+    expect(r.code, r.stderr).toBe(0);
+  });
+  let tmux: Tmux | undefined;
+  afterEach(() => {
+    tmux?.kill();
+    tmux = undefined;
+  });
+
+  it('the line says judging, then icmp-rate-limited at hop 2; v shows it in full, v goes back, q exits 0', async () => {
+    const t = new Tmux();
+    tmux = t;
+    t.start(`ip netns exec ${lab().names.client} ${process.execPath} ${ourFrontend} -n -i 0.1 ${lab().hops4[3]}`, 100, 30, { TERM: 'xterm-256color', TZ: 'UTC' });
+    const first = await t.waitFor((s) => s.some((l) => l.startsWith('Diagnosis: judging: ')), 15000, 'the diagnosis line, judging');
+    expect(first[2]).toBe('Keys:  Help   Display mode   Restart statistics   Order of fields   quit   Verdicts');
+    const s = await t.waitFor((x) => x.some((l) => /^Diagnosis: (.*; )?hop 2 icmp-rate-limited\b/.test(l)), 60000, 'icmp-rate-limited at hop 2');
+    // the line sits under the hops, after a blank line
+    const at = s.findIndex((l) => l.startsWith('Diagnosis:'));
+    expect(s[at - 1]).toBe('');
+    expect(s[at - 2]).toMatch(/^ 4\. 10\.0\.4\.2 /);
+    t.type('v');
+    const full = await t.waitFor((x) => x.some((l) => /^ {2}hop 2: icmp-rate-limited \(/.test(l)), 3000, 'the diagnosis in full');
+    expect(full.some((l) => /^ {4}What to do: /.test(l))).toBe(true);
+    expect(full.some((l) => /^ 1\. /.test(l))).toBe(false);
+    t.type('v');
+    await t.waitFor((x) => x.some((l) => /^ 1\. 10\.0\.1\.2 /.test(l)), 3000, 'the hops again');
+    t.type('q');
+    const end = await t.waitFor((x) => x.some((l) => l.startsWith('[exit ')), 10000, 'exit');
+    expect(end.find((l) => l.startsWith('[exit '))).toBe('[exit 0]');
+    expect(t.alternateOn()).toBe(false);
+  }, 120000);
 });

@@ -57,13 +57,15 @@ function treeCpu(root) {
   return ticks / TICKS;
 }
 
-async function measure(ns, argv, seconds, log, warm = true) {
+async function measure(ns, argv, seconds, log, warm = true, quiet = false) {
   const socket = `mtrts-bench-live-${process.pid}`;
   const dir = mkdtempSync(join(tmpdir(), 'mtrts-live-'));
   const pipeFile = join(dir, 'pane.out');
   const tmux = (...a) => execFileSync('tmux', ['-L', socket, ...a], { encoding: 'utf8' });
   try {
-    const line = `exec ip netns exec ${ns} ${argv.map((a) => `'${a}'`).join(' ')}`;
+    // quiet: stderr to /dev/null (the -r probe run's per-cycle progress line would be written to the pane
+    // and counted as probing cost)
+    const line = `exec ip netns exec ${ns} ${argv.map((a) => `'${a}'`).join(' ')}${quiet ? ' 2>/dev/null' : ''}`;
     tmux('-f', '/dev/null', 'new-session', '-d', '-s', 'b', '-x', '100', '-y', '30', 'sh', '-c', line);
     const pane = Number(tmux('display-message', '-p', '-t', 'b', '#{pane_pid}').trim());
     // warm-up: until the destination's row shows (or 10 s)
@@ -115,7 +117,7 @@ export async function live(ctx) {
           : which === 'probe'
             ? [process.execPath, MTR_TS, '-n', '-r', '-c', '100000', '-i', '0.1', dst]
             : ['mtr', '-n', '-i', '0.1', dst];
-      const r = await measure(lab.names.client, argv, seconds, ctx.log, which !== 'probe');
+      const r = await measure(lab.names.client, argv, seconds, ctx.log, which !== 'probe', which === 'probe');
       res[which].push(r);
       ctx.log(`live ${which}: ${r.error ?? `cpu ${r.cpuPerMin.toFixed(2)} s/min, ${(r.bytesPerMin / 1024).toFixed(1)} KB/min, ${r.hops} hop rows`}`);
     }

@@ -111,7 +111,7 @@ export async function main(argv: readonly string[], io: Io = processIo()): Promi
     io.out(versionText() + '\n');
     return 0;
   }
-  // --diagnose and --html ask for a report: the live view shows no diagnosis yet
+  // --diagnose and --html ask for a report (the live view shows its own diagnosis line, tty/diagnosis.ts)
   const defaulted = cfg.defaultedMode && !cfg.diagnose && cfg.html === undefined;
   const live = liveWanted(defaulted, io.env);
   if (defaulted && !live && io.errIsTty) say('stdout is not a terminal: running in report mode (-r)');

@@ -8,6 +8,7 @@
 // A hop is "down" (bold) as in mtr: its latest finished probe was lost, or a new probe went out while
 // the previous one was still unanswered.
 
+import type { LiveDiagnosis } from './diagnosis.js';
 import type { LiveSource } from './live.js';
 import type { LiveHop, LiveNames, LiveProtocol, LiveSample, LiveSnapshot, LiveStats } from './snapshot.js';
 import { EMPTY_STATS, NO_LIVE_NAMES } from './snapshot.js';
@@ -99,7 +100,8 @@ function liveHop(h: EngineHop | undefined, ttl: number): LiveHop {
   if (h === undefined) {
     return { ttl, responders: [], down: false, stats: EMPTY_STATS, samples: [] };
   }
-  const samples: LiveSample[] = h.samples.map((x) => (x.state === 'reply' ? { state: 'reply', rtt: x.rtt } : { state: x.state }));
+  // the engine's samples as they are ({ state, rtt }): a frame copies nothing it does not draw
+  const samples: readonly LiveSample[] = h.samples;
   return {
     ttl,
     responders: h.responders.map((r) => ({ address: r.address, replies: r.stats.received, mpls: r.mpls })),
@@ -151,12 +153,21 @@ export function liveSettings(s: EngineTargetSnapshot): LiveSettings {
 }
 
 /** One engine target as the live view's source. `now` gives the clock shown. */
-export function engineSource(engine: EngineLike, id: number, facts: () => RunFacts, now: () => number = Date.now): LiveSource {
+export function engineSource(
+  engine: EngineLike,
+  id: number,
+  facts: () => RunFacts,
+  now: () => number = Date.now,
+  diagnosis?: () => LiveDiagnosis,
+): LiveSource {
   let last: LiveSnapshot | undefined;
   return {
     snapshot: () => {
       const s = engine.snapshot(id);
-      if (s !== undefined) last = liveSnapshot(s, facts(), now());
+      if (s !== undefined) {
+        last = liveSnapshot(s, facts(), now());
+        if (diagnosis !== undefined) last = { ...last, diagnosis: diagnosis() };
+      }
       return (
         last ?? {
           localHostname: facts().localHostname,

@@ -5,7 +5,8 @@
 //   ? h help · p Ctrl-S pause · Space Ctrl-Q resume · d display mode · e MPLS · n DNS · r reset
 //   o fields · j latency/jitter columns · u UDP · t TCP · y IP info · z AS · + - scroll 5 hops
 //   i c f m s b Q prompts · Ctrl-L repaint · q Ctrl-C quit
-// Ours too: arrows (1 hop), PgUp/PgDn (a page), Home/End; Ctrl-Z suspends (mtr swallows it).
+// Ours too: arrows (1 hop), PgUp/PgDn (a page), Home/End; Ctrl-Z suspends (mtr swallows it); v shows
+// the diagnosis in full and back (Esc also closes it).
 // Prompts never block probing; they take Backspace, Esc (cancel) and Enter (apply); a refused value
 // says why on the line under the prompt.
 
@@ -186,6 +187,10 @@ export function reduceKey(v0: ViewState, key: Key): KeyResult {
     case '?':
     case 'h':
       return ok({ ...view, help: true });
+    case 'v':
+      return ok({ ...view, diagnosis: !view.diagnosis });
+    case 'Escape':
+      return view.diagnosis ? ok({ ...view, diagnosis: false }) : ok(view);
     case '+':
       return ok({ ...view, scroll: view.scroll + 5 });
     case '-':

@@ -141,6 +141,11 @@ export class LiveView {
     if (this.stopped) return;
     const { view, commands } = reduceKey(this.view, k);
     this.view = view;
+    // a scroll key past the end is clamped now, not at the next frame: + then - at once must come back
+    if (view.scroll !== 0) {
+      const { scroll } = renderScreen(this.current(), this.opts.source.names, view);
+      if (scroll !== view.scroll) this.view = { ...view, scroll };
+    }
     for (const c of commands) this.command(c);
     this.request();
   }

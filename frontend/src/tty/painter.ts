@@ -20,14 +20,12 @@ export const CLEAR = `${ESC}[H${ESC}[2J`;
 /** DECRQM: does the terminal know mode 2026? (answered with CSI ? 2026 ; Ps $ y) */
 export const QUERY_SYNC = `${ESC}[?2026$p`;
 
-interface Cell {
-  /** a grapheme; '' for the right half of a wide one */
-  ch: string;
+/** One row of cells: a grapheme per cell ('' for the right half of a wide one) and its attributes. */
+interface Cells {
+  readonly ch: string[];
   /** bit 0 bold, bits 1-3 colour (0 = default) */
-  attr: number;
+  readonly attr: Uint8Array;
 }
-
-const BLANK: Cell = Object.freeze({ ch: ' ', attr: 0 });
 
 export interface PainterOptions {
   /** SGR colours (off for NO_COLOR or TERM=dumb); bold is kept either way */
@@ -36,19 +34,35 @@ export interface PainterOptions {
   sync: boolean;
 }
 
-function cellsOf(line: Line, cols: number, color: boolean): Cell[] {
-  const out: Cell[] = [];
+function attrOf(seg: Line[number], color: boolean): number {
+  return (seg.bold ? 1 : 0) | (color && seg.fg ? seg.fg << 1 : 0);
+}
+
+/** What a line looks like, as one string: equal keys, equal cells (so an unchanged row is skipped cheaply). */
+function keyOf(line: Line, color: boolean): string {
+  let k = '';
+  for (const seg of line) k += String.fromCharCode(attrOf(seg, color) + 1) + seg.text;
+  return k;
+}
+
+function cellsOf(line: Line, cols: number, color: boolean): Cells {
+  const ch = new Array<string>(cols).fill(' ');
+  const attr = new Uint8Array(cols);
+  let x = 0;
   for (const seg of line) {
-    const attr = (seg.bold ? 1 : 0) | (color && seg.fg ? seg.fg << 1 : 0);
+    const a = attrOf(seg, color);
     for (const g of graphemes(seg.text)) {
       const w = graphemeWidth(g) >= 2 ? 2 : 1;
-      if (out.length + w > cols) break;
-      out.push({ ch: g, attr });
-      if (w === 2) out.push({ ch: '', attr });
+      if (x + w > cols) break;
+      ch[x] = g;
+      attr[x++] = a;
+      if (w === 2) {
+        ch[x] = '';
+        attr[x++] = a;
+      }
     }
   }
-  while (out.length < cols) out.push(BLANK);
-  return out;
+  return { ch, attr };
 }
 
 function sgr(attr: number): string {
@@ -59,11 +73,9 @@ function sgr(attr: number): string {
   return s + 'm';
 }
 
-const same = (a: Cell, b: Cell): boolean => a.ch === b.ch && a.attr === b.attr;
-const isBlank = (c: Cell): boolean => c.ch === ' ' && c.attr === 0;
-
 export class Painter {
-  private prev: Cell[][] | undefined;
+  private prev: Cells[] | undefined;
+  private prevKeys: string[] = [];
   private cols = 0;
   private rows = 0;
 
@@ -78,23 +90,29 @@ export class Painter {
     this.opts.sync = on;
   }
 
+  get sync(): boolean {
+    return this.opts.sync;
+  }
+
   /** Bytes for this frame ('' when nothing changed). */
   paint(lines: readonly Line[], cols: number, rows: number): string {
     const full = this.prev === undefined || cols !== this.cols || rows !== this.rows;
-    const next: Cell[][] = [];
-    for (let y = 0; y < rows; y++) next.push(cellsOf(lines[y] ?? [], cols, this.opts.color));
+    const prev = full ? undefined : this.prev;
+    const next: Cells[] = new Array<Cells>(rows);
+    const keys: string[] = new Array<string>(rows);
     let out = full ? CLEAR : '';
     let attr = 0;
-    const emit = (row: Cell[], y: number, a: number, b: number, eraseTail: boolean): void => {
+    const emit = (row: Cells, y: number, a: number, b: number, eraseTail: boolean): void => {
       out += `${ESC}[${y + 1};${a + 1}H`;
       for (let x = a; x <= b; x++) {
-        const c = row[x] as Cell;
-        if (c.ch === '') continue;
-        if (c.attr !== attr) {
-          out += sgr(c.attr);
-          attr = c.attr;
+        const c = row.ch[x] as string;
+        if (c === '') continue;
+        const ca = row.attr[x] as number;
+        if (ca !== attr) {
+          out += sgr(ca);
+          attr = ca;
         }
-        out += c.ch;
+        out += c;
       }
       if (eraseTail) {
         if (attr !== 0) {
@@ -105,23 +123,33 @@ export class Painter {
       }
     };
     for (let y = 0; y < rows; y++) {
-      const row = next[y] as Cell[];
+      const line = lines[y] ?? [];
+      const key = keyOf(line, this.opts.color);
+      keys[y] = key;
+      if (prev !== undefined && this.prevKeys[y] === key) {
+        // the same line as last frame: the same cells, nothing to send
+        next[y] = prev[y] as Cells;
+        continue;
+      }
+      const row = cellsOf(line, cols, this.opts.color);
+      next[y] = row;
       // the first cell of the blank tail
       let tail = cols;
-      while (tail > 0 && isBlank(row[tail - 1] as Cell)) tail--;
-      if (full) {
+      while (tail > 0 && row.ch[tail - 1] === ' ' && row.attr[tail - 1] === 0) tail--;
+      if (prev === undefined) {
         if (tail > 0) emit(row, y, 0, tail - 1, false);
         continue;
       }
-      const old = (this.prev as Cell[][])[y] as Cell[];
+      const old = prev[y] as Cells;
+      const same = (x: number): boolean => row.ch[x] === old.ch[x] && row.attr[x] === old.attr[x];
       let a = 0;
-      while (a < cols && same(row[a] as Cell, old[a] as Cell)) a++;
+      while (a < cols && same(a)) a++;
       if (a === cols) continue;
       let b = cols - 1;
-      while (b > a && same(row[b] as Cell, old[b] as Cell)) b--;
+      while (b > a && same(b)) b--;
       // never start on the right half of a wide character, nor end on its left half
-      if (a > 0 && (row[a] as Cell).ch === '') a--;
-      while (b + 1 < cols && (row[b + 1] as Cell).ch === '') b++;
+      if (a > 0 && row.ch[a] === '') a--;
+      while (b + 1 < cols && row.ch[b + 1] === '') b++;
       if (tail <= b) {
         if (a >= tail) emit(row, y, a, a - 1, true);
         else emit(row, y, a, tail - 1, true);
@@ -129,6 +157,7 @@ export class Painter {
     }
     if (attr !== 0) out += SGR_RESET;
     this.prev = next;
+    this.prevKeys = keys;
     this.cols = cols;
     this.rows = rows;
     if (out === '') return '';

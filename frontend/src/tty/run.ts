@@ -12,6 +12,8 @@ import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { engineSource, liveSettings, type EngineLike, type RunFacts } from './adapter.js';
 import { parseScale } from './chart.js';
+import type { SnapshotLike } from '../diagnose/index.js';
+import { LiveDiagnoser } from './diagnosis.js';
 import { LiveView, type LiveEnd } from './live.js';
 import { Terminal, type TtyIn, type TtyOut } from './terminal.js';
 import { initialView, type DisplayMode } from './view.js';
@@ -97,9 +99,16 @@ export async function runLive(ctx: LiveRunContext): Promise<number> {
   const first = engine.snapshot(target.id);
   const terminal = new Terminal(ctx.stdin ?? process.stdin, ctx.stdout ?? process.stdout);
   const mode = cfg.displayMode !== undefined && cfg.displayMode >= 0 && cfg.displayMode <= 3 ? (cfg.displayMode as DisplayMode) : 0;
+  // the diagnosis line (v: in full); the engine's snapshot has what the diagnosis reads
+  const diagnoser = new LiveDiagnoser(
+    target.id,
+    () => engine.snapshot(target.id) as SnapshotLike | undefined,
+    () => engine.snapshot(target.id)?.options.interval ?? 1,
+  );
+  const offDiagnosis = engine.subscribe((e) => diagnoser.onEvent(e));
   const live = new LiveView({
     terminal,
-    source: engineSource(engine, target.id, (): RunFacts => facts),
+    source: engineSource(engine, target.id, (): RunFacts => facts, Date.now, () => diagnoser.state),
     view: initialView({
       mode,
       order: cfg.order,
@@ -164,6 +173,7 @@ export async function runLive(ctx: LiveRunContext): Promise<number> {
   } finally {
     live.stop();
     off();
+    offDiagnosis();
     for (const [sig, h] of handlers) process.off(sig, h);
     process.off('uncaughtException', onCrash);
     process.off('unhandledRejection', onCrash);

@@ -12,6 +12,8 @@
 // Stripchart modes (1, 2): " Last %3d pings" on row 4 at column 28, names cut at 24 columns, the
 // chart from column 29 (newest sample on the right), a blank line and the "Scale:" legend.
 // Mode 3 (ours): the statistics with a sparkline of recent samples between the name and the numbers.
+// Ours in every mode: a blank line and the diagnosis line after the hops (and the legend); `v` puts the
+// diagnosis in full in place of the hops; the Keys line names V when it fits.
 //
 // Unlike mtr: names are cut by display width with '…' instead of overwritten; hops that do not fit are
 // scrolled (clamped) with a marker for those above and below; prompts are drawn over rows 2-3 and never
@@ -22,8 +24,10 @@ import { chartSymbols, dynamicScale, fixedScale, formatLatency, legend, SPARK_BU
 import { formatLiveField, liveFields, LIVE_FIELDS, titlesOf, widthOfFields } from './columns.js';
 import type { LiveHop, LiveNames, LiveSnapshot } from './snapshot.js';
 import type { ViewState } from './view.js';
-import { clean, cut, graphemes, graphemeWidth, widthOf } from './width.js';
+import { clean, cut, graphemes, graphemeWidth, isPlain, widthOf } from './width.js';
 import { ipinfoWidth, isoTime } from '../render/common.js';
+import { renderDiagnosis, UNCERTAIN, type Verdict } from '../diagnose/index.js';
+import type { LiveDiagnosis } from './diagnosis.js';
 
 export interface Seg {
   readonly text: string;
@@ -48,18 +52,37 @@ const PROTOCOL_NAME: Record<string, string> = { icmp: 'ICMP', udp: 'UDP', tcp: '
 
 /** A line being built at absolute columns, as curses' move + printw. Later writes overwrite. */
 class Row {
-  private cells: Array<{ ch: string; bold: boolean; fg: Colour } | undefined> = [];
+  /** a grapheme per cell ('' for the right half of a wide one); undefined: never written (a space) */
+  private readonly ch: Array<string | undefined> = [];
+  /** bit 0 bold, the colour above it */
+  private readonly attr: number[] = [];
   constructor(private readonly cols: number) {}
 
   /** writes text starting at column x; returns the column after it (text is clipped at the edge) */
   put(x: number, text: string, bold = false, fg: Colour = 0): number {
+    const a = (bold ? 1 : 0) | (fg << 1);
     let col = x;
+    if (isPlain(text)) {
+      // one character, one column
+      for (let i = 0; i < text.length; i++, col++) {
+        if (col + 1 > this.cols) return this.cols;
+        if (col >= 0) {
+          this.ch[col] = text[i];
+          this.attr[col] = a;
+        }
+      }
+      return col;
+    }
     for (const g of graphemes(text)) {
       const w = graphemeWidth(g) >= 2 ? 2 : 1;
       if (col + w > this.cols) return this.cols;
       if (col >= 0) {
-        this.cells[col] = { ch: g, bold, fg };
-        if (w === 2) this.cells[col + 1] = { ch: '', bold, fg };
+        this.ch[col] = g;
+        this.attr[col] = a;
+        if (w === 2) {
+          this.ch[col + 1] = '';
+          this.attr[col + 1] = a;
+        }
       }
       col += w;
     }
@@ -68,33 +91,33 @@ class Row {
 
   line(): Line {
     const out: Seg[] = [];
-    let cur: { text: string; bold: boolean; fg: Colour } | undefined;
-    for (let i = 0; i < this.cells.length; i++) {
-      const c = this.cells[i] ?? { ch: ' ', bold: false, fg: 0 as Colour };
+    let text = '';
+    let cur = -1;
+    for (let i = 0; i < this.ch.length; i++) {
+      let c = this.ch[i] ?? ' ';
+      const a = this.ch[i] === undefined ? 0 : (this.attr[i] as number);
       // a wide character's second half whose first half was overwritten becomes a space
-      const ch = c.ch === '' && (this.cells[i - 1]?.ch ?? '') === '' ? ' ' : c.ch;
-      if (cur !== undefined && cur.bold === c.bold && cur.fg === c.fg) cur.text += ch;
+      if (c === '' && (this.ch[i - 1] ?? '') === '') c = ' ';
+      if (a === cur) text += c;
       else {
-        if (cur !== undefined) out.push(seg(cur));
-        cur = { text: ch, bold: c.bold, fg: c.fg };
+        if (cur >= 0) out.push(seg(text, cur));
+        text = c;
+        cur = a;
       }
     }
-    if (cur !== undefined) out.push(seg(cur));
-    // trailing plain spaces carry nothing
-    const last = out.at(-1);
-    if (last !== undefined && !last.bold && !last.fg) {
-      const t = last.text.replace(/ +$/, '');
-      if (t === '') out.pop();
-      else out[out.length - 1] = { text: t };
+    if (cur >= 0) {
+      // trailing plain spaces carry nothing
+      if (cur === 0) text = text.replace(/ +$/, '');
+      if (cur !== 0 || text !== '') out.push(seg(text, cur));
     }
     return out;
   }
 }
 
-function seg(c: { text: string; bold: boolean; fg: Colour }): Seg {
-  const s: { text: string; bold?: boolean; fg?: Colour } = { text: c.text };
-  if (c.bold) s.bold = true;
-  if (c.fg !== 0) s.fg = c.fg;
+function seg(text: string, a: number): Seg {
+  const s: { text: string; bold?: boolean; fg?: Colour } = { text };
+  if (a & 1) s.bold = true;
+  if (a >> 1 !== 0) s.fg = (a >> 1) as Colour;
   return s;
 }
 
@@ -122,6 +145,8 @@ function hopError(h: LiveHop): string | undefined {
   if (h.responders.length === 0) return 'waiting for reply';
   return undefined;
 }
+
+const KEYS_EXTRA = '   Verdicts';
 
 function titleRows(snap: LiveSnapshot, view: ViewState): Line[] {
   const cols = view.cols;
@@ -153,6 +178,12 @@ function titleRows(snap: LiveSnapshot, view: ViewState): Line[] {
     x = r2.put(x, k, true);
     x = r2.put(x, rest);
   }
+  // ours: v, when the whole word fits (mtr's line stays as it is at 80 columns)
+  if (snap.diagnosis !== undefined && x + KEYS_EXTRA.length <= cols) {
+    x = r2.put(x, '   ');
+    x = r2.put(x, 'V', true);
+    r2.put(x, 'erdicts');
+  }
   return [r0.line(), r1.line(), r2.line()];
 }
 
@@ -174,8 +205,8 @@ const HELP = [
   '  b <c>   set ping bit pattern to c(0..255) or random(c<0)',
   "  Q <t>   set ping packet's TOS to t",
   '  u t     switch ICMP ECHO and UDP / TCP     y z  IP info / ASN',
+  '  v       the diagnosis (verdicts) in full, and back',
   '  + - arrows PgUp PgDn  scroll    Ctrl-L repaint    Ctrl-Z suspend',
-  '',
   ' press any key to go back...',
 ];
 
@@ -214,9 +245,15 @@ export function fittingFields(order: string, cols: number): ReturnType<typeof li
   return fields;
 }
 
-function statsBlock(h: LiveHop, names: LiveNames, view: ViewState, startstat: number, spark: { x: number; w: number; scale: Scale } | undefined): Block {
+function statsBlock(
+  h: LiveHop,
+  names: LiveNames,
+  view: ViewState,
+  fields: ReturnType<typeof liveFields>,
+  startstat: number,
+  spark: { x: number; w: number; scale: Scale } | undefined,
+): Block {
   const cols = view.cols;
-  const fields = fittingFields(view.order, cols);
   const row = new Row(cols);
   const x = row.put(0, `${String(h.ttl).padStart(2, ' ')}. `);
   const err = hopError(h);
@@ -306,6 +343,45 @@ function legendLines(kind: ChartKind, scale: Scale, cols: number): Line[] {
   return out;
 }
 
+/** One verdict in a few words: where, which rule, PROBLEM when it is one, '?' while only suspected. */
+function verdictWords(v: Verdict): string {
+  const where = v.hop !== undefined ? `hop ${v.hop} ` : '';
+  return `${where}${v.rule}${v.confidence < UNCERTAIN ? '?' : ''}${v.severity === 'problem' ? ' (PROBLEM)' : ''}`;
+}
+
+const DIAG_HINT = '  [v: more]';
+
+/** The diagnosis in one line: the verdicts raised now, or why there are none. */
+export function diagnosisLine(d: LiveDiagnosis, cols: number): Line {
+  const c = d.context;
+  const body =
+    d.verdicts.length > 0
+      ? d.verdicts.map(verdictWords).join('; ')
+      : c.windows < c.raiseAfter
+        ? `judging: ${c.cycles} cycles; a verdict needs ${c.raiseAfter} windows of ${c.windowCycles} cycles in a row`
+        : `no finding (${c.cycles} cycles)`;
+  const label = 'Diagnosis:';
+  const room = cols - label.length - 1 - DIAG_HINT.length;
+  if (room < 8) return [{ text: cut(`${label} ${body}`, cols), bold: true }];
+  return [{ text: label, bold: true }, { text: ` ${cut(clean(body), room)}${DIAG_HINT}` }];
+}
+
+/** The diagnosis in full (v): the --diagnose section, cut to the screen. */
+function diagnosisRows(d: LiveDiagnosis | undefined, cols: number, rows: number): Line[] {
+  const body = d === undefined ? ['', 'No diagnosis here.'] : renderDiagnosis(d.verdicts, d.context, cols);
+  // the title rows above, a blank line and the way back below
+  const room = Math.max(0, rows - 3 - 2);
+  const out: Line[] = [];
+  for (const l of body.slice(0, room)) {
+    const t = cut(clean(l), cols);
+    // the headline of each verdict in bold: the words carry the signal, not a colour
+    out.push(t === '' ? [] : /^ {2}(hop \d+|path): /.test(t) ? [{ text: t, bold: true }] : [{ text: t }]);
+  }
+  if (body.length > room && out.length > 0) out[out.length - 1] = [{ text: cut(`  (${body.length - room + 1} more lines: make the window taller)`, cols) }];
+  out.push([], [{ text: cut(' v or Esc: back to the hops', cols), bold: true }]);
+  return out;
+}
+
 /** Blocks from `scroll` into `avail` rows, with markers; returns the lines and the clamped scroll. */
 function fit(blocks: readonly Block[], scroll: number, avail: number, cols: number): { lines: Line[]; scroll: number; above: number } {
   const count = (from: number): number => blocks.slice(from).reduce((a, b) => a + b.lines.length, 0);
@@ -338,6 +414,7 @@ export function renderScreen(snap: LiveSnapshot, names: LiveNames, view: ViewSta
     return { lines: pad(out, rows), scroll };
   }
   const hops = snap.hops;
+  const diag: Line[] = snap.diagnosis !== undefined ? [[], diagnosisLine(snap.diagnosis, cols)] : [];
 
   if (view.prompt?.kind === 'o') {
     const [p2, p3] = promptRows(view);
@@ -347,7 +424,8 @@ export function renderScreen(snap: LiveSnapshot, names: LiveNames, view: ViewSta
     return { lines: pad(out, rows), scroll };
   }
 
-  if (view.mode === 0 || view.mode === 3) {
+  if (view.diagnosis) out.push(...diagnosisRows(snap.diagnosis, cols, rows));
+  else if (view.mode === 0 || view.mode === 3) {
     const fields = fittingFields(view.order, cols);
     const hd = widthOfFields(fields);
     const startstat = Math.max(0, cols - hd - 1);
@@ -357,19 +435,19 @@ export function renderScreen(snap: LiveSnapshot, names: LiveNames, view: ViewSta
     r4.put(0, ' Host', true);
     r4.put(startstat, titlesOf(fields), true);
     let spark: { x: number; w: number; scale: Scale } | undefined;
-    let tail: Line[] = [];
+    let tail: Line[] = diag;
     if (view.mode === 3) {
       const w = Math.min(40, startstat - 4 - 20 - 1);
       if (w >= 5) {
         const scale = view.scale !== undefined ? fixedScale(view.scale) : dynamicScale(hops.map((h) => h.samples.slice(-w)), SPARK_BUCKETS);
         spark = { x: startstat - w, w, scale };
         r4.put(spark.x, cut(`Last ${w}`, w), true);
-        tail = [[], ...legendLines('spark', scale, cols)];
+        tail = [[], ...legendLines('spark', scale, cols), ...diag.slice(1)];
       }
     }
     out.push(r3.line(), r4.line());
     const avail = rows - HEADER_ROWS - tail.length;
-    const blocks = hops.map((h) => statsBlock(h, names, view, startstat, spark));
+    const blocks = hops.map((h) => statsBlock(h, names, view, fields, startstat, spark));
     const f = fit(blocks, scroll, avail, cols);
     scroll = f.scroll;
     if (f.above > 0) out[4] = markAbove(r4, f.above);
@@ -384,7 +462,7 @@ export function renderScreen(snap: LiveSnapshot, names: LiveNames, view: ViewSta
     const r4 = new Row(cols);
     r4.put(startstat, ` Last ${String(w).padStart(3, ' ')} pings`);
     out.push(r4.line());
-    const tail = [[], ...legendLines(kind, scale, cols)];
+    const tail = [[], ...legendLines(kind, scale, cols), ...diag.slice(1)];
     const avail = rows - HEADER_ROWS - tail.length;
     const blocks = hops.map((h) => chartBlock(h, names, view, kind, scale, startstat, w));
     const f = fit(blocks, scroll, avail, cols);

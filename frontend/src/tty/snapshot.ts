@@ -4,6 +4,8 @@
 //
 // Times are milliseconds, loss in percent, as the engine's RttView has them.
 
+import type { LiveDiagnosis } from './diagnosis.js';
+
 export type LiveProtocol = 'icmp' | 'udp' | 'tcp' | 'sctp';
 
 export interface LiveMpls {
@@ -76,6 +78,8 @@ export interface LiveSnapshot {
   readonly now: number;
   /** the hops a screen shows, in TTL order (mtr's net_min .. net_max) */
   readonly hops: readonly LiveHop[];
+  /** the diagnosis so far (diagnosis.ts); undefined: none (no line on the screen) */
+  readonly diagnosis?: LiveDiagnosis | undefined;
 }
 
 /** Names known so far (reverse DNS, IP info); undefined when not (yet) known. */

@@ -51,6 +51,8 @@ export interface ViewState {
   readonly rows: number;
   readonly prompt: Prompt | undefined;
   readonly help: boolean;
+  /** the diagnosis in full instead of the hops (v) */
+  readonly diagnosis: boolean;
   /** probing and redrawing stopped (p / Ctrl-S; Space / Ctrl-Q resumes) */
   readonly paused: boolean;
   /** a one-line note under the keys line (a refused value), until the next key */
@@ -89,6 +91,7 @@ export function initialView(over: Partial<ViewState> = {}): ViewState {
     rows: 24,
     prompt: undefined,
     help: false,
+    diagnosis: false,
     paused: false,
     message: undefined,
     scale: undefined,

@@ -13,6 +13,11 @@ const segmenter = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
 // segmenter and string-width, which cost about 1 µs a character and made a frame take milliseconds.
 const ASCII = /^[\x20-\x7e\u2026\u2581-\u2588]*$/;
 
+/** One character, one grapheme, one column throughout (the fast path). */
+export function isPlain(text: string): boolean {
+  return ASCII.test(text);
+}
+
 /** Graphemes (user-perceived characters) of a text. */
 export function graphemes(text: string): string[] {
   if (ASCII.test(text)) return text.split('');

@@ -276,3 +276,57 @@ describe('the live view loop, in a terminal emulator', () => {
     await expect(done).resolves.toBe('end');
   });
 });
+
+describe('synchronized output (DEC mode 2026)', () => {
+  async function start(answer: boolean): Promise<{ output: FakeOut; source: FakeSource; timers: FakeTimers; live: LiveView; screen: Screen }> {
+    const timers = new FakeTimers();
+    const screen = new Screen(100, 30);
+    const input = new FakeIn();
+    const output = new FakeOut(100, 30, screen);
+    // the emulator's replies (xterm.js answers DECRQM for 2026) go back as terminal input, as a pty's would
+    if (answer) screen.term.onData((d) => input.type(d));
+    const source = new FakeSource(loadFixture('lab5').snapshot, timers);
+    const live = new LiveView({ terminal: new Terminal(input, output), source, view: initialView({ version: 'mtr-ts 0.1.0' }), color: true, timers });
+    void live.run();
+    await settle(screen);
+    return { output, source, timers, live, screen };
+  }
+  const hop1 = (s: LiveSnapshot): LiveSnapshot => ({
+    ...s,
+    hops: s.hops.map((h, i) => (i === 0 ? { ...h, stats: { ...h.stats, sent: h.stats.sent + 1, last: 9.9 } } : h)),
+  });
+
+  it('the query goes out with the first frame; a terminal that knows 2026 gets every later frame between the marks', async () => {
+    const { output, source, timers, live, screen } = await start(true);
+    try {
+      expect(output.chunks.join('')).toContain('\x1b[?2026$p');
+      const before = output.chunks.length;
+      source.change(hop1);
+      await timers.advance(200);
+      await settle(screen);
+      const frames = output.chunks.slice(before).filter((c) => c.includes('\x1b['));
+      expect(frames.length).toBeGreaterThan(0);
+      for (const f of frames) {
+        expect(f.startsWith('\x1b[?2026h')).toBe(true);
+        expect(f.endsWith('\x1b[?2026l')).toBe(true);
+      }
+      expect(screen.term.modes.synchronizedOutputMode).toBe(false);
+      expect(screen.lines().find((l) => l.startsWith(' 1. '))).toMatch(/ 76 +9\.9 /);
+    } finally {
+      live.stop();
+    }
+  });
+
+  it('a terminal that does not answer gets plain frames (no marks)', async () => {
+    const { output, source, timers, live, screen } = await start(false);
+    try {
+      source.change(hop1);
+      await timers.advance(200);
+      await settle(screen);
+      expect(output.chunks.join('')).not.toContain('\x1b[?2026h');
+      expect(screen.lines().find((l) => l.startsWith(' 1. '))).toMatch(/ 76 +9\.9 /);
+    } finally {
+      live.stop();
+    }
+  });
+});

@@ -166,14 +166,20 @@ describe('screen model: names, widths, scrolling', () => {
 
 describe('screen model: any terminal size, any state', () => {
   const { snapshot, names } = loadFixture('lab5');
+  const verdict = { rule: 'routing-loop', hop: undefined, confidence: 0.5, severity: 'problem', evidence: {}, facts: {}, summary: 'x '.repeat(90), advice: 'y' } as const;
+  const withDiagnosis = { ...snapshot, diagnosis: { verdicts: [verdict, verdict], context: { cycles: 9, windows: 3, windowCycles: 50, raiseAfter: 2 } } };
   it('never throws; exactly `rows` lines, none wider than `cols`', () => {
     for (let cols = 1; cols <= 130; cols += 7) {
       for (const rows of [1, 3, 5, 13, 24, 50]) {
         for (const mode of [0, 1, 2, 3] as const) {
           for (const extra of [{}, { help: true }, { prompt: { kind: 'o' as const, text: 'LS' } }, { prompt: { kind: 's' as const, text: '-1' } }, { scroll: 3, mpls: true, ipinfo: 1 }]) {
-            const f = renderScreen(snapshot, names, view({ cols, rows, mode, ...extra }));
-            expect(f.lines).toHaveLength(rows);
-            for (const l of f.lines) expect(widthOf(lineText(l))).toBeLessThanOrEqual(cols);
+            for (const s of [snapshot, withDiagnosis]) {
+              for (const diagnosis of [false, true]) {
+                const f = renderScreen(s, names, view({ cols, rows, mode, diagnosis, ...extra }));
+                expect(f.lines).toHaveLength(rows);
+                for (const l of f.lines) expect(widthOf(lineText(l))).toBeLessThanOrEqual(cols);
+              }
+            }
           }
         }
       }
