@@ -4,13 +4,16 @@
 // - when a target starts: after a random part of its interval, so the schedules spread (jitter);
 // - what the engine's budget says (budget.ts): global rate, per-router rate, probes in flight;
 // - when a failed target (a name that does not resolve, ...) is tried again;
-// - when a name is resolved again (every RESOLVE_EVERY_MS), and a target whose address changed restarted.
+// - when a name is resolved again (every RESOLVE_EVERY_MS), and a target whose address changed restarted;
+// - (diagnosis on) each target's path diagnosis (frontend/src/diagnose): a window of 50 traces judged every
+//   25, through the same hysteresis as mtr-ts --diagnose; the verdicts raised after it go out as an event.
 
 import { MtrPacket } from '@mtr-ts/client';
 import { createEngine } from '../engine/engine.js';
 import type { EngineEvent, ErrorStage } from '../engine/events.js';
 import type { Engine, EngineOptions, TargetId, TargetRef } from '../engine/types.js';
 import { lookupTarget } from '../targets.js';
+import { scheduleFor, TargetDiagnosis, type SnapshotLike } from '../diagnose/index.js';
 import { isIP } from 'node:net';
 import { ProbeBudget, type BudgetLimits } from './budget.js';
 import type { TargetSpec } from './config.js';
@@ -30,6 +33,8 @@ interface Entry {
   inFlight: number;
   failures: number;
   timer: NodeJS.Timeout | undefined;
+  /** this run's diagnosis (diagnosis on) */
+  diagnosis: TargetDiagnosis | undefined;
 }
 
 export interface SourceOptions {
@@ -49,6 +54,8 @@ export interface SourceOptions {
   now?(): number;
   /** every engine event as it is, with the configuration's name of its target (the event stream) */
   raw?(e: EngineEvent, name: string | undefined): void;
+  /** judge each target's path and emit `diagnosis` events (default false; setDiagnosis changes it) */
+  diagnosis?: boolean;
 }
 
 const STAGE_KIND: Record<ErrorStage, ProbeErrorKind | undefined> = {
@@ -68,12 +75,14 @@ export class EngineSource {
   private inFlightTotal = 0;
   private resolveTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private diagnosis: boolean;
   /** the entry engine.add() is adding (its target-added event comes before add() returns the id) */
   private starting: Entry | undefined;
   daemonPid: number | undefined;
 
   constructor(private readonly opts: SourceOptions) {
     this.budget = new ProbeBudget(opts.budget, (opts.now ?? Date.now)());
+    this.diagnosis = opts.diagnosis === true;
     this.engine = createEngine({
       // the engine starts a packet program that keeps dying ever more slowly (no tight loop)
       connect: () => MtrPacket.spawn({
@@ -103,6 +112,11 @@ export class EngineSource {
     this.budget.setLimits(limits, (this.opts.now ?? Date.now)());
   }
 
+  /** Diagnosis on or off for the targets started from now on. */
+  setDiagnosis(on: boolean): void {
+    this.diagnosis = on;
+  }
+
   names(): string[] {
     return [...this.byName.keys()];
   }
@@ -119,6 +133,7 @@ export class EngineSource {
       inFlight: 0,
       failures: 0,
       timer: undefined,
+      diagnosis: undefined,
     };
     this.byName.set(spec.name, e);
     const delay = delayMs ?? this.opts.startDelay?.(spec) ?? Math.random() * spec.interval * 1000;
@@ -143,6 +158,9 @@ export class EngineSource {
     this.starting = undefined;
     e.id = ref.id;
     e.routers = [];
+    // internal /probe targets (a few seconds long) are not judged
+    e.diagnosis =
+      this.diagnosis && !s.name.startsWith('\u0000') ? new TargetDiagnosis(scheduleFor(undefined, s.interval)) : undefined;
     this.byId.set(ref.id, e);
   }
 
@@ -157,6 +175,7 @@ export class EngineSource {
   private detach(e: Entry): void {
     if (e.timer !== undefined) clearTimeout(e.timer);
     e.timer = undefined;
+    e.diagnosis = undefined;
     if (e.id !== undefined) {
       this.byId.delete(e.id);
       this.engine.remove(e.id);
@@ -253,6 +272,7 @@ export class EngineSource {
           destinationTtl: ev.destinationTtl,
           reached: ev.reached,
         });
+        if (e.diagnosis !== undefined) this.judge(e, ev.target.id, ev.cycle, ev.ts);
         return;
       case 'path-changed':
         this.opts.emit({ type: 'path-changed', target: name, at: ev.ts, previous: ev.previous, current: ev.current });
@@ -269,6 +289,44 @@ export class EngineSource {
       default:
         return;
     }
+  }
+
+  /**
+   * After a trace: judges the window that became old enough, if any. The snapshot (every hop's recent
+   * probes) is taken only then, not after every trace.
+   */
+  private judge(e: Entry, id: TargetId, cycle: number, at: number): void {
+    let snap: SnapshotLike | undefined;
+    const take = (): SnapshotLike => {
+      snap ??= this.engine.snapshot(id);
+      if (snap === undefined) throw new Error('no snapshot');
+      return snap;
+    };
+    const lazy: SnapshotLike = {
+      cycles: cycle,
+      get target() {
+        return take().target;
+      },
+      get options() {
+        return take().options;
+      },
+      get hops() {
+        return take().hops;
+      },
+    };
+    let step;
+    try {
+      step = e.diagnosis?.onCycle(lazy);
+    } catch {
+      return; // the target is gone from the engine: nothing to judge
+    }
+    if (step === undefined) return;
+    this.opts.emit({
+      type: 'diagnosis',
+      target: e.spec.name,
+      at,
+      active: step.active.map((v) => ({ rule: v.rule, hop: v.hop, confidence: v.confidence })),
+    });
   }
 
   private settled(e: Entry): void {
