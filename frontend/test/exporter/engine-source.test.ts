@@ -127,4 +127,29 @@ describe('exporter targets over the engine', () => {
     expect(events.filter((e) => e.type === 'diagnosis')).toEqual([]);
     await src.stop();
   });
+
+  it('leaves no timers behind: 50 removals and re-additions, then stop', async () => {
+    const timeouts = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const baseline = timeouts();
+    const { clock, src, events } = setup(undefined, pathScript(PATH), true);
+    for (const s of specs) src.add(s);
+    await realTick();
+    await clock.advance(3000);
+    const engineTimers = clock.pending;
+    expect(engineTimers).toBeGreaterThan(0);
+    for (let i = 0; i < 50; i++) {
+      src.remove('a');
+      src.add(specs[0] as TargetSpec);
+      await realTick();
+      await clock.advance(1500);
+    }
+    // the same two targets run: the engine's timers and ours are what two targets need, not 50 runs' worth
+    expect(clock.pending).toBeLessThanOrEqual(engineTimers);
+    expect(timeouts()).toBeLessThanOrEqual(baseline);
+    expect(src.inFlight).toBeLessThanOrEqual(6);
+    expect(events.filter((e) => e.type === 'cycle-done' && e.target === 'a').length).toBeGreaterThan(50);
+    await src.stop();
+    expect(clock.pending).toBe(0);
+    expect(timeouts()).toBeLessThanOrEqual(baseline);
+  });
 });
