@@ -13,7 +13,13 @@ import { createEngine } from '../engine/engine.js';
 import type { EngineEvent, ErrorStage } from '../engine/events.js';
 import type { Engine, EngineOptions, TargetId, TargetRef } from '../engine/types.js';
 import { lookupTarget } from '../targets.js';
-import { scheduleFor, TargetDiagnosis, type SnapshotLike } from '../diagnose/index.js';
+import {
+  DiagnosisTracker,
+  scheduleFor,
+  windowEvidence,
+  type DiagnosisSchedule,
+  type TrackerStep,
+} from '../diagnose/index.js';
 import { isIP } from 'node:net';
 import { ProbeBudget, type BudgetLimits } from './budget.js';
 import type { TargetSpec } from './config.js';
@@ -34,7 +40,33 @@ interface Entry {
   failures: number;
   timer: NodeJS.Timeout | undefined;
   /** this run's diagnosis (diagnosis on) */
-  diagnosis: TargetDiagnosis | undefined;
+  diagnosis: PathJudge | undefined;
+}
+
+/**
+ * One target's diagnosis, run for months: mtr-ts --diagnose's windows (diagnose/run.ts's schedule: 50
+ * traces, one every 25, judged once their newest probes are ~2 s old) through the same hysteresis, but
+ * keeping nothing of the verdicts it cleared (TargetDiagnosis keeps them all for the final report).
+ */
+export class PathJudge {
+  private readonly tracker = new DiagnosisTracker();
+  private nextEnd: number;
+
+  constructor(readonly schedule: DiagnosisSchedule) {
+    this.nextEnd = schedule.windowCycles;
+  }
+
+  /** After trace `cycle`: the window (first and last trace) that became old enough to judge, if any. */
+  due(cycle: number): { from: number; to: number } | undefined {
+    if (cycle - this.schedule.lagCycles < this.nextEnd) return undefined;
+    const to = this.nextEnd;
+    this.nextEnd += this.schedule.step;
+    return { from: Math.max(1, to - this.schedule.windowCycles + 1), to };
+  }
+
+  judge(s: Parameters<typeof windowEvidence>[0], w: { from: number; to: number }): TrackerStep {
+    return this.tracker.update(windowEvidence(s, { ...w, pendingIsLost: true, memory: this.schedule.memory }));
+  }
 }
 
 export interface SourceOptions {
@@ -160,7 +192,7 @@ export class EngineSource {
     e.routers = [];
     // internal /probe targets (a few seconds long) are not judged
     e.diagnosis =
-      this.diagnosis && !s.name.startsWith('\u0000') ? new TargetDiagnosis(scheduleFor(undefined, s.interval)) : undefined;
+      this.diagnosis && !s.name.startsWith('\u0000') ? new PathJudge(scheduleFor(undefined, s.interval)) : undefined;
     this.byId.set(ref.id, e);
   }
 
@@ -291,36 +323,12 @@ export class EngineSource {
     }
   }
 
-  /**
-   * After a trace: judges the window that became old enough, if any. The snapshot (every hop's recent
-   * probes) is taken only then, not after every trace.
-   */
+  /** After a trace: judges the window that became old enough, if any (the snapshot is taken only then). */
   private judge(e: Entry, id: TargetId, cycle: number, at: number): void {
-    let snap: SnapshotLike | undefined;
-    const take = (): SnapshotLike => {
-      snap ??= this.engine.snapshot(id);
-      if (snap === undefined) throw new Error('no snapshot');
-      return snap;
-    };
-    const lazy: SnapshotLike = {
-      cycles: cycle,
-      get target() {
-        return take().target;
-      },
-      get options() {
-        return take().options;
-      },
-      get hops() {
-        return take().hops;
-      },
-    };
-    let step;
-    try {
-      step = e.diagnosis?.onCycle(lazy);
-    } catch {
-      return; // the target is gone from the engine: nothing to judge
-    }
-    if (step === undefined) return;
+    const w = e.diagnosis?.due(cycle);
+    const snap = w === undefined ? undefined : this.engine.snapshot(id);
+    if (w === undefined || snap === undefined || e.diagnosis === undefined) return;
+    const step = e.diagnosis.judge(snap, w);
     this.opts.emit({
       type: 'diagnosis',
       target: e.spec.name,
