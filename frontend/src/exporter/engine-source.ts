@@ -88,6 +88,8 @@ export interface SourceOptions {
   raw?(e: EngineEvent, name: string | undefined): void;
   /** judge each target's path and emit `diagnosis` events (default false; setDiagnosis changes it) */
   diagnosis?: boolean;
+  /** the verdicts a judged window raised and cleared, after the trace that led to it (the event stream) */
+  verdicts?(after: Extract<EngineEvent, { type: 'cycle-done' }>, name: string, step: TrackerStep): void;
 }
 
 const STAGE_KIND: Record<ErrorStage, ProbeErrorKind | undefined> = {
@@ -304,7 +306,7 @@ export class EngineSource {
           destinationTtl: ev.destinationTtl,
           reached: ev.reached,
         });
-        if (e.diagnosis !== undefined) this.judge(e, ev.target.id, ev.cycle, ev.ts);
+        if (e.diagnosis !== undefined) this.judge(e, ev);
         return;
       case 'path-changed':
         this.opts.emit({ type: 'path-changed', target: name, at: ev.ts, previous: ev.previous, current: ev.current });
@@ -324,17 +326,18 @@ export class EngineSource {
   }
 
   /** After a trace: judges the window that became old enough, if any (the snapshot is taken only then). */
-  private judge(e: Entry, id: TargetId, cycle: number, at: number): void {
-    const w = e.diagnosis?.due(cycle);
-    const snap = w === undefined ? undefined : this.engine.snapshot(id);
+  private judge(e: Entry, ev: Extract<EngineEvent, { type: 'cycle-done' }>): void {
+    const w = e.diagnosis?.due(ev.cycle);
+    const snap = w === undefined ? undefined : this.engine.snapshot(ev.target.id);
     if (w === undefined || snap === undefined || e.diagnosis === undefined) return;
     const step = e.diagnosis.judge(snap, w);
     this.opts.emit({
       type: 'diagnosis',
       target: e.spec.name,
-      at,
+      at: ev.ts,
       active: step.active.map((v) => ({ rule: v.rule, hop: v.hop, confidence: v.confidence })),
     });
+    if (step.raised.length + step.cleared.length > 0) this.opts.verdicts?.(ev, e.spec.name, step);
   }
 
   private settled(e: Entry): void {

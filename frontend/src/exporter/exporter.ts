@@ -67,7 +67,12 @@ export class Exporter {
       packetEnv: opts.packetEnv,
       budget: DEFAULT_BUDGET,
       emit: (e) => this.dispatch(e),
-      ...(this.stream !== undefined ? { raw: (e, name) => this.stream?.write(e, name) } : {}),
+      ...(this.stream !== undefined
+        ? {
+            raw: (e, name) => this.stream?.write(e, name),
+            verdicts: (after, name, step) => this.stream?.writeVerdicts(after, name, step.raised, step.cleared),
+          }
+        : {}),
       ...opts.source,
     });
   }
