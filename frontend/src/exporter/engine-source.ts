@@ -179,7 +179,13 @@ export class EngineSource {
     if (this.stopped || this.byName.get(e.spec.name) !== e) return;
     const s = e.spec;
     this.starting = e;
+    // the probes kept per hop: what a diagnosis window needs (the engine's 400 are for mtr-ts's charts;
+    // every judged window's snapshot copies them)
+    const schedule = scheduleFor(undefined, s.interval);
+    const keep = schedule.windowCycles + schedule.lagCycles + 8;
     const ref = this.engine.add(s.host, {
+      windowSize: keep,
+      ringSize: keep,
       protocol: s.protocol,
       port: s.port ?? 0,
       interval: s.interval,
@@ -194,7 +200,7 @@ export class EngineSource {
     e.routers = [];
     // internal /probe targets (a few seconds long) are not judged
     e.diagnosis =
-      this.diagnosis && !s.name.startsWith('\u0000') ? new PathJudge(scheduleFor(undefined, s.interval)) : undefined;
+      this.diagnosis && !s.name.startsWith('\u0000') ? new PathJudge(schedule) : undefined;
     this.byId.set(ref.id, e);
   }
 
