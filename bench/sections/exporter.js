@@ -80,6 +80,7 @@ async function metrics(lab) {
     errors: sum('mtrts_probe_errors_total'),
     deferred: sum('mtrts_probes_deferred_total'),
     restarts: sum('mtrts_packet_daemon_restarts_total'),
+    heapUsed: sum('nodejs_heap_size_used_bytes'),
   };
 }
 
@@ -134,6 +135,7 @@ async function runOurs(ctx, lab, targets, seconds, dir) {
     errors: m1.errors - m0.errors,
     deferred: m1.deferred - m0.deferred,
     restarts: m1.restarts,
+    heapUsedMb: { start: m0.heapUsed / 1048576, end: m1.heapUsed / 1048576 },
     daemons,
     exit: code,
     err: err.trim().split('\n').slice(-3).join(' / '),
