@@ -3,7 +3,8 @@
 // test asks Prometheus's HTTP API, as a user's dashboard would:
 // - the lab's hop count, and 0% loss on the clean path;
 // - loss switched on at one link (nftables `numgen random` drop in r2's forward hook) found through
-//   PromQL on mtrts_hop_probes_total/mtrts_hop_replies_total at TTL 3 and after it, none before, within 30 s;
+//   PromQL on mtrts_hop_probes_total/mtrts_hop_replies_total at TTL 3 and after it, none before, within 30 s,
+//   and the path diagnosis raising forwarding-loss at TTL 3 (mtrts_diagnosis, mtrts_diagnosis_hop);
 // - a path change when the lab re-routes (r2 sends the destination's prefix back to r1: a loop);
 // and, on the exporter itself: /metrics passes `promtool check metrics`; /probe traces a host; a reload
 // adds/removes targets without resetting the others; the packet program killed five times is restarted
@@ -221,6 +222,26 @@ describeLab('mtr-ts-exporter in the lab, scraped by Prometheus', () => {
     }
   });
 
+  it('raises forwarding-loss at TTL 3 in mtrts_diagnosis while the loss lasts', async () => {
+    await lab().nft(
+      'r2',
+      'table inet exptest {\n  chain fw {\n    type filter hook forward priority 0;\n    iifname "l2" numgen random mod 10 < 3 drop\n  }\n}\n',
+    );
+    try {
+      // two windows of 50 traces in a row (every 500 ms: judged every 12.5 s) must show it
+      const hop = await until('forwarding-loss raised', 100_000, async () =>
+        (await scalar('mtrts_diagnosis{target="dest",rule="forwarding-loss"}')) === 1
+          ? scalar('mtrts_diagnosis_hop{target="dest",rule="forwarding-loss"}')
+          : undefined,
+      );
+      expect(hop).toBe(3);
+      expect(await scalar('mtrts_diagnosis_confidence{target="dest",rule="forwarding-loss"}')).toBeGreaterThan(0.8);
+      expect(await scalar('count(mtrts_diagnosis{target="dest"})')).toBe(14);
+    } finally {
+      await lab().nft('r2', 'delete table inet exptest');
+    }
+  }, 120_000);
+
   it('counts a path change when the lab re-routes', async () => {
     const before = await until('path changes so far', 10_000, () => scalar('mtrts_path_changes_total{target="dest"}'));
     const idBefore = await scalar('mtrts_path_id{target="dest"}');
@@ -311,12 +332,13 @@ describeLab('mtr-ts-exporter in the lab, scraped by Prometheus', () => {
     expect(kids).toHaveLength(1);
     const text = (await http(`http://${EXPORTER_ADDR}/metrics`)).body;
     expect(metricValue(text, 'mtrts_packet_daemon_restarts_total')).toBe(5);
-    const probes = metricValue(text, 'mtrts_destination_probes_total{target="dest"}') as number;
+    // answers keep coming (compared with the answers so far: earlier tests' loss left probes ahead of them)
+    const replies = metricValue(text, 'mtrts_destination_replies_total{target="dest"}') as number;
     await until('probing going on', 10_000, async () =>
       (metricValue(
         (await http(`http://${EXPORTER_ADDR}/metrics`)).body,
         'mtrts_destination_replies_total{target="dest"}',
-      ) ?? 0) > probes
+      ) ?? 0) > replies
         ? true
         : undefined,
     );

@@ -102,11 +102,12 @@ describe.skipIf(skip)('packed and installed with npm install -g', () => {
     expect(execFileSync('getcap', [launcher], { encoding: 'utf8' })).toContain('cap_net_raw=ep');
   });
 
-  it('installs both man pages, which man -l renders, and the bash completion', () => {
+  it('installs the man pages, which man -l renders, and the bash completion', () => {
     const man8 = join(prefix, 'share', 'man', 'man8');
     for (const [page, title] of [
       ['mtr-ts.8', 'MTR-TS(8)'],
       ['mtr-packet-ts.8', 'MTR-PACKET-TS(8)'],
+      ['mtr-ts-exporter.8', 'MTR-TS-EXPORTER(8)'],
     ]) {
       const r = spawnSync('man', ['-l', join(man8, page!)], { encoding: 'utf8', env: { ...process.env, MANWIDTH: '80', MAN_KEEP_FORMATTING: '' } });
       expect(r.status).toBe(0);

@@ -7,6 +7,8 @@
 // every mtr and mtr-packet is counted.
 //
 // Duration per scale and side: MTRTS_BENCH_EXPORTER_SECONDS (default 600, the issue's 10 minutes; --quick: 30).
+// MTRTS_BENCH_EXPORTER_SCALES (default "100,1000") and MTRTS_BENCH_EXPORTER_SIDES (default "ours,mtr") pick a
+// part of the run, e.g. a short check of ours at 1,000 targets.
 // Not in the default section list (2 scales x 2 sides x 10 minutes): run `pnpm bench -- --only exporter`.
 import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,6 +80,7 @@ async function metrics(lab) {
     errors: sum('mtrts_probe_errors_total'),
     deferred: sum('mtrts_probes_deferred_total'),
     restarts: sum('mtrts_packet_daemon_restarts_total'),
+    heapUsed: sum('nodejs_heap_size_used_bytes'),
   };
 }
 
@@ -108,10 +111,14 @@ async function runOurs(ctx, lab, targets, seconds, dir) {
   const m0 = await metrics(lab);
   const s0 = sample();
   const t0 = Date.now();
-  const rss = { start: s0.reduce((a, s) => a + s.rss, 0) };
-  await sleep((seconds * 1000) / 2);
-  rss.middle = sample().reduce((a, s) => a + s.rss, 0);
-  await sleep((seconds * 1000) / 2);
+  const rssNow = () => sample().reduce((a, s) => a + s.rss, 0);
+  const rss = { start: rssNow(), series: [] };
+  // RSS every tenth of the run (flat or growing?), the middle one named
+  for (let k = 1; k <= 10; k++) {
+    await sleep((seconds * 1000) / 10);
+    if (k < 10) rss.series.push(Math.round(rssNow() / 1024));
+    if (k === 5) rss.middle = rssNow();
+  }
   const s1 = sample();
   const wall = (Date.now() - t0) / 1000;
   const m1 = await metrics(lab);
@@ -128,6 +135,7 @@ async function runOurs(ctx, lab, targets, seconds, dir) {
     errors: m1.errors - m0.errors,
     deferred: m1.deferred - m0.deferred,
     restarts: m1.restarts,
+    heapUsedMb: { start: m0.heapUsed / 1048576, end: m1.heapUsed / 1048576 },
     daemons,
     exit: code,
     err: err.trim().split('\n').slice(-3).join(' / '),
@@ -178,16 +186,20 @@ const done = setInterval(() => {
   return r;
 }
 
+const skippedOurs = { cpuPct: NaN, rss: { start: NaN, middle: NaN, end: NaN, series: [] }, pps: NaN, destLoss: NaN };
+
 export async function exporter(ctx) {
   const seconds = Number(process.env.MTRTS_BENCH_EXPORTER_SECONDS ?? (ctx.quick ? 30 : 600));
+  const scales = (process.env.MTRTS_BENCH_EXPORTER_SCALES ?? '100,1000').split(',').map(Number).filter((n) => n > 0);
+  const sides = (process.env.MTRTS_BENCH_EXPORTER_SIDES ?? 'ours,mtr').split(',');
   const lab = await ctx.lab();
   const dir = mkdtempSync(join(tmpdir(), 'mtrts-bench-exporter-'));
   try {
-    for (const n of [100, 1000]) {
+    for (const n of scales) {
       const t = targetsOf(n);
       await prepareLab(lab, t.lab);
-      const ours = await runOurs(ctx, lab, t.all, seconds, dir);
-      const ref = await runMtrWay(ctx, lab, t.all, seconds);
+      const ours = sides.includes('ours') ? await runOurs(ctx, lab, t.all, seconds, dir) : skippedOurs;
+      const ref = sides.includes('mtr') ? await runMtrWay(ctx, lab, t.all, seconds) : { error: 'not run (MTRTS_BENCH_EXPORTER_SIDES)' };
       const mb = (kb) => fmtNum(kb / 1024, 1);
       ctx.table.add({
         section: '7 exporter',
@@ -197,7 +209,7 @@ export async function exporter(ctx) {
         digits: 1,
         unit: '%',
         note:
-          `ours: RSS start/middle/end ${mb(ours.rss.start)}/${mb(ours.rss.middle)}/${mb(ours.rss.end)} MB, ${fmtNum(ours.pps, 0)} probes/s (a trace per second of every hop is ${fmtNum(t.lo.length + 4 * t.lab.length, 0)}/s), ` +
+          `ours: RSS start/middle/end ${mb(ours.rss.start)}/${mb(ours.rss.middle)}/${mb(ours.rss.end)} MB (every tenth of the run: ${ours.rss.series.join(', ')} MB), ${fmtNum(ours.pps, 0)} probes/s (a trace per second of every hop is ${fmtNum(t.lo.length + 4 * t.lab.length, 0)}/s), ` +
           `destination loss ${fmtNum(100 * ours.destLoss, 2)} %, ${ours.errors} probe errors, ${ours.deferred} deferrals, ` +
           `${ours.daemons} packet program(s), ${ours.restarts} restarts, exit ${ours.exit}; ` +
           (ref.error ? '' : `ref: ${ref.started} mtr runs (${ref.failed} failed), ${ref.processes} processes, peak RSS (sum) ${fmtNum(ref.peakRssMb, 1)} MB, ${fmtNum(ref.wall, 0)} s wall incl. the last runs`),

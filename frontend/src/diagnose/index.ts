@@ -1,7 +1,7 @@
 // Path diagnosis: pure rules over a target's per-hop evidence, hysteresis across windows, and renderers.
 export * from './types.js';
 export { wilson, lossInterval, normalCdf, confidenceGreater, type Interval } from './interval.js';
-export { diagnose } from './rules.js';
+export { diagnose, SEVERITY } from './rules.js';
 export {
   DiagnosisTracker,
   trackStep,

@@ -43,7 +43,7 @@ interface Hop {
   readonly isDestination: boolean;
 }
 
-const SEVERITY: Record<RuleId, Severity> = {
+export const SEVERITY: Readonly<Record<RuleId, Severity>> = {
   'icmp-rate-limited': 'info',
   'forwarding-loss': 'problem',
   'destination-drops-icmp': 'warning',

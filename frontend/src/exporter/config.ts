@@ -51,6 +51,8 @@ export interface ExporterConfig {
   /** seconds of samples behind the per-hop window gauges (per_hop: full) */
   readonly window: number;
   readonly budget: BudgetConfig;
+  /** judge each target's path (frontend/src/diagnose) and export the verdicts (mtrts_diagnosis*) */
+  readonly diagnosis: boolean;
   /** `/probe?module=NAME` settings; always has `icmp` */
   readonly modules: Readonly<Record<string, ProbeSettings>>;
 }
@@ -135,7 +137,7 @@ const TARGET_KEYS = [
 ];
 const DEFAULT_KEYS = TARGET_KEYS.filter((k) => k !== 'name' && k !== 'host');
 const MODULE_KEYS = DEFAULT_KEYS.filter((k) => k !== 'labels');
-const TOP_KEYS = ['defaults', 'targets', 'per_hop', 'window', 'budget', 'modules'];
+const TOP_KEYS = ['defaults', 'targets', 'per_hop', 'window', 'diagnosis', 'budget', 'modules'];
 const BUDGET_KEYS = ['probes_per_second', 'router_probes_per_second', 'router_burst', 'max_in_flight'];
 
 type Obj = Record<string, unknown>;
@@ -294,6 +296,12 @@ export function parseConfig(text: string): ExporterConfig {
   let window = DEFAULT_WINDOW;
   if (root.window !== undefined) window = durationIn(c, 'window', root.window, 1, 86400) ?? window;
 
+  let diagnosis = true;
+  if (root.diagnosis !== undefined) {
+    if (typeof root.diagnosis === 'boolean') diagnosis = root.diagnosis;
+    else c.add('diagnosis', `${JSON.stringify(root.diagnosis)} is not true or false`);
+  }
+
   let budget = DEFAULT_BUDGET;
   if (root.budget !== undefined) {
     if (!isObj(root.budget)) c.add('budget', 'must be a mapping');
@@ -371,7 +379,7 @@ export function parseConfig(text: string): ExporterConfig {
     });
   }
   if (c.problems.length > 0) throw new ConfigError(c.problems);
-  return { targets, perHop, window, budget, modules };
+  return { targets, perHop, window, diagnosis, budget, modules };
 }
 
 /** Whether two target specs probe the same way with the same labels (a reload keeps such a target as is). */

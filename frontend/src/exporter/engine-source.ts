@@ -4,13 +4,22 @@
 // - when a target starts: after a random part of its interval, so the schedules spread (jitter);
 // - what the engine's budget says (budget.ts): global rate, per-router rate, probes in flight;
 // - when a failed target (a name that does not resolve, ...) is tried again;
-// - when a name is resolved again (every RESOLVE_EVERY_MS), and a target whose address changed restarted.
+// - when a name is resolved again (every RESOLVE_EVERY_MS), and a target whose address changed restarted;
+// - (diagnosis on) each target's path diagnosis (frontend/src/diagnose): a window of 50 traces judged every
+//   25, through the same hysteresis as mtr-ts --diagnose; the verdicts raised after it go out as an event.
 
 import { MtrPacket } from '@mtr-ts/client';
 import { createEngine } from '../engine/engine.js';
 import type { EngineEvent, ErrorStage } from '../engine/events.js';
 import type { Engine, EngineOptions, TargetId, TargetRef } from '../engine/types.js';
 import { lookupTarget } from '../targets.js';
+import {
+  DiagnosisTracker,
+  scheduleFor,
+  windowEvidence,
+  type DiagnosisSchedule,
+  type TrackerStep,
+} from '../diagnose/index.js';
 import { isIP } from 'node:net';
 import { ProbeBudget, type BudgetLimits } from './budget.js';
 import type { TargetSpec } from './config.js';
@@ -30,6 +39,34 @@ interface Entry {
   inFlight: number;
   failures: number;
   timer: NodeJS.Timeout | undefined;
+  /** this run's diagnosis (diagnosis on) */
+  diagnosis: PathJudge | undefined;
+}
+
+/**
+ * One target's diagnosis, run for months: mtr-ts --diagnose's windows (diagnose/run.ts's schedule: 50
+ * traces, one every 25, judged once their newest probes are ~2 s old) through the same hysteresis, but
+ * keeping nothing of the verdicts it cleared (TargetDiagnosis keeps them all for the final report).
+ */
+export class PathJudge {
+  private readonly tracker = new DiagnosisTracker();
+  private nextEnd: number;
+
+  constructor(readonly schedule: DiagnosisSchedule) {
+    this.nextEnd = schedule.windowCycles;
+  }
+
+  /** After trace `cycle`: the window (first and last trace) that became old enough to judge, if any. */
+  due(cycle: number): { from: number; to: number } | undefined {
+    if (cycle - this.schedule.lagCycles < this.nextEnd) return undefined;
+    const to = this.nextEnd;
+    this.nextEnd += this.schedule.step;
+    return { from: Math.max(1, to - this.schedule.windowCycles + 1), to };
+  }
+
+  judge(s: Parameters<typeof windowEvidence>[0], w: { from: number; to: number }): TrackerStep {
+    return this.tracker.update(windowEvidence(s, { ...w, pendingIsLost: true, memory: this.schedule.memory }));
+  }
 }
 
 export interface SourceOptions {
@@ -49,6 +86,10 @@ export interface SourceOptions {
   now?(): number;
   /** every engine event as it is, with the configuration's name of its target (the event stream) */
   raw?(e: EngineEvent, name: string | undefined): void;
+  /** judge each target's path and emit `diagnosis` events (default false; setDiagnosis changes it) */
+  diagnosis?: boolean;
+  /** the verdicts a judged window raised and cleared, after the trace that led to it (the event stream) */
+  verdicts?(after: Extract<EngineEvent, { type: 'cycle-done' }>, name: string, step: TrackerStep): void;
 }
 
 const STAGE_KIND: Record<ErrorStage, ProbeErrorKind | undefined> = {
@@ -68,12 +109,14 @@ export class EngineSource {
   private inFlightTotal = 0;
   private resolveTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  private diagnosis: boolean;
   /** the entry engine.add() is adding (its target-added event comes before add() returns the id) */
   private starting: Entry | undefined;
   daemonPid: number | undefined;
 
   constructor(private readonly opts: SourceOptions) {
     this.budget = new ProbeBudget(opts.budget, (opts.now ?? Date.now)());
+    this.diagnosis = opts.diagnosis === true;
     this.engine = createEngine({
       // the engine starts a packet program that keeps dying ever more slowly (no tight loop)
       connect: () => MtrPacket.spawn({
@@ -103,6 +146,11 @@ export class EngineSource {
     this.budget.setLimits(limits, (this.opts.now ?? Date.now)());
   }
 
+  /** Diagnosis on or off for the targets started from now on. */
+  setDiagnosis(on: boolean): void {
+    this.diagnosis = on;
+  }
+
   names(): string[] {
     return [...this.byName.keys()];
   }
@@ -119,6 +167,7 @@ export class EngineSource {
       inFlight: 0,
       failures: 0,
       timer: undefined,
+      diagnosis: undefined,
     };
     this.byName.set(spec.name, e);
     const delay = delayMs ?? this.opts.startDelay?.(spec) ?? Math.random() * spec.interval * 1000;
@@ -130,7 +179,13 @@ export class EngineSource {
     if (this.stopped || this.byName.get(e.spec.name) !== e) return;
     const s = e.spec;
     this.starting = e;
+    // the probes kept per hop: what a diagnosis window needs (the engine's 400 are for mtr-ts's charts;
+    // every judged window's snapshot copies them)
+    const schedule = scheduleFor(undefined, s.interval);
+    const keep = schedule.windowCycles + schedule.lagCycles + 8;
     const ref = this.engine.add(s.host, {
+      windowSize: keep,
+      ringSize: keep,
       protocol: s.protocol,
       port: s.port ?? 0,
       interval: s.interval,
@@ -143,6 +198,9 @@ export class EngineSource {
     this.starting = undefined;
     e.id = ref.id;
     e.routers = [];
+    // internal /probe targets (a few seconds long) are not judged
+    e.diagnosis =
+      this.diagnosis && !s.name.startsWith('\u0000') ? new PathJudge(schedule) : undefined;
     this.byId.set(ref.id, e);
   }
 
@@ -157,6 +215,7 @@ export class EngineSource {
   private detach(e: Entry): void {
     if (e.timer !== undefined) clearTimeout(e.timer);
     e.timer = undefined;
+    e.diagnosis = undefined;
     if (e.id !== undefined) {
       this.byId.delete(e.id);
       this.engine.remove(e.id);
@@ -253,6 +312,7 @@ export class EngineSource {
           destinationTtl: ev.destinationTtl,
           reached: ev.reached,
         });
+        if (e.diagnosis !== undefined) this.judge(e, ev);
         return;
       case 'path-changed':
         this.opts.emit({ type: 'path-changed', target: name, at: ev.ts, previous: ev.previous, current: ev.current });
@@ -269,6 +329,21 @@ export class EngineSource {
       default:
         return;
     }
+  }
+
+  /** After a trace: judges the window that became old enough, if any (the snapshot is taken only then). */
+  private judge(e: Entry, ev: Extract<EngineEvent, { type: 'cycle-done' }>): void {
+    const w = e.diagnosis?.due(ev.cycle);
+    const snap = w === undefined ? undefined : this.engine.snapshot(ev.target.id);
+    if (w === undefined || snap === undefined || e.diagnosis === undefined) return;
+    const step = e.diagnosis.judge(snap, w);
+    this.opts.emit({
+      type: 'diagnosis',
+      target: e.spec.name,
+      at: ev.ts,
+      active: step.active.map((v) => ({ rule: v.rule, hop: v.hop, confidence: v.confidence })),
+    });
+    if (step.raised.length + step.cleared.length > 0) this.opts.verdicts?.(ev, e.spec.name, step);
   }
 
   private settled(e: Entry): void {

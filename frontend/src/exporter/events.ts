@@ -6,6 +6,7 @@
 // Times are milliseconds (`at`: since the epoch; `rtt`: ms with a µs fraction), as in the engine.
 
 import type { LossReason } from '../engine/events.js';
+import type { RuleId } from '../diagnose/index.js';
 
 export type AnswerKind = 'ttl-expired' | 'reply' | 'unreachable';
 
@@ -32,6 +33,15 @@ export const PROBE_ERROR_KINDS: readonly ProbeErrorKind[] = [
   'unsupported',
   'resolve',
 ];
+
+/** A raised verdict of the path diagnosis, reduced to what the metrics show. */
+export interface VerdictBrief {
+  readonly rule: RuleId;
+  /** the TTL it is about; undefined for the whole path */
+  readonly hop: number | undefined;
+  /** 0..1 */
+  readonly confidence: number;
+}
 
 export type BudgetName = 'global' | 'router' | 'in_flight';
 
@@ -91,6 +101,13 @@ export type ExporterEvent =
       readonly pathId: string;
       readonly destinationTtl: number | undefined;
       readonly reached: boolean;
+    }
+  /** a diagnosis window was judged: every verdict raised after it (hysteresis applied), in path order */
+  | {
+      readonly type: 'diagnosis';
+      readonly target: string;
+      readonly at: number;
+      readonly active: readonly VerdictBrief[];
     }
   | {
       readonly type: 'path-changed';

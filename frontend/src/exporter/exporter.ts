@@ -67,7 +67,12 @@ export class Exporter {
       packetEnv: opts.packetEnv,
       budget: DEFAULT_BUDGET,
       emit: (e) => this.dispatch(e),
-      ...(this.stream !== undefined ? { raw: (e, name) => this.stream?.write(e, name) } : {}),
+      ...(this.stream !== undefined
+        ? {
+            raw: (e, name) => this.stream?.write(e, name),
+            verdicts: (after, name, step) => this.stream?.writeVerdicts(after, name, step.raised, step.cleared),
+          }
+        : {}),
       ...opts.source,
     });
   }
@@ -101,8 +106,9 @@ export class Exporter {
   async start(): Promise<void> {
     const cfg = await this.load();
     this.config = cfg;
-    this.metrics = new ExporterMetrics({ perHop: cfg.perHop, window: cfg.window });
+    this.metrics = new ExporterMetrics({ perHop: cfg.perHop, window: cfg.window, diagnosis: cfg.diagnosis });
     this.source.setBudget(cfg.budget);
+    this.source.setDiagnosis(cfg.diagnosis);
     for (const t of cfg.targets) this.startTarget(t);
     this.self.reloads.inc({ result: 'success' });
     this.self.lastReloadOk.set(1);
@@ -137,12 +143,13 @@ export class Exporter {
     const old = this.config;
     this.source.setBudget(cfg.budget);
     let message: string;
-    if (cfg.perHop !== old.perHop || cfg.window !== old.window) {
-      // the per-hop level decides which metric families exist: every target's series start over
+    if (cfg.perHop !== old.perHop || cfg.window !== old.window || cfg.diagnosis !== old.diagnosis) {
+      // the per-hop level and diagnosis decide which metric families exist: every target's series start over
       for (const t of old.targets) this.stopTarget(t.name);
-      this.metrics = new ExporterMetrics({ perHop: cfg.perHop, window: cfg.window });
+      this.metrics = new ExporterMetrics({ perHop: cfg.perHop, window: cfg.window, diagnosis: cfg.diagnosis });
+      this.source.setDiagnosis(cfg.diagnosis);
       for (const t of cfg.targets) this.startTarget(t);
-      message = `per_hop/window changed: all ${cfg.targets.length} targets restarted`;
+      message = `per_hop/window/diagnosis changed: all ${cfg.targets.length} targets restarted`;
     } else {
       const d = diffTargets(old.targets, cfg.targets);
       for (const t of d.removed) this.stopTarget(t.name);

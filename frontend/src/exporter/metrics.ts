@@ -9,7 +9,8 @@
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, exponentialBuckets } from 'prom-client';
 import type { PerHopLevel, TargetSpec } from './config.js';
-import { PROBE_ERROR_KINDS, type AnyEvent } from './events.js';
+import { PROBE_ERROR_KINDS, type AnyEvent, type VerdictBrief } from './events.js';
+import { RULE_IDS, SEVERITY, type RuleId } from '../diagnose/index.js';
 
 /** smokeping_prober's classic layout: 50 µs * 2^k, 20 buckets up to ~26 s, so heat-maps transfer. */
 export const RTT_BUCKETS: readonly number[] = exponentialBuckets(5e-5, 2, 20);
@@ -43,6 +44,8 @@ export interface MetricsOptions {
   perHop: PerHopLevel;
   /** seconds of samples behind the window gauges */
   window: number;
+  /** mtrts_diagnosis* series (default false) */
+  diagnosis?: boolean;
   /** milliseconds, the events' clock */
   now?: () => number;
 }
@@ -81,6 +84,9 @@ export class ExporterMetrics {
   private readonly hopProbes: Counter<'target' | 'ttl'> | undefined;
   private readonly hopReplies: Counter<'target' | 'ttl'> | undefined;
   private readonly hopWindowGauges: Array<Gauge<'target' | 'ttl'>> = [];
+  private readonly diagnosisG: Gauge<'target' | 'rule' | 'severity'> | undefined;
+  private readonly diagnosisHop: Gauge<'target' | 'rule'> | undefined;
+  private readonly diagnosisConfidence: Gauge<'target' | 'rule'> | undefined;
 
   constructor(readonly options: MetricsOptions) {
     this.now = options.now ?? Date.now;
@@ -144,6 +150,26 @@ export class ExporterMetrics {
       registers,
     });
     this.info = this.makeInfo([]);
+    if (options.diagnosis === true) {
+      this.diagnosisG = new Gauge({
+        name: 'mtrts_diagnosis',
+        help: 'Path diagnosis: 1 while the rule holds (raised after two windows of 50 traces in a row), else 0.',
+        labelNames: ['target', 'rule', 'severity'],
+        registers,
+      });
+      this.diagnosisHop = new Gauge({
+        name: 'mtrts_diagnosis_hop',
+        help: 'The TTL a raised verdict is about (the lowest, if it holds at several); 0 for the whole path.',
+        labelNames: ['target', 'rule'],
+        registers,
+      });
+      this.diagnosisConfidence = new Gauge({
+        name: 'mtrts_diagnosis_confidence',
+        help: 'How sure the numbers make a raised verdict, 0..1 (below 0.8: a suspicion).',
+        labelNames: ['target', 'rule'],
+        registers,
+      });
+    }
     if (options.perHop !== 'off') {
       this.hopProbes = new Counter({
         name: 'mtrts_hop_probes_total',
@@ -274,6 +300,8 @@ export class ExporterMetrics {
     this.pathIdG.set(l, 0);
     this.pathChanges.inc(l, 0);
     for (const kind of PROBE_ERROR_KINDS) this.probeErrors.inc({ target: spec.name, kind }, 0);
+    if (this.diagnosisG !== undefined)
+      for (const rule of RULE_IDS) this.diagnosisG.set({ target: spec.name, rule, severity: SEVERITY[rule] }, 0);
     this.refreshInfoKeys();
     this.setInfo(t);
   }
@@ -292,6 +320,11 @@ export class ExporterMetrics {
     this.pathIdG.remove(l);
     this.pathChanges.remove(l);
     for (const kind of PROBE_ERROR_KINDS) this.probeErrors.remove({ target: name, kind });
+    for (const rule of RULE_IDS) {
+      this.diagnosisG?.remove({ target: name, rule, severity: SEVERITY[rule] });
+      this.diagnosisHop?.remove({ target: name, rule });
+      this.diagnosisConfidence?.remove({ target: name, rule });
+    }
     if (t.infoLabels !== undefined) this.info.remove(t.infoLabels);
     for (const ttl of t.ttls) {
       const hl = { target: name, ttl: String(ttl) };
@@ -383,6 +416,9 @@ export class ExporterMetrics {
         this.pathHops.set(l, e.destinationTtl ?? lastAnswering(t.responders));
         return;
       }
+      case 'diagnosis':
+        this.verdicts(e.target, e.active);
+        return;
       case 'path-changed':
         t.responders = e.current.responders;
         // the engine's first trace ends before its answers arrive: a change from nothing known is not a change
@@ -391,6 +427,28 @@ export class ExporterMetrics {
         return;
       default:
         return;
+    }
+  }
+
+  /** The raised verdicts after a window: 1 and hop/confidence for their rules, 0 (and no hop) for the rest. */
+  private verdicts(target: string, active: readonly VerdictBrief[]): void {
+    if (this.diagnosisG === undefined) return;
+    const first = new Map<RuleId, VerdictBrief>();
+    for (const v of active) {
+      const had = first.get(v.rule);
+      if (had === undefined || (v.hop ?? 0) < (had.hop ?? 0)) first.set(v.rule, v);
+    }
+    for (const rule of RULE_IDS) {
+      const v = first.get(rule);
+      const l = { target, rule };
+      this.diagnosisG.set({ ...l, severity: SEVERITY[rule] }, v === undefined ? 0 : 1);
+      if (v === undefined) {
+        this.diagnosisHop?.remove(l);
+        this.diagnosisConfidence?.remove(l);
+      } else {
+        this.diagnosisHop?.set(l, v.hop ?? 0);
+        this.diagnosisConfidence?.set(l, v.confidence);
+      }
     }
   }
 

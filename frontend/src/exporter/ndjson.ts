@@ -7,7 +7,9 @@
 
 import { createWriteStream, type WriteStream } from 'node:fs';
 import type { EngineEvent } from '../engine/events.js';
-import { eventJson } from '../outputs/json-shapes.js';
+import { eventJson, rfc3339, SCHEMA_VERSION, targetJson } from '../outputs/json-shapes.js';
+import { verdictJson } from '../diagnose/json.js';
+import type { Verdict } from '../diagnose/types.js';
 import { NO_NAMES } from '../render/model.js';
 
 /** Which engine events go to the stream: per-probe lines are many (opt-in). */
@@ -51,12 +53,43 @@ export class EventStream {
 
   write(e: EngineEvent, exporterTarget: string | undefined): void {
     if (!streamed(e, this.probes)) return;
+    this.line(() => formatEvent(e, exporterTarget));
+  }
+
+  /**
+   * The verdicts a judged window raised and cleared, as `mtr-ts --ndjson --diagnose` writes them
+   * (diagnosis_raised / diagnosis_cleared), after the cycle_done that led to them (its seq and ts).
+   */
+  writeVerdicts(
+    after: Extract<EngineEvent, { type: 'cycle-done' }>,
+    exporterTarget: string,
+    raised: readonly Verdict[],
+    cleared: readonly Verdict[],
+  ): void {
+    const head = (kind: string) => ({
+      schema_version: SCHEMA_VERSION,
+      type: kind,
+      seq: after.seq,
+      ts: rfc3339(after.ts),
+      target: targetJson(after.target),
+    });
+    for (const v of raised)
+      this.line(() =>
+        JSON.stringify({ ...head('diagnosis_raised'), verdict: verdictJson(v), exporter_target: exporterTarget }),
+      );
+    for (const v of cleared)
+      this.line(() =>
+        JSON.stringify({ ...head('diagnosis_cleared'), verdict: verdictJson(v), exporter_target: exporterTarget }),
+      );
+  }
+
+  private line(text: () => string): void {
     if (this.failed || this.out.writableLength > this.maxBuffered) {
       this.dropped++;
       this.onDrop();
       return;
     }
-    this.out.write(formatEvent(e, exporterTarget) + '\n');
+    this.out.write(text() + '\n');
   }
 
   /** Writes what is buffered (bounded by `ms`) and closes the file. */

@@ -29,6 +29,7 @@ describe('exporter configuration', () => {
     const c = parseConfig(file('full.yml'));
     expect(c.perHop).toBe('full');
     expect(c.window).toBe(120);
+    expect(c.diagnosis).toBe(false);
     expect(c.budget).toEqual({ probesPerSecond: 500, routerProbesPerSecond: 2, routerBurst: 4, maxInFlight: 1000 });
     expect(c.targets.map((t) => t.name)).toEqual(['gateway', 'web', 'v6']);
     const [gw, web, v6] = c.targets as [TargetSpec, TargetSpec, TargetSpec];
@@ -58,6 +59,7 @@ describe('exporter configuration', () => {
   it('fills in the defaults of a minimal file', () => {
     const c = parseConfig(file('minimal.yml'));
     expect(c.perHop).toBe('counters');
+    expect(c.diagnosis).toBe(true);
     expect(c.budget).toEqual(DEFAULT_BUDGET);
     expect(c.targets[0]).toMatchObject({
       name: 'lo',

@@ -23,11 +23,11 @@ function run(args: string[]): { code: number | null; out: string } {
 describe.skipIf(skip !== undefined)('deploy assets under promtool', () => {
   it('the rules are valid', () => {
     const r = run(['check', 'rules', 'mtr-ts-exporter.rules.yml']);
-    expect(r.out).toContain('SUCCESS: 5 rules found');
+    expect(r.out).toContain('SUCCESS: 6 rules found');
     expect(r.code).toBe(0);
   });
 
-  it('the rules pass their unit tests (loss over 5 minutes, path changed, destination unreachable)', () => {
+  it('the rules pass their unit tests (loss over 5 minutes, path changed, destination unreachable, path problem)', () => {
     const r = run(['test', 'rules', 'mtr-ts-exporter.rules.test.yml']);
     expect(r.out).toContain('SUCCESS');
     expect(r.code).toBe(0);

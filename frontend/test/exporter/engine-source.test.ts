@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig, type TargetSpec } from '../../src/exporter/config.js';
 import { EngineSource } from '../../src/exporter/engine-source.js';
 import type { AnyEvent } from '../../src/exporter/events.js';
-import { FakeClock, fakeEngineOptions, pathScript } from '../engine-fakes.js';
+import { FakeClock, fakeEngineOptions, pathScript, type Script } from '../engine-fakes.js';
 
 const PATH = ['10.0.0.1', '10.0.0.2', '10.0.0.9'];
 const specs = parseConfig(
@@ -14,9 +14,13 @@ const specs = parseConfig(
 ).targets as TargetSpec[];
 const realTick = (): Promise<void> => new Promise((r) => setTimeout(r, 5));
 
-function setup(budget = { probesPerSecond: 1000, routerProbesPerSecond: 1000, routerBurst: 1000, maxInFlight: 1000 }) {
+function setup(
+  budget = { probesPerSecond: 1000, routerProbesPerSecond: 1000, routerBurst: 1000, maxInFlight: 1000 },
+  script: Script = pathScript(PATH),
+  diagnosis = false,
+) {
   const clock = new FakeClock();
-  const engineOptions = fakeEngineOptions(clock, { '10.0.0.9': pathScript(PATH) });
+  const engineOptions = fakeEngineOptions(clock, { '10.0.0.9': script });
   const events: AnyEvent[] = [];
   const src = new EngineSource({
     packetPath: '/unused',
@@ -26,6 +30,7 @@ function setup(budget = { probesPerSecond: 1000, routerProbesPerSecond: 1000, ro
     now: clock.now,
     startDelay: () => 0,
     reresolve: false,
+    diagnosis,
   });
   return { clock, src, events, senders: engineOptions.senders };
 }
@@ -89,5 +94,62 @@ describe('exporter targets over the engine', () => {
     expect(later.some((e) => e.type === 'probe-answered' && e.target === 'b')).toBe(true);
     expect(src.names()).toEqual(['b']);
     await src.stop();
+  });
+
+  it('judges each path (diagnosis on): loss from hop 2 on is raised after two windows, then exported', async () => {
+    // every third probe at TTL 2 and beyond goes unanswered: loss that starts at r2 and goes on to the end
+    const clean = pathScript(PATH);
+    let n = 0;
+    const lossy: Script = (f) =>
+      f.ttl >= 2 && ++n % 3 === 0 ? { outcome: { kind: 'no-reply' }, after: 500 } : clean(f);
+    const { clock, src, events } = setup(undefined, lossy, true);
+    src.add(specs[0] as TargetSpec);
+    await realTick();
+    for (let i = 0; i < 90; i++) await clock.advance(1000);
+    const judged = events.filter((e) => e.type === 'diagnosis');
+    // windows of 50 traces every 25, judged 2 s late: after traces 52 and 77
+    expect(judged).toHaveLength(2);
+    const [first, second] = judged as Array<Extract<AnyEvent, { type: 'diagnosis' }>>;
+    expect(first?.target).toBe('a');
+    expect(first?.active.some((v) => v.rule === 'forwarding-loss')).toBe(false); // one window is not enough
+    const loss = second?.active.find((v) => v.rule === 'forwarding-loss');
+    expect(loss?.hop).toBe(2);
+    expect(loss?.confidence).toBeGreaterThan(0.8);
+    await src.stop();
+  });
+
+  it('judges nothing with diagnosis off', async () => {
+    const { clock, src, events } = setup();
+    src.add(specs[0] as TargetSpec);
+    await realTick();
+    for (let i = 0; i < 60; i++) await clock.advance(1000);
+    expect(events.filter((e) => e.type === 'cycle-done').length).toBeGreaterThan(55);
+    expect(events.filter((e) => e.type === 'diagnosis')).toEqual([]);
+    await src.stop();
+  });
+
+  it('leaves no timers behind: 50 removals and re-additions, then stop', async () => {
+    const timeouts = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+    const baseline = timeouts();
+    const { clock, src, events } = setup(undefined, pathScript(PATH), true);
+    for (const s of specs) src.add(s);
+    await realTick();
+    await clock.advance(3000);
+    const engineTimers = clock.pending;
+    expect(engineTimers).toBeGreaterThan(0);
+    for (let i = 0; i < 50; i++) {
+      src.remove('a');
+      src.add(specs[0] as TargetSpec);
+      await realTick();
+      await clock.advance(1500);
+    }
+    // the same two targets run: the engine's timers and ours are what two targets need, not 50 runs' worth
+    expect(clock.pending).toBeLessThanOrEqual(engineTimers);
+    expect(timeouts()).toBeLessThanOrEqual(baseline);
+    expect(src.inFlight).toBeLessThanOrEqual(6);
+    expect(events.filter((e) => e.type === 'cycle-done' && e.target === 'a').length).toBeGreaterThan(50);
+    await src.stop();
+    expect(clock.pending).toBe(0);
+    expect(timeouts()).toBeLessThanOrEqual(baseline);
   });
 });

@@ -7,6 +7,7 @@ import { parseConfig, type PerHopLevel, type TargetSpec } from '../../src/export
 import type { AnyEvent, ExporterEvent } from '../../src/exporter/events.js';
 import { ExporterMetrics, SelfMetrics, pathIdValue } from '../../src/exporter/metrics.js';
 import { requirements } from '../../../test/support/env.js';
+import { RULE_IDS } from '../../src/diagnose/index.js';
 
 const spec = (name: string, extra = ''): TargetSpec =>
   parseConfig(`targets:\n  - {name: ${name}, host: 192.0.2.9, interval: 1, timeout: 2${extra}}\n`)
@@ -227,6 +228,45 @@ describe('exporter metrics from events', () => {
     expect(text).not.toContain('ttl="6"');
   });
 
+  it('exports the raised verdicts: every rule 0/1 with its severity, hop and confidence while raised', async () => {
+    const m = new ExporterMetrics({ perHop: 'counters', window: 60, diagnosis: true });
+    m.addTarget(spec('a'));
+    let text = await m.render();
+    expect(text.split('\n').filter((l) => l.startsWith('mtrts_diagnosis{'))).toHaveLength(RULE_IDS.length);
+    expect(value(text, 'mtrts_diagnosis{target="a",rule="forwarding-loss",severity="problem"}')).toBe(0);
+    expect(text).not.toMatch(/^mtrts_diagnosis_(hop|confidence)\{/m);
+    m.onEvent({
+      type: 'diagnosis',
+      target: 'a',
+      at: 0,
+      active: [
+        { rule: 'path-changed', hop: undefined, confidence: 1 },
+        { rule: 'forwarding-loss', hop: 3, confidence: 0.97 },
+        { rule: 'forwarding-loss', hop: 2, confidence: 0.9 },
+      ],
+    });
+    text = await m.render();
+    expect(value(text, 'mtrts_diagnosis{target="a",rule="forwarding-loss",severity="problem"}')).toBe(1);
+    expect(value(text, 'mtrts_diagnosis_hop{target="a",rule="forwarding-loss"}')).toBe(2);
+    expect(value(text, 'mtrts_diagnosis_confidence{target="a",rule="forwarding-loss"}')).toBe(0.9);
+    expect(value(text, 'mtrts_diagnosis{target="a",rule="path-changed",severity="info"}')).toBe(1);
+    expect(value(text, 'mtrts_diagnosis_hop{target="a",rule="path-changed"}')).toBe(0);
+    expect(value(text, 'mtrts_diagnosis{target="a",rule="latency-step",severity="problem"}')).toBe(0);
+    // cleared: back to 0, hop and confidence gone
+    m.onEvent({
+      type: 'diagnosis',
+      target: 'a',
+      at: 1,
+      active: [{ rule: 'path-changed', hop: undefined, confidence: 1 }],
+    });
+    text = await m.render();
+    expect(value(text, 'mtrts_diagnosis{target="a",rule="forwarding-loss",severity="problem"}')).toBe(0);
+    expect(value(text, 'mtrts_diagnosis_hop{target="a",rule="forwarding-loss"}')).toBeUndefined();
+    expect(value(text, 'mtrts_diagnosis_confidence{target="a",rule="forwarding-loss"}')).toBeUndefined();
+    m.removeTarget('a');
+    expect(await m.render()).not.toMatch(/^mtrts_diagnosis/m);
+  });
+
   it("ignores events of targets it does not know (a removed target's late answers)", async () => {
     const m = new ExporterMetrics({ perHop: 'counters', window: 60 });
     feed(m, trace('ghost', 0, 1));
@@ -237,8 +277,10 @@ describe('exporter metrics from events', () => {
 describe('series budget per target', () => {
   // target level: probes 1 + replies 1 + histogram (20 buckets + Inf + sum + count) 23 + reachable 1
   // + path_hops 1 + path_id 1 + path_changes 1 + probe_errors 6 kinds + target_info 1 = 36;
-  // per hop: counters 2 (probes, replies), full 6 (+ min, median, p95, responders)
+  // per hop: counters 2 (probes, replies), full 6 (+ min, median, p95, responders);
+  // diagnosis (on by default): one mtrts_diagnosis per rule (14), + hop and confidence per raised rule
   const BASE = 36;
+  const DIAGNOSIS = 14;
   const PER_HOP: Record<PerHopLevel, number> = { off: 0, counters: 2, full: 6 };
 
   for (const level of ['off', 'counters', 'full'] as const) {
@@ -256,6 +298,20 @@ describe('series budget per target', () => {
       expect(all).toHaveLength(n * (BASE + 4 * PER_HOP[level]));
     });
   }
+
+  it(`is ${DIAGNOSIS} more with diagnosis, and 2 more per raised rule`, async () => {
+    expect(RULE_IDS).toHaveLength(DIAGNOSIS);
+    const m = new ExporterMetrics({ perHop: 'counters', window: 60, diagnosis: true });
+    const n = 5;
+    for (let i = 0; i < n; i++) {
+      m.addTarget(spec(`t${i}`));
+      feed(m, trace(`t${i}`, 0, 1));
+    }
+    m.onEvent({ type: 'diagnosis', target: 't0', at: 0, active: [{ rule: 'latency-step', hop: 2, confidence: 0.99 }] });
+    const text = await m.render();
+    expect(seriesOf(text, 't0')).toHaveLength(BASE + 4 * 2 + DIAGNOSIS + 2);
+    for (let i = 1; i < n; i++) expect(seriesOf(text, `t${i}`)).toHaveLength(BASE + 4 * 2 + DIAGNOSIS);
+  });
 
   it('drops every series of a removed target and keeps the others as they are', async () => {
     const m = new ExporterMetrics({ perHop: 'full', window: 60 });
@@ -288,11 +344,17 @@ const skipPromtool = requirements('promtool check metrics', [
 describe.skipIf(skipPromtool !== undefined)('promtool', () => {
   it("accepts the exposition text of every level, with the exporter's own metrics", async () => {
     for (const level of ['off', 'counters', 'full'] as const) {
-      const m = new ExporterMetrics({ perHop: level, window: 60 });
+      const m = new ExporterMetrics({ perHop: level, window: 60, diagnosis: level !== 'off' });
       m.addTarget(spec('a', ', labels: {site: x}'));
       m.addTarget(spec('b'));
       feed(m, trace('a', 0, 1));
       feed(m, trace('b', 0, 1, [2]));
+      m.onEvent({
+        type: 'diagnosis',
+        target: 'b',
+        at: 0,
+        active: [{ rule: 'forwarding-loss', hop: 2, confidence: 0.95 }],
+      });
       const self = new SelfMetrics({ version: '0.1.0', targets: () => 2, inFlight: () => 0, processMetrics: true });
       const text = (await m.render()) + (await self.render());
       const r = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' });

@@ -8,6 +8,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { EngineEvent } from '../../src/engine/events.js';
 import { EventStream, formatEvent, streamed } from '../../src/exporter/ndjson.js';
+import { verdictJson } from '../../src/diagnose/json.js';
+import type { Verdict } from '../../src/diagnose/types.js';
 
 const target = { id: 3, name: 'www.example.org', address: '192.0.2.9', family: 4 as const };
 const change: EngineEvent = {
@@ -46,6 +48,54 @@ describe('NDJSON event stream', () => {
     expect(streamed(sent, false)).toBe(false);
     expect(streamed(sent, true)).toBe(true);
     expect(streamed(change, false)).toBe(true);
+  });
+
+  it('writes raised and cleared verdicts as mtr-ts --ndjson does, after the trace that led to them', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mtrts-ndjson-'));
+    const v = (rule: Verdict['rule'], hop: number | undefined): Verdict => ({
+      rule,
+      hop,
+      confidence: 0.97,
+      severity: 'problem',
+      evidence: { loss: 0.3 },
+      facts: {},
+      summary: 's',
+      advice: 'a',
+    });
+    const done = {
+      type: 'cycle-done',
+      seq: 41,
+      ts: Date.UTC(2026, 11, 2, 12, 0, 1),
+      target,
+      cycle: 77,
+      of: undefined,
+      pathId: 'bbbbbbbbbbbbbbbb',
+      destinationTtl: 4,
+      reached: true,
+      end: 'reached',
+    } as unknown as Extract<EngineEvent, { type: 'cycle-done' }>;
+    try {
+      const s = new EventStream(join(dir, 'events.ndjson'), false, () => {});
+      s.writeVerdicts(done, 'web', [v('forwarding-loss', 3)], [v('latency-step', 2)]);
+      await s.close();
+      const lines = readFileSync(join(dir, 'events.ndjson'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(lines).toHaveLength(2);
+      expect(lines[0]).toEqual({
+        schema_version: 1,
+        type: 'diagnosis_raised',
+        seq: 41,
+        ts: '2026-12-02T12:00:01.000000Z',
+        target: { id: 3, name: 'www.example.org', address: '192.0.2.9', family: 4 },
+        verdict: verdictJson(v('forwarding-loss', 3)),
+        exporter_target: 'web',
+      });
+      expect(lines[1]).toMatchObject({ type: 'diagnosis_cleared', verdict: { rule: 'latency-step', hop: 2 } });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('appends to a file', async () => {
