@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeLab, useLab } from './lab/use-lab.js';
-import { ourFrontend, referenceMtr, requirements } from './support/env.js';
+import { ourFrontend, referenceMtr, requirements, skipUnless } from './support/env.js';
 import { Tmux } from './live-view-tmux.js';
 
 const haveTmux = ((): boolean => {
@@ -338,7 +338,7 @@ const hasHops = (n: number) => (s: string[]): boolean => hopRows(s).length >= n 
   }, 40000);
 });
 
-(haveTmux ? describe : describe.skip)('live view: a crash still gives the terminal back', () => {
+describe.skipIf(skipUnless(haveTmux, 'live view crash test: needs tmux'))('live view: a crash still gives the terminal back', () => {
   it('an uncaught exception: terminal restored (normal screen, cooked mode), the error on stderr, exit 1', async () => {
     const run = new URL('../frontend/dist/tty/run.js', import.meta.url).pathname;
     // a stand-in engine whose subscriber throws from a timer a moment after the screen is up
