@@ -13,57 +13,14 @@ import {
   wrapIPv4,
 } from '@mtr-ts/native/wire';
 import { Daemon } from '../src/daemon.js';
-import type { FamilyMode, ProbeOptions, SendOptions, Transport } from '../src/transport.js';
-
-interface SentPacket {
-  family: 4 | 6;
-  packet: Uint8Array;
-  dst: Uint8Array;
-}
-
-class Fake implements Transport {
-  mode4: FamilyMode = 'raw';
-  mode6: FamilyMode = 'raw';
-  sctp = false;
-  clock = 5_000_000_000;
-  sent: SentPacket[] = [];
-  /** sends that fail with EMSGSIZE before one goes out */
-  emsgsize = 0;
-  sendIPv4(packet: Uint8Array, dst: Uint8Array, _opts?: SendOptions): number {
-    if (this.emsgsize > 0) {
-      this.emsgsize--;
-      throw Object.assign(new Error('EMSGSIZE'), { errno: 90, code: 'EMSGSIZE' });
-    }
-    this.sent.push({ family: 4, packet, dst });
-    return this.clock;
-  }
-  sendIPv6(_proto: number, packet: Uint8Array, dst: Uint8Array): number {
-    this.sent.push({ family: 6, packet, dst });
-    return this.clock;
-  }
-  sendDgram(_f: 4 | 6, proto: 'icmp' | 'udp', _p: Uint8Array, _d: Uint8Array, _port: number, _o: ProbeOptions) {
-    return { txNs: this.clock, localPort: proto === 'icmp' ? 777 : 5555 };
-  }
-  connectTcp() {
-    return { id: 1, txNs: this.clock };
-  }
-  closeTcp(): void {}
-  sourceAddress(family: 4 | 6): Uint8Array {
-    return family === 4 ? ME4 : ME6;
-  }
-  now(): number {
-    return this.clock;
-  }
-  close(): void {}
-}
+import type { FamilyMode } from '../src/transport.js';
+import { ME4, ME6, RecordingTransport as Fake } from './recording-transport.js';
 
 const v4 = (s: string) => parseIPv4(s)!;
-const ME4 = v4('10.0.1.1');
-const ME6 = parseIPv6('fd00:0:0:1::1')!;
 const ROUTER = v4('10.0.2.2');
 
 function setup(mode4: FamilyMode = 'raw') {
-  const t = new Fake();
+  const t = new Fake(5_000_000_000);
   t.mode4 = mode4;
   const out: string[] = [];
   const d = new Daemon(t, (l) => out.push(l), { icmpId: 0x4321, firstSequence: 50000 });

@@ -14,51 +14,14 @@ import {
 } from '@mtr-ts/native/wire';
 import { Daemon } from '../src/daemon.js';
 import { icmpFlowIdentity, udpFlowIpId, udpFlowSequence } from '../src/codec.js';
-import type { FamilyMode, Received, SendOptions, Transport } from '../src/transport.js';
+import type { Received } from '../src/transport.js';
+import { ME4, ME6, RecordingTransport as FakeTransport, type SentPacket as Wire } from './recording-transport.js';
 
 const v4 = (s: string): Uint8Array => parseIPv4(s)!;
 const v6 = (s: string): Uint8Array => parseIPv6(s)!;
-const ME4 = v4('10.0.1.1');
-const ME6 = v6('fd00:0:0:1::1');
 const DST4 = '10.0.4.2';
 const ROUTER4 = v4('10.0.2.2');
 const u16 = (b: Uint8Array, at: number): number => (b[at]! << 8) | b[at + 1]!;
-
-interface Wire {
-  family: 4 | 6;
-  packet: Uint8Array;
-  dst: Uint8Array;
-}
-
-class FakeTransport implements Transport {
-  mode4: FamilyMode = 'raw';
-  mode6: FamilyMode = 'raw';
-  sctp = false;
-  clock = 1_000_000_000;
-  sent: Wire[] = [];
-  sendIPv4(packet: Uint8Array, dst: Uint8Array, _o: SendOptions = {}): number {
-    this.sent.push({ family: 4, packet, dst });
-    return this.clock;
-  }
-  sendIPv6(_proto: number, packet: Uint8Array, dst: Uint8Array): number {
-    this.sent.push({ family: 6, packet, dst });
-    return this.clock;
-  }
-  sendDgram(): { txNs: number; localPort: number } {
-    throw new Error('no datagram sends in these tests');
-  }
-  connectTcp(): { id: number; txNs: number } {
-    throw new Error('no TCP in these tests');
-  }
-  closeTcp(): void {}
-  sourceAddress(family: 4 | 6): Uint8Array {
-    return family === 4 ? ME4 : ME6;
-  }
-  now(): number {
-    return this.clock;
-  }
-  close(): void {}
-}
 
 function setup(opts: ConstructorParameters<typeof Daemon>[2] = {}) {
   const t = new FakeTransport();
