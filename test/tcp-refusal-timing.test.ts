@@ -18,6 +18,8 @@ const CLOSED_PORT = 33999;
  * stamped at the event loop's wake-up was 200-800 µs late, and several ms for a process's first.
  */
 const BOUND_US = 150;
+/** rounds of ROUNDS allowed beyond BOUND_US (a late stamp would put every round beyond it) */
+const MAX_OUTLIERS = 2;
 
 const u16 = (b: Uint8Array, o: number): number => (b[o]! << 8) | b[o + 1]!;
 
@@ -82,8 +84,11 @@ describeLab('a TCP refusal is timed by the kernel (tcpdump on the lab link)', ()
       const icmpOff = off('icmp');
       const tcpOff = off('tcp');
       console.log(`IPv${family} reported - wire (µs): echo ${icmpOff.join(' ')}; RST ${tcpOff.join(' ')}`);
-      for (const d of icmpOff) expect(Math.abs(d)).toBeLessThanOrEqual(BOUND_US);
-      for (const d of tcpOff) expect(Math.abs(d)).toBeLessThanOrEqual(BOUND_US);
+      // Wake-up stamping is late for every round; one or two rounds off by a scheduling hiccup of the
+      // capture on a loaded host (seen once in CI: an echo at -449 µs) are not what this test is about.
+      const beyond = (offs: number[]) => offs.filter((d) => Math.abs(d) > BOUND_US);
+      expect(beyond(icmpOff).length, `echo beyond ${BOUND_US} µs`).toBeLessThanOrEqual(MAX_OUTLIERS);
+      expect(beyond(tcpOff).length, `RST beyond ${BOUND_US} µs`).toBeLessThanOrEqual(MAX_OUTLIERS);
     });
   }
 });
