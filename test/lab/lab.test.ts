@@ -120,10 +120,11 @@ describeLab('netns lab (reference mtr-packet as prober)', () => {
           }
           const onWire = wire.filter((w) => w.answer.src === hops[ttl - 1]).map((w) => w.rttMs);
           expect(onWire).toHaveLength(rounds);
-          // The lab: never faster than the configured delays, and at most ~1 ms slower on the wire.
+          // The lab: never faster than the configured delays, and at most ~1 ms slower on the wire (the
+          // fastest); any one round within 5 ms (the forwarder ran up to 6 ms late on a loaded CI host).
           for (const x of onWire) {
             expect(x).toBeGreaterThanOrEqual(exp);
-            expect(x).toBeLessThanOrEqual(exp + 3);
+            expect(x).toBeLessThanOrEqual(exp + 5);
           }
           expect(Math.min(...onWire)).toBeLessThanOrEqual(exp + 1);
           // The reference's own numbers: same lower bound; its timestamps are taken after a wake-up, so on a
