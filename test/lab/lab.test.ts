@@ -120,13 +120,14 @@ describeLab('netns lab (reference mtr-packet as prober)', () => {
           }
           const onWire = wire.filter((w) => w.answer.src === hops[ttl - 1]).map((w) => w.rttMs);
           expect(onWire).toHaveLength(rounds);
-          // The lab: never faster than the configured delays, and at most ~1 ms slower on the wire (the
-          // fastest); any one round within 5 ms (the forwarder ran up to 6 ms late on a loaded CI host).
+          // The lab: never faster than the configured delays, and on a quiet host at most ~1 ms slower on the
+          // wire; any one round within 5 ms (the forwarder ran up to 6 ms late on a loaded CI host).
           for (const x of onWire) {
             expect(x).toBeGreaterThanOrEqual(exp);
             expect(x).toBeLessThanOrEqual(exp + 5);
           }
-          expect(Math.min(...onWire)).toBeLessThanOrEqual(exp + 1);
+          // the fastest of the rounds: ~1 ms on a quiet host; 2.6 ms seen with the forwarder late under CI load
+          expect(Math.min(...onWire)).toBeLessThanOrEqual(exp + 3);
           // The reference's own numbers: same lower bound; its timestamps are taken after a wake-up, so on a
           // busy machine they run late. Only bounded loosely.
           expect(Math.min(...tool)).toBeGreaterThanOrEqual(exp);
