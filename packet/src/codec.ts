@@ -147,7 +147,6 @@ export function buildProbe(
   src: Uint8Array | undefined,
   id: ProbeIdentity,
 ): BuiltProbe | undefined {
-  const ipHeader = family === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
   const limit = family === 4 ? PACKET_BUFFER_SIZE : PACKET_BUFFER_SIZE + IPV6_HEADER_LEN;
   if (req.size > limit) return undefined;
   const v4 = (protocol: number, payload: Uint8Array): Uint8Array =>
@@ -161,6 +160,11 @@ export function buildProbe(
       id: id.ipId ?? 0,
       dontFragment: req.dontFragment === true,
     });
+  if (req.protocol === 'udp') {
+    // classic and flow alike (buildUdpProbe)
+    const udp = buildUdpProbe(req, family, dst, src, id);
+    return udp && { bytes: family === 6 ? udp.bytes : v4(IPPROTO_UDP, udp.bytes), srcPort: udp.srcPort, dstPort: udp.dstPort };
+  }
   if (id.flow !== undefined) {
     switch (req.protocol) {
       case 'icmp': {
@@ -182,27 +186,6 @@ export function buildProbe(
         }
         return { bytes: family === 6 ? icmp : v4(IPPROTO_ICMP, icmp), srcPort: 0, dstPort: 0 };
       }
-      case 'udp': {
-        if (src === undefined) return undefined;
-        // both ports fixed, the sequence in the checksum (as 0.95 does when both are given); the
-        // caller puts it in the IPv4 identification too (udpFlowIpId)
-        const ports = flowPorts(req, id.flow, id.flowPortBase ?? FLOW_BASE_PORT);
-        // the daemon's tag after the compensation: two daemons' probes on the same ports differ in it
-        const payloadLen = req.size - ipHeader - UDP_HEADER_LEN;
-        if (payloadLen < UDP_FLOW_MIN_PAYLOAD) return undefined;
-        const udp = buildUdp({
-          v6: family === 6,
-          srcPort: ports.srcPort,
-          dstPort: ports.dstPort,
-          payloadLen,
-          bitPattern: req.bitPattern,
-          src,
-          dst,
-          checksumValue: id.sequence,
-          ...(id.flowTag === undefined ? {} : { tag: id.flowTag }),
-        });
-        return { bytes: family === 6 ? udp : v4(IPPROTO_UDP, udp), ...ports };
-      }
       default:
         return undefined;
     }
@@ -218,25 +201,48 @@ export function buildProbe(
       });
       return { bytes: family === 6 ? icmp : v4(IPPROTO_ICMP, icmp), srcPort: 0, dstPort: 0 };
     }
-    case 'udp': {
-      if (src === undefined) return undefined;
-      const ports = udpPorts(req, id);
-      const payloadLen = Math.max(req.size - ipHeader - UDP_HEADER_LEN, UDP_MIN_PAYLOAD);
-      const udp = buildUdp({
-        v6: family === 6,
-        srcPort: ports.srcPort,
-        dstPort: ports.dstPort,
-        payloadLen,
-        bitPattern: req.bitPattern,
-        src,
-        dst,
-        checksumValue: ports.checksum, // undefined: the real checksum (no spread: a runtime call in V8)
-      });
-      return { bytes: family === 6 ? udp : v4(IPPROTO_UDP, udp), srcPort: ports.srcPort, dstPort: ports.dstPort };
-    }
     default:
       return undefined;
   }
+}
+
+/**
+ * A UDP probe's datagram (header and payload; the caller adds an IPv4 header). Classic: the sequence
+ * where mtr-packet 0.95 puts it (udpPorts), at least UDP_MIN_PAYLOAD payload bytes. A flow probe
+ * (id.flow): both ports fixed (flowPorts), the sequence in the checksum, as 0.95 does when both are
+ * given (the caller puts it in the IPv4 identification too: udpFlowIpId), and the daemon's tag after
+ * the compensation, so two daemons' probes on the same ports differ; too small for that: undefined.
+ */
+function buildUdpProbe(
+  req: SendProbeRequest,
+  family: IpVersion,
+  dst: Uint8Array,
+  src: Uint8Array | undefined,
+  id: ProbeIdentity,
+): BuiltProbe | undefined {
+  if (src === undefined) return undefined;
+  const flow = id.flow !== undefined;
+  const room = req.size - (family === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN) - UDP_HEADER_LEN;
+  if (flow && room < UDP_FLOW_MIN_PAYLOAD) return undefined;
+  let srcPort: number, dstPort: number, checksum: number | undefined;
+  if (id.flow !== undefined) {
+    ({ srcPort, dstPort } = flowPorts(req, id.flow, id.flowPortBase ?? FLOW_BASE_PORT));
+    checksum = id.sequence;
+  } else {
+    ({ srcPort, dstPort, checksum } = udpPorts(req, id));
+  }
+  const bytes = buildUdp({
+    v6: family === 6,
+    srcPort,
+    dstPort,
+    payloadLen: flow ? room : Math.max(room, UDP_MIN_PAYLOAD),
+    bitPattern: req.bitPattern,
+    src,
+    dst,
+    checksumValue: checksum, // undefined: the real checksum (no spread: a runtime call in V8)
+    tag: flow ? id.flowTag : undefined,
+  });
+  return { bytes, srcPort, dstPort };
 }
 
 export type Answer =
