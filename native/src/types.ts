@@ -77,8 +77,18 @@ export interface TxStampRecord extends PacketBase {
   txId: number;
 }
 
+/**
+ * A TCP segment (SYN-ACK or RST, to a local port 1024 and up) read from the raw IPPROTO_TCP socket,
+ * after watchSegments(): the answer of a raw TCP flow probe, or of anything else. `data`: IPv4: the
+ * IPv4 header and the TCP header (at most the first 128 bytes); IPv6: the TCP segment (its first
+ * 128 bytes). `from`: its sender. `rxNs`: the kernel's receive stamp.
+ */
+export interface SegmentPacket extends PacketBase {
+  source: 'segment';
+}
+
 /** One received packet or event, told apart by where it came from (`source`). */
-export type ReceivedPacket = RawPacket | PingPacket | QueuedIcmpError | TcpEnd | TxStampRecord;
+export type ReceivedPacket = RawPacket | PingPacket | QueuedIcmpError | TcpEnd | TxStampRecord | SegmentPacket;
 
 export type PacketSource = ReceivedPacket['source'];
 
@@ -120,6 +130,12 @@ export interface OpenResult {
    * device without software transmit stamps), the send's return value is all there is.
    */
   txStamps: boolean;
+}
+
+/** Which families deliver 'segment' records (Engine.watchSegments). */
+export interface SegmentWatch {
+  ip4: boolean;
+  ip6: boolean;
 }
 
 export interface CapabilityFacts {
