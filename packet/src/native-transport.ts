@@ -55,6 +55,7 @@ export function openTransport(onBatch: (batch: readonly Received[]) => void, mod
       ([[4, opened.ip4], [6, opened.ip6]] as const).every(
         ([family, mode]) => mode !== 'raw' || engine.holdName(`mtr-packet-ts/icmp-id/${family}/${id}`),
       ),
+    watchSegments: () => engine.watchSegments(),
     now: () => engine.now(),
     close: () => engine.close(),
   };
