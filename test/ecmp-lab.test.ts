@@ -277,35 +277,36 @@ if (!can.ok) console.warn(`[lab] skipping ECMP suite: ${can.reason}`);
       );
     }
 
-    // NAT detection is IPv4 only (IPv6 routers quote the whole probe; no NAT66 in the lab): no IPv6 case
-    if (family === 4)
-      it(
+    it(
       'NAT seen: past a box that rewrites the flow fields, the hops say nat (rich JSON), the hop before it does not',
       async () => {
-        // lb rewrites, statelessly and on the way out (after its own TTL check), a probe's UDP source port or
-        // ICMP identifier, fixing the checksum as a NAT does; nothing translates the routers' quotes back
+        // lb rewrites, statelessly and on the way out (after its own TTL check), a probe's UDP or TCP source
+        // port or ICMP identifier, fixing the checksum as a NAT does; nothing translates the routers' quotes back
+        const [ip, icmp, dst] = family === 4 ? ['ip', 'icmp', l().target4] : ['ip6', 'icmpv6', l().target6];
         const rules = [
           'table inet mtrts_ecmp_nat {',
           '  chain post {',
           '    type filter hook postrouting priority 0; policy accept;',
-          '    ip daddr 10.1.9.1 udp sport set 40999',
-          '    ip daddr 10.1.9.1 icmp type echo-request icmp id set 4242',
+          `    ${ip} daddr ${dst} udp sport set 40999`,
+          `    ${ip} daddr ${dst} tcp sport set 40999`,
+          `    ${ip} daddr ${dst} ${icmp} type echo-request ${icmp} id set 4242`,
           '  }',
           '}',
         ].join('\n');
         const add = await l().exec('lb', ['nft', '-f', '-'], { input: rules + '\n' });
         expect(add.code, add.stderr).toBe(0);
         try {
-          for (const flag of [['-u'], []]) {
+          for (const flag of [['-u'], [], ['-T']]) {
             const out = await run([...flag, '-c', '8', '--flows', '2', '--json-rich']);
             const doc = JSON.parse(out) as { targets: Array<{ hops: Array<{ ttl: number; nat?: number; address: string | null }> }> };
             const hops = doc.targets[0]!.hops;
             const nat = (ttl: number): number | undefined => hops.find((h) => h.ttl === ttl)?.nat;
             expect(nat(1), out).toBe(0);
             expect(nat(2), out).toBeGreaterThan(0);
-            // UDP: the target's port unreachable quotes the rewritten probe too. ICMP: its echo replies carry the
-            // rewritten identifier, which only a real NAT translates back: not ours, the hop is lost
-            if (flag.length > 0) expect(nat(3), out).toBeGreaterThan(0);
+            // UDP: the target's port unreachable quotes the rewritten probe too. ICMP and TCP: its echo replies
+            // (SYN-ACKs, RSTs) go to the rewritten identifier (port), which only a real NAT translates back: not
+            // ours, the hop is lost
+            if (flag[0] === '-u') expect(nat(3), out).toBeGreaterThan(0);
           }
         } finally {
           await l().exec('lb', ['nft', 'delete', 'table', 'inet', 'mtrts_ecmp_nat']);
