@@ -198,7 +198,7 @@ export const MAX_FLOW = 255;
 export const NAT_REPLY_ARG = 'nat';
 /**
  * flows of UDP and TCP without `local-port`: flow N leaves from a base + N; the daemon draws its base at
- * random (49152..), this is the base of a daemon given none (tests)
+ * random (49152..); this one is buildProbe's when the probe identity names none
  */
 export const FLOW_BASE_PORT = 50000;
 /** UDP flows without `port`: the destination port (traceroute's first) */
