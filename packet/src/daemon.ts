@@ -86,6 +86,21 @@ export function pickIcmpId(transport: Pick<Transport, 'reserveIcmpId'>, random: 
   return id;
 }
 
+/**
+ * A random 4-byte flow tag whose first two bytes (TCP flows' tag, codec.ts tcpFlowTag) no other daemon
+ * of this network namespace holds, claimed through the transport for the daemon's life: two daemons'
+ * TCP flow probes never share a tag, so never an answer. As pickIcmpId: the last one drawn when every
+ * try is taken.
+ */
+export function pickFlowTag(transport: Pick<Transport, 'reserveTcpFlowTag'>, random: () => number = Math.random): Uint8Array {
+  const tag = new Uint8Array(4);
+  for (let i = 0; i < ICMP_ID_TRIES; i++) {
+    for (let k = 0; k < 4; k++) tag[k] = Math.floor(random() * 256);
+    if (transport.reserveTcpFlowTag === undefined || transport.reserveTcpFlowTag((tag[0]! << 8) | tag[1]!)) break;
+  }
+  return tag;
+}
+
 export class Daemon {
   readonly probes: ProbeTable;
   readonly icmpId: number;
@@ -134,9 +149,7 @@ export class Daemon {
     this.markSupported = opts.markSupported ?? false;
     // don't-fragment: raw IPv4 only (the DF bit of the header we build)
     this.extensions = new Extensions({ dontFragment: (family) => family === 4 && transport.mode4 === 'raw' });
-    const tagBytes = new Uint8Array(4);
-    for (let i = 0; i < 4; i++) tagBytes[i] = Math.floor(Math.random() * 256);
-    this.flowTag = opts.flowTag ?? tagBytes;
+    this.flowTag = opts.flowTag ?? pickFlowTag(transport);
     this.sources = new SourceCache((family, dst) => transport.sourceAddress(family, dst), () => transport.now());
     let nextTxId = 0;
     this.sender = {

@@ -56,6 +56,8 @@ export function openTransport(onBatch: (batch: readonly Received[]) => void, mod
         ([family, mode]) => mode !== 'raw' || engine.holdName(`mtr-packet-ts/icmp-id/${family}/${id}`),
       ),
     watchSegments: () => engine.watchSegments(),
+    // TCP flows' tag (codec.ts tcpFlowTag): one name per namespace, whatever the families' modes
+    reserveTcpFlowTag: (tag) => engine.holdName(`mtr-packet-ts/tcp-flow-tag/${tag}`),
     now: () => engine.now(),
     close: () => engine.close(),
   };
