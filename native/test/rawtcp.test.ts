@@ -85,6 +85,19 @@ describe.skipIf(skipRoot)('raw TCP segments (TCP flows)', () => {
       }
     });
 
+    it(`IPv${family}: a classic TCP probe's refusal is still answered, kernel-stamped, while segments are watched`, async () => {
+      const host = family === 4 ? '127.0.0.1' : '::1';
+      const dstPort = await closedPort(host);
+      const srcPort = 34000 + family * 1000 + Math.floor(Math.random() * 900);
+      const r = engine.connectTcp(family, family === 4 ? LO4 : LO6, dstPort, srcPort, { ttl: 64, tos: 0 });
+      const end = await c.waitFor((p) => p.source === 'tcp' && p.tcpId === r.id);
+      if (end.source !== 'tcp') throw new Error('not a tcp end');
+      expect(end.tcpErrno).toBe(111);
+      // the same RST came as a segment too (a flow's rules will not take it), stamped as the refusal is
+      const seg = await c.waitFor(isSegmentTo(family, srcPort));
+      expect(end.rxNs).toBe(seg.rxNs);
+    });
+
     it(`IPv${family}: a listener's SYN-ACK is a 'segment' stamped after the SYN's departure`, async () => {
       const server = await listen(family === 4 ? '127.0.0.1' : '::1');
       try {
