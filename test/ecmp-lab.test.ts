@@ -120,7 +120,7 @@ if (!can.ok) console.warn(`[lab] skipping ECMP suite: ${can.reason}`);
       it(
         `--flows 8 ${proto}: both members, the loss on the bad one only, per-flow balancing`,
         async () => {
-          const out = await run([...flag, '-c', '48', '--flows', '8']);
+          const out = await run([...flag, '-c', '50', '--flows', '8']);
           const rows = members(out, 2);
           expect(rows.map((r) => r.host).sort(), out).toEqual([...mem()].sort());
           const good = rows.find((r) => r.host !== bad())!;
