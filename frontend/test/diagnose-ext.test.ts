@@ -232,6 +232,8 @@ describe('--confirm: the suspect hop pinged directly, at two rates', () => {
     expect(after.hop).toBe(2);
     expect(after.confidence).toBe(0.5);
     expect(after.summary).toContain('no rate limit shows');
+    expect(after.advice).toContain('trace from the other end');
+    expect(after.advice).not.toContain('To check');
     expect(after.evidence).toMatchObject({ slowPingSent: 10, slowPingReceived: 6, fastPingReceived: 7 });
   });
 
@@ -250,5 +252,6 @@ describe('--confirm: the suspect hop pinged directly, at two rates', () => {
     const after = diag.active().find((v) => v.rule === 'icmp-rate-limited')!;
     expect(after.confidence).toBeGreaterThanOrEqual(0.9);
     expect(after.summary).toContain('only its Time Exceeded');
+    expect(after.advice).not.toContain('To check');
   });
 });

@@ -70,7 +70,7 @@ export function hopPingPlans(verdicts: readonly Verdict[], path: PathEvidence): 
   if (v === undefined || address === undefined) return [];
   const ttl = Math.min(path.maxTtl, 64);
   return [SLOW_PING_INTERVAL, FAST_PING_INTERVAL].map((interval) => ({
-    why: `icmp-rate-limited at hop ${v.hop} (confidence ${v.confidence.toFixed(2)}): is a rate limit the cause?`,
+    why: `icmp-rate-limited at hop ${v.hop} (confidence ${v.confidence.toFixed(2)}): checking for a rate limit`,
     protocol: 'icmp' as const,
     port: 0,
     firstTtl: ttl,

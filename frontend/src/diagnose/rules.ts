@@ -515,8 +515,14 @@ function* lossRules(path: PathEvidence, hops: Hop[], o: DiagnoseOptions): Genera
         `more probes get past hop ${h.ttl} than it answers: the router limits its own answers (ICMP rate ` +
         `limiting or deprioritisation). That part of its loss is not loss of your traffic.` +
         (pinged?.text ?? ''),
-      `Ignore hop ${h.ttl}'s Loss%. To check: ping ${h.address ?? `hop ${h.ttl}`} directly (echo replies are ` +
-        `rarely limited), or trace at a slower rate (-i 1): rate limiting shrinks as the rate drops.`,
+      pinged?.against === true
+        ? `Ignore hop ${h.ttl}'s Loss% for your traffic: the hops beyond do not lose it. To see the way back ` +
+            `from hop ${h.ttl}, trace from the other end.`
+        : `Ignore hop ${h.ttl}'s Loss%.` +
+            (pinged === undefined
+              ? ` To check: ping ${h.address ?? `hop ${h.ttl}`} directly (echo replies are rarely limited), or ` +
+                `trace at a slower rate (-i 1): rate limiting shrinks as the rate drops.`
+              : ''),
     );
   }
 
@@ -752,8 +758,8 @@ function unstableLatency(hops: Hop[], o: DiagnoseOptions): Verdict | undefined {
 /**
  * What --confirm's direct pings of a hop (ICMP echo to its own address, at a slow and a fast rate) say about
  * its loss in the trace: answered where its Time Exceeded are not, or answered less at the faster rate, the
- * router limits its answers (`confidence` is a floor). Answers lost at the slow rate too, about as often as
- * in the trace, are no rate limit: the answers are lost on their way back or the router drops pings as
+ * router limits its answers (`confidence` is a floor). Answers lost at the slow rate too, more often than
+ * the hops beyond lose, are no rate limit: the answers are lost on their way back or the router drops pings as
  * well, and the verdict becomes a suspicion (`against`: `confidence` is a ceiling). Undefined without pings.
  */
 function directPings(
@@ -802,11 +808,11 @@ function directPings(
       text: ` Pinged directly it answers ${answered} of ${all}: it is up and answering, only its Time Exceeded ` +
         `answers are limited (checked).`,
     };
-  // the slow pings, which a rate limit lets through, lose more than the hops beyond lose, and no less than
-  // the trace at this hop: not a rate limit. The trace still shows the loss is not carried on (not loss of
-  // your traffic), but what the hop does is unknown: as likely as not.
+  // the slow pings, which a rate limit lets through, lose more than the hops beyond lose (and echo is not
+  // answered better than the trace's Time Exceeded): not a rate limit. The trace still shows the loss is not
+  // carried on (not loss of your traffic), but what the hop does is unknown: as likely as not.
   const ls = loss(slow);
-  if (slow.toDestination.sent > 0 && ls.lo > down.loss.hi && ls.hi >= h.loss.p)
+  if (slow.toDestination.sent > 0 && ls.lo > down.loss.hi)
     return {
       confidence: 0.5,
       against: true,
