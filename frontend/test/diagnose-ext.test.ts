@@ -179,7 +179,7 @@ describe('--confirm: the suspect hop pinged directly, at two rates', () => {
     direct: { address: PATH[1]!, hopTtl: 2, interval },
   });
 
-  it('plans a slow and a fast run of pings to the hop of an uncertain icmp-rate-limited, none when certain', () => {
+  it('plans a slow and a fast run of pings to the hop of an icmp-rate-limited, none once pinged', () => {
     const v = { rule: 'icmp-rate-limited', hop: 2, confidence: 0.7, facts: { responder: PATH[1]! } } as unknown as Verdict;
     const path = judged(limited(), 100).evidence!;
     const plans = hopPingPlans([v], path);
@@ -187,7 +187,21 @@ describe('--confirm: the suspect hop pinged directly, at two rates', () => {
       [PATH[1], 0.5, HOP_PINGS, 'icmp'],
       [PATH[1], 0.02, HOP_PINGS, 'icmp'],
     ]);
-    expect(hopPingPlans([{ ...v, confidence: 0.95 }], path)).toEqual([]);
+    expect(hopPingPlans([{ ...v, confidence: 0.99 }], path)).toHaveLength(2);
+    expect(hopPingPlans([v], { ...path, alternates: [pings(0.5, 10)] })).toEqual([]);
+    expect(hopPingPlans([{ ...v, facts: {} }], path)).toEqual([]);
+  });
+
+  it('plans them for the verdict the rule really raises (the trace alone puts it at 0.98 or more)', () => {
+    // the rule needs the hop's and the downstream's 95% intervals apart, so its confidence is never below
+    // UNCERTAIN: a plan gated on "uncertain" was never made
+    const diag = judged(limited(), 100);
+    const v = diag.active().find((x) => x.rule === 'icmp-rate-limited')!;
+    expect(v.confidence).toBeGreaterThanOrEqual(0.98);
+    expect(hopPingPlans(diag.active(), diag.evidence!).map((p) => p.direct)).toEqual([
+      { address: PATH[1], hopTtl: 2 },
+      { address: PATH[1], hopTtl: 2 },
+    ]);
   });
 
   it('all the plans of one target stay within the stated budget', () => {
@@ -209,11 +223,35 @@ describe('--confirm: the suspect hop pinged directly, at two rates', () => {
     expect(after.evidence).toMatchObject({ slowPingReceived: 10, fastPingReceived: 2 });
   });
 
+  it('the slow pings lost as often as the trace: no rate limit, the verdict becomes a suspicion', () => {
+    const diag = judged(limited(), 100);
+    expect(diag.active().find((v) => v.rule === 'icmp-rate-limited')!.confidence).toBeGreaterThanOrEqual(0.98);
+    const change = diag.confirm([pings(0.5, 6), pings(0.02, 7)]);
+    expect(change.raised).toEqual([]);
+    const after = diag.active().find((v) => v.rule === 'icmp-rate-limited')!;
+    expect(after.hop).toBe(2);
+    expect(after.confidence).toBe(0.5);
+    expect(after.summary).toContain('no rate limit shows');
+    expect(after.advice).toContain('trace from the other end');
+    expect(after.advice).not.toContain('To check');
+    expect(after.evidence).toMatchObject({ slowPingSent: 10, slowPingReceived: 6, fastPingReceived: 7 });
+  });
+
+  it('too few pings lost to tell: the verdict keeps its confidence', () => {
+    const diag = judged(limited(), 100);
+    const before = diag.active().find((v) => v.rule === 'icmp-rate-limited')!.confidence;
+    diag.confirm([pings(0.5, 9), pings(0.02, 9)]);
+    const after = diag.active().find((v) => v.rule === 'icmp-rate-limited')!;
+    expect(after.confidence).toBe(before);
+    expect(after.summary).toContain('answers 18 of 20 too');
+  });
+
   it('every ping answered: the router is up, only its Time Exceeded are limited', () => {
     const diag = judged(limited(), 100);
     diag.confirm([pings(0.5, 10), pings(0.02, 10)]);
     const after = diag.active().find((v) => v.rule === 'icmp-rate-limited')!;
     expect(after.confidence).toBeGreaterThanOrEqual(0.9);
     expect(after.summary).toContain('only its Time Exceeded');
+    expect(after.advice).not.toContain('To check');
   });
 });

@@ -7,23 +7,15 @@ import {
   EXT_FEATURE,
   EXT_REPLY_ARG,
   FEATURES,
-  decodeRequest,
   defaultSendProbe,
   formatReply,
   formatRequest,
-  parseCommandLine,
   parseReply,
   type ProbeResultReply,
 } from '../src/index.js';
+import { MPLS_16, decode, probeResult } from './helpers.js';
 
-const base: ProbeResultReply = {
-  token: 9,
-  type: 'no-route',
-  ipVersion: 4,
-  address: '10.0.2.2',
-  roundTripTime: 1234,
-  mpls: undefined,
-};
+const base = probeResult({ type: 'no-route', address: '10.0.2.2', roundTripTime: 1234 });
 
 describe('icmp-detail words', () => {
   it('are not 0.95 feature names', () => {
@@ -37,7 +29,7 @@ describe('icmp-detail words', () => {
   it('format after round-trip-time and mpls, and parse back', () => {
     const r: ProbeResultReply = {
       ...base,
-      mpls: [{ label: 16, tc: 0, bottomOfStack: 1, ttl: 1 }],
+      mpls: [MPLS_16],
       icmpType: 3,
       icmpCode: 4,
       mtu: 1400,
@@ -74,22 +66,22 @@ describe('dont-fragment argument', () => {
   const line = `1 send-probe ip-4 10.0.0.1 ttl 3 ${EXT_ARG.dontFragment} 1 timeout 1`;
 
   it('is ignored unless the session turned it on (0.95 ignores unknown argument names)', () => {
-    const req = decodeRequest(parseCommandLine(line)!);
+    const req = decode(line);
     expect(req).toMatchObject({ command: 'send-probe', ttl: 3, timeout: 1 });
     expect((req as { dontFragment?: boolean }).dontFragment).toBeUndefined();
     // even a value 0.95 could not parse is ignored then
-    expect(decodeRequest(parseCommandLine('1 send-probe ip-4 10.0.0.1 dont-fragment x')!)).toMatchObject({
+    expect(decode('1 send-probe ip-4 10.0.0.1 dont-fragment x')).toMatchObject({
       command: 'send-probe',
     });
   });
 
   it('decodes 0 or 1 when on; anything else is invalid-argument', () => {
     const on = { dontFragment: true };
-    expect(decodeRequest(parseCommandLine(line)!, on)).toMatchObject({ dontFragment: true });
-    expect(decodeRequest(parseCommandLine('1 send-probe ip-4 10.0.0.1 dont-fragment 0')!, on)).toMatchObject({
+    expect(decode(line, on)).toMatchObject({ dontFragment: true });
+    expect(decode('1 send-probe ip-4 10.0.0.1 dont-fragment 0', on)).toMatchObject({
       dontFragment: false,
     });
-    expect(decodeRequest(parseCommandLine('1 send-probe ip-4 10.0.0.1 dont-fragment 2')!, on)).toEqual({
+    expect(decode('1 send-probe ip-4 10.0.0.1 dont-fragment 2', on)).toEqual({
       token: 1,
       type: 'invalid-argument',
       reason: undefined,
@@ -100,7 +92,7 @@ describe('dont-fragment argument', () => {
     const req = { ...defaultSendProbe(4), ipVersion: 4 as const, address: '10.0.0.1', dontFragment: true };
     const text = formatRequest(req);
     expect(text).toBe('4 send-probe ip-4 10.0.0.1 ttl 255 timeout 10 dont-fragment 1');
-    expect(decodeRequest(parseCommandLine(text)!, { dontFragment: true })).toEqual(req);
+    expect(decode(text, { dontFragment: true })).toEqual(req);
     expect(formatRequest({ ...req, dontFragment: false })).toBe('4 send-probe ip-4 10.0.0.1 ttl 255 timeout 10');
   });
 });

@@ -4,20 +4,13 @@ import {
   FLOW_ARG,
   FLOW_FEATURE,
   NAT_REPLY_ARG,
-  decodeRequest,
   defaultSendProbe,
   formatReply,
   formatRequest,
-  parseCommandLine,
   parseReply,
   type Reply,
 } from '../src/index.js';
-
-function decode(line: string): ReturnType<typeof decodeRequest> {
-  const cmd = parseCommandLine(line);
-  if (cmd === undefined) throw new Error(`not a command: ${line}`);
-  return decodeRequest(cmd);
-}
+import { MPLS_16, decode, probeResult } from './helpers.js';
 
 describe('send-probe flow N', () => {
   it('names the words once', () => {
@@ -46,13 +39,13 @@ describe('send-probe flow N', () => {
 });
 
 describe('probe result nat 1', () => {
-  const base = { token: 9, type: 'ttl-expired', ipVersion: 4, address: '10.0.0.2', roundTripTime: 120, mpls: undefined } as const;
+  const base = probeResult({ type: 'ttl-expired', address: '10.0.0.2', roundTripTime: 120 });
 
   it('formats after mpls and parses back', () => {
     const r: Reply = { ...base, nat: true };
     expect(formatReply(r)).toBe('9 ttl-expired ip-4 10.0.0.2 round-trip-time 120 nat 1');
     expect(parseReply(formatReply(r))).toEqual(r);
-    const m: Reply = { ...base, mpls: [{ label: 16, tc: 0, bottomOfStack: 1, ttl: 1 }], nat: true };
+    const m: Reply = { ...base, mpls: [MPLS_16], nat: true };
     expect(formatReply(m)).toBe('9 ttl-expired ip-4 10.0.0.2 round-trip-time 120 mpls 16,0,1,1 nat 1');
     expect(parseReply(formatReply(m))).toEqual(m);
   });

@@ -1,9 +1,17 @@
-// Test helpers: bytes, a naive model of mtr-packet 0.95's command buffer, and the reference binary.
+// Test helpers: bytes, a naive model of mtr-packet 0.95's command buffer, the reference binary, and what the
+// protocol extensions' tests share (a request line decoded, a probe result to add words to, an MPLS label).
 
 import { spawnSync } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { requirements } from '../../test/support/env.js';
-import type { FrameEvent } from '../src/index.js';
+import {
+  decodeRequest,
+  parseCommandLine,
+  type DecodeExtensions,
+  type FrameEvent,
+  type MplsLabel,
+  type ProbeResultReply,
+} from '../src/index.js';
 
 export const REFERENCE = '/usr/bin/mtr-packet';
 
@@ -82,3 +90,27 @@ export function simulateReference(input: Uint8Array, reads: number[] = [1 << 30]
   }
   return events;
 }
+
+/** A command line decoded as the daemon decodes it (`ext`: the extensions the session turned on). */
+export function decode(line: string, ext?: DecodeExtensions): ReturnType<typeof decodeRequest> {
+  const cmd = parseCommandLine(line);
+  if (cmd === undefined) throw new Error(`not a command: ${line}`);
+  return decodeRequest(cmd, ext);
+}
+
+/** A probe result with 0.95's fields only (token 9, IPv4), for the extension tests to add their words to. */
+export function probeResult(
+  fields: Pick<ProbeResultReply, 'type' | 'address' | 'roundTripTime'>,
+): ProbeResultReply & { readonly mpls: undefined } {
+  return {
+    token: 9,
+    type: fields.type,
+    ipVersion: 4,
+    address: fields.address,
+    roundTripTime: fields.roundTripTime,
+    mpls: undefined,
+  };
+}
+
+/** One MPLS label stack entry, as a probe result carries it (`mpls 16,0,1,1`). */
+export const MPLS_16: MplsLabel = { label: 16, tc: 0, bottomOfStack: 1, ttl: 1 };

@@ -7,10 +7,12 @@
 //     (the user's -P, else port 443) at the TTLs just beyond the last answering hop. If the destination
 //     answers TCP, the trace's silence was filtering (destination-drops-icmp / icmp-filtered-beyond);
 //     if not, the break is confirmed. At most CONFIRM_BUDGET probes.
-//   - icmp-rate-limited, when uncertain: the suspect hop pinged directly (ICMP echo to its own address),
-//     HOP_PINGS probes at a slow rate and HOP_PINGS at a fast one (Guo & Heidemann's two-rate test): echo
-//     answered where the trace's Time Exceeded are not, or fewer answers at the faster rate, is the router
-//     limiting its answers.
+//   - icmp-rate-limited, until pings checked it: the suspect hop pinged directly (ICMP echo to its own
+//     address), HOP_PINGS probes at a slow rate and HOP_PINGS at a fast one (Guo & Heidemann's two-rate
+//     test): echo answered where the trace's Time Exceeded are not, or fewer answers at the faster rate, is
+//     the router limiting its answers; answers lost at the slow rate too are not a rate limit. The trace
+//     alone cannot tell these apart: its confidence is that the hop answers less than it lets through (the
+//     rule needs the 95% intervals apart, so it is never below UNCERTAIN), not that a limit is the cause.
 //   - mtu (IPv4, when the packet program has the `dont-fragment` extension): MTU_PROBES probes of
 //     MTU_PROBE_SIZE bytes with don't-fragment, in the trace's protocol, at the destination's TTL. A router
 //     whose next link is smaller answers "fragmentation needed" with its MTU (icmp-detail); large probes lost
@@ -50,16 +52,25 @@ export interface ConfirmPlan {
 }
 
 /**
- * Direct pings of the hop an uncertain icmp-rate-limited verdict names: ICMP echo to its own address at a slow
- * and a fast rate (two plans). None when no such verdict, or the hop's address is unknown.
+ * Direct pings of the hop an icmp-rate-limited verdict names: ICMP echo to its own address at a slow and a
+ * fast rate (two plans). None when no such verdict, the hop's address is unknown, or it was pinged already.
+ * Not gated on the verdict's confidence: that is the trace's confidence that the hop answers less than it
+ * lets through (0.98 or more whenever the rule holds), while what the pings check is why.
  */
 export function hopPingPlans(verdicts: readonly Verdict[], path: PathEvidence): ConfirmPlan[] {
-  const v = verdicts.find((x) => x.rule === 'icmp-rate-limited' && x.confidence < UNCERTAIN && x.hop !== undefined);
+  const pinged = new Set((path.alternates ?? []).flatMap((a) => (a.direct !== undefined ? [a.direct.address] : [])));
+  const v = verdicts.find(
+    (x) =>
+      x.rule === 'icmp-rate-limited' &&
+      x.hop !== undefined &&
+      x.facts['responder'] !== undefined &&
+      !pinged.has(x.facts['responder']),
+  );
   const address = v?.facts['responder'];
   if (v === undefined || address === undefined) return [];
   const ttl = Math.min(path.maxTtl, 64);
   return [SLOW_PING_INTERVAL, FAST_PING_INTERVAL].map((interval) => ({
-    why: `icmp-rate-limited at hop ${v.hop} is uncertain (confidence ${v.confidence.toFixed(2)})`,
+    why: `icmp-rate-limited at hop ${v.hop} (confidence ${v.confidence.toFixed(2)}): checking for a rate limit`,
     protocol: 'icmp' as const,
     port: 0,
     firstTtl: ttl,

@@ -487,11 +487,16 @@ function* lossRules(path: PathEvidence, hops: Hop[], o: DiagnoseOptions): Genera
     const down = env[i + 1]!;
     if (down.mixed && down.ttl === h.ttl + 1) continue;
     if (!(h.loss.lo > down.loss.hi) || h.loss.p - down.loss.p < o.minLoss) continue;
-    const pinged = directPings(path, h);
+    const pinged = directPings(path, h, down);
+    const fromTrace = confidenceGreater(h.lost, h.sent, down.lost, down.sent);
     yield verdict(
       'icmp-rate-limited',
       h.ttl,
-      Math.max(confidenceGreater(h.lost, h.sent, down.lost, down.sent), pinged?.confidence ?? 0),
+      pinged === undefined
+        ? fromTrace
+        : pinged.against
+        ? Math.min(fromTrace, pinged.confidence)
+        : Math.max(fromTrace, pinged.confidence),
       {
         ...(pinged?.evidence ?? {}),
         loss: h.loss.p,
@@ -510,8 +515,14 @@ function* lossRules(path: PathEvidence, hops: Hop[], o: DiagnoseOptions): Genera
         `more probes get past hop ${h.ttl} than it answers: the router limits its own answers (ICMP rate ` +
         `limiting or deprioritisation). That part of its loss is not loss of your traffic.` +
         (pinged?.text ?? ''),
-      `Ignore hop ${h.ttl}'s Loss%. To check: ping ${h.address ?? `hop ${h.ttl}`} directly (echo replies are ` +
-        `rarely limited), or trace at a slower rate (-i 1): rate limiting shrinks as the rate drops.`,
+      pinged?.against === true
+        ? `Ignore hop ${h.ttl}'s Loss% for your traffic: the hops beyond do not lose it. To see the way back ` +
+            `from hop ${h.ttl}, trace from the other end.`
+        : `Ignore hop ${h.ttl}'s Loss%.` +
+            (pinged === undefined
+              ? ` To check: ping ${h.address ?? `hop ${h.ttl}`} directly (echo replies are rarely limited), or ` +
+                `trace at a slower rate (-i 1): rate limiting shrinks as the rate drops.`
+              : ''),
     );
   }
 
@@ -747,12 +758,15 @@ function unstableLatency(hops: Hop[], o: DiagnoseOptions): Verdict | undefined {
 /**
  * What --confirm's direct pings of a hop (ICMP echo to its own address, at a slow and a fast rate) say about
  * its loss in the trace: answered where its Time Exceeded are not, or answered less at the faster rate, the
- * router limits its answers. Undefined without such pings.
+ * router limits its answers (`confidence` is a floor). Answers lost at the slow rate too, more often than
+ * the hops beyond lose, are no rate limit: the answers are lost on their way back or the router drops pings as
+ * well, and the verdict becomes a suspicion (`against`: `confidence` is a ceiling). Undefined without pings.
  */
 function directPings(
   path: PathEvidence,
   h: Hop,
-): { confidence: number; evidence: Record<string, number>; text: string } | undefined {
+  down: Hop,
+): { confidence: number; against: boolean; evidence: Record<string, number>; text: string } | undefined {
   const pings = (path.alternates ?? []).filter((a) => a.direct !== undefined && a.direct.address === h.address);
   if (pings.length === 0) return undefined;
   const byRate = [...pings].sort((a, b) => b.direct!.interval - a.direct!.interval); // slowest first
@@ -777,6 +791,7 @@ function directPings(
     if (lf.lo > ls.hi)
       return {
         confidence: Math.max(0.9, confidenceGreater(fast.toDestination.sent - fast.toDestination.received, fast.toDestination.sent, slow.toDestination.sent - slow.toDestination.received, slow.toDestination.sent)),
+        against: false,
         evidence,
         text: ` Pinged directly it answers ${pct(1 - ls.p)} at ${rate(slow)} but ${pct(1 - lf.p)} at ${rate(fast)}: ` +
           `it answers fewer the faster it is asked (rate limiting, checked).`,
@@ -788,11 +803,25 @@ function directPings(
   if (all > 0 && lossInterval(all, answered).hi < h.loss.p)
     return {
       confidence: 0.9,
+      against: false,
       evidence,
       text: ` Pinged directly it answers ${answered} of ${all}: it is up and answering, only its Time Exceeded ` +
         `answers are limited (checked).`,
     };
-  return { confidence: 0, evidence, text: ` Pinged directly it answers ${answered} of ${all} too.` };
+  // the slow pings, which a rate limit lets through, lose more than the hops beyond lose (and echo is not
+  // answered better than the trace's Time Exceeded): not a rate limit. The trace still shows the loss is not
+  // carried on (not loss of your traffic), but what the hop does is unknown: as likely as not.
+  const ls = loss(slow);
+  if (slow.toDestination.sent > 0 && ls.lo > down.loss.hi)
+    return {
+      confidence: 0.5,
+      against: true,
+      evidence,
+      text: ` Pinged directly it answers only ${slow.toDestination.received} of ${slow.toDestination.sent} at ` +
+        `${rate(slow)}, slow enough for a rate limit (${answered} of ${all} in all): no rate limit shows; its ` +
+        `answers are lost on their way back, or it drops pings as well (suspected, not checked).`,
+    };
+  return { confidence: 0, against: false, evidence, text: ` Pinged directly it answers ${answered} of ${all} too.` };
 }
 
 // ---------------------------------------------------------------------------------------------------------
