@@ -3,20 +3,23 @@
 
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../src/engine/engine.js';
-import { nextDue } from '../src/engine/pacing.js';
+import { nextTick } from '../src/engine/pacing.js';
 import { FakeClock, fakeEngineOptions, pathScript, recorder } from './engine-fakes.js';
 
-describe('nextDue', () => {
-  const cases: Array<{ name: string; due: number; now: number; gap: number; next: number }> = [
-    { name: 'on time', due: 1000, now: 1000, gap: 200, next: 1200 },
-    { name: '3 ms late: the grid holds', due: 1000, now: 1003, gap: 200, next: 1200 },
-    { name: 'just under a gap late: the grid holds', due: 1000, now: 1199, gap: 200, next: 1200 },
-    { name: 'a gap late: the grid starts again from now', due: 1000, now: 1200, gap: 200, next: 1400 },
-    { name: '5 s late: the missed ticks are skipped', due: 1000, now: 6000, gap: 200, next: 6200 },
-    { name: 'early (a timer before its time): the grid holds', due: 1000, now: 990, gap: 200, next: 1200 },
-    { name: 'a gap of 0 (interval 0)', due: 1000, now: 1000, gap: 0, next: 1000 },
+describe('nextTick', () => {
+  // gap 200 ms, at most 1,000 ms made up
+  const cases: Array<{ name: string; due: number; now: number; next: number; delay: number }> = [
+    { name: 'on time: one gap later', due: 1000, now: 1000, next: 1200, delay: 200 },
+    { name: '3 ms late: the grid holds', due: 1000, now: 1003, next: 1200, delay: 197 },
+    { name: 'under half a gap late: the grid holds', due: 1000, now: 1090, next: 1200, delay: 110 },
+    { name: 'more than half a gap late: half a gap, catching up', due: 1000, now: 1150, next: 1200, delay: 100 },
+    { name: 'a gap late: half a gap', due: 1000, now: 1200, next: 1200, delay: 100 },
+    { name: '900 ms late: all of it to make up, half a gap at a time', due: 1000, now: 1900, next: 1200, delay: 100 },
+    { name: '5 s late: only the last 1,000 ms are made up', due: 1000, now: 6000, next: 5000, delay: 100 },
+    { name: 'early (a timer before its time): the grid holds', due: 1000, now: 990, next: 1200, delay: 210 },
   ];
-  for (const c of cases) it(c.name, () => expect(nextDue(c.due, c.now, c.gap)).toBe(c.next));
+  for (const c of cases) it(c.name, () => expect(nextTick(c.due, c.now, 200, 1000)).toEqual({ due: c.next, delay: c.delay }));
+  it('a gap of 0 (interval 0): at once', () => expect(nextTick(1000, 1000, 0, 0)).toEqual({ due: 1000, delay: 0 }));
 });
 
 const D = '10.0.9.9';
@@ -58,24 +61,25 @@ describe('engine pacing: mtr gaps on an absolute grid', () => {
     { name: 'timers on time: mtr pacing', lateMs: 0, stalls: [], probes: 303 },
     // mtr's relative wait would send one every 203 ms: 296
     { name: 'every timer 3 ms late: the same probes', lateMs: 3, stalls: [], probes: 303 },
-    // (under the first cycle's 100 ms gaps too; the answers come 90 ms late as well)
-    { name: 'every timer 90 ms late: the same probes', lateMs: 90, stalls: [], probes: 303 },
+    // (under half of the first cycle's 100 ms gaps too; the answers come 40 ms late as well)
+    { name: 'every timer 40 ms late: the same probes', lateMs: 40, stalls: [], probes: 303 },
     // a tick due at 10,200 runs at 10,270: the next still at 10,400
     { name: 'a 120 ms stall: made up', lateMs: 0, stalls: [{ at: 10_150, ms: 120 }], probes: 303 },
-    // ticks due at 10,300 .. 15,100 (25) are skipped: the one due at 10,300 runs at 15,100, the next at 15,300
-    { name: 'a 5 s stall: the missed ticks skipped, not sent at once', lateMs: 0, stalls: [{ at: 10_100, ms: 5_000 }], probes: 303 - 24 },
+    // the tick due at 10,300 runs at 11,000, then every 100 ms until back on the grid at 11,700
+    { name: 'a 900 ms stall: made up at twice the rate', lateMs: 0, stalls: [{ at: 10_100, ms: 900 }], probes: 303 },
     {
-      name: 'three 1 s stalls with late timers',
+      name: 'three 1 s stalls with late timers: made up',
       lateMs: 5,
       stalls: [
         { at: 5_050, ms: 1_000 },
         { at: 20_050, ms: 1_000 },
         { at: 40_050, ms: 1_000 },
       ],
-      // each stall loses its 1,000 ms (5 ticks): 28 probes to 4,905, one at 6,050, 69 on the new grid from
-      // 6,255 to 19,855, one at 21,050, 94 from 21,255, one at 41,050, 94 from 41,255 to 59,855
-      probes: 303 - 15,
+      probes: 303,
     },
+    // 54 probes to 10,100; the tick due at 10,300 runs at 15,100 with only 1,000 ms to make up: 13 probes
+    // 100 ms apart to 16,300 (on the grid again), 218 from 16,500 to 59,900
+    { name: 'a 5 s stall: only one interval made up, no burst', lateMs: 0, stalls: [{ at: 10_100, ms: 5_000 }], probes: 54 + 13 + 218 },
   ];
   for (const c of cases) {
     it(c.name, async () => {
@@ -87,6 +91,11 @@ describe('engine pacing: mtr gaps on an absolute grid', () => {
       const firstStall = Math.min(...c.stalls.map((s) => s.at));
       const grid = t.slice(6).filter((x) => x < firstStall);
       expect(grid.every((x, i) => x === 700 + 200 * i + c.lateMs)).toBe(true);
+      // and back on it (the same phase) two intervals after the last one
+      const lastEnd = Math.max(0, ...c.stalls.map((s) => s.at + s.ms));
+      const after = t.filter((x) => x > lastEnd + 2_000);
+      expect(after.length).toBeGreaterThan(50);
+      expect(after.every((x) => (x - 700 - c.lateMs) % 200 === 0)).toBe(true);
     });
   }
 

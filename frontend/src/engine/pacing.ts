@@ -6,13 +6,24 @@
 // the next probe is due one gap after the previous one was *due*, so lateness does not add up. The gaps
 // themselves, and so -i and the spreading of a cycle over its hops, are mtr's.
 //
-// After a stall (a blocked event loop, a suspended host), the time lost is not made up with a burst: a
-// tick that runs less than one gap late keeps the grid (the next probe comes sooner, one gap after this
-// one was due), a tick that runs a whole gap late or more starts the grid again from now, so the ticks
-// missed are skipped (the probes are sent later, none is dropped). Either way a target sends at most two
-// probes within any one gap.
+// Catching up, bounded: a tick that ran late is followed by the next one at its place on the grid, but
+// never sooner than half a gap later, so a target behind makes the time up at no more than twice its rate
+// (at most two probes within any one gap; no burst). At most `maxDebt` (the engine passes the interval:
+// one cycle) is made up: after a longer stall (a blocked event loop, a suspended host) the grid moves on,
+// and the probes of the rest of the stall are not sent (skipped, not lost: nothing was sent).
 
-/** The next tick's due time (ms): `gap` after `due`, unless the tick that was due then ran a gap late or more. */
-export function nextDue(due: number, now: number, gap: number): number {
-  return now - due >= gap ? now + gap : due + gap;
+export interface NextTick {
+  /** when the next tick is due on the grid (ms, the clock's) */
+  readonly due: number;
+  /** the timer's delay from `now` */
+  readonly delay: number;
+}
+
+/**
+ * The tick due at `due` ran at `now`: the next one, `gap` later on the grid, at most `maxDebt` behind
+ * `now`, and at least half a gap after `now`.
+ */
+export function nextTick(due: number, now: number, gap: number, maxDebt: number): NextTick {
+  const next = Math.max(due + gap, now - maxDebt);
+  return { due: next, delay: Math.max(next - now, gap / 2) };
 }

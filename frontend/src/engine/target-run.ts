@@ -11,7 +11,7 @@ import { TargetStats } from '../stats/target-stats.js';
 import type { PathSnapshot, ReplyInfo, TargetRef, TargetSnapshot, TargetStatus } from '../stats/types.js';
 import { resolveErrorText } from '../targets.js';
 import type { DoneReason, EngineEvent, ErrorStage, ProbeRef } from './events.js';
-import { nextDue } from './pacing.js';
+import { nextTick } from './pacing.js';
 import { flowPorts, type Clock, type EngineOptions, type NameService, type ProbeBudget, type ProbeSender, type TargetOptions } from './types.js';
 
 /** An event before the engine stamps it with seq and ts. */
@@ -207,10 +207,12 @@ export class TargetRun {
     this.sched = initialScheduler(o);
   }
 
-  /** The next tick, `gap` ms after the one due at this.due (ran at `now`) on the grid (pacing.ts). */
+  /** The next tick, `gap` ms after the one due at this.due (it ran at `now`), on the grid (pacing.ts). */
   private schedule(now: number, gap: number): void {
-    this.due = nextDue(this.due, now, gap);
-    this.timer = this.host.clock.setTimeout(this.tick, Math.max(0, this.due - this.host.clock.now()));
+    // at most one interval (a cycle) of lateness is made up
+    const next = nextTick(this.due, now, gap, this.opts.interval * 1000);
+    this.due = next.due;
+    this.timer = this.host.clock.setTimeout(this.tick, Math.max(0, next.delay - (this.host.clock.now() - now)));
   }
 
   private tick = (): void => {
