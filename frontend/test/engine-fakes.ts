@@ -11,13 +11,20 @@ export class FakeClock implements Clock {
   t = Date.UTC(2026, 11, 2, 12, 0, 0);
   private timers: Array<{ at: number; fn: () => void; id: number }> = [];
   private nextId = 1;
+  /** ms every timer runs after it was due (a loaded event loop); 0: on time */
+  lateMs = 0;
 
   now = (): number => this.t;
   setTimeout = (fn: () => void, ms: number): unknown => {
     const id = this.nextId++;
-    this.timers.push({ at: this.t + Math.max(0, ms), fn, id });
+    this.timers.push({ at: this.t + Math.max(0, ms) + this.lateMs, fn, id });
     return id;
   };
+
+  /** The event loop blocked for `ms`: time jumps, and the timers due meanwhile run at the next advance(). */
+  stall(ms: number): void {
+    this.t += ms;
+  }
   clearTimeout = (h: unknown): void => {
     this.timers = this.timers.filter((x) => x.id !== h);
   };
@@ -35,7 +42,7 @@ export class FakeClock implements Clock {
       for (const x of this.timers) if (x.at <= end && (next === undefined || x.at < next.at || (x.at === next.at && x.id < next.id))) next = x;
       if (next === undefined) break;
       this.timers = this.timers.filter((x) => x !== next);
-      this.t = next.at;
+      this.t = Math.max(this.t, next.at); // a timer overdue after a stall runs now
       next.fn();
       await flush();
     }

@@ -1,5 +1,6 @@
 // One target's life inside the engine: resolve, ask the packet process, then probe on mtr's pacing
-// (scheduler.ts), feed the answers to its statistics, and say every step as an event.
+// (scheduler.ts: what to send, and the gap to the next probe) on an absolute grid of the clock (pacing.ts:
+// when), feed the answers to its statistics, and say every step as an event.
 //
 // Timers: one tick timer and one grace timer at a time, from the injected clock; nothing polls.
 
@@ -10,6 +11,7 @@ import { TargetStats } from '../stats/target-stats.js';
 import type { PathSnapshot, ReplyInfo, TargetRef, TargetSnapshot, TargetStatus } from '../stats/types.js';
 import { resolveErrorText } from '../targets.js';
 import type { DoneReason, EngineEvent, ErrorStage, ProbeRef } from './events.js';
+import { nextTick } from './pacing.js';
 import { flowPorts, type Clock, type EngineOptions, type NameService, type ProbeBudget, type ProbeSender, type TargetOptions } from './types.js';
 
 /** An event before the engine stamps it with seq and ts. */
@@ -88,6 +90,8 @@ export class TargetRun {
   private stats: TargetStats | undefined;
   private sched: SchedulerState;
   private timer: unknown;
+  /** when the pending tick is due (ms, the clock's): the grid the next tick is placed on (pacing.ts) */
+  private due = 0;
   private graceTimer: unknown;
   /** bumped by reset and restart: answers to older probes no longer count */
   private generation = 0;
@@ -182,7 +186,10 @@ export class TargetRun {
     this.newStats();
     h.emit({ type: 'target-started', target: this.ref, options: this.opts, localAddress: this.localAddress });
     if (o.cycles !== undefined && o.cycles <= 0) this.startGrace();
-    else if (!this.paused) this.tick();
+    else if (!this.paused) {
+      this.due = h.clock.now();
+      this.tick();
+    }
   }
 
   private newStats(): void {
@@ -200,19 +207,24 @@ export class TargetRun {
     this.sched = initialScheduler(o);
   }
 
-  private schedule(ms: number): void {
-    this.timer = this.host.clock.setTimeout(this.tick, ms);
+  /** The next tick, `gap` ms after the one due at this.due (it ran at `now`), on the grid (pacing.ts). */
+  private schedule(now: number, gap: number): void {
+    // at most one interval (a cycle) of lateness is made up
+    const next = nextTick(this.due, now, gap, this.opts.interval * 1000);
+    this.due = next.due;
+    this.timer = this.host.clock.setTimeout(this.tick, Math.max(0, next.delay - (this.host.clock.now() - now)));
   }
 
   private tick = (): void => {
     this.timer = undefined;
     if (this.phase !== 'running' || this.paused || this.stats === undefined) return;
     const o = this.opts;
+    const now = this.host.clock.now();
     const delay = tickDelay(this.sched, o.interval);
     const st = step(this.sched, this.stats.states, this.ref.address ?? '', o);
     const budget = this.host.budget;
-    if (this.blocked || (budget !== undefined && !budget.tryTake(this.ref, st.send + 1, this.host.clock.now()))) {
-      this.schedule(delay); // not now: the same probe one tick later
+    if (this.blocked || (budget !== undefined && !budget.tryTake(this.ref, st.send + 1, now))) {
+      this.schedule(now, delay); // not now: the same probe one tick later
       return;
     }
     if (st.cycleStart) this.newBatch();
@@ -223,7 +235,7 @@ export class TargetRun {
       this.cycleEnded();
       if (this.phase !== 'running') return;
     }
-    this.schedule(tickDelay(this.sched, o.interval));
+    this.schedule(now, tickDelay(this.sched, o.interval));
   };
 
   private newBatch(): void {
@@ -472,7 +484,11 @@ export class TargetRun {
     if (!this.paused || this.phase === 'ended') return;
     this.paused = false;
     this.host.emit({ type: 'target-resumed', target: this.ref });
-    if (this.phase === 'running' && this.timer === undefined) this.schedule(0);
+    if (this.phase === 'running' && this.timer === undefined) {
+      // the grid starts again from now: the time paused is not made up
+      this.due = this.host.clock.now();
+      this.timer = this.host.clock.setTimeout(this.tick, 0);
+    }
   }
 
   reset(reason: 'request' | 'options' = 'request'): void {

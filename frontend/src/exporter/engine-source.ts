@@ -7,6 +7,7 @@
 // - when a name is resolved again (every RESOLVE_EVERY_MS), and a target whose address changed restarted;
 // - (diagnosis on) each target's path diagnosis (frontend/src/diagnose): a window of 50 traces judged every
 //   25, through the same hysteresis as mtr-ts --diagnose; the verdicts raised after it go out as an event.
+//   Each target's windows are moved by a random phase within the 25, so the judging spreads over time.
 
 import { MtrPacket } from '@mtr-ts/client';
 import { createEngine } from '../engine/engine.js';
@@ -52,8 +53,15 @@ export class PathJudge {
   private readonly tracker = new DiagnosisTracker();
   private nextEnd: number;
 
-  constructor(readonly schedule: DiagnosisSchedule) {
-    this.nextEnd = schedule.windowCycles;
+  /**
+   * `phase` (0 .. step - 1) moves every window end that many traces later: targets started together
+   * (the exporter starts them all within one interval) are not all judged in the same second.
+   */
+  constructor(
+    readonly schedule: DiagnosisSchedule,
+    phase = 0,
+  ) {
+    this.nextEnd = schedule.windowCycles + phase;
   }
 
   /** After trace `cycle`: the window (first and last trace) that became old enough to judge, if any. */
@@ -80,6 +88,8 @@ export interface SourceOptions {
   engineOptions?: Partial<EngineOptions>;
   /** milliseconds before a target's first probe; default: random within its interval */
   startDelay?(spec: TargetSpec): number;
+  /** traces by which a target's diagnosis windows are moved (PathJudge's phase); default: random within a step */
+  judgePhase?(spec: TargetSpec, step: number): number;
   /** re-resolve names (default true) */
   reresolve?: boolean;
   /** ms since the epoch on the engine's clock (default Date.now) */
@@ -199,8 +209,11 @@ export class EngineSource {
     e.id = ref.id;
     e.routers = [];
     // internal /probe targets (a few seconds long) are not judged
+    // (each with its own phase: judging a thousand targets in one second stalls probing and piles up garbage)
     e.diagnosis =
-      this.diagnosis && !s.name.startsWith('\u0000') ? new PathJudge(schedule) : undefined;
+      this.diagnosis && !s.name.startsWith('\u0000')
+        ? new PathJudge(schedule, this.opts.judgePhase?.(s, schedule.step) ?? Math.floor(Math.random() * schedule.step))
+        : undefined;
     this.byId.set(ref.id, e);
   }
 

@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type TargetSpec } from '../../src/exporter/config.js';
-import { EngineSource } from '../../src/exporter/engine-source.js';
+import { EngineSource, PathJudge } from '../../src/exporter/engine-source.js';
 import type { AnyEvent } from '../../src/exporter/events.js';
 import { FakeClock, fakeEngineOptions, pathScript, type Script } from '../engine-fakes.js';
 
@@ -29,6 +29,7 @@ function setup(
     engineOptions,
     now: clock.now,
     startDelay: () => 0,
+    judgePhase: () => 0,
     reresolve: false,
     diagnosis,
   });
@@ -151,5 +152,53 @@ describe('exporter targets over the engine', () => {
     await src.stop();
     expect(clock.pending).toBe(0);
     expect(timeouts()).toBeLessThanOrEqual(baseline);
+  });
+
+  it('moves each target\'s diagnosis windows by its phase, so targets started together are judged apart', () => {
+    const schedule = { windowCycles: 50, step: 25, lagCycles: 2, memory: 10 };
+    const cases: Array<{ phase: number; due: Array<[number, { from: number; to: number }]> }> = [
+      { phase: 0, due: [[52, { from: 1, to: 50 }], [77, { from: 26, to: 75 }], [102, { from: 51, to: 100 }]] },
+      { phase: 10, due: [[62, { from: 11, to: 60 }], [87, { from: 36, to: 85 }], [112, { from: 61, to: 110 }]] },
+      { phase: 24, due: [[76, { from: 25, to: 74 }], [101, { from: 50, to: 99 }], [126, { from: 75, to: 124 }]] },
+    ];
+    for (const c of cases) {
+      const j = new PathJudge(schedule, c.phase);
+      const got: Array<[number, { from: number; to: number }]> = [];
+      for (let cycle = 1; cycle <= 126; cycle++) {
+        const w = j.due(cycle);
+        if (w !== undefined) got.push([cycle, w]);
+      }
+      expect(got, `phase ${c.phase}`).toEqual(c.due);
+    }
+  });
+
+  it('judges targets with different phases at different traces', async () => {
+    const phases: Record<string, number> = { a: 0, b: 12 };
+    const clock = new FakeClock();
+    const events: AnyEvent[] = [];
+    const src = new EngineSource({
+      packetPath: '/unused',
+      budget: { probesPerSecond: 1000, routerProbesPerSecond: 1000, routerBurst: 1000, maxInFlight: 1000 },
+      emit: (e) => events.push(e),
+      engineOptions: fakeEngineOptions(clock, { '10.0.0.9': pathScript(PATH) }),
+      now: clock.now,
+      startDelay: () => 0,
+      judgePhase: (spec) => phases[spec.name] ?? 0,
+      reresolve: false,
+      diagnosis: true,
+    });
+    for (const s of specs) src.add(s);
+    await realTick();
+    for (let i = 0; i < 80; i++) await clock.advance(1000);
+    const after = (name: string): number[] =>
+      events.flatMap((e, i) => {
+        if (e.type !== 'diagnosis' || e.target !== name) return [];
+        const done = events.slice(0, i).filter((x) => x.type === 'cycle-done' && x.target === name);
+        return [(done.at(-1) as Extract<AnyEvent, { type: 'cycle-done' }>).cycle];
+      });
+    // judged 2 traces late (interval 1 s): a after traces 52 and 77, b 12 traces later
+    expect(after('a')).toEqual([52, 77]);
+    expect(after('b')).toEqual([64]);
+    await src.stop();
   });
 });
