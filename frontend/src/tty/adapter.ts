@@ -20,7 +20,7 @@ interface EngineSample {
 }
 interface EngineResponder {
   readonly address: string;
-  readonly stats: { readonly received: number };
+  readonly stats: LiveStats;
   readonly mpls: readonly { readonly label: number; readonly tc: number; readonly bottomOfStack: number; readonly ttl: number }[];
 }
 interface EngineHop {
@@ -31,6 +31,9 @@ interface EngineHop {
   readonly lastProbe: 'none' | 'pending' | 'reply' | 'lost';
   readonly responders: readonly EngineResponder[];
   readonly samples: readonly EngineSample[];
+  readonly flows?: readonly unknown[] | undefined;
+  readonly balancing?: 'none' | 'per-flow' | 'per-packet' | undefined;
+  readonly nat?: number | undefined;
 }
 export interface EngineTargetSnapshot {
   readonly target: { readonly id: number; readonly name: string; readonly address: string | undefined };
@@ -102,13 +105,28 @@ function liveHop(h: EngineHop | undefined, ttl: number): LiveHop {
   }
   // the engine's samples as they are ({ state, rtt }): a frame copies nothing it does not draw
   const samples: readonly LiveSample[] = h.samples;
+  // with flows, each member's own statistics and share: the share as the report's member lines count it
+  // (render/members.ts memberShare: its replies and the losses charged to it, of all members' probes)
+  const flows = h.flows !== undefined;
+  const total = flows ? h.responders.reduce((n, r) => n + r.stats.sent, 0) : 0;
   return {
     ttl,
-    responders: h.responders.map((r) => ({ address: r.address, replies: r.stats.received, mpls: r.mpls })),
+    responders: h.responders.map((r) =>
+      flows
+        ? {
+            address: r.address,
+            replies: r.stats.received,
+            mpls: r.mpls,
+            member: { stats: r.stats, share: total > 0 ? (100 * r.stats.sent) / total : 0 },
+          }
+        : { address: r.address, replies: r.stats.received, mpls: r.mpls },
+    ),
     error: h.error === undefined ? undefined : (ERROR_TEXT[h.error] ?? h.error),
     down: isDown(h.samples),
     stats: h.lifetime,
     samples,
+    ...(h.balancing !== undefined ? { balancing: h.balancing } : {}),
+    ...(h.nat !== undefined && h.nat > 0 ? { nat: h.nat } : {}),
   };
 }
 

@@ -268,8 +268,10 @@ function statsBlock(
   }
   const primary = h.responders[0];
   if (primary === undefined) return { lines: [row.line()] };
+  // --flows: every member on its own line with its own statistics and share, as the report's member lines
+  const members = h.responders.length > 1 && h.responders.every((r) => r.member !== undefined);
   const total = h.responders.reduce((a, r) => a + r.replies, 0);
-  const share = (n: number): string => (h.responders.length > 1 && total > 0 ? `  ${Math.round((100 * n) / total)}%` : '');
+  const share = (n: number): string => (!members && h.responders.length > 1 && total > 0 ? `  ${Math.round((100 * n) / total)}%` : '');
   const label = ipinfoText(primary.address, names, view) + hostName(primary.address, names, view);
   const own = share(primary.replies);
   row.put(x, cut(label, Math.max(nameEnd - x - own.length, 1)) + own, h.down);
@@ -285,6 +287,36 @@ function statsBlock(
       lines.push(r.line());
     }
   };
+  if (h.nat !== undefined) {
+    const r = new Row(cols);
+    r.put(4, cut(`(NAT before this hop: ${h.nat} answer${h.nat === 1 ? '' : 's'} with the flow rewritten)`, cols - 4));
+    lines.push(r.line());
+  }
+  if (members) {
+    const memberShown = h.responders.slice(0, Math.max(1, view.maxPaths));
+    for (const r of memberShown) {
+      const m = r.member as NonNullable<typeof r.member>;
+      const line = new Row(cols);
+      const x0 = line.put(4, `+-- ${`${Math.round(m.share)}%`.padStart(4, ' ')} `);
+      line.put(x0, cut(ipinfoText(r.address, names, view) + hostName(r.address, names, view), Math.max(startstat - x0 - 1, 1)), h.down);
+      let fx = startstat;
+      for (const f of fields) fx = line.put(fx, formatLiveField(f, f.value(m.stats)));
+      lines.push(line.line());
+      mplsLines(r.mpls);
+    }
+    const hidden = h.responders.length - memberShown.length;
+    if (hidden > 0) {
+      const line = new Row(cols);
+      line.put(4, `(+${hidden} more)`);
+      lines.push(line.line());
+    }
+    if (h.balancing !== undefined) {
+      const line = new Row(cols);
+      line.put(4, `+-- ${h.balancing} balancing`);
+      lines.push(line.line());
+    }
+    return { lines };
+  }
   mplsLines(primary.mpls);
   const shown = h.responders.slice(1, Math.max(1, view.maxPaths));
   for (const r of shown) {

@@ -46,6 +46,11 @@ export interface LiveResponder {
   /** replies from this address (for its share of the hop's replies) */
   readonly replies: number;
   readonly mpls: readonly LiveMpls[];
+  /**
+   * With `--flows`: this member's own statistics (its replies and the losses charged to it, as the
+   * report's member lines have them) and its share of the hop's probes in percent. Undefined otherwise.
+   */
+  readonly member?: { readonly stats: LiveStats; readonly share: number } | undefined;
 }
 
 export interface LiveHop {
@@ -63,6 +68,10 @@ export interface LiveHop {
   readonly stats: LiveStats;
   /** oldest first */
   readonly samples: readonly LiveSample[];
+  /** with `--flows`: how the hop balances, as its flows show it (HopSnapshot.balancing) */
+  readonly balancing?: 'none' | 'per-flow' | 'per-packet' | undefined;
+  /** answers whose quote showed the flow fields rewritten: a NAT before this hop (HopSnapshot.nat) */
+  readonly nat?: number | undefined;
 }
 
 export interface LiveSnapshot {

@@ -25,7 +25,7 @@ const hop = (ttl: number, address: string | undefined, over: Partial<Hop> = {}):
   address,
   error: undefined,
   lastProbe: address === undefined ? 'lost' : 'reply',
-  responders: address === undefined ? [] : [{ address, stats: { received: 3 }, mpls: [] }],
+  responders: address === undefined ? [] : [{ address, stats: view(3, 3), mpls: [] }],
   samples: [],
   ...over,
 });
@@ -70,8 +70,8 @@ describe('adapter: engine snapshot -> live snapshot', () => {
   it('ECMP responders keep first-seen order with their reply counts', () => {
     const h = hop(2, '10.0.2.2', {
       responders: [
-        { address: '10.0.2.2', stats: { received: 7 }, mpls: [] },
-        { address: '10.0.9.2', stats: { received: 5 }, mpls: [{ label: 16, tc: 0, bottomOfStack: 1, ttl: 1 }] },
+        { address: '10.0.2.2', stats: view(7, 7), mpls: [] },
+        { address: '10.0.9.2', stats: view(5, 5), mpls: [{ label: 16, tc: 0, bottomOfStack: 1, ttl: 1 }] },
       ],
     });
     const l = liveSnapshot(snap([hop(1, '10.0.1.2'), h]), { localHostname: 'vm', localAddress: undefined });
@@ -79,5 +79,29 @@ describe('adapter: engine snapshot -> live snapshot', () => {
       { address: '10.0.2.2', replies: 7, mpls: [] },
       { address: '10.0.9.2', replies: 5, mpls: [{ label: 16, tc: 0, bottomOfStack: 1, ttl: 1 }] },
     ]);
+  });
+});
+
+describe('adapter: --flows members', () => {
+  it("with flows, each responder carries its own statistics and its share of the hop's probes", () => {
+    const members = [
+      { address: '10.0.5.2', stats: view(27, 27), mpls: [] },
+      { address: '10.0.6.2', stats: view(16, 23), mpls: [] },
+    ];
+    const h = hop(2, '10.0.5.2', { responders: members, flows: [{}, {}], balancing: 'per-flow', nat: 2 });
+    const l = liveSnapshot(snap([hop(1, '10.0.1.2'), h]), { localHostname: 'vm', localAddress: undefined });
+    const m = l.hops[1]?.responders.map((r) => [r.address, r.member?.stats.sent, r.member?.stats.lossPercent, r.member?.share]);
+    expect(m).toEqual([
+      ['10.0.5.2', 27, 0, 54],
+      ['10.0.6.2', 23, (100 * 7) / 23, 46],
+    ]);
+    expect(l.hops[1]?.balancing).toBe('per-flow');
+    expect(l.hops[1]?.nat).toBe(2);
+  });
+  it('without flows: no member statistics, no balancing (the plain extra-responder lines)', () => {
+    const h = hop(2, '10.0.5.2', { responders: [{ address: '10.0.5.2', stats: view(3, 3), mpls: [] }, { address: '10.0.6.2', stats: view(1, 1), mpls: [] }] });
+    const l = liveSnapshot(snap([h]), { localHostname: 'vm', localAddress: undefined });
+    expect(l.hops[1 - 1]?.responders.every((r) => r.member === undefined)).toBe(true);
+    expect(l.hops[0]?.balancing).toBeUndefined();
   });
 });

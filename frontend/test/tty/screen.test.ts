@@ -186,3 +186,38 @@ describe('screen model: any terminal size, any state', () => {
     }
   });
 });
+
+describe('screen model: --flows member lines (ECMP)', () => {
+  const { snapshot, names } = loadFixture('ecmp');
+  it('each member of a balanced hop on its own indented line with its own statistics and share', () => {
+    const t = text(renderScreen(snapshot, names, view()).lines);
+    expect(t).toBe(golden('ecmp.mode0.txt', t));
+    const lines = t.split('\n');
+    const at = (s: string): string => lines.find((l) => l.includes(s)) ?? '';
+    // the member with the losses carries them; the other shows none
+    expect(at('+--  54% 10.0.5.2')).toMatch(/\s0\.0%\s+27\s/);
+    expect(at('+--  46% 10.0.6.2')).toMatch(/\s30\.4%\s+23\s/);
+    expect(at('+-- per-flow balancing')).not.toBe('');
+    // the hop row keeps the hop's own statistics and no share; a single-member hop has no member lines
+    expect(at(' 2. 10.0.5.2')).toMatch(/\s14\.0%\s+50\s/);
+    expect(at(' 2. 10.0.5.2').slice(0, 50)).not.toContain('%');
+    expect(lines.filter((l) => l.includes('+--'))).toHaveLength(3);
+    expect(at('NAT before this hop')).toContain('3 answers');
+  });
+  it('member statistics line up under the hop row statistics', () => {
+    const lines = text(renderScreen(snapshot, names, view()).lines).split('\n');
+    const hop = lines.find((l) => l.startsWith(' 2. ')) ?? '';
+    const member = lines.find((l) => l.includes('10.0.6.2')) ?? '';
+    expect(member.length).toBe(hop.length);
+    expect(member.indexOf('%', 40)).toBe(hop.indexOf('%', 40));
+  });
+  it('without flows (no member statistics) the extra responders keep the plain indented lines', () => {
+    const plain: LiveSnapshot = {
+      ...snapshot,
+      hops: snapshot.hops.map((h): LiveHop => ({ ...h, balancing: undefined, nat: undefined, responders: h.responders.map((r) => ({ ...r, member: undefined })) })),
+    };
+    const t = text(renderScreen(plain, names, view()).lines);
+    expect(t).not.toContain('+--');
+    expect(t).toMatch(/^ {4}10\.0\.6\.2 {2}37%$/m);
+  });
+});
