@@ -97,7 +97,21 @@ Napi::Object BatchLayout(Napi::Env env) {
   sources.Set("tcp", static_cast<double>(mtr::Source::kTcp));
   sources.Set("tx", static_cast<double>(mtr::Source::kTx));
   sources.Set("count", static_cast<double>(mtr::Source::kCount));
+  namespace ss = mtr::send_slot;
+  Napi::Object send = Napi::Object::New(env);
+  const std::pair<const char*, size_t> send_slots[] = {
+      {"family", ss::kFamily},       {"proto", ss::kProto},       {"dataOffset", ss::kDataOffset},
+      {"dataLength", ss::kDataLength}, {"dstOffset", ss::kDstOffset}, {"srcOffset", ss::kSrcOffset},
+      {"hopLimit", ss::kHopLimit},   {"trafficClass", ss::kTrafficClass}, {"mark", ss::kMark},
+      {"txId", ss::kTxId},           {"scopeId", ss::kScopeId},   {"count", ss::kCount}};
+  for (const auto& [name, slot] : send_slots) send.Set(name, static_cast<double>(slot));
+  Napi::Object send_result = Napi::Object::New(env);
+  send_result.Set("departure", static_cast<double>(mtr::send_result::kDeparture));
+  send_result.Set("errno", static_cast<double>(mtr::send_result::kErrno));
+  send_result.Set("count", static_cast<double>(mtr::send_result::kCount));
   Napi::Object layout = Napi::Object::New(env);
+  layout.Set("send", send);
+  layout.Set("sendResult", send_result);
   layout.Set("meta", meta);
   layout.Set("ext", ext);
   layout.Set("sources", sources);

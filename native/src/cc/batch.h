@@ -35,6 +35,31 @@ enum class Source : int { kRaw = 0, kPing, kError, kTcp, kTx, kCount };
 constexpr size_t kMetaPerPacket = meta_slot::kCount;
 constexpr size_t kExtPerPacket = ext_slot::kCount;
 
+// The other direction: a send batch (Engine.sendBatch), the raw sends of one command slice. JS
+// gives the packets' bytes (packets, destination and source addresses), a Float64Array of
+// send_slot::kCount numbers per send, and a Float64Array for send_result::kCount numbers per send,
+// which the addon fills. native/src/send-batch.ts writes and reads the same slots (SEND,
+// SEND_RESULT); the addon exports them in `batchLayout` too.
+namespace send_slot {
+enum : size_t {
+  kFamily = 0,     // 4 or 6
+  kProto,          // IPv6: the transport protocol (58, 17, 6, 132); IPv4: 0 (the packet has its header)
+  kDataOffset,
+  kDataLength,
+  kDstOffset,      // 4 or 16 bytes
+  kSrcOffset,      // IPv6: 16 bytes, or -1 for the kernel's choice
+  kHopLimit,       // IPv6: -1..255
+  kTrafficClass,   // IPv6: -1..255
+  kMark,
+  kTxId,           // -1: no transmit stamp wanted
+  kScopeId,        // IPv6
+  kCount
+};
+}
+namespace send_result {
+enum : size_t { kDeparture = 0, kErrno, kCount };  // kErrno 0: sent, departure is its pre-send clock
+}
+
 class Batch {
  public:
   // A packet's ext slots, written by name.

@@ -40,6 +40,9 @@ class ControlMessages {
   // SCM_TS_OPT_ID: the id the packet's transmit timestamp carries (Linux 6.13+; older kernels: EINVAL).
   void TsKey(uint32_t key) { Put(SOL_SOCKET, SCM_TS_OPT_ID, key); }
 
+  // Forgets what was built, to build another message's.
+  void Clear() { used_ = 0; }
+
   // Points msg at what was built; with nothing built, msg carries no control data at all.
   void Attach(struct msghdr* msg) {
     msg->msg_control = used_ == 0 ? nullptr : buf_;
