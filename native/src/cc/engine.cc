@@ -38,6 +38,7 @@ Napi::Function Engine::Define(Napi::Env env) {
                          InstanceMethod<&Engine::JsUnref>("unref"),
                          InstanceMethod<&Engine::Stats>("stats"),
                          InstanceMethod<&Engine::SendDgramJs>("sendDgram"),
+                         InstanceMethod<&Engine::SendBatchJs>("sendBatch"),
                          InstanceMethod<&Engine::ConnectTcp>("connectTcp"),
                          InstanceMethod<&Engine::CloseTcp>("closeTcp"),
                          InstanceMethod<&Engine::ProbeCapabilities>("probeCapabilities"),
