@@ -49,6 +49,11 @@ export interface Sent {
   tcpId: number;
   /** raw sends: the id its transmit stamp will carry */
   txId?: number;
+  /**
+   * raw sends through the transport's rawQueue: the send's index there. It has not left yet: txNs
+   * is NaN until the queue is flushed, and a send error comes from the flush.
+   */
+  queued?: number;
   /** raw IPv4: the IPv4 identification it carries */
   ipId?: number;
   /** ICMP: the echo request's length */
@@ -87,12 +92,25 @@ export function sendRaw(
   if (opts.device !== undefined) sendOpts.device = opts.device;
   const txId = c.takeTxId();
   sendOpts.txId = txId;
-  const txNs =
-    family === 4
-      ? c.transport.sendIPv4(built.bytes, dst, sendOpts)
-      : c.transport.sendIPv6(PROTOCOL_NUMBERS_V6[req.protocol], built.bytes, dst, v6Options(sendOpts, req, src));
+  // A probe with a device goes alone (its interface is looked up per send); the others wait for
+  // the slice's batch when the transport has one.
+  const queue = opts.device === undefined ? c.transport.rawQueue : undefined;
+  let txNs = NaN;
+  let queued: number | undefined;
+  if (queue !== undefined) {
+    queued =
+      family === 4
+        ? queue.queueIPv4(built.bytes, dst, sendOpts)
+        : queue.queueIPv6(PROTOCOL_NUMBERS_V6[req.protocol], built.bytes, dst, v6Options(sendOpts, req, src));
+  } else {
+    txNs =
+      family === 4
+        ? c.transport.sendIPv4(built.bytes, dst, sendOpts)
+        : c.transport.sendIPv6(PROTOCOL_NUMBERS_V6[req.protocol], built.bytes, dst, v6Options(sendOpts, req, src));
+  }
   // No object spread on this path: V8 makes each one a runtime call.
   const sent: Sent = { txNs, srcPort: built.srcPort, dstPort: built.dstPort, sequence, tcpId: -1, txId };
+  if (queued !== undefined) sent.queued = queued;
   if (family === 4) sent.ipId = ipId;
   if (req.protocol === 'icmp') {
     sent.icmpLength = family === 4 ? built.bytes.length - 20 : built.bytes.length;
