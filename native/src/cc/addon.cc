@@ -103,7 +103,8 @@ Napi::Object BatchLayout(Napi::Env env) {
       {"family", ss::kFamily},       {"proto", ss::kProto},       {"dataOffset", ss::kDataOffset},
       {"dataLength", ss::kDataLength}, {"dstOffset", ss::kDstOffset}, {"srcOffset", ss::kSrcOffset},
       {"hopLimit", ss::kHopLimit},   {"trafficClass", ss::kTrafficClass}, {"mark", ss::kMark},
-      {"txId", ss::kTxId},           {"scopeId", ss::kScopeId},   {"count", ss::kCount}};
+      {"txId", ss::kTxId},           {"scopeId", ss::kScopeId},   {"dontFragment", ss::kDontFragment},
+      {"count", ss::kCount}};
   for (const auto& [name, slot] : send_slots) send.Set(name, static_cast<double>(slot));
   Napi::Object send_result = Napi::Object::New(env);
   send_result.Set("departure", static_cast<double>(mtr::send_result::kDeparture));

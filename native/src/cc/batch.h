@@ -53,6 +53,7 @@ enum : size_t {
   kMark,
   kTxId,           // -1: no transmit stamp wanted
   kScopeId,        // IPv6
+  kDontFragment,   // IPv6: 1 for IPV6_DONTFRAG (IPv4 has DF in its own header), else 0
   kCount
 };
 }

@@ -109,6 +109,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
     int hop_limit, traffic_class;
     uint32_t mark, scope_id, tx_id;
     bool has_id;
+    bool dont_fragment;
   };
 
   // Outlives the Engine while poll handles are closing. The env's async cleanup hook stays
