@@ -66,6 +66,7 @@ export interface NativeEngine {
     device: string | undefined,
     scopeId: number,
     txId: number | undefined,
+    dontFragment: boolean,
   ): number;
   sendBatch(bytes: Uint8Array, sends: Float64Array, count: number, results: Float64Array): void;
   sourceAddress(family: 4 | 6, dst: Uint8Array, scopeId: number, mark: number, device: string | undefined): Uint8Array;

@@ -179,6 +179,7 @@ export class Engine {
       checkDevice(opts.device),
       opts.scopeId ?? 0,
       checkTxId(opts.txId),
+      opts.dontFragment === true,
     );
   }
 

@@ -20,7 +20,8 @@ export const SEND = {
   mark: 8,
   txId: 9,
   scopeId: 10,
-  count: 11,
+  dontFragment: 11,
+  count: 12,
 } as const;
 /** Per send, written by the addon. */
 export const SEND_RESULT = { departure: 0, errno: 1, count: 2 } as const;
@@ -63,6 +64,7 @@ export class SendBatch {
     s[o + SEND.mark] = mark;
     s[o + SEND.txId] = txId ?? -1;
     s[o + SEND.scopeId] = 0;
+    s[o + SEND.dontFragment] = 0;
     return i;
   }
 
@@ -92,6 +94,7 @@ export class SendBatch {
     s[o + SEND.mark] = mark;
     s[o + SEND.txId] = txId ?? -1;
     s[o + SEND.scopeId] = scopeId;
+    s[o + SEND.dontFragment] = opts.dontFragment === true ? 1 : 0;
     return i;
   }
 

@@ -198,6 +198,11 @@ export interface SendIPv6Options extends SendOptions {
   src?: Uint8Array;
   /** sin6_scope_id for link-local destinations. */
   scopeId?: number;
+  /**
+   * IPV6_DONTFRAG for this packet: a packet larger than the path MTU the kernel knows for dst is
+   * not fragmented here but refused (EMSGSIZE). (IPv4 packets carry DF in their own header.)
+   */
+  dontFragment?: boolean;
 }
 
 export interface SourceAddressOptions extends SendOptions {

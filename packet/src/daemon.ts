@@ -132,8 +132,8 @@ export class Daemon {
     this.ipId = opts.ipId ?? 1 + Math.floor(Math.random() * 0xffff);
     this.protocols = opts.protocols ?? new Set(['icmp', 'udp', 'tcp', 'sctp']);
     this.markSupported = opts.markSupported ?? false;
-    // don't-fragment: raw IPv4 only (the DF bit of the header we build)
-    this.extensions = new Extensions({ dontFragment: (family) => family === 4 && transport.mode4 === 'raw' });
+    // don't-fragment: raw sockets (IPv4: the DF bit of the header we build; IPv6: IPV6_DONTFRAG per packet)
+    this.extensions = new Extensions({ dontFragment: (family) => (family === 4 ? transport.mode4 : transport.mode6) === 'raw' });
     const tagBytes = new Uint8Array(4);
     for (let i = 0; i < 4; i++) tagBytes[i] = Math.floor(Math.random() * 256);
     this.flowTag = opts.flowTag ?? tagBytes;
@@ -314,8 +314,8 @@ export class Daemon {
     // for mtr-packet's setsockopt. Raw IPv4 headers take them cut to 8 bits, as 0.95 does.
     const stream = req.protocol === 'tcp' || req.protocol === 'sctp';
     const rawV4 = family === 4 && this.modeOf(4) === 'raw' && !stream;
-    // extension dont-fragment: only where this daemon can set it (raw IPv4 ICMP and UDP)
-    if (req.dontFragment === true && !(rawV4 && this.extensions.canDontFragment(family))) {
+    // extension dont-fragment: only where this daemon can set it (raw ICMP and UDP probes)
+    if (req.dontFragment === true && !(!stream && this.modeOf(family) === 'raw' && this.extensions.canDontFragment(family))) {
       this.reply({ token, type: 'invalid-argument', reason: undefined });
       return;
     }

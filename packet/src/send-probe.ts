@@ -7,7 +7,7 @@ import { ERRNO, type SendProbeRequest } from '@mtr-ts/protocol';
 import { buildDgramPayload, buildProbe, icmpFlowIdentity, needsSource, udpFlowIpId } from './codec.js';
 import type { ProbeTable } from './probes.js';
 import type { SourceCache } from './source-cache.js';
-import { isSendError, type ProbeOptions, type SendOptions, type Transport } from './transport.js';
+import { isSendError, type ProbeOptions, type SendOptions, type SendOptions6, type Transport } from './transport.js';
 
 const HTTP_PORT = 80;
 /**
@@ -128,15 +128,10 @@ export function sendRaw(
   return sent;
 }
 
-function v6Options(
-  o: SendOptions,
-  req: SendProbeRequest,
-  src: Uint8Array | undefined,
-): SendOptions & { hopLimit: number; trafficClass: number; src?: Uint8Array } {
-  const v6: SendOptions & { hopLimit: number; trafficClass: number; src?: Uint8Array } = {
-    hopLimit: req.ttl,
-    trafficClass: req.tos,
-  };
+function v6Options(o: SendOptions, req: SendProbeRequest, src: Uint8Array | undefined): SendOptions6 {
+  const v6: SendOptions6 = { hopLimit: req.ttl, trafficClass: req.tos };
+  // extension dont-fragment: IPv6 has no DF bit; IPV6_DONTFRAG keeps this host from fragmenting it
+  if (req.dontFragment === true) v6.dontFragment = true;
   if (o.mark !== undefined) v6.mark = o.mark;
   if (o.device !== undefined) v6.device = o.device;
   if (o.txId !== undefined) v6.txId = o.txId;

@@ -25,6 +25,9 @@ export interface SendOptions {
   txId?: number;
 }
 
+/** An IPv6 raw send's options: dontFragment sets IPV6_DONTFRAG (EMSGSIZE above the known path MTU). */
+export type SendOptions6 = SendOptions & { hopLimit: number; trafficClass: number; src?: Uint8Array; dontFragment?: boolean };
+
 export interface ProbeOptions extends SendOptions {
   ttl: number;
   tos: number;
@@ -44,7 +47,7 @@ export interface RawSendQueue {
     proto: number,
     packet: Uint8Array,
     dst: Uint8Array,
-    opts: SendOptions & { hopLimit: number; trafficClass: number; src?: Uint8Array },
+    opts: SendOptions6,
   ): number;
   flush(): void;
   /** 0: sent; else the errno the single send would have thrown */
@@ -69,7 +72,7 @@ export interface Transport {
     proto: number,
     packet: Uint8Array,
     dst: Uint8Array,
-    opts: SendOptions & { hopLimit: number; trafficClass: number; src?: Uint8Array },
+    opts: SendOptions6,
   ): number;
   /** dgram: an ICMP echo (the kernel sets the identifier to localPort) or a UDP payload. */
   sendDgram(

@@ -62,7 +62,8 @@ Napi::Value Engine::SendIPv4(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, Rel(departure));
 }
 
-// sendIPv6(proto, packet, dst(16), hopLimit, trafficClass, src?: Uint8Array(16), mark?, device?, scopeId?): number
+// sendIPv6(proto, packet, dst(16), hopLimit, trafficClass, src?: Uint8Array(16), mark?, device?, scopeId?, txId?,
+//          dontFragment?: boolean): number
 Napi::Value Engine::SendIPv6(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t proto = 0, mark = 0, scope = 0, tx_id = 0;
@@ -80,10 +81,15 @@ Napi::Value Engine::SendIPv6(const Napi::CallbackInfo& info) {
   if (ok && info.Length() > 7) ok = GetDevice(info[7], &device);
   if (ok && info.Length() > 8 && !info[8].IsUndefined()) ok = GetUint32(info[8], &scope);
   if (ok && info.Length() > 9 && !info[9].IsUndefined()) ok = has_id = GetUint32(info[9], &tx_id);
+  bool dont_fragment = false;
+  if (ok && info.Length() > 10 && !info[10].IsUndefined()) {
+    ok = info[10].IsBoolean();
+    dont_fragment = ok && info[10].As<Napi::Boolean>().Value();
+  }
   if (!ok) {
     ThrowType(env,
               "sendIPv6(proto, packet: Uint8Array, dst: Uint8Array(16), hopLimit: -1..255, trafficClass: -1..255, "
-              "src?: Uint8Array(16), mark?: uint32, device?: string, scopeId?: uint32, txId?: uint32)");
+              "src?: Uint8Array(16), mark?: uint32, device?: string, scopeId?: uint32, txId?: uint32, dontFragment?: boolean)");
     return env.Undefined();
   }
   int index;
@@ -114,6 +120,7 @@ Napi::Value Engine::SendIPv6(const Napi::CallbackInfo& info) {
   opts.traffic_class = tclass;
   opts.src = src;
   opts.scope_id = scope;
+  opts.dont_fragment = dont_fragment;
   int64_t departure = 0;
   if (r.ok()) {
     const int fd = s.fd;
@@ -167,7 +174,7 @@ Napi::Value Engine::SendBatchJs(const Napi::CallbackInfo& info) {
          (src == -1 || (family == 6 && IntIn(src, 0, n - 16))) && IntIn(v[send_slot::kProto], 0, 255) &&
          IntIn(v[send_slot::kHopLimit], -1, 255) && IntIn(v[send_slot::kTrafficClass], -1, 255) &&
          IntIn(v[send_slot::kMark], 0, 4294967295.0) && IntIn(v[send_slot::kTxId], -1, 4294967295.0) &&
-         IntIn(v[send_slot::kScopeId], 0, 4294967295.0);
+         IntIn(v[send_slot::kScopeId], 0, 4294967295.0) && IntIn(v[send_slot::kDontFragment], 0, 1);
     if (!ok) break;
     BatchEntry e;
     e.socket = nullptr;
@@ -182,6 +189,7 @@ Napi::Value Engine::SendBatchJs(const Napi::CallbackInfo& info) {
     e.scope_id = static_cast<uint32_t>(v[send_slot::kScopeId]);
     e.has_id = v[send_slot::kTxId] >= 0;
     e.tx_id = e.has_id ? static_cast<uint32_t>(v[send_slot::kTxId]) : 0;
+    e.dont_fragment = v[send_slot::kDontFragment] == 1;
     // The socket, and when there is none the errno sendIPv4/sendIPv6 would throw.
     if (!opened_ || closed_) {
       e.err = EBADF;

@@ -104,6 +104,7 @@ void Engine::SendRun(SendSocket& s, const BatchEntry* e, size_t n, double* resul
       control->Int(IPPROTO_IPV6, IPV6_HOPLIMIT, b.hop_limit);
       control->Int(IPPROTO_IPV6, IPV6_TCLASS, b.traffic_class);
       if (b.src != nullptr) control->Pktinfo6(0, b.src);
+      if (b.dont_fragment) control->Int(IPPROTO_IPV6, IPV6_DONTFRAG, 1);
     }
     if (key != nullptr) control->TsKey(*key);
     control->Attach(msg);

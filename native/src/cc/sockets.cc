@@ -200,6 +200,7 @@ SysResult Send6(int fd, const uint8_t* packet, size_t len, const uint8_t* dst16,
   control.Int(IPPROTO_IPV6, IPV6_TCLASS, opts.traffic_class);
   // Source address and/or outgoing interface, for this packet only.
   if (opts.src != nullptr || opts.ifindex != 0) control.Pktinfo6(opts.ifindex, opts.src);
+  if (opts.dont_fragment) control.Int(IPPROTO_IPV6, IPV6_DONTFRAG, 1);
   if (ts_key != nullptr) control.TsKey(*ts_key);
   control.Attach(&msg);
 

@@ -47,6 +47,7 @@ struct Send6Options {
   const uint8_t* src = nullptr;  // 16 bytes, or nullptr for the kernel's choice
   unsigned ifindex = 0;          // IPV6_PKTINFO outgoing interface; 0: routing decides
   uint32_t scope_id = 0;
+  bool dont_fragment = false;    // IPV6_DONTFRAG for this packet: EMSGSIZE instead of fragmenting it here
 };
 
 // Each stamps *departure_ns with RealtimeNs() immediately before the send syscall. ifindex != 0
