@@ -77,6 +77,7 @@ Napi::Object BatchLayout(Napi::Env env) {
   meta.Set("dataOffset", static_cast<double>(m::kDataOffset));
   meta.Set("dataLength", static_cast<double>(m::kDataLength));
   meta.Set("rxNs", static_cast<double>(m::kRxNs));
+  meta.Set("hopLimit", static_cast<double>(m::kHopLimit));
   meta.Set("count", static_cast<double>(m::kCount));
   Napi::Object ext = Napi::Object::New(env);
   ext.Set("source", static_cast<double>(e::kSource));

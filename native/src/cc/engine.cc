@@ -379,6 +379,7 @@ void Engine::Drain(Poller* p) {
     for (int i = 0; i < n; i++) {
       const Received& r = received_[i];
       drain_.Add(r.family, r.from, r.data, r.len, Rel(r.rx_ns));
+      if (r.hop_limit >= 0) drain_.SetHopLimit(r.hop_limit);
     }
   }
   Deliver(drain_);
@@ -431,6 +432,7 @@ void Engine::DrainDgram(Poller* p, int status, int events) {
         for (int i = 0; i < n; i++) {
           const Received& r = received_[i];
           drain_.AddWithExt(Source::kPing, r.family, r.from, r.data, r.len, Rel(r.rx_ns));
+          if (r.hop_limit >= 0) drain_.SetHopLimit(r.hop_limit);
         }
       }
     } else {
