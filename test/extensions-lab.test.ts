@@ -94,7 +94,7 @@ describeLab('protocol extensions in the netns lab', () => {
       child.stdin!.write(`21 send-probe ip-6 ${dst} size 1500 dont-fragment 1 timeout 2\n`);
       const first = await lines.next((x) => x.startsWith('21 '), 10_000, 'the answer to 21');
       expect(first.replace(/round-trip-time \d+/, 'round-trip-time N')).toBe(
-        `21 no-route ip-6 ${l.hops6[1]} round-trip-time N icmp-type 2 icmp-code 0 mtu 1400`,
+        `21 no-route ip-6 ${l.hops6[1]} round-trip-time N icmp-type 2 icmp-code 0 mtu 1400 reply-ttl 63`,
       );
       // the kernel learnt the path MTU from that Packet Too Big: with IPV6_DONTFRAG the probe is refused
       // here; without it the kernel fragments it and it arrives
@@ -106,7 +106,8 @@ describeLab('protocol extensions in the netns lab', () => {
       await lines.next((x) => x.startsWith('23 '), 10_000, 'the answer to 23');
       child.stdin!.write(`24 send-probe ip-6 ${dst} size 1500 timeout 2\n`);
       const fourth = await lines.next((x) => x.startsWith('24 '), 10_000, 'the answer to 24');
-      expect(fourth).toMatch(new RegExp(`^24 reply ip-6 ${dst} round-trip-time \\d+$`));
+      // reply-ttl on IPv6 too: the hop limit the answer arrived with, 64 less the three routers
+      expect(fourth).toMatch(new RegExp(`^24 reply ip-6 ${dst} round-trip-time \\d+ reply-ttl 61$`));
       child.stdin!.end();
       expect(await exited).toBe(0);
     } finally {

@@ -65,6 +65,9 @@ describe.skipIf(skipRoot)('send batches on loopback', () => {
       expect(t.family).toBe(s.family);
       expect(t.rxNs).toBeGreaterThanOrEqual(batch.departure(s.index));
       expect(t.rxNs).toBeLessThanOrEqual(got.packets[replyAt]!.rxNs);
+      // IPv6 raw answers come with the hop limit they arrived with; IPv4 ones have it in their header
+      const reply = got.packets[replyAt]!;
+      expect(reply.source === 'raw' && reply.hopLimit).toBe(s.family === 6 ? 64 : undefined);
     }
     // one stamp per send, none twice
     const ids = got.packets.filter((p): p is TxStampRecord => p.source === 'tx').map((p) => p.txId);

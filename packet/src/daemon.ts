@@ -453,6 +453,10 @@ export class Daemon {
       this.stats.ignoredPackets++;
       return;
     }
+    // icmp-detail's reply-ttl where there is no IP header to read it from (IPv6, datagram sockets):
+    // the hop limit the socket reported
+    const hopLimit = (p.source === 'raw' || p.source === 'ping') && p.hopLimit !== undefined ? p.hopLimit : undefined;
+    if (hopLimit !== undefined && answer.detail !== undefined && answer.detail.replyTtl === undefined) answer.detail.replyTtl = hopLimit;
     let probe = matchAnswer(answer, p, this.lookup);
     let nat = false;
     if (probe === undefined && this.extensions.flowOn) {

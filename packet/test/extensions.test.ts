@@ -157,6 +157,33 @@ describe('extensions: dont-fragment', () => {
   });
 });
 
+describe('icmp-detail: reply-ttl where the packet has no IP header', () => {
+  const answerTo = (t: Fake, source: 'raw' | 'ping', hopLimit: number | undefined) => {
+    const sent = t.sent[0]!.packet; // the ICMPv6 echo request (raw IPv6: no IP header)
+    const id = source === 'ping' ? 777 : (sent[4]! << 8) | sent[5]!;
+    const data = buildIcmpEchoReply({ v6: true, id, seq: (sent[6]! << 8) | sent[7]!, payload: sent.slice(8) });
+    const p = { source, family: 6 as const, from: parseIPv6('fd00::2')!, data, rxNs: t.clock + 2000 };
+    return hopLimit === undefined ? p : { ...p, hopLimit };
+  };
+
+  it('IPv6: the hop limit the socket reported; none reported, none said', () => {
+    for (const hopLimit of [58, undefined]) {
+      const { t, out, d } = setup();
+      d.handleLine('1 check-support feature icmp-detail');
+      d.handleLine('2 send-probe ip-6 fd00::2');
+      d.handlePackets([answerTo(t, 'raw', hopLimit)]);
+      expect(out[1]).toBe(`2 reply ip-6 fd00::2 round-trip-time 2${hopLimit === undefined ? '' : ` reply-ttl ${hopLimit}`}`);
+    }
+  });
+
+  it('without asking, no reply-ttl (0.95 words)', () => {
+    const { t, out, d } = setup();
+    d.handleLine('2 send-probe ip-6 fd00::2');
+    d.handlePackets([answerTo(t, 'raw', 58)]);
+    expect(out).toEqual(['2 reply ip-6 fd00::2 round-trip-time 2']);
+  });
+});
+
 describe('dont-fragment: larger than the path MTU the kernel knows', () => {
   it('answers packet-too-big with the MTU last reported for that destination', () => {
     const { t, out, d } = setup();

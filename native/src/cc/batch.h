@@ -12,7 +12,9 @@
 namespace mtr {
 
 namespace meta_slot {
-enum : size_t { kFamily = 0, kFromOffset, kDataOffset, kDataLength, kRxNs, kCount };
+// kHopLimit: the TTL / hop limit a packet arrived with, where its socket said (IPv6 raw, datagram
+// echo replies); -1 otherwise (a raw IPv4 packet has its own header).
+enum : size_t { kFamily = 0, kFromOffset, kDataOffset, kDataLength, kRxNs, kHopLimit, kCount };
 }
 namespace ext_slot {
 enum : size_t {
@@ -91,6 +93,8 @@ class Batch {
   void Add(int family, const uint8_t* from, const uint8_t* data, size_t len, double rx_ns);
   // Appends a packet of another source: the batch will carry ext; returns the packet's ext slots.
   Ext AddWithExt(Source source, int family, const uint8_t* from, const uint8_t* data, size_t len, double rx_ns);
+  // Sets the last packet's meta_slot::kHopLimit (it starts at -1).
+  void SetHopLimit(int hop_limit) { meta_[meta_.size() - kMetaPerPacket + meta_slot::kHopLimit] = hop_limit; }
   // Appends bytes to the buffer; returns their offset.
   double AddBytes(const uint8_t* p, size_t n);
 

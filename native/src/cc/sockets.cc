@@ -96,6 +96,8 @@ SysResult SetupIcmp6Receive(int fd) {
   SysResult r = SetOpt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter);
   if (!r.ok()) return r;
   LargeReceiveBuffer(fd);
+  // The hop limit each answer arrived with (IPv6 raw sockets get no IP header; icmp-detail's reply-ttl).
+  (void)SetIntOpt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1);
   return SetIntOpt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
 }
 
@@ -386,8 +388,17 @@ int Receiver::Read(int fd, Received* out, uint64_t* skipped) {
     r.data = static_cast<const uint8_t*>(h.msg_iov->iov_base);
     r.len = msgs[i].msg_len;
     r.rx_ns = read_ns;
+    r.hop_limit = -1;
     for (struct cmsghdr* c = CMSG_FIRSTHDR(const_cast<struct msghdr*>(&h)); c != nullptr;
          c = CMSG_NXTHDR(const_cast<struct msghdr*>(&h), c)) {
+      if (((c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) ||
+           (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL)) &&
+          c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+        int hops;
+        std::memcpy(&hops, CMSG_DATA(c), sizeof hops);
+        if (hops >= 0 && hops <= 255) r.hop_limit = hops;
+        continue;
+      }
       if (c->cmsg_level != SOL_SOCKET) continue;
       if (c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
         struct timespec ts;

@@ -97,6 +97,7 @@ struct Received {
   const uint8_t* data = nullptr;  // valid until the next Read()
   size_t len = 0;
   int64_t rx_ns = 0;  // CLOCK_REALTIME ns: the kernel's stamp, or the read time if the kernel gave none
+  int hop_limit = -1;  // the TTL / hop limit it arrived with (IP_TTL, IPV6_HOPLIMIT cmsg); -1: not given
 };
 
 // Batched reader (recvmmsg) with its own buffers; one per receive socket.
