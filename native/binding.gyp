@@ -14,6 +14,7 @@
         "src/cc/engine_send.cc",
         "src/cc/engine_handles.cc",
         "src/cc/engine_tcp.cc",
+        "src/cc/engine_rawtcp.cc",
         "src/cc/engine_tx.cc",
         "src/cc/errors.cc",
         "src/cc/name_hold.cc",

@@ -133,14 +133,14 @@ async function standingQueue(l: Lab, toggleMs?: number): Promise<void> {
 
 const SCENARIOS: Scenario[] = [
   {
-    name: 'a router rate-limiting its ICMP (r2: icmp_ratelimit 1000 ms)',
+    name: 'a router rate-limiting its ICMP (r2: icmp_ratelimit 250 ms)',
     expect: { rule: 'icmp-rate-limited', hop: 2 },
     setup: async (l) => {
       const r = await l.exec('r2', [
         'sysctl',
         '-q',
         '-w',
-        'net.ipv4.icmp_ratelimit=1000',
+        'net.ipv4.icmp_ratelimit=250',
         'net.ipv4.icmp_ratemask=6168',
       ]);
       expect(r.code, r.stderr).toBe(0);

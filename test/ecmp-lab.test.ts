@@ -1,8 +1,8 @@
 // mtr-ts on the ECMP lab (test/lab/ecmp-lab.ts): lb balances TTL 2 over m1 and m2 on a layer-4 hash (UDP:
 // the ports; ICMP: type, code and checksum); m2 drops 30% of the probes towards the target. Classic UDP with
-// --members lists both members with their own statistics; --flows 8 (ICMP, and UDP with -u) finds both members
-// and puts the loss on m2 only; --flows 1 keeps one member and one path. On the wire, a flow's hashed fields
-// stay fixed across its probes and TTLs. IPv4 and IPv6, one lab each family.
+// --members lists both members with their own statistics; --flows 8 (ICMP, UDP with -u, TCP with -T -P 80)
+// finds both members and puts the loss on m2 only; --flows 1 keeps one member and one path. On the wire, a
+// flow's hashed fields stay fixed across its probes and TTLs. IPv4 and IPv6, one lab each family.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -115,11 +115,12 @@ if (!can.ok) console.warn(`[lab] skipping ECMP suite: ${can.reason}`);
     for (const [proto, flag] of [
       ['ICMP', []],
       ['UDP', ['-u']],
+      ['TCP', ['-T', '-P', '80']],
     ] as const) {
       it(
         `--flows 8 ${proto}: both members, the loss on the bad one only, per-flow balancing`,
         async () => {
-          const out = await run([...flag, '-c', '48', '--flows', '8']);
+          const out = await run([...flag, '-c', '50', '--flows', '8']);
           const rows = members(out, 2);
           expect(rows.map((r) => r.host).sort(), out).toEqual([...mem()].sort());
           const good = rows.find((r) => r.host !== bad())!;
@@ -276,35 +277,36 @@ if (!can.ok) console.warn(`[lab] skipping ECMP suite: ${can.reason}`);
       );
     }
 
-    // NAT detection is IPv4 only (IPv6 routers quote the whole probe; no NAT66 in the lab): no IPv6 case
-    if (family === 4)
-      it(
+    it(
       'NAT seen: past a box that rewrites the flow fields, the hops say nat (rich JSON), the hop before it does not',
       async () => {
-        // lb rewrites, statelessly and on the way out (after its own TTL check), a probe's UDP source port or
-        // ICMP identifier, fixing the checksum as a NAT does; nothing translates the routers' quotes back
+        // lb rewrites, statelessly and on the way out (after its own TTL check), a probe's UDP or TCP source
+        // port or ICMP identifier, fixing the checksum as a NAT does; nothing translates the routers' quotes back
+        const [ip, icmp, dst] = family === 4 ? ['ip', 'icmp', l().target4] : ['ip6', 'icmpv6', l().target6];
         const rules = [
           'table inet mtrts_ecmp_nat {',
           '  chain post {',
           '    type filter hook postrouting priority 0; policy accept;',
-          '    ip daddr 10.1.9.1 udp sport set 40999',
-          '    ip daddr 10.1.9.1 icmp type echo-request icmp id set 4242',
+          `    ${ip} daddr ${dst} udp sport set 40999`,
+          `    ${ip} daddr ${dst} tcp sport set 40999`,
+          `    ${ip} daddr ${dst} ${icmp} type echo-request ${icmp} id set 4242`,
           '  }',
           '}',
         ].join('\n');
         const add = await l().exec('lb', ['nft', '-f', '-'], { input: rules + '\n' });
         expect(add.code, add.stderr).toBe(0);
         try {
-          for (const flag of [['-u'], []]) {
+          for (const flag of [['-u'], [], ['-T']]) {
             const out = await run([...flag, '-c', '8', '--flows', '2', '--json-rich']);
             const doc = JSON.parse(out) as { targets: Array<{ hops: Array<{ ttl: number; nat?: number; address: string | null }> }> };
             const hops = doc.targets[0]!.hops;
             const nat = (ttl: number): number | undefined => hops.find((h) => h.ttl === ttl)?.nat;
             expect(nat(1), out).toBe(0);
             expect(nat(2), out).toBeGreaterThan(0);
-            // UDP: the target's port unreachable quotes the rewritten probe too. ICMP: its echo replies carry the
-            // rewritten identifier, which only a real NAT translates back: not ours, the hop is lost
-            if (flag.length > 0) expect(nat(3), out).toBeGreaterThan(0);
+            // UDP: the target's port unreachable quotes the rewritten probe too. ICMP and TCP: its echo replies
+            // (SYN-ACKs, RSTs) go to the rewritten identifier (port), which only a real NAT translates back: not
+            // ours, the hop is lost
+            if (flag[0] === '-u') expect(nat(3), out).toBeGreaterThan(0);
           }
         } finally {
           await l().exec('lb', ['nft', 'delete', 'table', 'inet', 'mtrts_ecmp_nat']);
@@ -314,7 +316,7 @@ if (!can.ok) console.warn(`[lab] skipping ECMP suite: ${can.reason}`);
     );
 
     it(
-      '--flows refuses TCP with one clear line',
+      '--flows refuses SCTP with one clear line',
       async () => {
         const r = await l().exec('client', [
           process.execPath,
@@ -323,13 +325,55 @@ if (!can.ok) console.warn(`[lab] skipping ECMP suite: ${can.reason}`);
           '-r',
           '-c',
           '1',
-          '-T',
+          '-S',
           '--flows',
           '2',
           family === 4 ? l().target4 : l().target6,
         ]);
         expect(r.code).toBe(1);
-        expect(r.stderr.split('\n')[0]).toMatch(/^mtr-ts: --flows works with ICMP and UDP \(-u\) for now: stable TCP flows wait for the packet program$/);
+        expect(r.stderr.split('\n')[0]).toMatch(/^mtr-ts: --flows works with ICMP, UDP \(-u\) and TCP \(-T\): not with SCTP$/);
+      },
+      TEST_MS,
+    );
+
+    it(
+      'on the wire: a TCP flow is a bare SYN keeping its addresses and ports across TTLs; the ISN moves',
+      async () => {
+        const target = family === 4 ? l().target4 : l().target6;
+        const client = family === 4 ? '10.1.1.1' : 'fd01:0:0:1::1';
+        const tcpdump = ['timeout', '20', 'tcpdump', '-l', '-n', '-v', '-S', '-i', 'aL', '-c', '24', `tcp[tcpflags] & tcp-syn != 0 and dst host ${target}`];
+        // (ip6: tcpdump's tcp[] reaches the TCP header of IPv6 packets without extension headers too)
+        const dump = l().exec('client', family === 4 ? tcpdump : [...tcpdump.slice(0, -1), `ip6 and tcp and dst host ${target}`], {
+          timeoutMs: 25_000,
+        });
+        await new Promise((r) => setTimeout(r, 1500));
+        await run(['-T', '-c', '8', '--flows', '4']);
+        const d = await dump;
+        const re = /(?:ttl|hlim) (\d+),[^\n]*?\)\s+(\S+)\.(\d+) > (\S+)\.(\d+): Flags \[(\w+)\], cksum \S+ \((\w+)\), seq (\d+), win \d+, length (\d+)/g;
+        const probes = [...d.stdout.matchAll(re)].map((m) => ({
+          ttl: Number(m[1]),
+          src: m[2]!,
+          sport: Number(m[3]),
+          dst: m[4]!,
+          dport: Number(m[5]),
+          flags: m[6]!,
+          cksum: m[7]!,
+          seq: Number(m[8]),
+          length: Number(m[9]),
+        }));
+        expect(probes.length, d.stdout + d.stderr).toBe(24);
+        for (const p of probes) {
+          expect([p.src, p.dst, p.dport, p.flags, p.cksum, p.length], d.stdout).toEqual([client, target, 80, 'S', 'correct', 0]);
+          expect(p.sport).toBeGreaterThanOrEqual(50000);
+          expect(p.sport).toBeLessThan(50004);
+        }
+        // one tag (the ISN's high half) for the whole run; the low half is each probe's own sequence
+        expect(new Set(probes.map((p) => Math.floor(p.seq / 65536))).size, d.stdout).toBe(1);
+        expect(new Set(probes.map((p) => p.seq)).size, d.stdout).toBe(24);
+        for (let i = 0; i < 4; i++) {
+          const ttls = new Set(probes.filter((p) => p.sport === 50000 + i).map((p) => p.ttl));
+          for (const ttl of [1, 2, 3]) expect(ttls.has(ttl), `flow ${i} TTL ${ttl}\n${d.stdout}`).toBe(true);
+        }
       },
       TEST_MS,
     );

@@ -2,6 +2,8 @@
 // with link delays from the lab's own forwarder. Probes go only to the lab's addresses.
 
 import { expect, it } from 'vitest';
+import { captureOnClient } from './lab/capture.js';
+import { pairRoundTrips } from './lab/pcap.js';
 import { describeLab, useLab } from './lab/use-lab.js';
 import { ourPacket, referencePacket } from './support/env.js';
 import { byToken, normalise } from './support/run.js';
@@ -48,10 +50,15 @@ describeLab('mtr-packet-ts in the netns lab', () => {
         for (let ttl = 1; ttl <= 4; ttl++) lines.push(`${round * 10 + ttl} send-probe ip-${family} ${dest} ttl ${ttl} timeout 2`);
         lines.push(`${round * 10 + 9} send-probe ip-${family} ${dest} timeout 2`);
       }
-      const r = await ours(lines.join('\n') + '\n');
+      await lab().pathLatenessMs({ reset: true });
+      const { result: r, packets } = await captureOnClient(lab(), () => ours(lines.join('\n') + '\n'));
+      const late = await lab().pathLatenessMs();
       const got = parseLines(r.stdout);
       expect(got.size).toBe(25);
       const expected = lab().expectedRttMs();
+      // the same probes on the wire (tcpdump on the client's interface, kernel stamps), per responder
+      const wire = pairRoundTrips(packets.filter((p) => p.family === family));
+      expect(wire).toHaveLength(25);
       const rtts: number[][] = [[], [], [], []];
       for (let round = 0; round < 5; round++) {
         for (let ttl = 1; ttl <= 4; ttl++) {
@@ -62,13 +69,24 @@ describeLab('mtr-packet-ts in the netns lab', () => {
         }
         const d = got.get(String(round * 10 + 9))!;
         expect(d).toMatchObject({ type: 'reply', address: dest });
+        rtts[3]!.push(d.rttUs!);
       }
       for (let h = 0; h < 4; h++) {
-        const best = Math.min(...rtts[h]!);
-        // not below the configured delay (by more than the 0.1 ms that the lab forwarder's
-        // send timer and the kernel's stamps can each be off), the best of five within 1.5 ms of it
-        expect(best).toBeGreaterThanOrEqual(expected[h]! * 1000 - 100);
-        expect(best).toBeLessThan(expected[h]! * 1000 + 1500);
+        const mine = [...rtts[h]!].sort((a, b) => a - b);
+        const onWire = wire
+          .filter((w) => w.answer.src === hops[h])
+          .map((w) => Math.round(w.rttMs * 1000))
+          .sort((a, b) => a - b);
+        expect(onWire).toHaveLength(mine.length);
+        // Our round trips are the wire's: both come from kernel stamps of the same packets, so each (in
+        // order) within 0.5 ms of the capture, however late a busy host made the path itself.
+        for (let i = 0; i < mine.length; i++) {
+          expect(Math.abs(mine[i]! - onWire[i]!), `hop ${h + 1}: ours ${mine.join()} µs, wire ${onWire.join()} µs`).toBeLessThanOrEqual(500);
+        }
+        // And the path: never faster than the configured delays (0.1 ms for the stamps), and the best of the
+        // rounds within 1.5 ms of them plus what the lab's forwarders report of their own lateness.
+        expect(mine[0]).toBeGreaterThanOrEqual(expected[h]! * 1000 - 100);
+        expect(mine[0], `forwarders late by up to ${late.toFixed(3)} ms`).toBeLessThan((expected[h]! + late) * 1000 + 1500);
       }
     });
   }

@@ -67,7 +67,7 @@ export const OPTIONS = [
     kind: 'flag',
     help: 'probe more (at most 70 probes per target: TCP, large don\'t-fragment, direct pings) to settle a verdict; implies --diagnose',
   },
-  { long: 'flows', kind: 'int', arg: 'COUNT', help: 'ECMP: probe COUNT stable flows per TTL (ICMP, UDP)' },
+  { long: 'flows', kind: 'int', arg: 'COUNT', help: 'ECMP: probe COUNT stable flows per TTL (ICMP, UDP, TCP)' },
   { long: 'members', kind: 'flag', help: 'ECMP: one report line per responder of a hop' },
   { long: 'curses', short: 't', kind: 'flag', help: 'use the live full-screen display (default)' },
   { long: 'displaymode', kind: 'int', arg: 'MODE', help: 'live display: 0 stats, 1-2 chart, 3 both' },
@@ -120,12 +120,13 @@ export function helpText(): string {
     'and 1500-byte don\'t-fragment probes for the mtu check',
     '(mtr-packet-ts only: it reports ICMP codes, MTUs and reply TTLs when asked; mtr 0.95\'s does not).',
     '',
-    'ECMP: --flows N (ICMP or -u; 1-64) sends each TTL\'s probes on N stable flows in turn: ICMP keeps',
-    'identifier and checksum fixed per flow (needs mtr-packet-ts with raw sockets), UDP a fixed (source',
-    'port, destination port) pair, the sequence carried elsewhere, so each flow keeps one path through',
-    'load-balanced hops; losses are charged to the flow\'s member. --members (implied by',
-    '--flows) lists each responder of a hop on its own report line with its own statistics and its share',
-    'of the probes; --json-rich adds per-flow statistics. Without them the report is mtr 0.95\'s.',
+    'ECMP: --flows N (ICMP, -u or -T; 1-64) sends each TTL\'s probes on N stable flows in turn: ICMP keeps',
+    'identifier and checksum fixed per flow, UDP and TCP a fixed (source port, destination port) pair',
+    '(-L+i or 50000+i; -P, or 33434 UDP / 80 TCP; ICMP and TCP need mtr-packet-ts with raw sockets), the',
+    'sequence carried elsewhere, so each flow keeps one path through load-balanced hops; losses are',
+    'charged to the flow\'s member. --members (implied by --flows) lists each responder of a hop on its',
+    'own report line with its own statistics and its share of the probes (-C, -x, -j: added rows,',
+    'elements, keys); --json-rich adds per-flow statistics. Without them the report is mtr 0.95\'s.',
     '',
     'Environment:',
     '  MTR_OPTIONS          options read before the command line',
@@ -436,12 +437,13 @@ export function parseOptions(argv: readonly string[], envOptions: string | undef
   if (has('flows')) {
     const n = toInt(last('flows'), '--flows');
     if (n < 1 || n > MAX_FLOWS) throw new UsageError(`value ${n} out of range (1 - ${MAX_FLOWS}) for --flows`);
-    if (cfg.protocol !== 'udp' && cfg.protocol !== 'icmp') {
-      throw new UsageError(`--flows works with ICMP and UDP (-u) for now: stable ${cfg.protocol.toUpperCase()} flows wait for the packet program`);
-    }
+    if (cfg.protocol === 'sctp') throw new UsageError('--flows works with ICMP, UDP (-u) and TCP (-T): not with SCTP');
     if (cfg.localPort !== 0 && cfg.localPort + n - 1 > 65535) throw new UsageError(`--flows ${n} from -L ${cfg.localPort} passes port 65535`);
-    // a flow probe's payload starts with 2 compensating bytes (and, UDP, the packet program's 4-byte tag)
-    if (cfg.psize < MIN_FLOW_PSIZE) throw new UsageError(`--flows needs -s ${MIN_FLOW_PSIZE} or more (room for the flow's checksum compensation)`);
+    // a flow probe's payload starts with 2 compensating bytes (and, UDP, the packet program's 4-byte tag);
+    // a TCP flow probe is a bare SYN whatever -s says, as mtr's TCP probes ignore it
+    if (cfg.protocol !== 'tcp' && cfg.psize < MIN_FLOW_PSIZE) {
+      throw new UsageError(`--flows needs -s ${MIN_FLOW_PSIZE} or more (room for the flow's checksum compensation)`);
+    }
     cfg.flows = n;
     cfg.members = true;
   }

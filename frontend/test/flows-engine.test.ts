@@ -32,20 +32,22 @@ describe('engine --flows', () => {
     expect(s.sent.every((p) => p.port === 0 && p.localPort === 0)).toBe(true);
   });
 
-  it('ICMP without the extension: the target fails at the feature check with one clear message', async () => {
-    const clock = new FakeClock();
-    const o = fakeEngineOptions(clock, { [T]: script(false) }, { unsupported: ['flow'] });
-    const engine = createEngine(o);
-    const rec = recorder();
-    engine.subscribe(rec.listener);
-    engine.add(T, { ...run, protocol: 'icmp', flows: 2 });
-    await clock.advance(2_000);
-    await engine.settled();
-    expect(o.senders[0]!.sent).toHaveLength(0);
-    const done = rec.of('target-done');
-    expect(done.map((e) => e.reason)).toEqual(['failed']);
-    expect(JSON.stringify(rec.events)).toMatch(/--flows with ICMP needs the packet program's flow extension/);
-  });
+  for (const protocol of ['icmp', 'tcp'] as const) {
+    it(`${protocol.toUpperCase()} without the extension: the target fails at the feature check with one clear message`, async () => {
+      const clock = new FakeClock();
+      const o = fakeEngineOptions(clock, { [T]: script(false) }, { unsupported: ['flow'] });
+      const engine = createEngine(o);
+      const rec = recorder();
+      engine.subscribe(rec.listener);
+      engine.add(T, { ...run, protocol, flows: 2 });
+      await clock.advance(2_000);
+      await engine.settled();
+      expect(o.senders[0]!.sent).toHaveLength(0);
+      const done = rec.of('target-done');
+      expect(done.map((e) => e.reason)).toEqual(['failed']);
+      expect(JSON.stringify(rec.events)).toContain(`--flows with ${protocol.toUpperCase()} needs the packet program's flow extension`);
+    });
+  }
 
   it('UDP: fixed ports per flow either way; flow N only where the extension is', async () => {
     for (const unsupported of [[], ['flow']]) {

@@ -177,9 +177,13 @@ describe('--flows and --members options', () => {
     expect(parse(['--members', 'x'])).toMatchObject({ flows: undefined, members: true });
     expect(parse(['x'])).toMatchObject({ flows: undefined, members: false });
   });
-  it('refuses TCP and SCTP flows with one line, and out-of-range counts', () => {
-    expect(() => parse(['-T', '--flows', '2', 'x'])).toThrow('--flows works with ICMP and UDP (-u) for now: stable TCP flows wait for the packet program');
-    expect(() => parse(['-S', '--flows', '2', 'x'])).toThrow(/stable SCTP flows wait/);
+  it('TCP flows (-T): -P and -L kept, -s not needed (a bare SYN); -L + N - 1 within 65535', () => {
+    expect(parse(['-T', '--flows', '8', '-P', '443', '-L', '40000', 'x'])).toMatchObject({ flows: 8, members: true, protocol: 'tcp', port: 443, localPort: 40000 });
+    expect(parse(['-T', '-s', '40', '--flows', '2', 'x'])).toMatchObject({ flows: 2, psize: 40 });
+    expect(() => parse(['-T', '-L', '65535', '--flows', '2', 'x'])).toThrow(/passes port 65535/);
+  });
+  it('refuses SCTP flows with one line, and out-of-range counts', () => {
+    expect(() => parse(['-S', '--flows', '2', 'x'])).toThrow('--flows works with ICMP, UDP (-u) and TCP (-T): not with SCTP');
     expect(() => parse(['-u', '--flows', '0', 'x'])).toThrow(/out of range \(1 - 64\)/);
     expect(() => parse(['-u', '--flows', '65', 'x'])).toThrow(/out of range/);
     expect(() => parse(['-u', '-L', '65535', '--flows', '2', 'x'])).toThrow(/passes port 65535/);
@@ -294,6 +298,28 @@ describe('engine with --flows over a fake ECMP hop', () => {
     await plain.stop();
     for (const e of rec2.of('probe-sent')) expect(e.probe.flow).toBeUndefined();
   });
+
+  it('TCP: flow i from -L + i (or 50000 + i) to -P (or 80), sent with the flow extension', async () => {
+    for (const [opts, ports] of [
+      [{}, (flow: number) => [50000 + flow, 80]],
+      [{ port: 443, localPort: 41000 }, (flow: number) => [41000 + flow, 443]],
+    ] as const) {
+      const clock = new FakeClock();
+      const o = fakeEngineOptions(clock, { [T]: ecmp });
+      const engine = createEngine(o);
+      const rec = recorder();
+      engine.subscribe(rec.listener);
+      engine.add(T, { protocol: 'tcp', interval: 0.1, gracetime: 1, cycles: 4, flows: 2, ...opts });
+      await clock.advance(5_000);
+      await engine.settled();
+      const sent = o.senders[0]!.sent;
+      expect(rec.of('probe-sent').length).toBeGreaterThan(0);
+      for (const e of rec.of('probe-sent')) {
+        const f = sent.find((s) => s.token === e.probe.token)!;
+        expect([f.protocol, f.flow, [f.localPort, f.port]]).toEqual(['tcp', e.probe.flow, ports(e.probe.flow!)]);
+      }
+    }
+  });
 });
 
 describe('mtr-ts --members with the fake packet program', () => {
@@ -348,6 +374,31 @@ describe('mtr-ts --members with the fake packet program', () => {
     expect(xml.match(/<MEMBER HOST="[^"]+" SHARE="50\.0%">/g)).toHaveLength(4);
     expect(xml).toMatch(/<MEMBER HOST="10\.0\.0\.9" SHARE="50\.0%">\n {12}<Loss>/);
     expect(runBin(['-x'])).not.toMatch(/MEMBER/);
+
+    // -j: mtr 0.95's keys as they were, "members" added to the balanced hubs (and with flows "balancing", "flows")
+    interface Hub {
+      count: number;
+      host: string;
+      'Loss%': number;
+      members?: Array<{ host: string; share: number; 'Loss%': number; Snt: number }>;
+      balancing?: string;
+      flows?: Array<{ id: number; host: string; 'Loss%': number; changes: number }>;
+    }
+    const hubs = (args: string[]): Hub[] => (JSON.parse(runBin(['-j', ...args])) as { report: { hubs: Hub[] } }).report.hubs;
+    const plainJson = hubs([]);
+    const membersJson = hubs(['--members']);
+    expect(plainJson.some((h) => 'members' in h || 'flows' in h)).toBe(false);
+    for (const [i, h] of membersJson.entries()) {
+      const { members, ...rest } = h;
+      expect(rest).toEqual(plainJson[i]);
+      if (i < 2) expect(members!.map((m) => [m.host, m.share, m.Snt])).toEqual([[i === 0 ? '10.0.0.1' : 'fd00:aaaa:bbbb:cccc:dddd:eeee:ffff:1', 50, 2], [i === 0 ? '10.0.0.9' : '10.0.0.7', 50, 2]]);
+      else expect(members).toBeUndefined();
+    }
+    const flowJson = hubs(['-u', '--flows', '2']);
+    // the target answers alone ('none'); the two balanced hops keep each flow on one member
+    expect(flowJson.map((h) => [h.balancing, h.flows?.map((f) => [f.id, f['Loss%'], f.changes])])).toEqual(
+      ['per-flow', 'per-flow', 'none'].map((b) => [b, [[0, 0, 0], [1, 0, 0]]]),
+    );
     const flows = runBin(['-x', '-u', '--flows', '2']);
     expect(flows.match(/<BALANCING>per-flow<\/BALANCING>/g)).toHaveLength(2);
     expect(flows.match(/<FLOW ID="[01]" HOST="[^"]+" LOSS="0\.0%" CHANGES="0"\/>/g)).toHaveLength(6); // 2 flows at each of 3 hops

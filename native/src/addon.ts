@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type {
   CapabilityFacts,
+  SegmentWatch,
   DgramSendResult,
   DropPrivilegesResult,
   EngineStats,
@@ -54,6 +55,7 @@ export interface NativeEngine {
   closeTcp(id: number): boolean;
   probeCapabilities(): CapabilityFacts;
   holdName(name: string): boolean;
+  watchSegments(): SegmentWatch;
   sendIPv4(packet: Uint8Array, dst: Uint8Array, mark: number, device: string | undefined, txId: number | undefined): number;
   sendIPv6(
     proto: number,

@@ -22,7 +22,7 @@ export const EXT = {
   count: 10,
 } as const;
 /** ext[EXT.source] values, by index (batch.h Source) */
-export const SOURCES: readonly PacketSource[] = ['raw', 'ping', 'error', 'tcp', 'tx'];
+export const SOURCES: readonly PacketSource[] = ['raw', 'ping', 'error', 'tcp', 'tx', 'segment'];
 
 function errProtoOf(n: number): 'icmp' | 'udp' | 'tcp' {
   return n === 17 ? 'udp' : n === 6 ? 'tcp' : 'icmp';
@@ -89,5 +89,7 @@ function withExt(
     case 'raw':
     case 'ping':
       return hopLimit < 0 ? { source, family, from, data, rxNs } : { source, family, from, data, rxNs, hopLimit };
+    case 'segment':
+      return { source, family, from, data, rxNs };
   }
 }

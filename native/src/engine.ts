@@ -23,6 +23,7 @@ import {
   type OpenResult,
   type ProbeSendOptions,
   type ReceivedPacket,
+  type SegmentWatch,
   type SendIPv6Options,
   type SendOptions,
   type SourceAddressOptions,
@@ -215,6 +216,16 @@ export class Engine {
       throw new TypeError('name must be a non-empty string without NUL');
     }
     return this.#native.holdName(name);
+  }
+
+  /**
+   * Raw TCP flow probes (SYNs sent whole through sendIPv4/sendIPv6): from now on, the SYN-ACKs and
+   * RSTs to local ports 1024 and up that the raw IPPROTO_TCP sockets (opened with the raw sockets,
+   * where they opened) receive arrive as 'segment' records, kernel-stamped. Says which families do
+   * (none in datagram mode). Idempotent; needs open().
+   */
+  watchSegments(): SegmentWatch {
+    return this.#native.watchSegments();
   }
 
   /** Closes every socket and stops the polls. Idempotent. */

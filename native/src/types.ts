@@ -4,7 +4,7 @@
 export interface PacketBase {
   family: 4 | 6;
   /**
-   * Source address: 4 or 16 bytes. 'raw'/'ping': the packet's sender; 'error': the ICMP message's
+   * Source address: 4 or 16 bytes. 'raw'/'ping'/'segment': the packet's sender; 'error': the ICMP message's
    * sender (SO_EE_OFFENDER); 'tcp': the probe's destination; 'tx': zeros.
    */
   from: Uint8Array;
@@ -13,7 +13,7 @@ export interface PacketBase {
    * 'ping': the ICMP/ICMPv6 echo reply message (no IP header; its identifier is the ping socket's port).
    * 'error': the original payload as the router quoted it: for ICMP probes our ICMP echo header +
    * data (identifier = the ping socket's port), for UDP the UDP payload, for TCP the TCP header.
-   * 'tcp', 'tx': empty.
+   * 'tcp', 'tx': empty. 'segment': see SegmentPacket.
    */
   data: Uint8Array;
   /**
@@ -21,7 +21,7 @@ export interface PacketBase {
    * software transmit timestamp of the send given txId (taken as the driver hands the packet to the
    * device; SO_TIMESTAMPING TX_SOFTWARE, CLOCK_REALTIME like the receive stamps). 'raw', 'ping', 'error':
    * the kernel's receive timestamp (SO_TIMESTAMPNS, also delivered with error-queue reads) of the
-   * ICMP message. 'tcp': a refusal (ECONNREFUSED) in raw mode: the kernel's receive timestamp of the
+   * ICMP message; 'segment': of the TCP segment. 'tcp': a refusal (ECONNREFUSED) in raw mode: the kernel's receive timestamp of the
    * RST, read from a raw IPPROTO_TCP socket opened with the other raw sockets (a BPF filter keeps only
    * RSTs to ports 33434 and up); a completed handshake: departure + the kernel's own handshake RTT
    * (TCP_INFO); otherwise (datagram mode, other errors) the clock read when the event loop woke for
@@ -81,8 +81,18 @@ export interface TxStampRecord extends PacketBase {
   txId: number;
 }
 
+/**
+ * A TCP segment (SYN-ACK or RST, to a local port 1024 and up) read from the raw IPPROTO_TCP socket,
+ * after watchSegments(): the answer of a raw TCP flow probe, or of anything else. `data`: IPv4: the
+ * IPv4 header and the TCP header (at most the first 128 bytes); IPv6: the TCP segment (its first
+ * 128 bytes). `from`: its sender. `rxNs`: the kernel's receive stamp.
+ */
+export interface SegmentPacket extends PacketBase {
+  source: 'segment';
+}
+
 /** One received packet or event, told apart by where it came from (`source`). */
-export type ReceivedPacket = RawPacket | PingPacket | QueuedIcmpError | TcpEnd | TxStampRecord;
+export type ReceivedPacket = RawPacket | PingPacket | QueuedIcmpError | TcpEnd | TxStampRecord | SegmentPacket;
 
 export type PacketSource = ReceivedPacket['source'];
 
@@ -124,6 +134,12 @@ export interface OpenResult {
    * device without software transmit stamps), the send's return value is all there is.
    */
   txStamps: boolean;
+}
+
+/** Which families deliver 'segment' records (Engine.watchSegments). */
+export interface SegmentWatch {
+  ip4: boolean;
+  ip6: boolean;
 }
 
 export interface CapabilityFacts {

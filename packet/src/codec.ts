@@ -6,14 +6,21 @@ import {
   buildIcmpEcho,
   buildIcmpEchoFlow,
   buildIPv4Packet,
+  buildTcpSyn,
   buildUdp,
   decodeIcmpv4Message,
   decodeIcmpv6Message,
   decodeIPv4Packet,
+  decodeTcpSegment,
   formatIPv4,
   formatIPv6,
+  ICMP_FLOW_MIN_LEN,
   IPPROTO_ICMP,
+  IPPROTO_TCP,
   IPPROTO_UDP,
+  TCP_FLAG_ACK,
+  TCP_FLAG_RST,
+  TCP_FLAG_SYN,
   parseIPv4,
   parseIPv6,
   type QuotedProbe,
@@ -39,8 +46,26 @@ export interface ProbeIdentity {
   flow?: number;
   /** extension `flow`: the source port of flow 0 when `local-port` is not given (per daemon) */
   flowPortBase?: number;
-  /** extension `flow`: the daemon's tag, in a UDP flow probe's payload after the compensating bytes */
+  /**
+   * extension `flow`: the daemon's tag, in a UDP or ICMP flow probe's payload after the compensating
+   * bytes (ICMP: when there is room), its first two bytes in a TCP flow probe's sequence number
+   */
   flowTag?: Uint8Array;
+}
+
+/** The 16-bit tag of a daemon's TCP flow probes: the first two bytes of its flow tag. */
+export function tcpFlowTag(flowTag: Uint8Array): number {
+  return ((flowTag[0] ?? 0) << 8) | (flowTag[1] ?? 0);
+}
+
+/**
+ * A TCP flow probe's initial sequence number: the daemon's 16-bit tag, then the probe's sequence.
+ * Every Time Exceeded quotes it (the first 8 transport bytes: ports and sequence number), and the
+ * destination's SYN-ACK or RST acknowledges it + 1: both name the probe and the daemon, whatever
+ * the ports, which a flow keeps fixed (and two daemons may share).
+ */
+export function tcpFlowIsn(tag: number, sequence: number): number {
+  return (((tag & 0xffff) << 16) | (sequence & 0xffff)) >>> 0;
 }
 
 /** A UDP flow probe's payload: 2 compensating bytes, then the daemon's 4-byte tag. */
@@ -132,7 +157,10 @@ export interface BuiltProbe {
 /** Whether building this probe needs the source address (checksums over the pseudo-header). */
 export function needsSource(req: SendProbeRequest, family: IpVersion = 4, flow?: number): boolean {
   // a v6 flow echo compensates its checksum over the pseudo-header the kernel will use
-  return req.protocol === 'udp' || (flow !== undefined && req.protocol === 'icmp' && family === 6);
+  return (
+    req.protocol === 'udp' ||
+    (flow !== undefined && (req.protocol === 'tcp' || (req.protocol === 'icmp' && family === 6)))
+  );
 }
 
 /**
@@ -147,7 +175,6 @@ export function buildProbe(
   src: Uint8Array | undefined,
   id: ProbeIdentity,
 ): BuiltProbe | undefined {
-  const ipHeader = family === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN;
   const limit = family === 4 ? PACKET_BUFFER_SIZE : PACKET_BUFFER_SIZE + IPV6_HEADER_LEN;
   if (req.size > limit) return undefined;
   const v4 = (protocol: number, payload: Uint8Array): Uint8Array =>
@@ -161,11 +188,20 @@ export function buildProbe(
       id: id.ipId ?? 0,
       dontFragment: req.dontFragment === true,
     });
+  if (req.protocol === 'udp') {
+    // classic and flow alike (buildUdpProbe)
+    const udp = buildUdpProbe(req, family, dst, src, id);
+    return udp && { bytes: family === 6 ? udp.bytes : v4(IPPROTO_UDP, udp.bytes), srcPort: udp.srcPort, dstPort: udp.dstPort };
+  }
   if (id.flow !== undefined) {
     switch (req.protocol) {
       case 'icmp': {
         if (family === 6 && src === undefined) return undefined;
         const f = icmpFlowIdentity(id.icmpId, id.flow);
+        // the daemon's tag after the compensation where it fits: an IPv6 NAT that rewrote the flow's
+        // identifier or checksum still leaves it, and the sequence (matchNatRewrite)
+        const room = req.size - (family === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN) - ICMP_FLOW_MIN_LEN;
+        const tag = id.flowTag !== undefined && room >= id.flowTag.length ? id.flowTag : undefined;
         let icmp: Uint8Array;
         try {
           icmp = buildIcmpEchoFlow({
@@ -175,6 +211,7 @@ export function buildProbe(
             size: req.size,
             bitPattern: req.bitPattern,
             checksum: f.checksum,
+            tag,
             ...(family === 6 ? { src, dst } : {}),
           });
         } catch {
@@ -182,26 +219,20 @@ export function buildProbe(
         }
         return { bytes: family === 6 ? icmp : v4(IPPROTO_ICMP, icmp), srcPort: 0, dstPort: 0 };
       }
-      case 'udp': {
+      case 'tcp': {
+        // a raw SYN: both ports fixed, the sequence (and the daemon's tag) in the sequence number
         if (src === undefined) return undefined;
-        // both ports fixed, the sequence in the checksum (as 0.95 does when both are given); the
-        // caller puts it in the IPv4 identification too (udpFlowIpId)
         const ports = flowPorts(req, id.flow, id.flowPortBase ?? FLOW_BASE_PORT);
-        // the daemon's tag after the compensation: two daemons' probes on the same ports differ in it
-        const payloadLen = req.size - ipHeader - UDP_HEADER_LEN;
-        if (payloadLen < UDP_FLOW_MIN_PAYLOAD) return undefined;
-        const udp = buildUdp({
+        const syn = buildTcpSyn({
           v6: family === 6,
           srcPort: ports.srcPort,
           dstPort: ports.dstPort,
-          payloadLen,
-          bitPattern: req.bitPattern,
+          seq: tcpFlowIsn(id.flowTag === undefined ? 0 : tcpFlowTag(id.flowTag), id.sequence),
           src,
           dst,
-          checksumValue: id.sequence,
-          ...(id.flowTag === undefined ? {} : { tag: id.flowTag }),
+          size: 0, // a bare SYN (0.95 ignores size for TCP): a RST then acks exactly ISN + 1
         });
-        return { bytes: family === 6 ? udp : v4(IPPROTO_UDP, udp), ...ports };
+        return { bytes: family === 6 ? syn : v4(IPPROTO_TCP, syn), srcPort: ports.srcPort, dstPort: ports.dstPort };
       }
       default:
         return undefined;
@@ -218,25 +249,63 @@ export function buildProbe(
       });
       return { bytes: family === 6 ? icmp : v4(IPPROTO_ICMP, icmp), srcPort: 0, dstPort: 0 };
     }
-    case 'udp': {
-      if (src === undefined) return undefined;
-      const ports = udpPorts(req, id);
-      const payloadLen = Math.max(req.size - ipHeader - UDP_HEADER_LEN, UDP_MIN_PAYLOAD);
-      const udp = buildUdp({
-        v6: family === 6,
-        srcPort: ports.srcPort,
-        dstPort: ports.dstPort,
-        payloadLen,
-        bitPattern: req.bitPattern,
-        src,
-        dst,
-        checksumValue: ports.checksum, // undefined: the real checksum (no spread: a runtime call in V8)
-      });
-      return { bytes: family === 6 ? udp : v4(IPPROTO_UDP, udp), srcPort: ports.srcPort, dstPort: ports.dstPort };
-    }
     default:
       return undefined;
   }
+}
+
+/**
+ * A UDP probe's datagram (header and payload; the caller adds an IPv4 header). Classic: the sequence
+ * where mtr-packet 0.95 puts it (udpPorts), at least UDP_MIN_PAYLOAD payload bytes. A flow probe
+ * (id.flow): both ports fixed (flowPorts), the sequence in the checksum, as 0.95 does when both are
+ * given (the caller puts it in the IPv4 identification too: udpFlowIpId), and the daemon's tag after
+ * the compensation, so two daemons' probes on the same ports differ; too small for that: undefined.
+ */
+function buildUdpProbe(
+  req: SendProbeRequest,
+  family: IpVersion,
+  dst: Uint8Array,
+  src: Uint8Array | undefined,
+  id: ProbeIdentity,
+): BuiltProbe | undefined {
+  if (src === undefined) return undefined;
+  const flow = id.flow !== undefined;
+  const room = req.size - (family === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN) - UDP_HEADER_LEN;
+  if (flow && room < UDP_FLOW_MIN_PAYLOAD) return undefined;
+  let srcPort: number, dstPort: number, checksum: number | undefined;
+  if (id.flow !== undefined) {
+    ({ srcPort, dstPort } = flowPorts(req, id.flow, id.flowPortBase ?? FLOW_BASE_PORT));
+    checksum = id.sequence;
+  } else {
+    ({ srcPort, dstPort, checksum } = udpPorts(req, id));
+  }
+  const bytes = buildUdp({
+    v6: family === 6,
+    srcPort,
+    dstPort,
+    payloadLen: flow ? room : Math.max(room, UDP_MIN_PAYLOAD),
+    bitPattern: req.bitPattern,
+    src,
+    dst,
+    checksumValue: checksum, // undefined: the real checksum (no spread: a runtime call in V8)
+    tag: flow ? udpFlowTail(id, room) : undefined,
+  });
+  return { bytes, srcPort, dstPort };
+}
+
+/**
+ * What a UDP flow probe's payload carries after its 2 compensating bytes: the daemon's tag, and the
+ * sequence (2 bytes) when there is room, which an IPv6 NAT rewriting the ports and the checksum
+ * leaves (IPv4 has the identification for that: udpFlowIpId).
+ */
+function udpFlowTail(id: ProbeIdentity, room: number): Uint8Array | undefined {
+  const tag = id.flowTag;
+  if (tag === undefined || room < 2 + tag.length + 2) return tag;
+  const tail = new Uint8Array(tag.length + 2);
+  tail.set(tag);
+  tail[tag.length] = id.sequence >> 8;
+  tail[tag.length + 1] = id.sequence & 0xff;
+  return tail;
 }
 
 export type Answer =
@@ -251,6 +320,15 @@ export type Answer =
       detail?: AnswerDetail;
     }
   | { kind: 'quoted'; type: ProbeResultName; quoted: QuotedProbe; mpls: MplsLabel[] | undefined; detail?: AnswerDetail }
+  | {
+      /** a TCP segment from a raw TCP socket: a SYN-ACK or a RST (with ACK) answering a TCP flow probe */
+      kind: 'segment';
+      srcPort: number;
+      dstPort: number;
+      /** its acknowledgment number: a flow probe's ISN + 1 */
+      ack: number;
+      detail?: AnswerDetail;
+    }
   | {
       /** an ICMP error read from a datagram or TCP socket's error queue */
       kind: 'queued';
@@ -291,6 +369,7 @@ export interface DecodeAnswerOptions {
  */
 export function decodeAnswer(p: Received, opts: DecodeAnswerOptions = {}): Answer | undefined {
   if (p.source === 'error') return decodeQueued(p);
+  if (p.source === 'segment') return decodeSegment(p);
   const d =
     p.source === 'ping'
       ? p.family === 4
@@ -330,6 +409,19 @@ export function decodeAnswer(p: Received, opts: DecodeAnswerOptions = {}): Answe
     default:
       return undefined;
   }
+}
+
+/** A SYN-ACK or an acknowledging RST (what a SYN gets from its destination); anything else is no answer. */
+function decodeSegment(p: Received): Answer | undefined {
+  const s = decodeTcpSegment(p.data, p.family);
+  if (s.kind !== 'tcp-segment' || (s.flags & TCP_FLAG_ACK) === 0 || (s.flags & (TCP_FLAG_SYN | TCP_FLAG_RST)) === 0) return undefined;
+  return {
+    kind: 'segment',
+    srcPort: s.srcPort,
+    dstPort: s.dstPort,
+    ack: s.ack,
+    detail: { replyTtl: p.family === 4 ? p.data[8] : undefined },
+  };
 }
 
 /** The byte an echo reply's data repeats, -1 when its bytes differ, undefined when it has none. */

@@ -24,7 +24,7 @@ import { decodeAnswer, formatAddress, parseAddress, udpFlowSequence, type Answer
 import { Extensions } from './extensions.js';
 import { supportOf } from './check-support.js';
 import { destinationKind, echoSource } from './destination.js';
-import { matchAnswer, matchNatRewrite, type MatchLookup } from './matcher.js';
+import { matchAnswer, matchNatRewrite, quotedSourceRewritten, type MatchLookup } from './matcher.js';
 import { sendDgram, sendRaw, sendStream, type SenderContext, type Sent } from './send-probe.js';
 import { SourceCache } from './source-cache.js';
 import { ProbeTable, type Probe, DEFAULT_MAX_IN_FLIGHT } from './probes.js';
@@ -86,6 +86,21 @@ export function pickIcmpId(transport: Pick<Transport, 'reserveIcmpId'>, random: 
   return id;
 }
 
+/**
+ * A random 4-byte flow tag whose first two bytes (TCP flows' tag, codec.ts tcpFlowTag) no other daemon
+ * of this network namespace holds, claimed through the transport for the daemon's life: two daemons'
+ * TCP flow probes never share a tag, so never an answer. As pickIcmpId: the last one drawn when every
+ * try is taken.
+ */
+export function pickFlowTag(transport: Pick<Transport, 'reserveTcpFlowTag'>, random: () => number = Math.random): Uint8Array {
+  const tag = new Uint8Array(4);
+  for (let i = 0; i < ICMP_ID_TRIES; i++) {
+    for (let k = 0; k < 4; k++) tag[k] = Math.floor(random() * 256);
+    if (transport.reserveTcpFlowTag === undefined || transport.reserveTcpFlowTag((tag[0]! << 8) | tag[1]!)) break;
+  }
+  return tag;
+}
+
 export class Daemon {
   readonly probes: ProbeTable;
   readonly icmpId: number;
@@ -104,6 +119,8 @@ export class Daemon {
   private readonly tcpProbes = new Map<number, Probe>();
   /** raw probes waiting for their kernel transmit stamp, by the txId their send was given */
   private readonly txProbes = new Map<number, Probe>();
+  /** TCP flows: which families deliver SYN-ACKs and RSTs (asked of the transport at the first TCP flow probe) */
+  private segments: { ip4: boolean; ip6: boolean } | undefined;
   /** datagram mode: the ping sockets' ports, which the kernel uses as ICMP identifiers (IPv4, IPv6) */
   private readonly pingIds: [number, number] = [-1, -1];
   /** what the send strategies use of the daemon */
@@ -134,9 +151,7 @@ export class Daemon {
     this.markSupported = opts.markSupported ?? false;
     // don't-fragment: raw sockets (IPv4: the DF bit of the header we build; IPv6: IPV6_DONTFRAG per packet)
     this.extensions = new Extensions({ dontFragment: (family) => (family === 4 ? transport.mode4 : transport.mode6) === 'raw' });
-    const tagBytes = new Uint8Array(4);
-    for (let i = 0; i < 4; i++) tagBytes[i] = Math.floor(Math.random() * 256);
-    this.flowTag = opts.flowTag ?? tagBytes;
+    this.flowTag = opts.flowTag ?? pickFlowTag(transport);
     this.sources = new SourceCache((family, dst) => transport.sourceAddress(family, dst), () => transport.now());
     let nextTxId = 0;
     this.sender = {
@@ -309,10 +324,13 @@ export class Daemon {
       this.reply({ token, type: 'invalid-argument', reason: undefined });
       return;
     }
+    // extension `flow`: honoured once asked for (0.95 ignores the pair, and so do we before that)
+    const flow = this.extensions.flowOn ? req.flow : undefined;
     // Hop limit and traffic class as socket values (IPv6, and every probe sent through a socket
     // of its own kind): -1 is the kernel's default, anything outside -1..255 is EINVAL, as it is
     // for mtr-packet's setsockopt. Raw IPv4 headers take them cut to 8 bits, as 0.95 does.
-    const stream = req.protocol === 'tcp' || req.protocol === 'sctp';
+    // A TCP flow probe is a raw SYN, built whole like the ICMP and UDP probes.
+    const stream = (req.protocol === 'tcp' && flow === undefined) || req.protocol === 'sctp';
     const rawV4 = family === 4 && this.modeOf(4) === 'raw' && !stream;
     // extension dont-fragment: only where this daemon can set it (raw ICMP and UDP probes)
     if (req.dontFragment === true && !(!stream && this.modeOf(family) === 'raw' && this.extensions.canDontFragment(family))) {
@@ -348,12 +366,15 @@ export class Daemon {
       }
     }
 
-    // extension `flow`: honoured once asked for (0.95 ignores the pair, and so do we before that);
-    // flows are built whole (raw sockets), for ICMP and UDP
-    const flow = this.extensions.flowOn ? req.flow : undefined;
+    // flows are built whole (raw sockets), for ICMP, UDP and TCP (whose answers need the transport's
+    // raw TCP receive); any other combination (datagram mode, SCTP) is invalid-argument
     if (
       flow !== undefined &&
-      (!Number.isInteger(flow) || flow < 0 || flow > MAX_FLOW || this.modeOf(family) !== 'raw' || (req.protocol !== 'icmp' && req.protocol !== 'udp'))
+      (!Number.isInteger(flow) ||
+        flow < 0 ||
+        flow > MAX_FLOW ||
+        this.modeOf(family) !== 'raw' ||
+        (req.protocol !== 'icmp' && req.protocol !== 'udp' && !(req.protocol === 'tcp' && this.segmentsFor(family))))
     ) {
       this.reply({ token, type: 'invalid-argument', reason: undefined });
       return;
@@ -408,6 +429,7 @@ export class Daemon {
     if (sent.flow !== undefined) probe.flow = sent.flow;
     if (sent.flowIcmpId !== undefined) probe.flowIcmpId = sent.flowIcmpId;
     if (sent.flowChecksum !== undefined) probe.flowChecksum = sent.flowChecksum;
+    if (sent.src !== undefined) probe.src = sent.src;
     if (sent.queued !== undefined) {
       // in flight once flushSends has sent it
       this.pendingSends.push({ probe, index: sent.queued, timeoutNs: req.timeout * 1e9, dontFragment: req.dontFragment === true });
@@ -418,6 +440,18 @@ export class Daemon {
     if (probe.tcpId >= 0) this.tcpProbes.set(probe.tcpId, probe);
     if (sent.txId !== undefined) this.txProbes.set(sent.txId, probe);
     if (earliest === undefined || probe.deadlineNs < earliest.deadlineNs) this.onDeadlineChange();
+  }
+
+  /** Whether TCP flow probes' answers come in for this family (asks the transport once). */
+  private segmentsFor(family: 4 | 6): boolean {
+    if (this.segments === undefined) {
+      try {
+        this.segments = this.transport.watchSegments?.() ?? { ip4: false, ip6: false };
+      } catch {
+        this.segments = { ip4: false, ip6: false };
+      }
+    }
+    return family === 4 ? this.segments.ip4 : this.segments.ip6;
   }
 
   /** A batch of received packets from the transport. */
@@ -462,6 +496,8 @@ export class Daemon {
     if (probe === undefined && this.extensions.flowOn) {
       probe = matchNatRewrite(answer, p, this.lookup);
       nat = probe !== undefined;
+    } else if (probe !== undefined && this.extensions.flowOn) {
+      nat = quotedSourceRewritten(answer, probe);
     }
     if (probe === undefined) {
       this.stats.unmatchedPackets++;
@@ -470,7 +506,7 @@ export class Daemon {
     this.answer(
       probe,
       p,
-      answer.kind === 'echo' ? 'reply' : answer.type,
+      answer.kind === 'echo' || answer.kind === 'segment' ? 'reply' : answer.type,
       answer.kind === 'quoted' ? answer.mpls : undefined,
       answer.detail,
       nat,

@@ -5,9 +5,11 @@
 // port, source port or checksum, as mtr-packet places it; TCP/SCTP: the source port), and always
 // the same family, protocol and destination. Flow probes (extension `flow`): ICMP by sequence with the
 // flow's identifier and checksum; UDP by the checksum (the sequence) with both ports and, where quoted,
-// the daemon's payload tag. matchNatRewrite finds IPv4 flow probes whose flow fields a NAT rewrote.
+// the daemon's payload tag; TCP (a raw SYN) by its sequence number (the daemon's tag and the sequence,
+// codec.ts tcpFlowIsn) with both ports, quoted in a Time Exceeded or acknowledged + 1 by the
+// destination's SYN-ACK or RST. matchNatRewrite finds flow probes whose flow fields a NAT rewrote.
 
-import { flowTagOk, type Answer } from './codec.js';
+import { flowTagOk, tcpFlowTag, type Answer } from './codec.js';
 import type { Probe } from './probes.js';
 import type { Received } from './transport.js';
 
@@ -59,6 +61,14 @@ function find(a: Answer, p: Received, lookup: MatchLookup): Probe | undefined {
       : undefined;
   const icmpId = lookup.icmpId(p.source, p.family);
   switch (a.kind) {
+    case 'segment': {
+      // the destination's SYN-ACK or RST: from the probe's destination and port, to its source port,
+      // acknowledging its ISN + 1 (the daemon's tag and the sequence)
+      const probe = tcpFlowProbe(lookup, (a.ack - 1) >>> 0);
+      return same(probe, 'tcp', p.from) !== undefined && probe!.srcPort === a.dstPort && probe!.dstPort === a.srcPort
+        ? probe
+        : undefined;
+    }
     case 'echo': {
       const probe = same(lookup.bySequence(a.sequence), 'icmp', p.from, true);
       // a flow probe's echo carries its flow's identifier
@@ -111,42 +121,91 @@ function find(a: Answer, p: Received, lookup: MatchLookup): Probe | undefined {
         case 'tcp':
         case 'sctp': {
           if (q.srcPort === undefined) return undefined;
+          if (q.tcpSeq !== undefined) {
+            // a flow probe: its quoted sequence number, with both ports as sent
+            const flowProbe = same(tcpFlowProbe(lookup, q.tcpSeq), 'tcp', q.dst);
+            if (flowProbe !== undefined && flowProbe.srcPort === q.srcPort && flowProbe.dstPort === q.dstPort) return flowProbe;
+          }
           const probe = same(lookup.bySequence(q.srcPort), q.protocol, q.dst);
-          return probe !== undefined && probe.dstPort === q.dstPort ? probe : undefined;
+          return probe !== undefined && probe.flow === undefined && probe.dstPort === q.dstPort ? probe : undefined;
         }
       }
     }
   }
 }
 
+/** The TCP flow probe whose ISN is `isn` (this daemon's tag in its high 16 bits), if in flight. */
+function tcpFlowProbe(lookup: MatchLookup, isn: number): Probe | undefined {
+  if (lookup.flowTag === undefined || isn >>> 16 !== tcpFlowTag(lookup.flowTag())) return undefined;
+  const probe = lookup.bySequence(isn & 0xffff);
+  return probe?.protocol === 'tcp' && probe.flow !== undefined ? probe : undefined;
+}
+
 /**
- * NAT seen (extension `flow`, IPv4): an ICMP error quoting one of our flow probes whose flow fields
- * were rewritten on the way (the ICMP identifier or checksum; the UDP source port or checksum), so
- * that matchAnswer found nothing. The probe is found by what a NAT leaves alone: the ICMP sequence,
- * or a UDP flow probe's IPv4 identification (which carries its sequence); and it must still be ours: same
- * destination, destination port, and (ICMP) our IPv4 identification. Called only when matchAnswer
- * found no probe.
+ * NAT seen (extension `flow`): an ICMP error quoting one of our flow probes whose flow fields were
+ * rewritten on the way (the ICMP identifier or checksum; the UDP or TCP source port, the UDP
+ * checksum), so that matchAnswer found nothing. The probe is found by what a NAT leaves alone, and
+ * must still be ours: same family, destination and destination port, taken after it left.
+ *   - TCP (IPv4 and IPv6): the quoted sequence number (the daemon's tag and the sequence); IPv4 also
+ *     our IPv4 identification.
+ *   - IPv4 ICMP: the sequence, and our IPv4 identification; IPv4 UDP: the IPv4 identification, which
+ *     carries the sequence (udpFlowIpId), and the daemon's payload tag where quoted.
+ *   - IPv6 (whose routers quote the whole probe, and which has no identification): ICMP by the
+ *     sequence with the daemon's tag in the quoted payload; UDP by the sequence after the tag in the
+ *     quoted payload (codec.ts udpFlowTail). Without the tag quoted, nothing is taken.
+ * Called only when matchAnswer found no probe.
  */
 export function matchNatRewrite(a: Answer, p: Received, lookup: MatchLookup): Probe | undefined {
-  if (a.kind !== 'quoted' || p.family !== 4) return undefined;
+  if (a.kind !== 'quoted') return undefined;
   const q = a.quoted;
-  if (q.ipId === undefined) return undefined;
+  const v4 = p.family === 4;
+  if (v4 && q.ipId === undefined) return undefined;
   let probe: Probe | undefined;
-  if (q.protocol === 'icmp' && q.icmpSeq !== undefined) {
+  if (q.protocol === 'tcp') {
+    if (q.tcpSeq === undefined) return undefined;
+    probe = tcpFlowProbe(lookup, q.tcpSeq);
+    if (probe === undefined || probe.dstPort !== q.dstPort || (v4 && probe.ipId !== q.ipId)) return undefined;
+    if (q.srcPort === probe.srcPort) return undefined;
+  } else if (q.protocol === 'icmp' && q.icmpSeq !== undefined) {
     probe = lookup.bySequence(q.icmpSeq);
-    if (probe === undefined || probe.protocol !== 'icmp' || probe.ipId !== q.ipId) return undefined;
+    if (probe === undefined || probe.protocol !== 'icmp') return undefined;
+    if (v4 ? probe.ipId !== q.ipId : !taggedTail(q.tail, lookup)) return undefined;
     if (q.icmpId === probe.flowIcmpId && q.icmpChecksum === probe.flowChecksum) return undefined;
   } else if (q.protocol === 'udp') {
-    if (lookup.udpFlowSequence === undefined) return undefined;
-    probe = lookup.bySequence(lookup.udpFlowSequence(q.ipId));
-    if (probe === undefined || probe.protocol !== 'udp' || probe.ipId !== q.ipId || probe.dstPort !== q.dstPort) return undefined;
+    if (v4) {
+      if (lookup.udpFlowSequence === undefined) return undefined;
+      probe = lookup.bySequence(lookup.udpFlowSequence(q.ipId!));
+      if (probe === undefined || probe.ipId !== q.ipId) return undefined;
+      if (lookup.flowTag !== undefined && !flowTagOk(q.tail, lookup.flowTag())) return undefined;
+    } else {
+      const t = q.tail;
+      if (t === undefined || !taggedTail(t, lookup)) return undefined;
+      const at = 2 + lookup.flowTag!().length;
+      if (t.length < at + 2) return undefined;
+      probe = lookup.bySequence((t[at]! << 8) | t[at + 1]!);
+    }
+    if (probe === undefined || probe.protocol !== 'udp' || probe.dstPort !== q.dstPort) return undefined;
     if (q.srcPort === probe.srcPort && q.udpChecksum === probe.sequence) return undefined;
-    if (lookup.flowTag !== undefined && !flowTagOk(q.tail, lookup.flowTag())) return undefined;
   } else {
     return undefined;
   }
-  if (probe.flow === undefined || probe.family !== 4 || !sameBytes(q.dst, probe.dst) || p.rxNs < probe.txNs) return undefined;
+  if (probe.flow === undefined || probe.family !== p.family || !sameBytes(q.dst, probe.dst) || p.rxNs < probe.txNs) return undefined;
   return probe;
+}
+
+/** Whether a quote's tail holds the daemon's tag after the two compensating bytes (strict: quoted at all). */
+function taggedTail(tail: Uint8Array | undefined, lookup: MatchLookup): boolean {
+  if (lookup.flowTag === undefined || tail === undefined) return false;
+  const tag = lookup.flowTag();
+  return tail.length >= 2 + tag.length && flowTagOk(tail, tag);
+}
+
+/**
+ * NAT seen on an answer matchAnswer took: the quote's source address is not the one the flow probe
+ * left from (a NAT rewrote it: IPv6 prefix translation keeps every checksum, so only this shows it).
+ */
+export function quotedSourceRewritten(a: Answer, probe: Probe): boolean {
+  return a.kind === 'quoted' && probe.flow !== undefined && probe.src !== undefined && !sameBytes(a.quoted.src, probe.src);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -76,6 +76,9 @@ export function openTransport(onBatch: (batch: readonly Received[]) => void, mod
       ([[4, opened.ip4], [6, opened.ip6]] as const).every(
         ([family, mode]) => mode !== 'raw' || engine.holdName(`mtr-packet-ts/icmp-id/${family}/${id}`),
       ),
+    watchSegments: () => engine.watchSegments(),
+    // TCP flows' tag (codec.ts tcpFlowTag): one name per namespace, whatever the families' modes
+    reserveTcpFlowTag: (tag) => engine.holdName(`mtr-packet-ts/tcp-flow-tag/${tag}`),
     now: () => engine.now(),
     close: () => engine.close(),
   };

@@ -43,6 +43,8 @@ export interface Probe {
   /** ICMP flow probes: the identifier and checksum the flow's echo requests carry */
   flowIcmpId?: number;
   flowChecksum?: number;
+  /** flow probes: the source address it left from, where known (a quote from another: a NAT) */
+  src?: Uint8Array;
   /** departure + timeout (ns) */
   deadlineNs: number;
   /** position in the deadline heap; -1 when not in it */

@@ -64,6 +64,8 @@ export interface Sent {
   flow?: number;
   flowIcmpId?: number;
   flowChecksum?: number;
+  /** extension `flow`: the source address the probe left from, where known */
+  src?: Uint8Array;
 }
 
 /** Raw sockets: we build the packet (IPv4 with its header; IPv6 from the transport header). */
@@ -119,6 +121,7 @@ export function sendRaw(
   }
   if (flow !== undefined) {
     sent.flow = flow;
+    if (source !== undefined) sent.src = source;
     if (req.protocol === 'icmp') {
       const f = icmpFlowIdentity(c.icmpId, flow);
       sent.flowIcmpId = f.id;

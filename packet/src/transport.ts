@@ -103,6 +103,16 @@ export interface Transport {
    * transport is open: false if another daemon holds it. Absent: nothing to claim with.
    */
   reserveIcmpId?(id: number): boolean;
+  /**
+   * Claims the 16-bit tag of TCP flow probes' sequence numbers in this network namespace, as
+   * reserveIcmpId does the identifier: false if another daemon holds it. Absent: nothing to claim with.
+   */
+  reserveTcpFlowTag?(tag: number): boolean;
+  /**
+   * Raw TCP flow probes: from now on, SYN-ACKs and RSTs to local ports 1024 and up come as 'segment'
+   * packets, for the families said. Absent: no TCP flows.
+   */
+  watchSegments?(): { ip4: boolean; ip6: boolean };
   /** ns on the same clock as departures and receptions */
   now(): number;
   /** Closes the sockets; the process can exit afterwards. */

@@ -22,6 +22,8 @@ export class RecordingTransport implements Transport {
   sent: SentPacket[] = [];
   /** IPv4 sends that fail with EMSGSIZE before one goes out */
   emsgsize = 0;
+  /** what watchSegments() answers (TCP flows' SYN-ACKs and RSTs); undefined: no family */
+  segments: { ip4: boolean; ip6: boolean } | undefined;
 
   constructor(public clock = 1_000_000_000) {}
 
@@ -44,6 +46,9 @@ export class RecordingTransport implements Transport {
     return { id: 1, txNs: this.clock };
   }
   closeTcp(): void {}
+  watchSegments(): { ip4: boolean; ip6: boolean } {
+    return this.segments ?? { ip4: false, ip6: false };
+  }
   sourceAddress(family: 4 | 6): Uint8Array {
     return family === 4 ? ME4 : ME6;
   }

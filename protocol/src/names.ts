@@ -194,9 +194,12 @@ export const FLOW_FEATURE = 'flow';
 export const FLOW_ARG = 'flow';
 /** the highest flow number */
 export const MAX_FLOW = 255;
-/** a probe result's `nat 1`: the quoted probe's flow fields (source port, checksum) are not the ones sent */
+/** a probe result's `nat 1`: the quoted probe's flow fields (source port, checksum) or source address are not the ones sent */
 export const NAT_REPLY_ARG = 'nat';
-/** flows of UDP and TCP without `local-port`: flow N leaves from FLOW_BASE_PORT + N */
+/**
+ * flows of UDP and TCP without `local-port`: flow N leaves from a base + N; the daemon draws its base at
+ * random (49152..); this one is buildProbe's when the probe identity names none
+ */
 export const FLOW_BASE_PORT = 50000;
 /** UDP flows without `port`: the destination port (traceroute's first) */
 export const FLOW_UDP_PORT = 33434;

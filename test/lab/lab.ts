@@ -162,8 +162,17 @@ export interface Lab {
   clearRejects(router: RouterName | 1 | 2 | 3): Promise<void>;
   /** Change a link's impairment at run time (frames already queued keep their departure time; order kept). */
   setLink(link: LinkIndex, settings: LinkSettings): Promise<void>;
-  /** Frame counters of a link's forwarder. */
-  linkStats(link: LinkIndex): Promise<LinkStats>;
+  /**
+   * Frame counters of a link's forwarder. With `reset`, the two maxima (lateness, receive age) start afresh
+   * after this reading, so a later reading covers only what happened in between.
+   */
+  linkStats(link: LinkIndex, opts?: { reset?: boolean }): Promise<LinkStats>;
+  /**
+   * How late the forwarders can have made one round trip to the far end since their last reset: the sum over
+   * the four links of the worst departure lateness in each direction, in ms. A wire RTT above the configured
+   * delays by more than this (plus the kernel's own time) is a lab fault; below it, a busy host.
+   */
+  pathLatenessMs(opts?: { reset?: boolean }): Promise<number>;
   /** Kill everything running in the lab and delete its namespaces. Idempotent. */
   teardown(): Promise<void>;
 }
@@ -742,10 +751,15 @@ class LabImpl implements Lab {
     this.lossBack[i] = lossBack;
   }
 
-  async linkStats(link: LinkIndex): Promise<LinkStats> {
+  async pathLatenessMs(opts: { reset?: boolean } = {}): Promise<number> {
+    const all = await Promise.all(([1, 2, 3, 4] as const).map((k) => this.linkStats(k, opts)));
+    return all.reduce((sum, s) => sum + s.forward.lateMaxUs + s.back.lateMaxUs, 0) / 1000;
+  }
+
+  async linkStats(link: LinkIndex, opts: { reset?: boolean } = {}): Promise<LinkStats> {
     const fw = this.forwarders[link - 1];
     if (!fw) throw new Error(`lab: no link ${link}`);
-    const line = await fw.command('stats');
+    const line = await fw.command(opts.reset === true ? 'stats reset' : 'stats');
     const v = line.split(' ').slice(1).map(Number);
     const dir = (o: number): DirStats => ({
       rx: v[o]!,

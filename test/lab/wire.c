@@ -33,6 +33,7 @@
  *   set ab|ba <delay_us> <loss_pct>   change one direction
  *   stats                             print "stats" then, for ab and for ba:
  *                                     rx tx lost drop late_max_ns late_sum_ns rx_age_max_ns
+ *   stats reset                       the same, then start the two maxima afresh (a test's own window)
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -273,6 +274,10 @@ static void handle_command(char *line, dir_t *ab, dir_t *ba) {
              (unsigned long long)d->late_max_ns, (unsigned long long)d->late_sum_ns,
              (unsigned long long)d->rx_age_max_ns);
     printf("\n");
+    if (strncmp(line, "stats reset", 11) == 0) {
+      ab->late_max_ns = ab->rx_age_max_ns = 0;
+      ba->late_max_ns = ba->rx_age_max_ns = 0;
+    }
   } else {
     printf("error unknown command\n");
   }

@@ -155,8 +155,11 @@ class EngineImpl implements Engine {
       this.flowSupport.set(s, f);
     }
     const ok = (await f) === 'ok';
-    if (!ok && protocol === 'icmp') {
-      throw new StartFailure('features', "--flows with ICMP needs the packet program's flow extension (mtr-packet-ts with raw sockets); use -u, or run with the privileges raw sockets need");
+    if (!ok && (protocol === 'icmp' || protocol === 'tcp')) {
+      throw new StartFailure(
+        'features',
+        `--flows with ${protocol.toUpperCase()} needs the packet program's flow extension (mtr-packet-ts with raw sockets); use -u, or run with the privileges raw sockets need`,
+      );
     }
     return ok;
   }

@@ -260,7 +260,7 @@ export class TargetRun {
           mark: o.mark,
           timeout: o.timeout,
           ...(o.dontFragment === true && { dontFragment: true }),
-          // the packet process's flow extension: ICMP flows need it; UDP flows gain NAT detection
+          // the packet process's flow extension: ICMP and TCP flows need it; UDP flows gain NAT detection
           ...(flow !== undefined && this.flowExt ? { flow } : {}),
         }),
       );

@@ -51,9 +51,10 @@ export interface TargetOptions {
   /** samples kept per hop for charts (default 400) */
   readonly ringSize: number;
   /**
-   * ECMP (`--flows`): this many stable flows per TTL, cycle c probing flow (c - 1) mod flows. ICMP needs the
-   * packet process's `flow` extension (send-probe `flow N`); UDP uses it when there (NAT seen) and fixes
-   * both ports per flow either way (see flowPorts). Undefined: mtr's classic probing (the default).
+   * ECMP (`--flows`): this many stable flows per TTL, cycle c probing flow (c - 1) mod flows. ICMP and TCP
+   * need the packet process's `flow` extension (send-probe `flow N`; TCP: a raw SYN); UDP uses it when there
+   * (NAT seen) and fixes both ports per flow either way. UDP and TCP: both ports fixed per flow (see
+   * flowPorts). Undefined: mtr's classic probing (the default).
    */
   readonly flows?: number | undefined;
   /**
@@ -65,12 +66,20 @@ export interface TargetOptions {
 
 /** The first local port of the flows when -L is not given (flow i uses FLOW_BASE_PORT + i). */
 export const FLOW_BASE_PORT = 50000;
-/** The destination port of the flows when -P is not given (traceroute's first UDP port). */
+/** The destination port of UDP flows when -P is not given (traceroute's first UDP port). */
 export const FLOW_DEST_PORT = 33434;
+/** The destination port of TCP flows when -P is not given (mtr's TCP port). */
+export const FLOW_TCP_PORT = 80;
 
-/** The fixed (local port, destination port) of a flow: what routers hash, besides the addresses. */
-export function flowPorts(o: Pick<TargetOptions, 'localPort' | 'port'>, flow: number): { localPort: number; port: number } {
-  return { localPort: (o.localPort !== 0 ? o.localPort : FLOW_BASE_PORT) + flow, port: o.port !== 0 ? o.port : FLOW_DEST_PORT };
+/** The fixed (local port, destination port) of a UDP or TCP flow: what routers hash, besides the addresses. */
+export function flowPorts(
+  o: Pick<TargetOptions, 'localPort' | 'port'> & { protocol?: TargetOptions['protocol'] },
+  flow: number,
+): { localPort: number; port: number } {
+  return {
+    localPort: (o.localPort !== 0 ? o.localPort : FLOW_BASE_PORT) + flow,
+    port: o.port !== 0 ? o.port : o.protocol === 'tcp' ? FLOW_TCP_PORT : FLOW_DEST_PORT,
+  };
 }
 
 export const DEFAULT_TARGET_OPTIONS: TargetOptions = Object.freeze({

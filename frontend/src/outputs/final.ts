@@ -5,7 +5,7 @@ import { renderReport, renderReportHeader } from '../render/report.js';
 import { renderJson } from '../render/json.js';
 import { renderCsv } from '../render/csv.js';
 import { renderXml } from '../render/xml.js';
-import { renderMembersCsv, renderMembersReport, renderMembersXml } from '../render/members.js';
+import { renderMembersCsv, renderMembersJson, renderMembersReport, renderMembersXml } from '../render/members.js';
 import type { Names, RenderOptions, Snapshot } from '../render/model.js';
 import { mtrSnapshot } from './mtr-snapshot.js';
 import type { Output, OutputContext } from './types.js';
@@ -35,6 +35,12 @@ export function reportOutput(ctx: OutputContext): Output {
       return [...renderReportHeader(s), ...renderMembersReport(t, s, ctx.names, ctx.render)];
     },
   };
+}
+
+/** -j: with --members or --flows, members (and flows) keys added to the hubs; otherwise mtr 0.95's. */
+export function jsonOutput(ctx: OutputContext): Output {
+  if (!ctx.cfg.members) return finalOutput(FINAL_RENDERERS.json, ctx);
+  return { final: (t) => renderMembersJson(t, mtrSnapshot(t, ctx.localHostname), ctx.names, ctx.render) };
 }
 
 /** -C / -x: with --members or --flows, member rows (and, in XML, the flows) added; otherwise mtr 0.95's. */

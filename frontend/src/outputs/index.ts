@@ -1,7 +1,7 @@
 // Every output, by name. A new output is one more entry here; the engine does not change.
 
 import type { OutputMode } from '../options.js';
-import { FINAL_RENDERERS, finalOutput, membersOutput, reportOutput } from './final.js';
+import { jsonOutput, membersOutput, reportOutput } from './final.js';
 import { rawOutput } from './raw.js';
 import { splitOutput } from './split.js';
 import { ndjsonOutput } from './ndjson.js';
@@ -14,7 +14,7 @@ export { mtrSnapshot } from './mtr-snapshot.js';
 export const OUTPUTS: Record<OutputMode, (ctx: OutputContext) => Output> = {
   report: reportOutput,
   wide: reportOutput,
-  json: (ctx) => finalOutput(FINAL_RENDERERS.json, ctx),
+  json: (ctx) => jsonOutput(ctx),
   csv: (ctx) => membersOutput('csv', ctx),
   xml: (ctx) => membersOutput('xml', ctx),
   raw: rawOutput,

@@ -2,7 +2,8 @@
 // bitpattern}, report.hubs [{count, host, [ASN], one key per -o field}]. Counts are integers; RTTs
 // are milliseconds and Loss% percent, as JSON reals rounded to the microsecond (3 decimals), always
 // written with a fraction or exponent ("0.0"), as jansson does. Extra, only when a hop had more than
-// one responder: "responders": [{"host", "count"}] listing each with its reply count.
+// one responder: "responders": [{"host", "count"}] listing each with its reply count. With --members
+// (or --flows), members.ts adds more keys through `extend` (renderMembersJson).
 
 import { fieldsOf } from '../fields.js';
 import { fieldValue, viewHop } from '../stats.js';
@@ -14,7 +15,16 @@ export class Real {
   constructor(readonly value: number) {}
 }
 
-type Json = string | number | Real | boolean | null | Json[] | { [key: string]: Json };
+export type Json = string | number | Real | boolean | null | Json[] | { [key: string]: Json };
+
+/** The -o fields of a hop or member as -j writes them: integers, or reals rounded to 3 decimals. */
+export function jsonFields(stats: Parameters<typeof fieldValue>[0], opts: RenderOptions, into: { [key: string]: Json }): void {
+  for (const f of fieldsOf(opts.order)) {
+    if (f.key === ' ') continue;
+    const x = fieldValue(stats, f.key);
+    into[f.title] = f.kind === 'int' ? Math.trunc(x) : new Real(round3(x));
+  }
+}
 
 export function realText(v: number): string {
   if (!Number.isFinite(v)) return '0.0';
@@ -44,8 +54,12 @@ function write(v: Json, depth: number, step: number): string {
 
 const round3 = (x: number): number => Math.round(x * 1000) / 1000;
 
-export function renderJson(s: Snapshot, names: Names, opts: RenderOptions): string[] {
-  const fields = fieldsOf(opts.order).filter((f) => f.key !== ' ');
+export function renderJson(
+  s: Snapshot,
+  names: Names,
+  opts: RenderOptions,
+  extend?: (at: number, hub: { [key: string]: Json }) => void,
+): string[] {
   const { from, to } = hopRange(s);
   const hubs: Json[] = [];
   for (let at = from; at < to; at++) {
@@ -53,15 +67,12 @@ export function renderJson(s: Snapshot, names: Names, opts: RenderOptions): stri
     const hub: { [key: string]: Json } = { count: at + 1, host: hostLabel(hop?.address, names, opts) };
     if (opts.ipinfo === 0) hub['ASN'] = formatIpinfo(hop?.address, names, 0).trim();
     if (hop !== undefined) {
-      const v = viewHop(hop);
-      for (const f of fields) {
-        const x = fieldValue(v, f.key);
-        hub[f.title] = f.kind === 'int' ? Math.trunc(x) : new Real(round3(x));
-      }
+      jsonFields(viewHop(hop), opts, hub);
       if (hop.responders.length > 1) {
         hub['responders'] = hop.responders.map((r) => ({ host: hostLabel(r.address, names, opts), count: r.count }));
       }
     }
+    extend?.(at, hub);
     hubs.push(hub);
   }
   const doc: Json = {

@@ -10,6 +10,7 @@ import { flowPorts } from '../engine/types.js';
 import { formatField, formatIpinfo, hopRange, hostLabel, padRight } from './common.js';
 import { xmlEscape } from './xml.js';
 import { CSV_VERSION } from './csv.js';
+import { jsonFields, Real, renderJson, type Json } from './json.js';
 import type { Names, RenderOptions, Snapshot } from './model.js';
 import { renderReport } from './report.js';
 
@@ -150,4 +151,36 @@ export function renderMembersXml(t: TargetSnapshot, s: Snapshot, names: Names, o
     out.push(line);
   }
   return out;
+}
+
+/**
+ * `-j --members` (and --flows): mtr 0.95's JSON with keys added, none changed. In every hub with more
+ * than one responder, "members": one object per responder, {"host", "share" (percent of the hop's
+ * probes), then its own -o fields as the hub has them}; with flows, the hub's "balancing" (when known)
+ * and "flows": one {"id", "host" (its latest responder here), "Loss%", "changes"} per flow.
+ */
+export function renderMembersJson(t: TargetSnapshot, s: Snapshot, names: Names, opts: RenderOptions): string[] {
+  return renderJson(s, names, opts, (at, hub) => {
+    const hop = t.hops[at];
+    if (hop === undefined) return;
+    if (hop.responders.length > 1) {
+      hub['members'] = hop.responders.map((r) => {
+        const m: { [key: string]: Json } = {
+          host: hostLabel(r.address, names, opts),
+          share: new Real(Math.round(memberShare(hop, r.address) * 10) / 10),
+        };
+        jsonFields(r.stats, opts, m);
+        return m;
+      });
+    }
+    if (hop.balancing !== undefined) hub['balancing'] = hop.balancing;
+    if (hop.flows !== undefined && hop.flows.length > 0) {
+      hub['flows'] = hop.flows.map((f) => ({
+        id: f.flow,
+        host: f.responder ?? '???',
+        'Loss%': new Real(Math.round(f.stats.lossPercent * 1000) / 1000),
+        changes: f.changes,
+      }));
+    }
+  });
 }

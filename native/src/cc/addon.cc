@@ -97,6 +97,7 @@ Napi::Object BatchLayout(Napi::Env env) {
   sources.Set("error", static_cast<double>(mtr::Source::kError));
   sources.Set("tcp", static_cast<double>(mtr::Source::kTcp));
   sources.Set("tx", static_cast<double>(mtr::Source::kTx));
+  sources.Set("segment", static_cast<double>(mtr::Source::kSegment));
   sources.Set("count", static_cast<double>(mtr::Source::kCount));
   namespace ss = mtr::send_slot;
   Napi::Object send = Napi::Object::New(env);

@@ -32,7 +32,8 @@ enum : size_t {
 };
 }
 // ext[kSource]
-enum class Source : int { kRaw = 0, kPing, kError, kTcp, kTx, kCount };
+// kSegment: a TCP segment (SYN-ACK, RST) answering a raw TCP flow probe (engine_rawtcp.cc)
+enum class Source : int { kRaw = 0, kPing, kError, kTcp, kTx, kSegment, kCount };
 
 constexpr size_t kMetaPerPacket = meta_slot::kCount;
 constexpr size_t kExtPerPacket = ext_slot::kCount;

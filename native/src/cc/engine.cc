@@ -43,6 +43,7 @@ Napi::Function Engine::Define(Napi::Env env) {
                          InstanceMethod<&Engine::CloseTcp>("closeTcp"),
                          InstanceMethod<&Engine::ProbeCapabilities>("probeCapabilities"),
                          InstanceMethod<&Engine::HoldName>("holdName"),
+                         InstanceMethod<&Engine::WatchSegments>("watchSegments"),
                      });
 }
 
@@ -323,6 +324,7 @@ void Engine::CloseAll() {
   probes.swap(tcp_);
   for (auto& kv : probes) CloseProbe(kv.second);
   quarantine_.CloseAll();
+  for (Poller*& p : segment_poll_) ClosePoller(&p);
   rst_.Close();
   if (flusher_ != nullptr) {
     flusher_->owner = nullptr;
@@ -348,6 +350,10 @@ void Engine::OnReadable(uv_poll_t* handle, int status, int events) {
   if (self == nullptr) return;
   if (p->kind == PollKind::kTxStamps) {
     self->DrainTxPoll(p, status);  // may call into JS: nothing touches self or p after it
+    return;
+  }
+  if (p->kind == PollKind::kSegments) {
+    self->DrainSegments(p, status);  // may call into JS: nothing touches self or p after it
     return;
   }
   if (p->kind != PollKind::kRawIcmp) {

@@ -35,7 +35,8 @@ class Engine : public Napi::ObjectWrap<Engine> {
   enum class OpenPolicy { kAuto, kRawOnly, kDgramOnly };
   // What a receive socket is, and so how its wakes are drained.
   // kTxStamps: a raw send socket, watched for its error queue (transmit timestamps) only.
-  enum class PollKind { kRawIcmp, kPing, kUdp, kTxStamps };
+  // kSegments: a raw TCP receive socket (rst_), watched for TCP flows' answers (engine_rawtcp.cc).
+  enum class PollKind { kRawIcmp, kPing, kUdp, kTxStamps, kSegments };
 
   struct Poller;
 
@@ -194,6 +195,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value CloseTcp(const Napi::CallbackInfo& info);
   Napi::Value ProbeCapabilities(const Napi::CallbackInfo& info);
   Napi::Value HoldName(const Napi::CallbackInfo& info);
+  // engine_rawtcp.cc: TCP flows' answers (SYN-ACK, RST) from the RST-stamp sockets
+  Napi::Value WatchSegments(const Napi::CallbackInfo& info);
+  void DrainSegments(Poller* p, int status);
 
   SysResult OpenIPv4();
   SysResult OpenIPv6();
@@ -277,6 +281,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   uint32_t next_tcp_id_ = 1;
   PortQuarantine quarantine_;
   RstStamps rst_;  // kernel stamps of the RSTs that refuse TCP probes (raw mode)
+  std::array<Poller*, 2> segment_poll_ = {nullptr, nullptr};  // rst_'s sockets while TCP flows are watched (v4, v6)
   Flusher* flusher_ = nullptr;
   bool flush_scheduled_ = false;
 

@@ -22,7 +22,7 @@ SysResult Engine::StartPoll(Poller** slot, int fd, int family, PollKind kind, ui
     return Fail(-rc, "uv_poll_init");
   }
   p->handle.data = p;
-  const int events = kind == PollKind::kRawIcmp    ? UV_READABLE
+  const int events = kind == PollKind::kRawIcmp || kind == PollKind::kSegments ? UV_READABLE
                      : kind == PollKind::kTxStamps ? UV_PRIORITIZED
                                                    : (UV_READABLE | UV_PRIORITIZED);
   rc = uv_poll_start(&p->handle, events, &Engine::OnReadable);
@@ -89,6 +89,8 @@ void Engine::SetRefed(bool on) {
     if (s.poller != nullptr) apply(reinterpret_cast<uv_handle_t*>(&s.poller->handle));
   });
   for (auto& kv : tcp_) apply(reinterpret_cast<uv_handle_t*>(&kv.second->handle));
+  for (Poller* p : segment_poll_)
+    if (p != nullptr) apply(reinterpret_cast<uv_handle_t*>(&p->handle));
 }
 
 Napi::Value Engine::JsRef(const Napi::CallbackInfo& info) {

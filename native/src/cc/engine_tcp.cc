@@ -62,6 +62,7 @@ Napi::Value Engine::ConnectTcp(const Napi::CallbackInfo& info) {
   const int64_t quarantine_ns = protocol == IPPROTO_TCP ? static_cast<int64_t>(quarantine_ms) * 1000000 : 0;
   quarantine_.Expire(RealtimeNs());
   rst_.Drain();  // what is queued now cannot be this probe's: keep the queue short
+  if (pending_.count() > 0) ScheduleFlush();  // TCP flows' segments it read (rst_'s sink)
   TcpStarted st;
   SysResult r = StartTcp(af, dst, static_cast<uint16_t>(dst_port), static_cast<uint16_t>(src_port), opts, &st);
   if (!r.ok()) {

@@ -17,9 +17,12 @@ namespace {
 
 constexpr uint32_t kTcpRst = 0x04;
 
+constexpr uint32_t kSynAck = 0x12;
+
 // Keeps a segment when its RST flag is set and its destination port is kMinPort or above. The
 // IPv4 socket sees the IP header first (X = its length); the IPv6 one starts at the TCP header.
-SysResult AttachFilter(int fd, int family) {
+// Wide (flows): a RST or a SYN-ACK, to a port kMinFlowPort or above.
+SysResult AttachFilter(int fd, int family, bool wide) {
   const bool v4 = family == AF_INET;
   struct sock_filter v4_code[] = {
       BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),                  // X = IP header length
@@ -38,9 +41,35 @@ SysResult AttachFilter(int fd, int family) {
       BPF_STMT(BPF_RET | BPF_K, 0xffff),
       BPF_STMT(BPF_RET | BPF_K, 0),
   };
+  struct sock_filter v4_wide[] = {
+      BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),                  // X = IP header length
+      BPF_STMT(BPF_LD | BPF_B | BPF_IND, 13),                  // A = TCP flags
+      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, kTcpRst, 2, 0),     // RST: to the port check
+      BPF_STMT(BPF_ALU | BPF_AND | BPF_K, kSynAck),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kSynAck, 0, 3),      // SYN-ACK? else drop
+      BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),                   // A = destination port
+      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, RstStamps::kMinFlowPort, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, 0xffff),
+      BPF_STMT(BPF_RET | BPF_K, 0),
+  };
+  struct sock_filter v6_wide[] = {
+      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
+      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, kTcpRst, 2, 0),
+      BPF_STMT(BPF_ALU | BPF_AND | BPF_K, kSynAck),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kSynAck, 0, 3),
+      BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 2),
+      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, RstStamps::kMinFlowPort, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, 0xffff),
+      BPF_STMT(BPF_RET | BPF_K, 0),
+  };
   struct sock_fprog prog;
-  prog.filter = v4 ? v4_code : v6_code;
-  prog.len = static_cast<unsigned short>(v4 ? sizeof v4_code / sizeof v4_code[0] : sizeof v6_code / sizeof v6_code[0]);
+  if (wide) {
+    prog.filter = v4 ? v4_wide : v6_wide;
+    prog.len = static_cast<unsigned short>(v4 ? sizeof v4_wide / sizeof v4_wide[0] : sizeof v6_wide / sizeof v6_wide[0]);
+  } else {
+    prog.filter = v4 ? v4_code : v6_code;
+    prog.len = static_cast<unsigned short>(v4 ? sizeof v4_code / sizeof v4_code[0] : sizeof v6_code / sizeof v6_code[0]);
+  }
   if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0) return Fail(errno, "setsockopt");
   return Ok();
 }
@@ -54,7 +83,7 @@ SysResult RstStamps::Open(int family) {
   if (slot >= 0) return Ok();
   int fd = OpenRawOrInherited(family, IPPROTO_TCP);  // the launcher's, when it opened one
   if (fd < 0) return Fail(-fd, "socket");
-  SysResult r = AttachFilter(fd, family);
+  SysResult r = AttachFilter(fd, family, wide_);
   const int on = 1;
   if (r.ok() && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) != 0) r = Fail(errno, "setsockopt");
   if (!r.ok()) {
@@ -77,9 +106,27 @@ void RstStamps::Drain() {
   if (fd6_ >= 0) DrainOne(fd6_, AF_INET6);
 }
 
+void RstStamps::DrainFamily(int family) {
+  const int fd = family == AF_INET ? fd4_ : fd6_;
+  if (fd >= 0) DrainOne(fd, family);
+}
+
+int RstStamps::fd(int family) const { return family == AF_INET ? fd4_ : fd6_; }
+
+SysResult RstStamps::WidenFilter() {
+  for (int family : {AF_INET, AF_INET6}) {
+    const int fd = family == AF_INET ? fd4_ : fd6_;
+    if (fd < 0) continue;
+    SysResult r = AttachFilter(fd, family, true);
+    if (!r.ok()) return r;
+  }
+  wide_ = true;
+  return Ok();
+}
+
 void RstStamps::DrainOne(int fd, int family) {
   // Only the headers matter: a longer segment is cut (MSG_TRUNC), which is fine.
-  uint8_t data[128];
+  uint8_t data[kSegmentBytes];
   alignas(struct cmsghdr) uint8_t control[CMSG_SPACE(sizeof(struct timespec))];
   struct sockaddr_storage name;
   for (size_t n = 0; n < kMaxEntries; n++) {
@@ -112,15 +159,18 @@ void RstStamps::DrainOne(int fd, int family) {
         ns = static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
       }
     }
-    if (ns == 0) continue;  // no kernel stamp: the wake-up time is as good
+    const uint8_t* from = family == AF_INET ? data + 12 : reinterpret_cast<const uint8_t*>(&reinterpret_cast<struct sockaddr_in6*>(&name)->sin6_addr);
+    if (sink_ != nullptr) {
+      // a flow's answer: the kernel's stamp, or (none) the clock now
+      const int64_t at = ns != 0 ? ns : RealtimeNs();
+      sink_->AddWithExt(Source::kSegment, family, from, data, len, static_cast<double>(at - epoch_ns_));
+    }
+    // the table keeps what it kept before flows: RSTs to the probes' ports, kernel-stamped
+    if (ns == 0 || (data[tcp + 13] & kTcpRst) == 0 || U16(data + tcp + 2) < kMinPort) continue;
     Entry e;
     e.family = family;
     std::memset(e.from, 0, sizeof e.from);
-    if (family == AF_INET) {
-      std::memcpy(e.from, data + 12, 4);  // the IP header's source
-    } else {
-      std::memcpy(e.from, &reinterpret_cast<struct sockaddr_in6*>(&name)->sin6_addr, 16);
-    }
+    std::memcpy(e.from, from, family == AF_INET ? 4 : 16);  // IPv4: the IP header's source
     e.from_port = U16(data + tcp);
     e.to_port = U16(data + tcp + 2);
     e.ns = ns;

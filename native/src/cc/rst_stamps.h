@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <deque>
 
+#include "batch.h"
 #include "sockets.h"
 
 namespace mtr {
@@ -19,6 +20,10 @@ class RstStamps {
  public:
   // Lowest local port a probe uses (the probes' sequence space): RSTs to lower ports are filtered out.
   static constexpr uint16_t kMinPort = 33434;
+  // Lowest local port a TCP flow can leave from (protocol: local-port's floor).
+  static constexpr uint16_t kMinFlowPort = 1024;
+  // How much of a segment a sink gets: the IPv4 header (if any) and the TCP header, options included.
+  static constexpr size_t kSegmentBytes = 128;
 
   ~RstStamps() { Close(); }
   // Opens and filters the receive socket of family (AF_INET or AF_INET6).
@@ -30,6 +35,18 @@ class RstStamps {
   // The kernel's receive stamp (CLOCK_REALTIME ns) of a RST from dst:dst_port to local_port taken
   // no earlier than not_before_ns, after a Drain(); 0 when there is none. A found entry is used up.
   int64_t Take(int family, const uint8_t* dst, uint16_t dst_port, uint16_t local_port, int64_t not_before_ns);
+
+  // Flows: keeps SYN-ACKs too, and RSTs and SYN-ACKs to ports kMinFlowPort and up, on every open socket.
+  SysResult WidenFilter();
+  // Where every segment read goes from now on (nullptr: nowhere), rx stamps relative to epoch_ns.
+  void set_sink(Batch* sink, int64_t epoch_ns) {
+    sink_ = sink;
+    epoch_ns_ = epoch_ns;
+  }
+  Batch* sink() const { return sink_; }
+  int fd(int family) const;
+  // Reads one family's socket (as Drain does for both).
+  void DrainFamily(int family);
 
  private:
   struct Entry {
@@ -43,6 +60,9 @@ class RstStamps {
   void DrainOne(int fd, int family);
   int fd4_ = -1;
   int fd6_ = -1;
+  bool wide_ = false;
+  Batch* sink_ = nullptr;
+  int64_t epoch_ns_ = 0;
   std::deque<Entry> entries_;
 };
 

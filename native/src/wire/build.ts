@@ -213,6 +213,8 @@ export interface IcmpEchoFlowOptions extends IcmpEchoOptions {
   /** ICMPv6: the addresses of the pseudo-header the kernel will checksum over (required for v6) */
   src?: Uint8Array;
   dst?: Uint8Array;
+  /** written into the payload right after the two compensating bytes (a prober's tag); must fit */
+  tag?: Uint8Array;
 }
 
 /** The smallest echo message a flow probe can be: the header and the two compensating payload bytes. */
@@ -233,6 +235,10 @@ export function buildIcmpEchoFlow(o: IcmpEchoFlowOptions): Uint8Array {
   const pseudo = o.v6
     ? sumPseudoHeaderV6(requireAddress('src', o.src, 16), requireAddress('dst', o.dst, 16), IPPROTO_ICMPV6, b.length)
     : 0;
+  if (o.tag !== undefined) {
+    if (b.length < ICMP_FLOW_MIN_LEN + o.tag.length) throw new RangeError('the tag does not fit the echo');
+    b.set(o.tag, ICMP_FLOW_MIN_LEN);
+  }
   put16(b, 2, target);
   b[ICMP_HEADER_LEN] = 0;
   b[ICMP_HEADER_LEN + 1] = 0;

@@ -4,6 +4,7 @@
 //   decodeIPv4Packet(bytes)          raw IPPROTO_ICMP socket: IPv4 header + ICMP message
 //   decodeIcmpv4Message(bytes, from) ICMP without the IP header (SOCK_DGRAM ICMP sockets)
 //   decodeIcmpv6Message(bytes, from) raw IPPROTO_ICMPV6 socket: the ICMPv6 message only
+//   decodeTcpSegment(bytes, family)  raw IPPROTO_TCP socket: IPv4 header + TCP, or (IPv6) TCP only
 //
 // Zero-copy: `from`, `quoted.src` and `quoted.dst` are subarray views into the input (or the
 // `from` you passed). If the receive buffer is reused, copy them (slice()) before it is.
@@ -102,7 +103,8 @@ export type IgnoredReason =
   | 'quoted-bad-header'
   | 'quoted-fragment'
   | 'quoted-protocol'
-  | 'quoted-not-echo';
+  | 'quoted-not-echo'
+  | 'not-tcp';
 
 export interface Ignored {
   kind: 'ignored';
@@ -382,5 +384,45 @@ function decodeQuoted(b: Uint8Array, s: number, e: number, family: IpFamily): Qu
     tcpSeq,
     sctpVtag,
     tail: b.subarray(t + 8, e),
+  };
+}
+
+/** A TCP segment's header fields (a raw TCP flow probe's answer: SYN-ACK or RST). */
+export interface TcpSegment {
+  kind: 'tcp-segment';
+  srcPort: number;
+  dstPort: number;
+  seq: number;
+  ack: number;
+  /** the flag bits of byte 13 (FIN 0x01, SYN 0x02, RST 0x04, PSH 0x08, ACK 0x10, ...) */
+  flags: number;
+}
+
+export const TCP_FLAG_SYN = 0x02;
+export const TCP_FLAG_RST = 0x04;
+export const TCP_FLAG_ACK = 0x10;
+
+/**
+ * Decode what a raw IPPROTO_TCP socket delivers: for IPv4 the IPv4 header (IHL honoured) then the
+ * TCP header, for IPv6 the TCP header only. Only the first 14 TCP bytes are needed.
+ */
+export function decodeTcpSegment(bytes: Uint8Array, family: IpFamily): TcpSegment | Ignored {
+  let t = 0;
+  if (family === 4) {
+    if (bytes.length < 20) return ignored('truncated');
+    const vihl = bytes[0] as number;
+    if (vihl >> 4 !== 4) return ignored('not-ipv4');
+    t = (vihl & 0x0f) * 4;
+    if (t < 20) return ignored('bad-ip-header');
+    if (bytes[9] !== 6) return ignored('not-tcp');
+  }
+  if (bytes.length < t + 14) return ignored('truncated');
+  return {
+    kind: 'tcp-segment',
+    srcPort: u16(bytes, t),
+    dstPort: u16(bytes, t + 2),
+    seq: u32(bytes, t + 4),
+    ack: u32(bytes, t + 8),
+    flags: bytes[t + 13] as number,
   };
 }
