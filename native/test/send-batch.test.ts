@@ -1,10 +1,16 @@
 // Send batches (Engine.sendBatch): the raw sends of one command slice in one call, sent with
 // sendmmsg. Every packet leaves, in order, with its own kernel transmit stamp (its txId); a send
 // that fails gets its errno without stopping the others; a malformed batch is refused whole.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isRoot, skipUnless } from '../../test/support/env.js';
 import { Engine, SendBatch, type ReceivedPacket, type TxStampRecord } from '../src/index.js';
 import { buildIcmpEcho, buildIPv4Packet } from '../src/wire/index.js';
-import { Collector, LO4, LO6, rootReason, skipRoot, u16 } from './probe-lab.js';
+import { Collector, LO4, LO6, distIndex, rootReason, skipRoot, u16 } from './probe-lab.js';
 
 if (skipRoot) console.warn(`native/test/send-batch: root-only tests skipped:${rootReason}`);
 
@@ -116,5 +122,48 @@ describe.skipIf(skipRoot)('send batches on loopback', () => {
     batch.addIPv4(echo4(4002), LO4);
     batch.sends[2] = batch.bytes.length; // data offset past the bytes
     expect(() => engine.sendBatch(batch)).toThrow(TypeError);
+  });
+});
+
+const hasStrace = spawnSync('sh', ['-c', 'command -v strace'], { stdio: 'ignore' }).status === 0;
+const skipStrace = skipUnless(isRoot && hasStrace, 'native/test/send-batch: counting system calls needs root and strace');
+
+describe.skipIf(skipStrace)('send batches: the system calls', () => {
+  it('40 packets for one socket leave in one sendmmsg, not one send each', () => {
+    const wire = fileURLToPath(new URL('../dist/wire/index.js', import.meta.url));
+    const script = `
+      import { Engine, SendBatch } from ${JSON.stringify(distIndex)};
+      import { buildIcmpEcho, buildIPv4Packet } from ${JSON.stringify(wire)};
+      const lo = new Uint8Array([127, 0, 0, 1]);
+      const e = new Engine(() => {});
+      e.open({ mode: 'raw' });
+      const b = new SendBatch();
+      for (let i = 0; i < 40; i++) {
+        const icmp = buildIcmpEcho({ v6: false, id: 0x5b7d, seq: i, size: 64, bitPattern: 0 });
+        b.addIPv4(buildIPv4Packet({ src: lo, dst: lo, ttl: 64, protocol: 1, payload: icmp }), lo, { txId: i });
+      }
+      e.sendBatch(b);
+      let failed = 0;
+      for (let i = 0; i < 40; i++) if (b.errno(i) !== 0) failed++;
+      console.log('failed', failed);
+      e.close();
+    `;
+    const dir = mkdtempSync(join(tmpdir(), 'mtrts-sendmmsg-'));
+    try {
+      const trace = join(dir, 'trace');
+      const r = spawnSync(
+        'strace',
+        ['-f', '-qq', '-e', 'trace=sendmmsg,sendmsg,sendto', '-o', trace, process.execPath, '--input-type=module', '-e', script],
+        { encoding: 'utf8', timeout: 30_000 },
+      );
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout.trim()).toBe('failed 0');
+      const calls = readFileSync(trace, 'utf8').split('\n').filter((l) => /send(mmsg|msg|to)\(/.test(l));
+      const toLoopback = calls.filter((l) => l.includes('127.0.0.1'));
+      expect(toLoopback.filter((l) => /sendmmsg\(/.test(l) && / = 40$/.test(l))).toHaveLength(1);
+      expect(toLoopback.filter((l) => !/sendmmsg\(/.test(l))).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
