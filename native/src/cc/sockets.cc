@@ -336,23 +336,23 @@ SysResult SourceAddress(int family, const uint8_t* dst, uint32_t scope_id, uint3
 
 Receiver::Receiver(int family)
     : family_(family),
-      data_(kSlots * kSlotBytes),
-      names_(kSlots * sizeof(struct sockaddr_storage)),
-      control_(kSlots * kControlBytes) {}
+      data_(new uint8_t[kSlots * kSlotBytes]),
+      names_(new uint8_t[kSlots * sizeof(struct sockaddr_storage)]),
+      control_(new uint8_t[kSlots * kControlBytes]) {}
 
 int Receiver::Read(int fd, Received* out, uint64_t* skipped) {
   struct mmsghdr msgs[kSlots];
   struct iovec iovs[kSlots];
   std::memset(msgs, 0, sizeof msgs);
   for (size_t i = 0; i < kSlots; i++) {
-    iovs[i].iov_base = data_.data() + i * kSlotBytes;
+    iovs[i].iov_base = data_.get() + i * kSlotBytes;
     iovs[i].iov_len = kSlotBytes;
     struct msghdr& h = msgs[i].msg_hdr;
-    h.msg_name = names_.data() + i * sizeof(struct sockaddr_storage);
+    h.msg_name = names_.get() + i * sizeof(struct sockaddr_storage);
     h.msg_namelen = sizeof(struct sockaddr_storage);
     h.msg_iov = &iovs[i];
     h.msg_iovlen = 1;
-    h.msg_control = control_.data() + i * kControlBytes;
+    h.msg_control = control_.get() + i * kControlBytes;
     h.msg_controllen = kControlBytes;
   }
   int n;

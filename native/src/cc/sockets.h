@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <memory>
 #include <vector>
 
 namespace mtr {
@@ -114,9 +115,11 @@ class Receiver {
 
  private:
   int family_;
-  std::vector<uint8_t> data_;
-  std::vector<uint8_t> names_;
-  std::vector<uint8_t> control_;
+  // Not zeroed: a page of these buffers costs memory only once a datagram is written into it (a
+  // small answer touches one page of its 16 KB slot).
+  std::unique_ptr<uint8_t[]> data_;
+  std::unique_ptr<uint8_t[]> names_;
+  std::unique_ptr<uint8_t[]> control_;
 };
 
 }  // namespace mtr
