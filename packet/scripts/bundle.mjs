@@ -5,6 +5,7 @@
 // 15 ms here), while its CommonJS loader is in its start-up snapshot. import.meta.url (the addon's
 // lookup) becomes the bundle's own file URL.
 // The addon stays a separate file, found through @mtr-ts/native (or native/ when packed) at run time.
+import { writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleTo } from './esbuild-bundle.mjs';
@@ -15,3 +16,8 @@ await bundleTo(resolve(here, '../dist/mtr-packet-ts.cjs'), resolve(here, '../src
   define: { 'import.meta.url': '__mtrBundleUrl' },
   banner: { js: "'use strict';\nconst __mtrBundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 });
+
+// A launcher built before the bundle was CommonJS execs dist/mtr-packet-ts.mjs: that name now loads
+// the same bundle (a rebuild of the addon, `pnpm run build`, points the launcher at the .cjs), so no
+// worktree ever runs a stale daemon.
+writeFileSync(resolve(here, '../dist/mtr-packet-ts.mjs'), "// Written by scripts/bundle.mjs: the daemon is dist/mtr-packet-ts.cjs.\nimport './mtr-packet-ts.cjs';\n");
