@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { EXT_FEATURE, EXT_REPLY_ARG, parseReply } from '@mtr-ts/protocol';
 import { describeLab, useLab } from './lab/use-lab.js';
+import { LineReader } from './support/lines.js';
 import { ourPacket, referenceMtr, referenceNeed, referencePacket, requirements } from './support/env.js';
 
 const skip = requirements('extensions against mtr-packet 0.95', [
@@ -79,6 +80,39 @@ describeLab('protocol extensions in the netns lab', () => {
       '13': `13 no-route ip-4 ${l.hops4[1]} round-trip-time N icmp-type 3 icmp-code 4 mtu 1400 reply-ttl 63`,
       '14': `14 reply ip-4 ${l.hops4[3]} round-trip-time N reply-ttl 61`,
     });
+  });
+
+  it('IPv6 after asking: the router\'s Packet Too Big, then packet-too-big from this host; without DF the host fragments', async () => {
+    const l = lab();
+    const dst = l.hops6[3];
+    const child = l.spawnIn('client', ourPacket, [], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines = new LineReader(child.stdout!);
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      child.stdin!.write('1 check-support feature icmp-detail\n2 check-support feature dont-fragment\n');
+      // 1500 bytes leave the client (its link's MTU); r2 cannot forward them over its 1400-byte link
+      child.stdin!.write(`21 send-probe ip-6 ${dst} size 1500 dont-fragment 1 timeout 2\n`);
+      const first = await lines.next((x) => x.startsWith('21 '), 10_000, 'the answer to 21');
+      expect(first.replace(/round-trip-time \d+/, 'round-trip-time N')).toBe(
+        `21 no-route ip-6 ${l.hops6[1]} round-trip-time N icmp-type 2 icmp-code 0 mtu 1400 reply-ttl 63`,
+      );
+      // the kernel learnt the path MTU from that Packet Too Big: with IPV6_DONTFRAG the probe is refused
+      // here; without it the kernel fragments it and it arrives
+      child.stdin!.write(`22 send-probe ip-6 ${dst} size 1500 dont-fragment 1 timeout 2\n`);
+      expect(await lines.next((x) => x.startsWith('22 '), 10_000, 'the answer to 22')).toBe('22 packet-too-big mtu 1400');
+      // (the first one's 1500-byte echo reply may be lost on the way back: IPv6 routers do not
+      // fragment, and dest learns the MTU towards us only from r3's Packet Too Big for it)
+      child.stdin!.write(`23 send-probe ip-6 ${dst} size 1500 timeout 1\n`);
+      await lines.next((x) => x.startsWith('23 '), 10_000, 'the answer to 23');
+      child.stdin!.write(`24 send-probe ip-6 ${dst} size 1500 timeout 2\n`);
+      const fourth = await lines.next((x) => x.startsWith('24 '), 10_000, 'the answer to 24');
+      // reply-ttl on IPv6 too: the hop limit the answer arrived with, 64 less the three routers
+      expect(fourth).toMatch(new RegExp(`^24 reply ip-6 ${dst} round-trip-time \\d+ reply-ttl 61$`));
+      child.stdin!.end();
+      expect(await exited).toBe(0);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
   });
 
   it('mtr 0.95 driving mtr-packet-ts never asks for an extension and gets only 0.95 replies', async () => {

@@ -7,7 +7,7 @@
 // gen/launcher-config.h: the absolute paths the launcher execs, recorded now and never looked up
 // through PATH at run time:
 //   MTR_NODE_PATH      the Node running this script (the one that installs the package runs it)
-//   MTR_DAEMON_SCRIPT  the daemon bundle: --script PATH, or in the repository ../packet/dist/mtr-packet-ts.mjs
+//   MTR_DAEMON_SCRIPT  the daemon bundle: --script PATH, or in the repository ../packet/dist/mtr-packet-ts.cjs
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -59,7 +59,7 @@ function daemonScript() {
   const given = option('--script');
   if (given !== undefined) return resolve(given);
   const packetDir = resolve(pkgDir, '..', 'packet');
-  return join(existsSync(packetDir) ? realpathSync(packetDir) : packetDir, 'dist', 'mtr-packet-ts.mjs');
+  return join(existsSync(packetDir) ? realpathSync(packetDir) : packetDir, 'dist', 'mtr-packet-ts.cjs');
 }
 
 const genDir = join(pkgDir, 'gen');

@@ -68,7 +68,9 @@ export interface NativeEngine {
     device: string | undefined,
     scopeId: number,
     txId: number | undefined,
+    dontFragment: boolean,
   ): number;
+  sendBatch(bytes: Uint8Array, sends: Float64Array, count: number, results: Float64Array): void;
   sourceAddress(family: 4 | 6, dst: Uint8Array, scopeId: number, mark: number, device: string | undefined): Uint8Array;
   now(): number;
   close(): void;
@@ -84,6 +86,9 @@ export interface NativeAddon {
   setParentDeathSignal(signal: number): void;
   /** src/cc/batch.h's slot numbers (src/batch.ts reads batches with the same ones). */
   batchLayout: {
+    /** src/cc/batch.h's send_slot and send_result (src/send-batch.ts writes and reads them) */
+    send: Record<string, number>;
+    sendResult: Record<string, number>;
     meta: Record<string, number>;
     ext: Record<string, number>;
     sources: Record<string, number>;

@@ -6,7 +6,7 @@
 import type { PacketSource, QueuedIcmpError, ReceivedPacket } from './types.js';
 
 /** Per packet, always. */
-export const META = { family: 0, fromOffset: 1, dataOffset: 2, dataLength: 3, rxNs: 4, count: 5 } as const;
+export const META = { family: 0, fromOffset: 1, dataOffset: 2, dataLength: 3, rxNs: 4, hopLimit: 5, count: 6 } as const;
 /** Per packet, only in batches holding anything but raw packets (NaN: absent). */
 export const EXT = {
   source: 0,
@@ -38,10 +38,13 @@ export function unpackBatch(buffer: ArrayBuffer, meta: Float64Array, ext: Float6
     const from = new Uint8Array(buffer, meta[m + META.fromOffset]!, family === 4 ? 4 : 16);
     const data = new Uint8Array(buffer, meta[m + META.dataOffset]!, meta[m + META.dataLength]!);
     const rxNs = meta[m + META.rxNs]!;
+    const hopLimit = meta[m + META.hopLimit]!;
     packets[i] =
       ext === undefined
-        ? { source: 'raw', family, from, data, rxNs }
-        : withExt(family, from, data, rxNs, buffer, ext, i * EXT.count);
+        ? hopLimit < 0
+          ? { source: 'raw', family, from, data, rxNs }
+          : { source: 'raw', family, from, data, rxNs, hopLimit }
+        : withExt(family, from, data, rxNs, hopLimit, buffer, ext, i * EXT.count);
   }
   return packets;
 }
@@ -51,6 +54,7 @@ function withExt(
   from: Uint8Array,
   data: Uint8Array,
   rxNs: number,
+  hopLimit: number,
   buffer: ArrayBuffer,
   ext: Float64Array,
   e: number,
@@ -84,6 +88,7 @@ function withExt(
       return { source, family, from, data, rxNs, txId: ext[e + EXT.txId]! };
     case 'raw':
     case 'ping':
+      return hopLimit < 0 ? { source, family, from, data, rxNs } : { source, family, from, data, rxNs, hopLimit };
     case 'segment':
       return { source, family, from, data, rxNs };
   }

@@ -2,6 +2,7 @@
 
 import { addon, type NativeEngine } from './addon.js';
 import { unpackBatch } from './batch.js';
+import type { SendBatch } from './send-batch.js';
 import {
   checkAddress,
   checkByteOrDefault,
@@ -179,7 +180,19 @@ export class Engine {
       checkDevice(opts.device),
       opts.scopeId ?? 0,
       checkTxId(opts.txId),
+      opts.dontFragment === true,
     );
+  }
+
+  /**
+   * Sends every packet of a send batch, in order; then batch.errno(i) and batch.departure(i) say
+   * how each went (no throw for a failed send: its errno, as sendIPv4/sendIPv6 would throw it).
+   * Consecutive packets for one socket and mark leave in one sendmmsg while transmit stamps are
+   * on, each with its own stamp (its txId); without stamps each is sent alone, its departure the
+   * clock read just before it.
+   */
+  sendBatch(batch: SendBatch): void {
+    this.#native.sendBatch(batch.bytes, batch.sends, batch.count, batch.results);
   }
 
   /** The kernel's choice of source address towards dst. Throws e.g. ENETUNREACH (syscall 'connect'). */

@@ -4,4 +4,5 @@
 
 export * from './types.js';
 export { Engine } from './engine.js';
+export { SendBatch } from './send-batch.js';
 export { dropPrivileges, errnoName, isErrnoError, setParentDeathSignal } from './process.js';

@@ -33,11 +33,15 @@ export interface PacketBase {
 /** An ICMP / ICMPv6 message read from a raw ICMP socket. */
 export interface RawPacket extends PacketBase {
   source: 'raw';
+  /** IPv6: the hop limit it arrived with (IPV6_HOPLIMIT; IPv4 packets carry their TTL in their header) */
+  hopLimit?: number;
 }
 
 /** An echo reply read from a datagram ("ping") socket. */
 export interface PingPacket extends PacketBase {
   source: 'ping';
+  /** the TTL / hop limit it arrived with (IP_TTL / IPV6_HOPLIMIT), when the kernel said */
+  hopLimit?: number;
 }
 
 /** An ICMP error for one of our datagram or TCP probes, read from its socket's error queue. */
@@ -214,6 +218,11 @@ export interface SendIPv6Options extends SendOptions {
   src?: Uint8Array;
   /** sin6_scope_id for link-local destinations. */
   scopeId?: number;
+  /**
+   * IPV6_DONTFRAG for this packet: a packet larger than the path MTU the kernel knows for dst is
+   * not fragmented here but refused (EMSGSIZE). (IPv4 packets carry DF in their own header.)
+   */
+  dontFragment?: boolean;
 }
 
 export interface SourceAddressOptions extends SendOptions {

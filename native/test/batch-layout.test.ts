@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { addon } from '../src/addon.js';
 import { EXT, META, SOURCES, unpackBatch } from '../src/batch.js';
+import { SEND, SEND_RESULT } from '../src/send-batch.js';
 
 describe('batch layout', () => {
   const layout = addon().batchLayout;
@@ -13,6 +14,11 @@ describe('batch layout', () => {
 
   it('numbers the ext slots as batch.ts reads them', () => {
     expect(layout.ext).toEqual({ ...EXT });
+  });
+
+  it('numbers the send slots and results as send-batch.ts writes and reads them', () => {
+    expect(layout.send).toEqual({ ...SEND });
+    expect(layout.sendResult).toEqual({ ...SEND_RESULT });
   });
 
   it('numbers the sources as batch.ts reads them', () => {

@@ -143,6 +143,8 @@ describe(`datagram mode${rootReason}`, { skip: skipRoot }, () => {
         expect(u16(reply.data, 4)).toBe(sent.localPort);
         expect(reply.data.subarray(8)).toEqual(req.subarray(8));
         expect(reply.from).toEqual(lo);
+        // the TTL / hop limit the reply arrived with (IP_RECVTTL / IPV6_RECVHOPLIMIT): loopback's default 64
+        expect(reply.source === 'ping' && reply.hopLimit).toBe(64);
         expect(reply.rxNs).toBeGreaterThanOrEqual(sent.txNs);
         expect(reply.rxNs - sent.txNs).toBeLessThan(50e6);
         // Per-send options leave nothing behind: mark and device once, then a plain send.

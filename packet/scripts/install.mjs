@@ -11,6 +11,6 @@ import { fileURLToPath } from 'node:url';
 const pkg = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const build = join(pkg, 'native', 'scripts', 'build-addon.mjs');
 if (existsSync(build)) {
-  const r = spawnSync(process.execPath, [build, '--script', join(pkg, 'dist', 'mtr-packet-ts.mjs')], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [build, '--script', join(pkg, 'dist', 'mtr-packet-ts.cjs')], { stdio: 'inherit' });
   process.exit(r.status ?? 1);
 }

@@ -133,6 +133,8 @@ export class Daemon {
     flowTag: () => this.flowTag,
     icmpId: (source, family) => (source === 'raw' ? this.icmpId : this.pingIds[family === 4 ? 0 : 1]),
   };
+  /** raw probes queued in the transport's rawQueue this slice, in command order (flushSends sends them) */
+  private pendingSends: PendingSend[] = [];
   /** called whenever the earliest deadline may have changed */
   onDeadlineChange: () => void = () => {};
 
@@ -147,8 +149,8 @@ export class Daemon {
     this.ipId = opts.ipId ?? 1 + Math.floor(Math.random() * 0xffff);
     this.protocols = opts.protocols ?? new Set(['icmp', 'udp', 'tcp', 'sctp']);
     this.markSupported = opts.markSupported ?? false;
-    // don't-fragment: raw IPv4 only (the DF bit of the header we build)
-    this.extensions = new Extensions({ dontFragment: (family) => family === 4 && transport.mode4 === 'raw' });
+    // don't-fragment: raw sockets (IPv4: the DF bit of the header we build; IPv6: IPV6_DONTFRAG per packet)
+    this.extensions = new Extensions({ dontFragment: (family) => (family === 4 ? transport.mode4 : transport.mode6) === 'raw' });
     this.flowTag = opts.flowTag ?? pickFlowTag(transport);
     this.sources = new SourceCache((family, dst) => transport.sourceAddress(family, dst), () => transport.now());
     let nextTxId = 0;
@@ -173,7 +175,60 @@ export class Daemon {
   }
 
   private reply(r: Reply): void {
+    // Queued probes leave first: a send error is then answered in command order, as when each
+    // probe was sent at once.
+    if (this.pendingSends.length > 0) this.flushSends();
     this.write(formatReply(r));
+  }
+
+  /**
+   * Sends the raw probes queued since the last flush (one native call; sendmmsg) and puts them in
+   * flight, or answers each that failed. Call it after each slice of commands; a reply flushes
+   * first by itself.
+   */
+  flushSends(): void {
+    const pending = this.pendingSends;
+    if (pending.length === 0) return;
+    this.pendingSends = [];
+    const queue = this.transport.rawQueue!;
+    try {
+      queue.flush();
+    } catch {
+      // A fault of ours: no probe of the batch is lost without an answer.
+      this.stats.internalErrors++;
+      for (const p of pending) this.reply({ token: p.probe.token, type: 'unexpected-error', errno: 0 });
+      return;
+    }
+    const earliest = this.probes.peekDeadline();
+    let sooner = false;
+    for (const p of pending) {
+      const probe = p.probe;
+      const errno = queue.errno(p.index);
+      if (errno !== 0) {
+        this.sendFailed(probe.token, probe.family, probe.dst, p.dontFragment, { errno });
+        continue;
+      }
+      probe.txNs = queue.departure(p.index);
+      probe.deadlineNs = probe.txNs + p.timeoutNs;
+      this.probes.add(probe);
+      if (probe.txId >= 0) this.txProbes.set(probe.txId, probe);
+      if (earliest === undefined || probe.deadlineNs < earliest.deadlineNs) sooner = true;
+    }
+    if (sooner) this.onDeadlineChange();
+  }
+
+  /** The answer to a probe whose send failed with e. */
+  private sendFailed(token: number, family: 4 | 6, dst: Uint8Array, dontFragment: boolean, e: unknown): void {
+    // extension dont-fragment: larger than the path MTU the kernel knows for this destination (learnt
+    // from a Fragmentation Needed): not sent; said with the MTU we saw reported, when we did
+    if (dontFragment && isSendError(e) && e.errno === ERRNO.EMSGSIZE) {
+      this.reply({ token, type: 'packet-too-big', mtu: this.extensions.knownMtu(formatAddress(family, dst)) });
+      return;
+    }
+    // A send error maps to its reply; anything else the layer below refused is a bad argument.
+    this.reply(
+      isSendError(e) ? replyForErrno(token, e.errno, this.dialect) : { token, type: 'invalid-argument', reason: undefined },
+    );
   }
 
   /** A command line from the framer (without its newline). */
@@ -258,7 +313,7 @@ export class Daemon {
       this.reply({ token, type: 'invalid-argument', reason: 'protocol-not-supported' });
       return;
     }
-    if (this.probes.full) {
+    if (this.probes.full || this.probes.size + this.pendingSends.length >= this.probes.maxInFlight) {
       this.reply({ token, type: 'probes-exhausted' });
       return;
     }
@@ -277,8 +332,8 @@ export class Daemon {
     // A TCP flow probe is a raw SYN, built whole like the ICMP and UDP probes.
     const stream = (req.protocol === 'tcp' && flow === undefined) || req.protocol === 'sctp';
     const rawV4 = family === 4 && this.modeOf(4) === 'raw' && !stream;
-    // extension dont-fragment: only where this daemon can set it (raw IPv4 ICMP and UDP)
-    if (req.dontFragment === true && !(rawV4 && this.extensions.canDontFragment(family))) {
+    // extension dont-fragment: only where this daemon can set it (raw ICMP and UDP probes)
+    if (req.dontFragment === true && !(!stream && this.modeOf(family) === 'raw' && this.extensions.canDontFragment(family))) {
       this.reply({ token, type: 'invalid-argument', reason: undefined });
       return;
     }
@@ -331,6 +386,8 @@ export class Daemon {
     if (req.localDevice !== undefined) opts.device = req.localDevice;
     if (src !== undefined) opts.src = src;
 
+    // a probe sent at once (a device's, or not raw) leaves after the ones queued before it
+    if (this.pendingSends.length > 0 && (opts.device !== undefined || stream || this.modeOf(family) !== 'raw')) this.flushSends();
     let sent: Sent;
     try {
       const s =
@@ -345,16 +402,7 @@ export class Daemon {
       }
       sent = s;
     } catch (e) {
-      // extension dont-fragment: larger than the path MTU the kernel knows for this destination (learnt
-      // from a Fragmentation Needed): not sent; said with the MTU we saw reported, when we did
-      if (req.dontFragment === true && isSendError(e) && e.errno === ERRNO.EMSGSIZE) {
-        this.reply({ token, type: 'packet-too-big', mtu: this.extensions.knownMtu(formatAddress(family, dst)) });
-        return;
-      }
-      // A send error maps to its reply; anything else the layer below refused is a bad argument.
-      this.reply(
-        isSendError(e) ? replyForErrno(token, e.errno, this.dialect) : { token, type: 'invalid-argument', reason: undefined },
-      );
+      this.sendFailed(token, family, dst, req.dontFragment === true, e);
       return;
     }
 
@@ -372,6 +420,7 @@ export class Daemon {
       txNs: sent.txNs,
       deadlineNs: sent.txNs + req.timeout * 1e9,
       heapIndex: -1,
+      addOrder: 0,
       txId: sent.txId ?? -1,
     };
     if (sent.ipId !== undefined) probe.ipId = sent.ipId;
@@ -381,6 +430,11 @@ export class Daemon {
     if (sent.flowIcmpId !== undefined) probe.flowIcmpId = sent.flowIcmpId;
     if (sent.flowChecksum !== undefined) probe.flowChecksum = sent.flowChecksum;
     if (sent.src !== undefined) probe.src = sent.src;
+    if (sent.queued !== undefined) {
+      // in flight once flushSends has sent it
+      this.pendingSends.push({ probe, index: sent.queued, timeoutNs: req.timeout * 1e9, dontFragment: req.dontFragment === true });
+      return;
+    }
     const earliest = this.probes.peekDeadline();
     this.probes.add(probe);
     if (probe.tcpId >= 0) this.tcpProbes.set(probe.tcpId, probe);
@@ -433,6 +487,10 @@ export class Daemon {
       this.stats.ignoredPackets++;
       return;
     }
+    // icmp-detail's reply-ttl where there is no IP header to read it from (IPv6, datagram sockets):
+    // the hop limit the socket reported
+    const hopLimit = (p.source === 'raw' || p.source === 'ping') && p.hopLimit !== undefined ? p.hopLimit : undefined;
+    if (hopLimit !== undefined && answer.detail !== undefined && answer.detail.replyTtl === undefined) answer.detail.replyTtl = hopLimit;
     let probe = matchAnswer(answer, p, this.lookup);
     let nat = false;
     if (probe === undefined && this.extensions.flowOn) {
@@ -550,8 +608,17 @@ export class Daemon {
   }
 
   get inFlight(): number {
-    return this.probes.size;
+    return this.probes.size + this.pendingSends.length;
   }
+}
+
+/** A raw probe in the transport's rawQueue, not sent yet. */
+interface PendingSend {
+  probe: Probe;
+  /** its index in the queue */
+  index: number;
+  timeoutNs: number;
+  dontFragment: boolean;
 }
 
 function inByteOrDefault(v: number): boolean {

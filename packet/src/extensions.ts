@@ -11,7 +11,7 @@ import type { AnswerDetail } from './codec.js';
 export interface ExtensionFacts {
   /**
    * Whether a probe of this family can go out with don't-fragment. Raw IPv4: the DF bit in the
-   * header we build. Other sends need a socket option of the native layer (not there yet).
+   * header we build; raw IPv6: IPV6_DONTFRAG on the packet. (Datagram sockets: not yet.)
    */
   dontFragment(family: 4 | 6): boolean;
 }

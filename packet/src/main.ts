@@ -117,6 +117,7 @@ function main(): void {
     line: (text) => d.handleLine(text),
     overflow: () => d.handleOverflow(),
     afterSlice: () => {
+      d.flushSends();
       out.flush();
       arm();
     },

@@ -1,7 +1,7 @@
 // The real Transport: the native Engine's sockets, opened once at start.
 
-import { Engine, dropPrivileges } from '@mtr-ts/native';
-import type { Received, Transport } from './transport.js';
+import { Engine, SendBatch, dropPrivileges } from '@mtr-ts/native';
+import type { RawSendQueue, Received, Transport } from './transport.js';
 
 export interface OpenedTransport {
   transport: Transport;
@@ -39,8 +39,29 @@ export function openTransport(onBatch: (batch: readonly Received[]) => void, mod
   } catch (e) {
     throw new Error(openFailure(e as NodeJS.ErrnoException), { cause: e });
   }
+  // One batch, reused: a queue call after a flush starts it over.
+  const batch = new SendBatch();
+  let flushed = false;
+  const fresh = (): SendBatch => {
+    if (flushed) {
+      batch.clear();
+      flushed = false;
+    }
+    return batch;
+  };
+  const rawQueue: RawSendQueue = {
+    queueIPv4: (packet, dst, opts) => fresh().addIPv4(packet, dst, opts),
+    queueIPv6: (proto, packet, dst, opts) => fresh().addIPv6(proto, packet, dst, opts),
+    flush: () => {
+      engine.sendBatch(fresh());
+      flushed = true;
+    },
+    errno: (i) => batch.errno(i),
+    departure: (i) => batch.departure(i),
+  };
   const transport: Transport = {
     mode4: opened.ip4,
+    rawQueue,
     mode6: opened.ip6,
     sctp: opened.sctp,
     sendIPv4: (packet, dst, opts) => engine.sendIPv4(packet, dst, opts),

@@ -49,12 +49,15 @@ export interface Probe {
   deadlineNs: number;
   /** position in the deadline heap; -1 when not in it */
   heapIndex: number;
+  /** set by ProbeTable.add: its place among the adds, which breaks ties between equal deadlines */
+  addOrder?: number;
 }
 
 export class ProbeTable {
   private readonly bySequence = new Map<number, Probe>();
   private readonly heap: Probe[] = [];
   private cursor: number;
+  private adds = 0;
 
   constructor(readonly maxInFlight: number = DEFAULT_MAX_IN_FLIGHT, firstSequence?: number) {
     if (maxInFlight < 1 || maxInFlight > SEQUENCE_SPAN - 1024) {
@@ -87,6 +90,7 @@ export class ProbeTable {
 
   add(probe: Probe): void {
     this.bySequence.set(probe.sequence, probe);
+    probe.addOrder = this.adds++;
     probe.heapIndex = this.heap.length;
     this.heap.push(probe);
     this.siftUp(probe.heapIndex);
@@ -131,8 +135,9 @@ export class ProbeTable {
   }
 
   private less(a: Probe, b: Probe): boolean {
-    // ties broken by departure so expiry order follows sending order
-    return a.deadlineNs < b.deadlineNs || (a.deadlineNs === b.deadlineNs && a.txNs < b.txNs);
+    // ties broken by the order of the adds, which is the sending order (the probes of one send
+    // batch share a departure; and a transmit stamp changes txNs while the probe is in the heap)
+    return a.deadlineNs < b.deadlineNs || (a.deadlineNs === b.deadlineNs && a.addOrder! < b.addOrder!);
   }
 
   private siftUp(i: number): void {

@@ -7,7 +7,7 @@ import { ERRNO, type SendProbeRequest } from '@mtr-ts/protocol';
 import { buildDgramPayload, buildProbe, icmpFlowIdentity, needsSource, udpFlowIpId } from './codec.js';
 import type { ProbeTable } from './probes.js';
 import type { SourceCache } from './source-cache.js';
-import { isSendError, type ProbeOptions, type SendOptions, type Transport } from './transport.js';
+import { isSendError, type ProbeOptions, type SendOptions, type SendOptions6, type Transport } from './transport.js';
 
 const HTTP_PORT = 80;
 /**
@@ -49,6 +49,11 @@ export interface Sent {
   tcpId: number;
   /** raw sends: the id its transmit stamp will carry */
   txId?: number;
+  /**
+   * raw sends through the transport's rawQueue: the send's index there. It has not left yet: txNs
+   * is NaN until the queue is flushed, and a send error comes from the flush.
+   */
+  queued?: number;
   /** raw IPv4: the IPv4 identification it carries */
   ipId?: number;
   /** ICMP: the echo request's length */
@@ -89,12 +94,25 @@ export function sendRaw(
   if (opts.device !== undefined) sendOpts.device = opts.device;
   const txId = c.takeTxId();
   sendOpts.txId = txId;
-  const txNs =
-    family === 4
-      ? c.transport.sendIPv4(built.bytes, dst, sendOpts)
-      : c.transport.sendIPv6(PROTOCOL_NUMBERS_V6[req.protocol], built.bytes, dst, v6Options(sendOpts, req, src));
+  // A probe with a device goes alone (its interface is looked up per send); the others wait for
+  // the slice's batch when the transport has one.
+  const queue = opts.device === undefined ? c.transport.rawQueue : undefined;
+  let txNs = NaN;
+  let queued: number | undefined;
+  if (queue !== undefined) {
+    queued =
+      family === 4
+        ? queue.queueIPv4(built.bytes, dst, sendOpts)
+        : queue.queueIPv6(PROTOCOL_NUMBERS_V6[req.protocol], built.bytes, dst, v6Options(sendOpts, req, src));
+  } else {
+    txNs =
+      family === 4
+        ? c.transport.sendIPv4(built.bytes, dst, sendOpts)
+        : c.transport.sendIPv6(PROTOCOL_NUMBERS_V6[req.protocol], built.bytes, dst, v6Options(sendOpts, req, src));
+  }
   // No object spread on this path: V8 makes each one a runtime call.
   const sent: Sent = { txNs, srcPort: built.srcPort, dstPort: built.dstPort, sequence, tcpId: -1, txId };
+  if (queued !== undefined) sent.queued = queued;
   if (family === 4) sent.ipId = ipId;
   if (req.protocol === 'icmp') {
     sent.icmpLength = family === 4 ? built.bytes.length - 20 : built.bytes.length;
@@ -113,15 +131,10 @@ export function sendRaw(
   return sent;
 }
 
-function v6Options(
-  o: SendOptions,
-  req: SendProbeRequest,
-  src: Uint8Array | undefined,
-): SendOptions & { hopLimit: number; trafficClass: number; src?: Uint8Array } {
-  const v6: SendOptions & { hopLimit: number; trafficClass: number; src?: Uint8Array } = {
-    hopLimit: req.ttl,
-    trafficClass: req.tos,
-  };
+function v6Options(o: SendOptions, req: SendProbeRequest, src: Uint8Array | undefined): SendOptions6 {
+  const v6: SendOptions6 = { hopLimit: req.ttl, trafficClass: req.tos };
+  // extension dont-fragment: IPv6 has no DF bit; IPV6_DONTFRAG keeps this host from fragmenting it
+  if (req.dontFragment === true) v6.dontFragment = true;
   if (o.mark !== undefined) v6.mark = o.mark;
   if (o.device !== undefined) v6.device = o.device;
   if (o.txId !== undefined) v6.txId = o.txId;

@@ -25,16 +25,43 @@ export interface SendOptions {
   txId?: number;
 }
 
+/** An IPv6 raw send's options: dontFragment sets IPV6_DONTFRAG (EMSGSIZE above the known path MTU). */
+export type SendOptions6 = SendOptions & { hopLimit: number; trafficClass: number; src?: Uint8Array; dontFragment?: boolean };
+
 export interface ProbeOptions extends SendOptions {
   ttl: number;
   tos: number;
   src?: Uint8Array;
 }
 
+/**
+ * Raw sends that leave together: queued during a command slice, sent in order by flush() (the
+ * native layer's sendmmsg, each packet still with its own transmit stamp). After flush(),
+ * errno(i) and departure(i) say how send i went, until the next queue call starts a new batch.
+ */
+export interface RawSendQueue {
+  /** As Transport.sendIPv4, without a device; returns the send's index in the batch. */
+  queueIPv4(packet: Uint8Array, dst: Uint8Array, opts?: SendOptions): number;
+  /** As Transport.sendIPv6, without a device; returns the send's index in the batch. */
+  queueIPv6(
+    proto: number,
+    packet: Uint8Array,
+    dst: Uint8Array,
+    opts: SendOptions6,
+  ): number;
+  flush(): void;
+  /** 0: sent; else the errno the single send would have thrown */
+  errno(i: number): number;
+  /** the departure (ns), as the single send returns it */
+  departure(i: number): number;
+}
+
 export interface Transport {
   readonly mode4: FamilyMode;
   readonly mode6: FamilyMode;
   readonly sctp: boolean;
+  /** raw sends queued per command slice; absent: each raw send goes at once */
+  readonly rawQueue?: RawSendQueue;
   /**
    * raw: sends a full IPv4 packet; returns the departure time (ns; the clock read just before the
    * send, which a 'tx' stamp may later correct). Throws { errno, code } on failure.
@@ -45,7 +72,7 @@ export interface Transport {
     proto: number,
     packet: Uint8Array,
     dst: Uint8Array,
-    opts: SendOptions & { hopLimit: number; trafficClass: number; src?: Uint8Array },
+    opts: SendOptions6,
   ): number;
   /** dgram: an ICMP echo (the kernel sets the identifier to localPort) or a UDP payload. */
   sendDgram(

@@ -19,9 +19,10 @@ import { ME4, ME6, RecordingTransport as Fake } from './recording-transport.js';
 const v4 = (s: string) => parseIPv4(s)!;
 const ROUTER = v4('10.0.2.2');
 
-function setup(mode4: FamilyMode = 'raw') {
+function setup(mode: FamilyMode = 'raw') {
   const t = new Fake(5_000_000_000);
-  t.mode4 = mode4;
+  t.mode4 = mode;
+  t.mode6 = mode;
   const out: string[] = [];
   const d = new Daemon(t, (l) => out.push(l), { icmpId: 0x4321, firstSequence: 50000 });
   return { t, out, d };
@@ -128,10 +129,23 @@ describe('extensions: dont-fragment', () => {
     expect(t.sent[0]!.packet.length).toBe(1400);
   });
 
-  it('refuses what it cannot send with DF: IPv6, TCP, and everything in datagram mode', () => {
+  it('after asking, IPv6 `dont-fragment 1` sends with IPV6_DONTFRAG (ICMP and UDP); 0 and absent without', () => {
+    const { t, out, d } = setup();
+    d.handleLine('1 check-support feature dont-fragment');
+    d.handleLine('2 send-probe ip-6 fd00::2 dont-fragment 1 size 1400');
+    d.handleLine('3 send-probe ip-6 fd00::2 dont-fragment 0');
+    d.handleLine('4 send-probe ip-6 fd00::2 protocol udp dont-fragment 1');
+    d.handleLine('5 send-probe ip-6 fd00::2');
+    expect(out).toEqual(['1 feature-support support ok']);
+    expect(t.sent.map((s) => s.opts6?.dontFragment === true)).toEqual([true, false, true, false]);
+    // the ICMPv6 message of a 1400-byte packet (the kernel adds the 40-byte header)
+    expect(t.sent[0]!.packet.length).toBe(1360);
+  });
+
+  it('refuses what it cannot send with DF: TCP, and everything in datagram mode', () => {
     const { out, d } = setup();
     d.handleLine('1 check-support feature dont-fragment');
-    d.handleLine('2 send-probe ip-6 fd00::2 dont-fragment 1');
+    d.handleLine('2 send-probe ip-6 fd00::2 protocol tcp dont-fragment 1');
     d.handleLine('3 send-probe ip-4 10.0.4.2 protocol tcp dont-fragment 1');
     expect(out).toEqual(['1 feature-support support ok', '2 invalid-argument', '3 invalid-argument']);
     const dg = setup('dgram');
@@ -140,6 +154,33 @@ describe('extensions: dont-fragment', () => {
     expect(dg.out).toEqual(['1 feature-support support no']);
     // not turned on: the argument is ignored and the probe goes out (as 0.95)
     expect(dg.d.inFlight).toBe(1);
+  });
+});
+
+describe('icmp-detail: reply-ttl where the packet has no IP header', () => {
+  const answerTo = (t: Fake, source: 'raw' | 'ping', hopLimit: number | undefined) => {
+    const sent = t.sent[0]!.packet; // the ICMPv6 echo request (raw IPv6: no IP header)
+    const id = source === 'ping' ? 777 : (sent[4]! << 8) | sent[5]!;
+    const data = buildIcmpEchoReply({ v6: true, id, seq: (sent[6]! << 8) | sent[7]!, payload: sent.slice(8) });
+    const p = { source, family: 6 as const, from: parseIPv6('fd00::2')!, data, rxNs: t.clock + 2000 };
+    return hopLimit === undefined ? p : { ...p, hopLimit };
+  };
+
+  it('IPv6: the hop limit the socket reported; none reported, none said', () => {
+    for (const hopLimit of [58, undefined]) {
+      const { t, out, d } = setup();
+      d.handleLine('1 check-support feature icmp-detail');
+      d.handleLine('2 send-probe ip-6 fd00::2');
+      d.handlePackets([answerTo(t, 'raw', hopLimit)]);
+      expect(out[1]).toBe(`2 reply ip-6 fd00::2 round-trip-time 2${hopLimit === undefined ? '' : ` reply-ttl ${hopLimit}`}`);
+    }
+  });
+
+  it('without asking, no reply-ttl (0.95 words)', () => {
+    const { t, out, d } = setup();
+    d.handleLine('2 send-probe ip-6 fd00::2');
+    d.handlePackets([answerTo(t, 'raw', 58)]);
+    expect(out).toEqual(['2 reply ip-6 fd00::2 round-trip-time 2']);
   });
 });
 

@@ -2,7 +2,7 @@
 // the departure. Datagram sends answer a fixed local port; TCP connects a fixed probe id.
 
 import { parseIPv4, parseIPv6 } from '@mtr-ts/native/wire';
-import type { FamilyMode, ProbeOptions, SendOptions, Transport } from '../src/transport.js';
+import type { FamilyMode, ProbeOptions, SendOptions, SendOptions6, Transport } from '../src/transport.js';
 
 export const ME4 = parseIPv4('10.0.1.1')!;
 export const ME6 = parseIPv6('fd00:0:0:1::1')!;
@@ -11,6 +11,8 @@ export interface SentPacket {
   family: 4 | 6;
   packet: Uint8Array;
   dst: Uint8Array;
+  /** IPv6: the send's options */
+  opts6?: SendOptions6;
 }
 
 export class RecordingTransport implements Transport {
@@ -33,8 +35,8 @@ export class RecordingTransport implements Transport {
     this.sent.push({ family: 4, packet, dst });
     return this.clock;
   }
-  sendIPv6(_proto: number, packet: Uint8Array, dst: Uint8Array): number {
-    this.sent.push({ family: 6, packet, dst });
+  sendIPv6(_proto: number, packet: Uint8Array, dst: Uint8Array, opts6?: SendOptions6): number {
+    this.sent.push(opts6 === undefined ? { family: 6, packet, dst } : { family: 6, packet, dst, opts6 });
     return this.clock;
   }
   sendDgram(_f: 4 | 6, proto: 'icmp' | 'udp', _p: Uint8Array, _d: Uint8Array, _port: number, _o: ProbeOptions) {

@@ -77,6 +77,7 @@ Napi::Object BatchLayout(Napi::Env env) {
   meta.Set("dataOffset", static_cast<double>(m::kDataOffset));
   meta.Set("dataLength", static_cast<double>(m::kDataLength));
   meta.Set("rxNs", static_cast<double>(m::kRxNs));
+  meta.Set("hopLimit", static_cast<double>(m::kHopLimit));
   meta.Set("count", static_cast<double>(m::kCount));
   Napi::Object ext = Napi::Object::New(env);
   ext.Set("source", static_cast<double>(e::kSource));
@@ -98,7 +99,22 @@ Napi::Object BatchLayout(Napi::Env env) {
   sources.Set("tx", static_cast<double>(mtr::Source::kTx));
   sources.Set("segment", static_cast<double>(mtr::Source::kSegment));
   sources.Set("count", static_cast<double>(mtr::Source::kCount));
+  namespace ss = mtr::send_slot;
+  Napi::Object send = Napi::Object::New(env);
+  const std::pair<const char*, size_t> send_slots[] = {
+      {"family", ss::kFamily},       {"proto", ss::kProto},       {"dataOffset", ss::kDataOffset},
+      {"dataLength", ss::kDataLength}, {"dstOffset", ss::kDstOffset}, {"srcOffset", ss::kSrcOffset},
+      {"hopLimit", ss::kHopLimit},   {"trafficClass", ss::kTrafficClass}, {"mark", ss::kMark},
+      {"txId", ss::kTxId},           {"scopeId", ss::kScopeId},   {"dontFragment", ss::kDontFragment},
+      {"count", ss::kCount}};
+  for (const auto& [name, slot] : send_slots) send.Set(name, static_cast<double>(slot));
+  Napi::Object send_result = Napi::Object::New(env);
+  send_result.Set("departure", static_cast<double>(mtr::send_result::kDeparture));
+  send_result.Set("errno", static_cast<double>(mtr::send_result::kErrno));
+  send_result.Set("count", static_cast<double>(mtr::send_result::kCount));
   Napi::Object layout = Napi::Object::New(env);
+  layout.Set("send", send);
+  layout.Set("sendResult", send_result);
   layout.Set("meta", meta);
   layout.Set("ext", ext);
   layout.Set("sources", sources);

@@ -34,6 +34,7 @@ double* Batch::Append(int family, const uint8_t* from, const uint8_t* data, size
   meta_[m + meta_slot::kDataOffset] = data_off;
   meta_[m + meta_slot::kDataLength] = static_cast<double>(len);
   meta_[m + meta_slot::kRxNs] = rx_ns;
+  meta_[m + meta_slot::kHopLimit] = -1;
   ext_.resize(ext_.size() + kExtPerPacket, kAbsent);
   double* e = &ext_[ext_.size() - kExtPerPacket];
   e[ext_slot::kSource] = static_cast<double>(Source::kRaw);

@@ -12,7 +12,9 @@
 namespace mtr {
 
 namespace meta_slot {
-enum : size_t { kFamily = 0, kFromOffset, kDataOffset, kDataLength, kRxNs, kCount };
+// kHopLimit: the TTL / hop limit a packet arrived with, where its socket said (IPv6 raw, datagram
+// echo replies); -1 otherwise (a raw IPv4 packet has its own header).
+enum : size_t { kFamily = 0, kFromOffset, kDataOffset, kDataLength, kRxNs, kHopLimit, kCount };
 }
 namespace ext_slot {
 enum : size_t {
@@ -35,6 +37,32 @@ enum class Source : int { kRaw = 0, kPing, kError, kTcp, kTx, kSegment, kCount }
 
 constexpr size_t kMetaPerPacket = meta_slot::kCount;
 constexpr size_t kExtPerPacket = ext_slot::kCount;
+
+// The other direction: a send batch (Engine.sendBatch), the raw sends of one command slice. JS
+// gives the packets' bytes (packets, destination and source addresses), a Float64Array of
+// send_slot::kCount numbers per send, and a Float64Array for send_result::kCount numbers per send,
+// which the addon fills. native/src/send-batch.ts writes and reads the same slots (SEND,
+// SEND_RESULT); the addon exports them in `batchLayout` too.
+namespace send_slot {
+enum : size_t {
+  kFamily = 0,     // 4 or 6
+  kProto,          // IPv6: the transport protocol (58, 17, 6, 132); IPv4: 0 (the packet has its header)
+  kDataOffset,
+  kDataLength,
+  kDstOffset,      // 4 or 16 bytes
+  kSrcOffset,      // IPv6: 16 bytes, or -1 for the kernel's choice
+  kHopLimit,       // IPv6: -1..255
+  kTrafficClass,   // IPv6: -1..255
+  kMark,
+  kTxId,           // -1: no transmit stamp wanted
+  kScopeId,        // IPv6
+  kDontFragment,   // IPv6: 1 for IPV6_DONTFRAG (IPv4 has DF in its own header), else 0
+  kCount
+};
+}
+namespace send_result {
+enum : size_t { kDeparture = 0, kErrno, kCount };  // kErrno 0: sent, departure is its pre-send clock
+}
 
 class Batch {
  public:
@@ -66,6 +94,8 @@ class Batch {
   void Add(int family, const uint8_t* from, const uint8_t* data, size_t len, double rx_ns);
   // Appends a packet of another source: the batch will carry ext; returns the packet's ext slots.
   Ext AddWithExt(Source source, int family, const uint8_t* from, const uint8_t* data, size_t len, double rx_ns);
+  // Sets the last packet's meta_slot::kHopLimit (it starts at -1).
+  void SetHopLimit(int hop_limit) { meta_[meta_.size() - kMetaPerPacket + meta_slot::kHopLimit] = hop_limit; }
   // Appends bytes to the buffer; returns their offset.
   double AddBytes(const uint8_t* p, size_t n);
 

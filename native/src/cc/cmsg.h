@@ -19,7 +19,7 @@ namespace mtr {
 
 class ControlMessages {
  public:
-  // An int-valued cmsg: IP_TTL, IP_TOS, IPV6_HOPLIMIT, IPV6_TCLASS.
+  // An int-valued cmsg: IP_TTL, IP_TOS, IPV6_HOPLIMIT, IPV6_TCLASS, IPV6_DONTFRAG.
   void Int(int level, int type, int value) { Put(level, type, value); }
   // IP_PKTINFO: ifindex (0: routing decides) and ipi_spec_dst (spec_dst4: 4 bytes, or nullptr for none).
   void Pktinfo4(unsigned ifindex, const uint8_t* spec_dst4) {
@@ -40,6 +40,9 @@ class ControlMessages {
   // SCM_TS_OPT_ID: the id the packet's transmit timestamp carries (Linux 6.13+; older kernels: EINVAL).
   void TsKey(uint32_t key) { Put(SOL_SOCKET, SCM_TS_OPT_ID, key); }
 
+  // Forgets what was built, to build another message's.
+  void Clear() { used_ = 0; }
+
   // Points msg at what was built; with nothing built, msg carries no control data at all.
   void Attach(struct msghdr* msg) {
     msg->msg_control = used_ == 0 ? nullptr : buf_;
@@ -47,9 +50,9 @@ class ControlMessages {
   }
 
  private:
-  // Room for the most any send path puts: two ints, one PKTINFO (IPv6's is the larger) and a key.
+  // Room for the most any send path puts: three ints, one PKTINFO (IPv6's is the larger) and a key.
   static constexpr size_t kBytes =
-      CMSG_SPACE(sizeof(int)) * 2 + CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t));
+      CMSG_SPACE(sizeof(int)) * 3 + CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(uint32_t));
 
   template <typename T>
   void Put(int level, int type, const T& value) {

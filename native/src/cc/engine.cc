@@ -38,6 +38,7 @@ Napi::Function Engine::Define(Napi::Env env) {
                          InstanceMethod<&Engine::JsUnref>("unref"),
                          InstanceMethod<&Engine::Stats>("stats"),
                          InstanceMethod<&Engine::SendDgramJs>("sendDgram"),
+                         InstanceMethod<&Engine::SendBatchJs>("sendBatch"),
                          InstanceMethod<&Engine::ConnectTcp>("connectTcp"),
                          InstanceMethod<&Engine::CloseTcp>("closeTcp"),
                          InstanceMethod<&Engine::ProbeCapabilities>("probeCapabilities"),
@@ -384,6 +385,7 @@ void Engine::Drain(Poller* p) {
     for (int i = 0; i < n; i++) {
       const Received& r = received_[i];
       drain_.Add(r.family, r.from, r.data, r.len, Rel(r.rx_ns));
+      if (r.hop_limit >= 0) drain_.SetHopLimit(r.hop_limit);
     }
   }
   Deliver(drain_);
@@ -436,6 +438,7 @@ void Engine::DrainDgram(Poller* p, int status, int events) {
         for (int i = 0; i < n; i++) {
           const Received& r = received_[i];
           drain_.AddWithExt(Source::kPing, r.family, r.from, r.data, r.len, Rel(r.rx_ns));
+          if (r.hop_limit >= 0) drain_.SetHopLimit(r.hop_limit);
         }
       }
     } else {

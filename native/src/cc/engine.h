@@ -99,6 +99,20 @@ class Engine : public Napi::ObjectWrap<Engine> {
     int64_t ns;
   };
 
+  // One send of a send batch (sendBatch), checked and resolved to its socket.
+  struct BatchEntry {
+    SendSocket* socket;  // nullptr: err says why there is none
+    int err;
+    const uint8_t* data;
+    size_t len;
+    const uint8_t* dst;
+    const uint8_t* src;  // IPv6, or nullptr
+    int hop_limit, traffic_class;
+    uint32_t mark, scope_id, tx_id;
+    bool has_id;
+    bool dont_fragment;
+  };
+
   // Outlives the Engine while poll handles are closing. The env's async cleanup hook stays
   // registered until the last handle's close callback has run, so neither an env teardown (worker
   // exit) nor the addon's unloading can overtake a pending close callback.
@@ -176,6 +190,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   Napi::Value JsUnref(const Napi::CallbackInfo& info);
   Napi::Value Stats(const Napi::CallbackInfo& info);
   Napi::Value SendDgramJs(const Napi::CallbackInfo& info);
+  Napi::Value SendBatchJs(const Napi::CallbackInfo& info);
   Napi::Value ConnectTcp(const Napi::CallbackInfo& info);
   Napi::Value CloseTcp(const Napi::CallbackInfo& info);
   Napi::Value ProbeCapabilities(const Napi::CallbackInfo& info);
@@ -198,6 +213,9 @@ class Engine : public Napi::ObjectWrap<Engine> {
   // One send through s, stamped with tx_id when has_id (and s.tx.on): picks the key, retries once
   // without SCM_TS_OPT_ID when the kernel refuses it, and books the key in the ring.
   SysResult SendStamped(SendSocket& s, bool has_id, uint32_t tx_id, SendRef send, int64_t* departure);
+  // Sends e[0..n), all through s with one mark, in as few sendmmsg calls as it takes, each packet
+  // stamped as SendStamped would; writes send_result slots per entry.
+  void SendRun(SendSocket& s, const BatchEntry* e, size_t n, double* results);
   // Reads s's queued stamps into tx_ready_ (until the queue is empty, or only once if one_read).
   void ReadTxStamps(SendSocket& s, bool one_read);
   // Before reading a receive socket: stamps of every send socket that sent since it was last read.
@@ -273,6 +291,7 @@ class Engine : public Napi::ObjectWrap<Engine> {
   TxStampReader tx_reader_;
   std::vector<TxStamp> tx_stamps_ = std::vector<TxStamp>(TxStampReader::kSlots);
   std::vector<TxRecord> tx_ready_;
+  std::vector<BatchEntry> batch_entries_;
   Batch drain_;
   Batch pending_;
 

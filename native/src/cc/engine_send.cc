@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <cmath>
 #include <cstring>
 
 #include "args.h"
@@ -61,7 +62,8 @@ Napi::Value Engine::SendIPv4(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, Rel(departure));
 }
 
-// sendIPv6(proto, packet, dst(16), hopLimit, trafficClass, src?: Uint8Array(16), mark?, device?, scopeId?): number
+// sendIPv6(proto, packet, dst(16), hopLimit, trafficClass, src?: Uint8Array(16), mark?, device?, scopeId?, txId?,
+//          dontFragment?: boolean): number
 Napi::Value Engine::SendIPv6(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   uint32_t proto = 0, mark = 0, scope = 0, tx_id = 0;
@@ -79,10 +81,15 @@ Napi::Value Engine::SendIPv6(const Napi::CallbackInfo& info) {
   if (ok && info.Length() > 7) ok = GetDevice(info[7], &device);
   if (ok && info.Length() > 8 && !info[8].IsUndefined()) ok = GetUint32(info[8], &scope);
   if (ok && info.Length() > 9 && !info[9].IsUndefined()) ok = has_id = GetUint32(info[9], &tx_id);
+  bool dont_fragment = false;
+  if (ok && info.Length() > 10 && !info[10].IsUndefined()) {
+    ok = info[10].IsBoolean();
+    dont_fragment = ok && info[10].As<Napi::Boolean>().Value();
+  }
   if (!ok) {
     ThrowType(env,
               "sendIPv6(proto, packet: Uint8Array, dst: Uint8Array(16), hopLimit: -1..255, trafficClass: -1..255, "
-              "src?: Uint8Array(16), mark?: uint32, device?: string, scopeId?: uint32, txId?: uint32)");
+              "src?: Uint8Array(16), mark?: uint32, device?: string, scopeId?: uint32, txId?: uint32, dontFragment?: boolean)");
     return env.Undefined();
   }
   int index;
@@ -113,6 +120,7 @@ Napi::Value Engine::SendIPv6(const Napi::CallbackInfo& info) {
   opts.traffic_class = tclass;
   opts.src = src;
   opts.scope_id = scope;
+  opts.dont_fragment = dont_fragment;
   int64_t departure = 0;
   if (r.ok()) {
     const int fd = s.fd;
@@ -125,6 +133,110 @@ Napi::Value Engine::SendIPv6(const Napi::CallbackInfo& info) {
     return env.Undefined();
   }
   return Napi::Number::New(env, Rel(departure));
+}
+
+namespace {
+
+// A slot value that must be an integer in [lo, hi].
+bool IntIn(double v, double lo, double hi) { return v >= lo && v <= hi && std::floor(v) == v; }
+
+bool GetFloat64Array(const Napi::Value& v, double** data, size_t* len) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array) return false;
+  Napi::Float64Array a = v.As<Napi::Float64Array>();
+  *data = a.Data();
+  *len = a.ElementLength();
+  return true;
+}
+
+}  // namespace
+
+// sendBatch(bytes: Uint8Array, sends: Float64Array, count: number, results: Float64Array): undefined
+// The raw sends of one command slice (batch.h send_slot, send_result): consecutive sends through
+// the same socket with the same mark leave in one sendmmsg where transmit stamps are on (each
+// packet still gets the kernel's own stamp), one sendmsg each otherwise. A send that fails gets
+// its errno in results; the others go on.
+Napi::Value Engine::SendBatchJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const uint8_t* bytes = nullptr;
+  size_t nbytes = 0, nslots = 0, nresults = 0;
+  double *slots = nullptr, *results = nullptr;
+  uint32_t count = 0;
+  bool ok = info.Length() >= 4 && GetBytes(info[0], &bytes, &nbytes) && GetFloat64Array(info[1], &slots, &nslots) &&
+            GetUint32(info[2], &count) && GetFloat64Array(info[3], &results, &nresults) &&
+            nslots / send_slot::kCount >= count && nresults / send_result::kCount >= count;
+  batch_entries_.clear();
+  for (uint32_t i = 0; ok && i < count; i++) {
+    const double* v = slots + i * send_slot::kCount;
+    const double family = v[send_slot::kFamily], off = v[send_slot::kDataOffset], len = v[send_slot::kDataLength];
+    const double dst = v[send_slot::kDstOffset], src = v[send_slot::kSrcOffset];
+    const double alen = family == 4 ? 4 : 16, n = static_cast<double>(nbytes);
+    ok = (family == 4 || family == 6) && IntIn(off, 0, n) && IntIn(len, 0, n - off) && IntIn(dst, 0, n - alen) &&
+         (src == -1 || (family == 6 && IntIn(src, 0, n - 16))) && IntIn(v[send_slot::kProto], 0, 255) &&
+         IntIn(v[send_slot::kHopLimit], -1, 255) && IntIn(v[send_slot::kTrafficClass], -1, 255) &&
+         IntIn(v[send_slot::kMark], 0, 4294967295.0) && IntIn(v[send_slot::kTxId], -1, 4294967295.0) &&
+         IntIn(v[send_slot::kScopeId], 0, 4294967295.0) && IntIn(v[send_slot::kDontFragment], 0, 1);
+    if (!ok) break;
+    BatchEntry e;
+    e.socket = nullptr;
+    e.err = 0;
+    e.data = bytes + static_cast<size_t>(off);
+    e.len = static_cast<size_t>(len);
+    e.dst = bytes + static_cast<size_t>(dst);
+    e.src = src == -1 ? nullptr : bytes + static_cast<size_t>(src);
+    e.hop_limit = static_cast<int>(v[send_slot::kHopLimit]);
+    e.traffic_class = static_cast<int>(v[send_slot::kTrafficClass]);
+    e.mark = static_cast<uint32_t>(v[send_slot::kMark]);
+    e.scope_id = static_cast<uint32_t>(v[send_slot::kScopeId]);
+    e.has_id = v[send_slot::kTxId] >= 0;
+    e.tx_id = e.has_id ? static_cast<uint32_t>(v[send_slot::kTxId]) : 0;
+    e.dont_fragment = v[send_slot::kDontFragment] == 1;
+    // The socket, and when there is none the errno sendIPv4/sendIPv6 would throw.
+    if (!opened_ || closed_) {
+      e.err = EBADF;
+    } else if (family == 4) {
+      e.socket = &send4_;
+      if (send4_.fd < 0) e.err = v4_.mode == Mode::kDgram ? EOPNOTSUPP : EAFNOSUPPORT;
+    } else {
+      switch (static_cast<int>(v[send_slot::kProto])) {
+        case IPPROTO_ICMPV6: e.socket = &send6_[kV6Icmp]; break;
+        case IPPROTO_UDP: e.socket = &send6_[kV6Udp]; break;
+        case IPPROTO_TCP: e.socket = &send6_[kV6Tcp]; break;
+        case IPPROTO_SCTP: e.socket = &send6_[kV6Sctp]; break;
+        default: e.err = EPROTONOSUPPORT; break;
+      }
+      if (e.socket != nullptr && e.socket->fd < 0)
+        e.err = v6_.mode == Mode::kNone ? EAFNOSUPPORT : v6_.mode == Mode::kDgram ? EOPNOTSUPP : EPROTONOSUPPORT;
+    }
+    if (e.err != 0) e.socket = nullptr;
+    batch_entries_.push_back(e);
+  }
+  if (!ok) {
+    ThrowType(env, "sendBatch(bytes: Uint8Array, sends: Float64Array, count: uint32, results: Float64Array)");
+    return env.Undefined();
+  }
+  const size_t n = batch_entries_.size();
+  for (size_t i = 0; i < n;) {
+    const BatchEntry& first = batch_entries_[i];
+    double* r = results + i * send_result::kCount;
+    if (first.socket == nullptr) {
+      r[send_result::kDeparture] = 0;
+      r[send_result::kErrno] = first.err;
+      i++;
+      continue;
+    }
+    SysResult c = Configure(*first.socket, first.mark);
+    if (!c.ok()) {
+      r[send_result::kDeparture] = 0;
+      r[send_result::kErrno] = c.err;
+      i++;
+      continue;
+    }
+    size_t j = i + 1;
+    while (j < n && batch_entries_[j].socket == first.socket && batch_entries_[j].mark == first.mark) j++;
+    SendRun(*first.socket, &batch_entries_[i], j - i, r);
+    i = j;
+  }
+  return env.Undefined();
 }
 
 // sendDgram(family: 4|6, proto: 'icmp'|'udp', payload, dst, dstPort, ttl, tos, mark?, device?, src?, scopeId?):

@@ -101,6 +101,8 @@ SysResult SetupDgram(int fd, int family, uint16_t* local_port) {
   if (r.ok()) r = SetInt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
   if (r.ok() && family == AF_INET6) r = SetInt(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
   if (!r.ok()) return r;
+  // The TTL / hop limit each echo reply arrived with (icmp-detail's reply-ttl); optional.
+  (void)(family == AF_INET ? SetInt(fd, IPPROTO_IP, IP_RECVTTL, 1) : SetInt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1));
   if (!SetInt(fd, SOL_SOCKET, SO_RCVBUFFORCE, kDgramReceiveBufferBytes).ok())
     (void)SetInt(fd, SOL_SOCKET, SO_RCVBUF, kDgramReceiveBufferBytes);
   struct sockaddr_storage any;

@@ -96,6 +96,8 @@ SysResult SetupIcmp6Receive(int fd) {
   SysResult r = SetOpt(fd, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter);
   if (!r.ok()) return r;
   LargeReceiveBuffer(fd);
+  // The hop limit each answer arrived with (IPv6 raw sockets get no IP header; icmp-detail's reply-ttl).
+  (void)SetIntOpt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, 1);
   return SetIntOpt(fd, SOL_SOCKET, SO_TIMESTAMPNS, 1);
 }
 
@@ -200,6 +202,7 @@ SysResult Send6(int fd, const uint8_t* packet, size_t len, const uint8_t* dst16,
   control.Int(IPPROTO_IPV6, IPV6_TCLASS, opts.traffic_class);
   // Source address and/or outgoing interface, for this packet only.
   if (opts.src != nullptr || opts.ifindex != 0) control.Pktinfo6(opts.ifindex, opts.src);
+  if (opts.dont_fragment) control.Int(IPPROTO_IPV6, IPV6_DONTFRAG, 1);
   if (ts_key != nullptr) control.TsKey(*ts_key);
   control.Attach(&msg);
 
@@ -333,23 +336,23 @@ SysResult SourceAddress(int family, const uint8_t* dst, uint32_t scope_id, uint3
 
 Receiver::Receiver(int family)
     : family_(family),
-      data_(kSlots * kSlotBytes),
-      names_(kSlots * sizeof(struct sockaddr_storage)),
-      control_(kSlots * kControlBytes) {}
+      data_(new uint8_t[kSlots * kSlotBytes]),
+      names_(new uint8_t[kSlots * sizeof(struct sockaddr_storage)]),
+      control_(new uint8_t[kSlots * kControlBytes]) {}
 
 int Receiver::Read(int fd, Received* out, uint64_t* skipped) {
   struct mmsghdr msgs[kSlots];
   struct iovec iovs[kSlots];
   std::memset(msgs, 0, sizeof msgs);
   for (size_t i = 0; i < kSlots; i++) {
-    iovs[i].iov_base = data_.data() + i * kSlotBytes;
+    iovs[i].iov_base = data_.get() + i * kSlotBytes;
     iovs[i].iov_len = kSlotBytes;
     struct msghdr& h = msgs[i].msg_hdr;
-    h.msg_name = names_.data() + i * sizeof(struct sockaddr_storage);
+    h.msg_name = names_.get() + i * sizeof(struct sockaddr_storage);
     h.msg_namelen = sizeof(struct sockaddr_storage);
     h.msg_iov = &iovs[i];
     h.msg_iovlen = 1;
-    h.msg_control = control_.data() + i * kControlBytes;
+    h.msg_control = control_.get() + i * kControlBytes;
     h.msg_controllen = kControlBytes;
   }
   int n;
@@ -385,8 +388,17 @@ int Receiver::Read(int fd, Received* out, uint64_t* skipped) {
     r.data = static_cast<const uint8_t*>(h.msg_iov->iov_base);
     r.len = msgs[i].msg_len;
     r.rx_ns = read_ns;
+    r.hop_limit = -1;
     for (struct cmsghdr* c = CMSG_FIRSTHDR(const_cast<struct msghdr*>(&h)); c != nullptr;
          c = CMSG_NXTHDR(const_cast<struct msghdr*>(&h), c)) {
+      if (((c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT) ||
+           (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL)) &&
+          c->cmsg_len >= CMSG_LEN(sizeof(int))) {
+        int hops;
+        std::memcpy(&hops, CMSG_DATA(c), sizeof hops);
+        if (hops >= 0 && hops <= 255) r.hop_limit = hops;
+        continue;
+      }
       if (c->cmsg_level != SOL_SOCKET) continue;
       if (c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
         struct timespec ts;

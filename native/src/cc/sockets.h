@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <memory>
 #include <vector>
 
 namespace mtr {
@@ -47,6 +48,7 @@ struct Send6Options {
   const uint8_t* src = nullptr;  // 16 bytes, or nullptr for the kernel's choice
   unsigned ifindex = 0;          // IPV6_PKTINFO outgoing interface; 0: routing decides
   uint32_t scope_id = 0;
+  bool dont_fragment = false;    // IPV6_DONTFRAG for this packet: EMSGSIZE instead of fragmenting it here
 };
 
 // Each stamps *departure_ns with RealtimeNs() immediately before the send syscall. ifindex != 0
@@ -96,6 +98,7 @@ struct Received {
   const uint8_t* data = nullptr;  // valid until the next Read()
   size_t len = 0;
   int64_t rx_ns = 0;  // CLOCK_REALTIME ns: the kernel's stamp, or the read time if the kernel gave none
+  int hop_limit = -1;  // the TTL / hop limit it arrived with (IP_TTL, IPV6_HOPLIMIT cmsg); -1: not given
 };
 
 // Batched reader (recvmmsg) with its own buffers; one per receive socket.
@@ -112,9 +115,11 @@ class Receiver {
 
  private:
   int family_;
-  std::vector<uint8_t> data_;
-  std::vector<uint8_t> names_;
-  std::vector<uint8_t> control_;
+  // Not zeroed: a page of these buffers costs memory only once a datagram is written into it (a
+  // small answer touches one page of its 16 KB slot).
+  std::unique_ptr<uint8_t[]> data_;
+  std::unique_ptr<uint8_t[]> names_;
+  std::unique_ptr<uint8_t[]> control_;
 };
 
 }  // namespace mtr
