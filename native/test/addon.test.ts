@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { META } from '../src/batch.js';
 import { Engine, dropPrivileges, errnoName, isErrnoError, type ReceivedPacket } from '../src/index.js';
 import { Collector, LO4, LO6, isRoot, lastJson, rootReason, runChild, skipRoot } from './probe-lab.js';
 
@@ -367,8 +368,8 @@ const addon = require(\${JSON.stringify(${JSON.stringify(addonPath)})});
 const lo = new Uint8Array([127, 0, 0, 1]);
 const e = new addon.Engine((buf, meta) => {
   const ids = [];
-  for (let m = 0; m < meta.length; m += 5) {
-    const d = new Uint8Array(buf, meta[m + 2], meta[m + 3]);
+  for (let m = 0; m < meta.length; m += ${META.count}) {
+    const d = new Uint8Array(buf, meta[m + ${META.dataOffset}], meta[m + ${META.dataLength}]);
     ids.push((d[24] << 8) | d[25]);
   }
   parentPort.postMessage(ids);
