@@ -15,6 +15,7 @@
 import { expect, it } from 'vitest';
 import { createLab, type ExecResult, type Lab } from './lab/lab.js';
 import { describeLab } from './lab/use-lab.js';
+import { cleanEnv, showRun } from './support/run.js';
 import { ourFrontend } from './support/env.js';
 import { explain, validateReport } from '../frontend/test/schemas.js';
 
@@ -31,17 +32,6 @@ interface RichVerdict {
   summary: string;
 }
 
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.MTR_PACKET;
-  delete env.MTR_OPTIONS;
-  return env;
-}
-
-function show(r: ExecResult): string {
-  return `exit ${r.code ?? r.signal}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
-}
-
 function mtrTs(l: Lab, args: string[]): Promise<ExecResult> {
   const all = ['--diagnose', '-n', '-c', '100', '-i', '0.1', '-G', '1', ...args, l.hops4[3]];
   return l.exec('client', [process.execPath, ourFrontend, ...all], { timeoutMs: RUN_MS, env: cleanEnv() });
@@ -49,21 +39,21 @@ function mtrTs(l: Lab, args: string[]): Promise<ExecResult> {
 
 /** The rich JSON's icmp-rate-limited verdict at hop 2 (valid against the published schema). */
 function rateLimited(r: ExecResult): RichVerdict {
-  expect(r.code, show(r)).toBe(0);
+  expect(r.code, showRun(r)).toBe(0);
   const doc = JSON.parse(r.stdout) as { targets: Array<{ diagnosis?: { verdicts: RichVerdict[] } }> };
   expect(validateReport(doc), explain(validateReport.errors)).toBe(true);
   const v = doc.targets[0]?.diagnosis?.verdicts.find((x) => x.rule === 'icmp-rate-limited' && x.hop === 2);
-  expect(v, show(r)).toBeDefined();
+  expect(v, showRun(r)).toBeDefined();
   return v!;
 }
 
 /** The Diagnosis section's `hop 2: icmp-rate-limited (...)` entry, up to the next entry (the text is wrapped). */
 function textEntry(r: ExecResult): string {
-  expect(r.code, show(r)).toBe(0);
+  expect(r.code, showRun(r)).toBe(0);
   const at = r.stdout.indexOf('\nDiagnosis (');
-  expect(at, show(r)).toBeGreaterThanOrEqual(0);
+  expect(at, showRun(r)).toBeGreaterThanOrEqual(0);
   const m = /\n {2}hop 2: icmp-rate-limited \([^]*?(?=\n {2}(?:hop \d+|path): |\n\n|$)/.exec(r.stdout.slice(at));
-  expect(m, show(r)).not.toBeNull();
+  expect(m, showRun(r)).not.toBeNull();
   return m![0].replace(/\s+/g, ' ');
 }
 
@@ -107,7 +97,7 @@ describeLab('mtr-ts --confirm pings a hop judged icmp-rate-limited (netns lab)',
         expect(await pings()).toBe(2 * PINGS_PER_RUN);
 
         const v = rateLimited(rich);
-        expect(v.evidence, show(rich)).toMatchObject({
+        expect(v.evidence, showRun(rich)).toMatchObject({
           slow_ping_sent: 10,
           slow_ping_interval: 0.5,
           fast_ping_sent: 10,
@@ -115,15 +105,15 @@ describeLab('mtr-ts --confirm pings a hop judged icmp-rate-limited (netns lab)',
         });
         expect(
           v.evidence['slow_ping_received']! + v.evidence['fast_ping_received']!,
-          show(rich),
+          showRun(rich),
         ).toBeGreaterThanOrEqual(18);
-        expect(v.summary, show(rich)).toContain('only its Time Exceeded answers are limited (checked)');
-        expect(v.confidence, show(rich)).toBeGreaterThanOrEqual(0.9);
+        expect(v.summary, showRun(rich)).toContain('only its Time Exceeded answers are limited (checked)');
+        expect(v.confidence, showRun(rich)).toBeGreaterThanOrEqual(0.9);
 
-        expect(text.stderr, show(text)).toMatch(PING_ANNOUNCE);
+        expect(text.stderr, showRun(text)).toMatch(PING_ANNOUNCE);
         const entry = textEntry(text);
-        expect(entry, show(text)).not.toContain('suspected');
-        expect(entry, show(text)).toMatch(/Pinged directly it answers (18|19|20) of 20: it is up and answering/);
+        expect(entry, showRun(text)).not.toContain('suspected');
+        expect(entry, showRun(text)).toMatch(/Pinged directly it answers (18|19|20) of 20: it is up and answering/);
       } finally {
         await l.teardown();
       }
@@ -153,20 +143,20 @@ describeLab('mtr-ts --confirm pings a hop judged icmp-rate-limited (netns lab)',
 
         // the trace alone: loss at hop 2 not carried on, with the confidence of the statistics
         const before = rateLimited(plain);
-        expect(before.confidence, show(plain)).toBeGreaterThanOrEqual(0.98);
-        expect(before.evidence['slow_ping_sent'], show(plain)).toBeUndefined();
+        expect(before.confidence, showRun(plain)).toBeGreaterThanOrEqual(0.98);
+        expect(before.evidence['slow_ping_sent'], showRun(plain)).toBeUndefined();
 
         // with the pings: slow ones lost as well, no rate limit shows
         const after = rateLimited(rich);
-        expect(after.evidence, show(rich)).toMatchObject({ slow_ping_sent: 10, fast_ping_sent: 10 });
-        expect(after.evidence['slow_ping_received'], show(rich)).toBeLessThanOrEqual(7);
-        expect(after.summary, show(rich)).toContain('no rate limit shows');
-        expect(after.confidence, show(rich)).toBe(0.5);
+        expect(after.evidence, showRun(rich)).toMatchObject({ slow_ping_sent: 10, fast_ping_sent: 10 });
+        expect(after.evidence['slow_ping_received'], showRun(rich)).toBeLessThanOrEqual(7);
+        expect(after.summary, showRun(rich)).toContain('no rate limit shows');
+        expect(after.confidence, showRun(rich)).toBe(0.5);
 
-        expect(text.stderr, show(text)).toMatch(PING_ANNOUNCE);
+        expect(text.stderr, showRun(text)).toMatch(PING_ANNOUNCE);
         const entry = textEntry(text);
-        expect(entry, show(text)).toContain('suspected, confidence 0.50');
-        expect(entry, show(text)).toMatch(/Pinged directly it answers only \d+ of 10 at 2\/s/);
+        expect(entry, showRun(text)).toContain('suspected, confidence 0.50');
+        expect(entry, showRun(text)).toMatch(/Pinged directly it answers only \d+ of 10 at 2\/s/);
       } finally {
         await l.teardown();
       }

@@ -11,6 +11,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLab, type Lab, type ExecResult } from './lab/lab.js';
 import { describeLab } from './lab/use-lab.js';
+import { cleanEnv, showRun } from './support/run.js';
 import { ourFrontend, referencePacket } from './support/env.js';
 import { explain, validateReport } from '../frontend/test/schemas.js';
 
@@ -35,17 +36,6 @@ export function textVerdicts(stdout: string): Found[] | undefined {
   return out;
 }
 
-function cleanEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  delete env.MTR_PACKET;
-  delete env.MTR_OPTIONS;
-  return env;
-}
-
-function show(r: ExecResult): string {
-  return `exit ${r.code ?? r.signal}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
-}
-
 /** The --json-rich document: valid against the published schema (strict copy), with the expected verdict. */
 function checkRich(
   r: ExecResult,
@@ -53,23 +43,23 @@ function checkRich(
   alsoAllowed: readonly string[] = [],
   minConfidence = 0,
 ): void {
-  expect(r.code, show(r)).toBe(0);
+  expect(r.code, showRun(r)).toBe(0);
   type V = { rule: string; hop: number | null; confidence: number };
   const doc = JSON.parse(r.stdout) as { targets: Array<{ diagnosis?: { verdicts: V[]; earlier: V[] } }> };
   expect(validateReport(doc), explain(validateReport.errors)).toBe(true);
   const d = doc.targets[0]?.diagnosis;
-  expect(d, show(r)).toBeDefined();
+  expect(d, showRun(r)).toBeDefined();
   const found = [...d!.verdicts, ...d!.earlier].map((v) => ({ rule: v.rule, hop: v.hop ?? undefined }));
   if (want === undefined) {
-    expect(found, show(r)).toEqual([]);
+    expect(found, showRun(r)).toEqual([]);
     return;
   }
-  expect(found, show(r)).toContainEqual(want);
+  expect(found, showRun(r)).toContainEqual(want);
   const v = [...d!.verdicts, ...d!.earlier].find((x) => x.rule === want.rule && (x.hop ?? undefined) === want.hop)!;
-  expect(v.confidence, show(r)).toBeGreaterThanOrEqual(minConfidence);
+  expect(v.confidence, showRun(r)).toBeGreaterThanOrEqual(minConfidence);
   const allowed = new Set([want.rule, ...alsoAllowed]);
   for (const f of found)
-    expect(allowed.has(f.rule), `rich JSON: unexpected ${f.rule} at hop ${f.hop}\n${show(r)}`).toBe(true);
+    expect(allowed.has(f.rule), `rich JSON: unexpected ${f.rule} at hop ${f.hop}\n${showRun(r)}`).toBe(true);
 }
 
 interface Scenario {
@@ -337,20 +327,20 @@ describeLab('mtr-ts --diagnose in the netns lab', () => {
             await s.during?.(l);
             const [r, rich] = await run;
             checkRich(rich, s.expect, s.alsoAllowed, s.minConfidence);
-            expect(r.code, show(r)).toBe(0);
+            expect(r.code, showRun(r)).toBe(0);
             const found = textVerdicts(r.stdout);
-            expect(found, show(r)).toBeDefined();
+            expect(found, showRun(r)).toBeDefined();
             if (s.expect === undefined) {
-              expect(found, show(r)).toEqual([]);
+              expect(found, showRun(r)).toEqual([]);
               return;
             }
-            expect(found, show(r)).toContainEqual(s.expect);
-            if (s.textMatches !== undefined) expect(r.stdout, show(r)).toMatch(s.textMatches);
+            expect(found, showRun(r)).toContainEqual(s.expect);
+            if (s.textMatches !== undefined) expect(r.stdout, showRun(r)).toMatch(s.textMatches);
             if (s.minConfidence !== undefined)
-              expect(r.stdout, show(r)).not.toMatch(new RegExp(`${s.expect.rule} \\([^)]*suspected`));
+              expect(r.stdout, showRun(r)).not.toMatch(new RegExp(`${s.expect.rule} \\([^)]*suspected`));
             const allowed = new Set([s.expect.rule, ...(s.alsoAllowed ?? [])]);
             for (const f of found!)
-              expect(allowed.has(f.rule), `unexpected ${f.rule} at hop ${f.hop}\n${show(r)}`).toBe(true);
+              expect(allowed.has(f.rule), `unexpected ${f.rule} at hop ${f.hop}\n${showRun(r)}`).toBe(true);
           });
         },
         TEST_MS,
@@ -383,9 +373,9 @@ describeLab('mtr-ts --diagnose in the netns lab', () => {
             undefined,
           );
           for (const r of results) {
-            expect(r.code, show(r)).toBe(0);
-            expect(textVerdicts(r.stdout), show(r)).toEqual([]);
-            expect(r.stdout, show(r)).toContain('No finding');
+            expect(r.code, showRun(r)).toBe(0);
+            expect(textVerdicts(r.stdout), showRun(r)).toEqual([]);
+            expect(r.stdout, showRun(r)).toContain('No finding');
           }
         });
       },

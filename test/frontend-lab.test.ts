@@ -9,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { describeLab, useLab } from './lab/use-lab.js';
 import { ourFrontend, referenceMtr, referencePacket, requirements } from './support/env.js';
 import { csvRows, jsonShape, reportHops, reportRows, type ReportRow } from './support/mtr-output.js';
+import { cleanEnv } from './support/run.js';
 import type { ExecResult } from './lab/lab.js';
 
 const skip = requirements('mtr-ts against mtr 0.95 in the lab', [
@@ -26,13 +27,6 @@ type Proto = 'icmp' | 'udp' | 'tcp';
 const PROTO_FLAGS: Record<Proto, string[]> = { icmp: [], udp: ['-u'], tcp: ['-T', '-P', String(TCP_PORT)] };
 
 /** The environment without anything that would change which packet program runs or which options apply. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
-  if (!('MTR_PACKET' in extra)) delete env.MTR_PACKET;
-  delete env.MTR_OPTIONS;
-  return env;
-}
-
 /**
  * TCP runs of one address family at a time (any number of the same family together). The reference mtr-packet
  * matches an ICMP error quoting a TCP header by the quoted source port alone: when an IPv4 and an IPv6 TCP run

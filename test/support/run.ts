@@ -61,3 +61,19 @@ export function byToken(stdout: string): Map<string, string[]> {
   }
   return m;
 }
+
+/**
+ * The environment for a front-end run under test: no MTR_PACKET (unless `extra` sets it) or MTR_OPTIONS
+ * leaking in from the caller.
+ */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...extra };
+  if (!('MTR_PACKET' in extra)) delete env.MTR_PACKET;
+  delete env.MTR_OPTIONS;
+  return env;
+}
+
+/** A finished run for an assertion message: exit status, stdout, stderr. */
+export function showRun(r: { code: number | null; signal?: NodeJS.Signals | string | null; stdout: string; stderr: string }): string {
+  return `exit ${r.code ?? r.signal}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
+}
