@@ -4,6 +4,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -253,4 +254,20 @@ export class RouterLab {
   teardown(): void {
     for (const ns of this.#created.splice(0)) spawnSync('ip', ['netns', 'delete', ns]);
   }
+}
+
+/** A TCP listener on an ephemeral port of `host` (connections accepted and left to the peer). */
+export function listen(host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const s = createServer((sock) => sock.on('error', () => {}));
+    s.on('error', reject);
+    s.listen(0, host, () => resolve(s));
+  });
+}
+
+/** The port a listener got. */
+export function portOf(s: Server): number {
+  const a = s.address();
+  if (a === null || typeof a === 'string') throw new Error('no port');
+  return a.port;
 }

@@ -1,24 +1,9 @@
 // Raw TCP flow probes' answers: after watchSegments(), the SYN-ACKs and RSTs to our raw SYNs come
 // back as 'segment' records from the raw IPPROTO_TCP sockets, kernel-stamped; before it, nothing.
-import { createServer, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, type ReceivedPacket } from '../src/index.js';
 import { buildIPv4Packet, buildTcpSyn, decodeTcpSegment, TCP_FLAG_ACK, TCP_FLAG_RST, TCP_FLAG_SYN } from '../src/wire/index.js';
-import { Collector, LO4, LO6, skipRoot } from './probe-lab.js';
-
-function listen(host: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const s = createServer((sock) => sock.on('error', () => {}));
-    s.on('error', reject);
-    s.listen(0, host, () => resolve(s));
-  });
-}
-
-function portOf(s: Server): number {
-  const a = s.address();
-  if (a === null || typeof a === 'string') throw new Error('no port');
-  return a.port;
-}
+import { Collector, listen, LO4, LO6, portOf, skipRoot } from './probe-lab.js';
 
 /** a port nobody listens on (below the ephemeral range; checked by listening once) */
 async function closedPort(host: string): Promise<number> {

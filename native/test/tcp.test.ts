@@ -14,7 +14,9 @@ import {
   isRoot,
   isTcpEnd,
   lastJson,
+  listen,
   openFds,
+  portOf,
   rootReason,
   runChild,
   skipRoot,
@@ -23,20 +25,6 @@ import {
 } from './probe-lab.js';
 
 if (skipRoot) console.warn(`native/test/tcp: root-only tests skipped:${rootReason}`);
-
-function listen(host: string): Promise<Server> {
-  return new Promise((resolve, reject) => {
-    const s = createServer((sock) => sock.on('error', () => {}));
-    s.on('error', reject);
-    s.listen(0, host, () => resolve(s));
-  });
-}
-
-function portOf(s: Server): number {
-  const a = s.address();
-  if (a === null || typeof a === 'string') throw new Error('no port');
-  return a.port;
-}
 
 const closeServer = (s: Server): Promise<void> => new Promise((resolve) => s.close(() => resolve()));
 
