@@ -20,9 +20,18 @@ const SHARE_WIDTH = 5;
 
 /** A member's share of the hop's probes, in percent (its replies and the losses charged to it). */
 export function memberShare(hop: HopSnapshot, address: string): number {
-  const total = hop.responders.reduce((n, r) => n + r.stats.sent, 0);
   const r = hop.responders.find((x) => x.address === address);
-  return r === undefined || total === 0 ? 0 : (100 * r.stats.sent) / total;
+  return r === undefined ? 0 : sharePct(r.stats.sent, memberProbes(hop.responders));
+}
+
+/** All members' probes at a hop: the replies and the losses charged to each, summed. */
+export function memberProbes(responders: readonly { readonly stats: { readonly sent: number } }[]): number {
+  return responders.reduce((n, r) => n + r.stats.sent, 0);
+}
+
+/** A member's share of its hop's probes, in percent (0 with none). */
+export function sharePct(sent: number, total: number): number {
+  return total === 0 ? 0 : (100 * sent) / total;
 }
 
 /** The member lines of one hop (empty when it has a single responder). */

@@ -8,6 +8,7 @@
 // A hop is "down" (bold) as in mtr: its latest finished probe was lost, or a new probe went out while
 // the previous one was still unanswered.
 
+import { memberProbes, sharePct } from '../render/members.js';
 import type { LiveDiagnosis } from './diagnosis.js';
 import type { LiveSource } from './live.js';
 import type { LiveHop, LiveNames, LiveProtocol, LiveSample, LiveSnapshot, LiveStats } from './snapshot.js';
@@ -105,10 +106,9 @@ function liveHop(h: EngineHop | undefined, ttl: number): LiveHop {
   }
   // the engine's samples as they are ({ state, rtt }): a frame copies nothing it does not draw
   const samples: readonly LiveSample[] = h.samples;
-  // with flows, each member's own statistics and share: the share as the report's member lines count it
-  // (render/members.ts memberShare: its replies and the losses charged to it, of all members' probes)
+  // with flows, each member's own statistics and share, counted as the report's member lines count it
   const flows = h.flows !== undefined;
-  const total = flows ? h.responders.reduce((n, r) => n + r.stats.sent, 0) : 0;
+  const total = flows ? memberProbes(h.responders) : 0;
   return {
     ttl,
     responders: h.responders.map((r) =>
@@ -117,7 +117,7 @@ function liveHop(h: EngineHop | undefined, ttl: number): LiveHop {
             address: r.address,
             replies: r.stats.received,
             mpls: r.mpls,
-            member: { stats: r.stats, share: total > 0 ? (100 * r.stats.sent) / total : 0 },
+            member: { stats: r.stats, share: sharePct(r.stats.sent, total) },
           }
         : { address: r.address, replies: r.stats.received, mpls: r.mpls },
     ),
