@@ -1,21 +1,12 @@
 // The live view with --flows on the real ECMP lab (test/lab/ecmp-lab.ts: a layer-4 multipath hop over two
 // members, m2 dropping 30% of the probes), as a person sees it in tmux: under the balanced hop, one line per
 // member with its own statistics and share, the loss on the bad member only, then the hop's balancing.
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEcmpLab, type EcmpLab } from './lab/ecmp-lab.js';
 import { canRunLab } from './lab/lab.js';
 import { ourFrontend, requirements } from './support/env.js';
-import { Tmux } from './live-view-tmux.js';
+import { haveTmux, Tmux } from './live-view-tmux.js';
 
-const haveTmux = ((): boolean => {
-  try {
-    execFileSync('tmux', ['-V']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 const can = canRunLab();
 const skip = requirements('live view --flows on the ECMP lab', [
   [haveTmux, 'needs tmux'],

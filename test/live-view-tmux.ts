@@ -4,6 +4,16 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
+/** Whether a tmux binary runs here (the live-view tests need one). */
+export const haveTmux = ((): boolean => {
+  try {
+    execFileSync('tmux', ['-V']);
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
 export class Tmux {
   readonly socket = `mtrts-live-${process.pid}-${randomBytes(3).toString('hex')}`;
   readonly session = 'live';

@@ -1,22 +1,13 @@
 // The live view as a person uses it: the real mtr-ts in a tmux window (a pseudo-terminal) on the netns
 // lab, keys typed, the screen read back; beside the real mtr 0.95 on the same path.
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { describeLab, useLab } from './lab/use-lab.js';
 import { ourFrontend, referenceMtr, requirements, skipUnless } from './support/env.js';
-import { Tmux } from './live-view-tmux.js';
+import { haveTmux, Tmux } from './live-view-tmux.js';
 
-const haveTmux = ((): boolean => {
-  try {
-    execFileSync('tmux', ['-V']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
 const skip = requirements('live view in tmux', [
   [haveTmux, 'needs tmux'],
   [referenceMtr !== undefined, "needs mtr 0.95 (Debian's mtr-tiny)"],
