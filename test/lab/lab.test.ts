@@ -105,7 +105,8 @@ describeLab('netns lab (reference mtr-packet as prober)', () => {
           // The reference's own numbers: same lower bound; its timestamps are taken after a wake-up, so on a
           // busy machine they run late. Only bounded loosely.
           expect(Math.min(...tool)).toBeGreaterThanOrEqual(exp);
-          expect(Math.min(...tool)).toBeLessThanOrEqual(exp + 20);
+          // (26 ms late seen in CI under load: a sanity bound, not a measure)
+          expect(Math.min(...tool)).toBeLessThanOrEqual(exp + 100);
           summary.push(`hop ${ttl} (${exp} ms): wire ${stats(onWire, exp)}, mtr-packet ${stats(tool, exp)}, forwarders late ≤ ${late.toFixed(3)}`);
         }
         console.log(`[lab] IPv${family} RTT over nominal, ms:\n  ${summary.join('\n  ')}`);
