@@ -9,8 +9,8 @@
  * `describeLab` skips (with a visible console line) when the lab cannot run here, except in CI (env CI set and
  * not "false"/"0"), where the suite fails instead, so a misconfigured runner is never silently green.
  */
-import { afterAll, beforeAll, describe, it } from 'vitest';
-import { inCI as ciRun } from '../support/env.js';
+import { afterAll, beforeAll, describe } from 'vitest';
+import { inCI as ciRun, requirements } from '../support/env.js';
 import { canRunLab, createLab, type Lab, type LabOptions } from './lab.js';
 
 /** Whether this is a CI run: the one rule, from test/support/env.ts. */
@@ -18,21 +18,14 @@ export function inCI(): boolean {
   return ciRun;
 }
 
-/** `describe` that skips, or in CI fails, when the lab cannot run on this machine. */
+/**
+ * `describe` that skips (saying why, on screen and in its name), or in CI fails, when the lab cannot run on
+ * this machine: the one rule of test/support/env.ts (requirements).
+ */
 export function describeLab(name: string, fn: () => void): void {
   const can = canRunLab();
-  if (can.ok) {
-    describe(name, fn);
-  } else if (inCI()) {
-    describe(name, () => {
-      it('can run the netns lab', () => {
-        throw new Error(`netns lab cannot run in CI: ${can.reason}`);
-      });
-    });
-  } else {
-    console.warn(`[lab] skipping "${name}": ${can.reason}`);
-    describe.skip(name, fn);
-  }
+  const skip = requirements(name, [[can.ok, can.ok ? '' : `netns lab: ${can.reason}`]]);
+  describe.skipIf(skip !== undefined)(skip === undefined ? name : `${name} (skipped: ${skip})`, fn);
 }
 
 /**
