@@ -237,6 +237,19 @@ describe('--confirm: the suspect hop pinged directly, at two rates', () => {
     expect(after.evidence).toMatchObject({ slowPingSent: 10, slowPingReceived: 6, fastPingReceived: 7 });
   });
 
+  it('pings answered a little more often than the trace, within chance: not checked, a suspicion', () => {
+    // 80% of r2's answers lost on the way back (test/diagnose-confirm-lab): the trace lost 45 of 50, the pings
+    // 14 of 20; the intervals overlap, so the pings do not show echo answered better than Time Exceeded
+    const lossy = (): SimHop[] => [{ addr: PATH[0]! }, { addr: PATH[1]!, loss: 0.9 }, { addr: PATH[2]! }, { addr: PATH[3]! }];
+    const diag = judged(lossy(), 100);
+    expect(diag.active().find((v) => v.rule === 'icmp-rate-limited')!.confidence).toBeGreaterThanOrEqual(0.98);
+    diag.confirm([pings(0.5, 4), pings(0.02, 2)]);
+    const after = diag.active().find((v) => v.rule === 'icmp-rate-limited')!;
+    expect(after.summary).not.toContain('(checked)');
+    expect(after.summary).toContain('no rate limit shows');
+    expect(after.confidence).toBe(0.5);
+  });
+
   it('too few pings lost to tell: the verdict keeps its confidence', () => {
     const diag = judged(limited(), 100);
     const before = diag.active().find((v) => v.rule === 'icmp-rate-limited')!.confidence;
