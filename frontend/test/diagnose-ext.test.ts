@@ -250,6 +250,24 @@ describe('--confirm: the suspect hop pinged directly, at two rates', () => {
     expect(after.confidence).toBe(0.5);
   });
 
+  it('a verdict held while the last window had no answer from the hop: the pings do not clear it', () => {
+    // the lab's r2 at 95% loss once answered none of the last window's probes: that window raises nothing
+    // at hop 2, the tracker holds the verdict, and judging the window again with the pings must not drop it
+    const silentAtEnd = (): SimHop[] => [
+      { addr: PATH[0]! },
+      { addr: PATH[1]!, loss: (c) => (c > 150 ? 1 : 0.8) },
+      { addr: PATH[2]! },
+      { addr: PATH[3]! },
+    ];
+    const diag = judged(silentAtEnd(), 200);
+    const held = diag.active().find((v) => v.rule === 'icmp-rate-limited')!;
+    expect(held.hop).toBe(2);
+    expect(diagnose(diag.evidence!).find((v) => v.rule === 'icmp-rate-limited')).toBeUndefined();
+    const change = diag.confirm([pings(0.5, 10), pings(0.02, 10)]);
+    expect(change.cleared).toEqual([]);
+    expect(diag.active().find((v) => v.rule === 'icmp-rate-limited')).toEqual(held);
+  });
+
   it('too few pings lost to tell: the verdict keeps its confidence', () => {
     const diag = judged(limited(), 100);
     const before = diag.active().find((v) => v.rule === 'icmp-rate-limited')!.confidence;

@@ -19,8 +19,8 @@ export function rng(seed: number): () => number {
 export interface SimHop {
   /** responder per cycle (ECMP, path changes) */
   addr: string | ((cycle: number) => string);
-  /** chance a probe gets no answer */
-  loss?: number;
+  /** chance a probe gets no answer (per cycle when a function) */
+  loss?: number | ((cycle: number) => number);
   rtt?: number;
   /** answers are Destination Unreachable; with the icmp-detail extension's type, code and MTU when given */
   unreachable?: boolean | { icmpType: number; icmpCode: number; mtu?: number };
@@ -46,7 +46,7 @@ export function simulate(
     const samples: SampleLike[] = [];
     for (let c = 1; c <= cycles; c++) {
       const responder = typeof h.addr === 'string' ? h.addr : h.addr(c);
-      const lost = rand() < (h.loss ?? 0);
+      const lost = rand() < (typeof h.loss === 'function' ? h.loss(c) : (h.loss ?? 0));
       const rtt = (h.rtt ?? 0.2) * (0.9 + 0.2 * rand());
       samples.push(
         lost

@@ -126,6 +126,7 @@ export class TargetDiagnosis {
    * verdicts about where the path ends and about loss at the destination may change explanation.
    */
   confirm(found: readonly AlternateEvidence[]): { raised: Verdict[]; cleared: Verdict[] } {
+    const earlier = [...this.alternates];
     this.alternates.push(...found);
     const latest = this.latest;
     if (latest === undefined) return { raised: [], cleared: [] };
@@ -133,6 +134,7 @@ export class TargetDiagnosis {
     const dest = latest.destination.ttl;
     return this.tracker.revise(
       this.latest,
+      { ...latest, alternates: earlier },
       (v) => REVISABLE.has(v.rule) || (v.rule === 'forwarding-loss' && dest !== undefined && v.hop === dest),
     );
   }

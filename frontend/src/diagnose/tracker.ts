@@ -116,16 +116,24 @@ export class DiagnosisTracker {
   /**
    * Judges `path` (the latest window, now with probes of another kind) again and replaces the verdicts
    * `revisable` selects by what that judgment says: confirmation changes the explanation of evidence
-   * already held long enough, so the replacements are raised at once.
+   * already held long enough, so the replacements are raised at once. `before` is the same window without
+   * the new probes: an active verdict that window does not raise either (held from earlier windows while the
+   * latest one was inconclusive, e.g. a hop with no answer in it) is not the new probes' to clear, and stays.
    */
-  revise(path: PathEvidence, revisable: (v: Verdict) => boolean): { raised: Verdict[]; cleared: Verdict[] } {
+  revise(
+    path: PathEvidence,
+    before: PathEvidence,
+    revisable: (v: Verdict) => boolean,
+  ): { raised: Verdict[]; cleared: Verdict[] } {
     const fresh = diagnose(path, this.diagnoseOptions).filter(revisable);
+    const judgedBefore = new Set(diagnose(before, this.diagnoseOptions).map(verdictKey));
     const entries = new Map(this.state.entries);
     const cleared: Verdict[] = [];
     const raised: Verdict[] = [];
     const freshKeys = new Set(fresh.map(verdictKey));
     for (const [key, e] of this.state.entries) {
       if (!e.active || !revisable(e.verdict)) continue;
+      if (!freshKeys.has(key) && !judgedBefore.has(key)) continue;
       entries.delete(key);
       if (!freshKeys.has(key)) cleared.push(e.verdict);
     }
