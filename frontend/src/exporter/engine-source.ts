@@ -16,6 +16,7 @@ import type { Engine, EngineOptions, TargetId, TargetRef } from '../engine/types
 import { lookupTarget } from '../targets.js';
 import {
   DiagnosisTracker,
+  ProbeLog,
   scheduleFor,
   windowEvidence,
   type DiagnosisSchedule,
@@ -42,6 +43,8 @@ interface Entry {
   timer: NodeJS.Timeout | undefined;
   /** this run's diagnosis (diagnosis on) */
   diagnosis: PathJudge | undefined;
+  /** this run's recent probes per TTL, what the diagnosis windows read (diagnosis on) */
+  log: ProbeLog | undefined;
 }
 
 /**
@@ -72,8 +75,12 @@ export class PathJudge {
     return { from: Math.max(1, to - this.schedule.windowCycles + 1), to };
   }
 
-  judge(s: Parameters<typeof windowEvidence>[0], w: { from: number; to: number }): TrackerStep {
-    return this.tracker.update(windowEvidence(s, { ...w, pendingIsLost: true, memory: this.schedule.memory }));
+  /** `log`: the hops' probes, instead of the snapshot's samples */
+  judge(s: Parameters<typeof windowEvidence>[0], w: { from: number; to: number }, log?: ProbeLog): TrackerStep {
+    const spec = { ...w, pendingIsLost: true, memory: this.schedule.memory };
+    return this.tracker.update(
+      log === undefined ? windowEvidence(s, spec) : windowEvidence(s, spec, undefined, (h) => log.at(h.ttl)),
+    );
   }
 }
 
@@ -178,6 +185,7 @@ export class EngineSource {
       failures: 0,
       timer: undefined,
       diagnosis: undefined,
+      log: undefined,
     };
     this.byName.set(spec.name, e);
     const delay = delayMs ?? this.opts.startDelay?.(spec) ?? Math.random() * spec.interval * 1000;
@@ -189,13 +197,14 @@ export class EngineSource {
     if (this.stopped || this.byName.get(e.spec.name) !== e) return;
     const s = e.spec;
     this.starting = e;
-    // the probes kept per hop: what a diagnosis window needs (the engine's 400 are for mtr-ts's charts;
-    // every judged window's snapshot copies them)
+    // the probes kept per hop: what a diagnosis window needs, in this run's ProbeLog (columns, nothing per
+    // probe); the engine keeps one (its 400 are for mtr-ts's charts, and its snapshots hand each out as an
+    // object: a thousand targets' windows made ~2,500 a second, each kept a minute)
     const schedule = scheduleFor(undefined, s.interval);
     const keep = schedule.windowCycles + schedule.lagCycles + 8;
     const ref = this.engine.add(s.host, {
-      windowSize: keep,
-      ringSize: keep,
+      windowSize: 1,
+      ringSize: 1,
       protocol: s.protocol,
       port: s.port ?? 0,
       interval: s.interval,
@@ -214,6 +223,7 @@ export class EngineSource {
       this.diagnosis && !s.name.startsWith('\u0000')
         ? new PathJudge(schedule, this.opts.judgePhase?.(s, schedule.step) ?? Math.floor(Math.random() * schedule.step))
         : undefined;
+    e.log = e.diagnosis !== undefined ? new ProbeLog(keep, s.maxTtl) : undefined;
     this.byId.set(ref.id, e);
   }
 
@@ -229,6 +239,7 @@ export class EngineSource {
     if (e.timer !== undefined) clearTimeout(e.timer);
     e.timer = undefined;
     e.diagnosis = undefined;
+    e.log = undefined;
     if (e.id !== undefined) {
       this.byId.delete(e.id);
       this.engine.remove(e.id);
@@ -286,11 +297,13 @@ export class EngineSource {
         }
         return;
       case 'probe-sent':
+        e.log?.sent(ev.probe.ttl, ev.probe.probe, ev.probe.cycle);
         e.inFlight++;
         this.inFlightTotal++;
         this.opts.emit({ type: 'probe-sent', target: name, at: ev.ts, ttl: ev.probe.ttl });
         return;
       case 'probe-answered':
+        e.log?.answered(ev.probe.ttl, ev.probe.probe, ev.rtt, ev.responder);
         this.settled(e);
         e.routers[ev.probe.ttl - 1] = ev.destination ? undefined : ev.responder;
         this.opts.emit({
@@ -305,6 +318,7 @@ export class EngineSource {
         });
         return;
       case 'probe-lost':
+        e.log?.lost(ev.probe.ttl, ev.probe.probe);
         this.settled(e);
         this.opts.emit({
           type: 'probe-lost',
@@ -336,6 +350,10 @@ export class EngineSource {
           this.opts.emit({ type: 'target-error', target: name, at: ev.ts, kind, message: ev.message });
         return;
       }
+      case 'target-reset':
+        // the engine's statistics start over: so do the probes the windows read
+        if (e.log !== undefined) e.log = new ProbeLog(e.log.capacity, e.log.maxTtl);
+        return;
       case 'target-done':
         if (ev.reason === 'failed') this.retry(e);
         return;
@@ -349,7 +367,7 @@ export class EngineSource {
     const w = e.diagnosis?.due(ev.cycle);
     const snap = w === undefined ? undefined : this.engine.snapshot(ev.target.id);
     if (w === undefined || snap === undefined || e.diagnosis === undefined) return;
-    const step = e.diagnosis.judge(snap, w);
+    const step = e.diagnosis.judge(snap, w, e.log);
     this.opts.emit({
       type: 'diagnosis',
       target: e.spec.name,
