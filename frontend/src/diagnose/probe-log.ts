@@ -7,7 +7,10 @@
 // oldest overwritten), and per TTL a table of at most capacity + ADDRESS_TABLE responder addresses (rebuilt
 // from the slots when full, so an address that left the ring leaves the table).
 
-import type { SampleLike, SampleView } from './adapter.js';
+import type { HopLike, ResponderLike, SampleLike, SampleView, SnapshotLike } from './adapter.js';
+
+/** responders kept per TTL with their latest answer's kind (the engine's MAX_RESPONDERS) */
+export const LOG_RESPONDERS = 16;
 
 const PENDING = 0;
 const REPLY = 1;
@@ -26,6 +29,12 @@ class TtlRing implements SampleView {
   private readonly tableSize: number;
   readonly addresses: string[] = [];
   private readonly index = new Map<string, number>();
+  /** lifetime counts at this TTL, as the engine's hop state counts them */
+  sent = 0;
+  received = 0;
+  inFlight = 0;
+  /** the first LOG_RESPONDERS addresses that answered here, each with its latest answer's kind */
+  readonly responders: Array<{ address: string; reply: ResponderLike['reply'] }> = [];
   /** the slot the next probe takes */
   private next = 0;
   length = 0;
@@ -121,9 +130,21 @@ class TtlRing implements SampleView {
 
 const EMPTY: SampleView = { length: 0, cycle: () => 0, state: () => 'pending', rtt: () => undefined, responder: () => undefined };
 
-/** One target's probes, `capacity` per TTL (TTL 1..maxTtl). */
+/** What the windows read of a target besides its probes (the engine's TargetOptions has these). */
+export interface LogTarget {
+  readonly address: string | undefined;
+  readonly family: 4 | 6 | undefined;
+  readonly options: SnapshotLike['options'];
+}
+
+/** One target's probes, `capacity` per TTL (TTL 1..maxTtl), and the lifetime counts the windows read. */
 export class ProbeLog {
   private readonly rings: (TtlRing | undefined)[];
+  private highest = 0;
+  /** probes before this ordinal belong to an earlier run of the target (before a reset): not counted */
+  private firstProbe = -1;
+  /** traces completed */
+  cycles = 0;
 
   constructor(
     readonly capacity: number,
@@ -135,23 +156,39 @@ export class ProbeLog {
   /** a probe went out (ProbeRef.probe, its TTL and cycle) */
   sent(ttl: number, probe: number, cycle: number): void {
     if (ttl < 1 || ttl > this.maxTtl) return;
+    if (this.firstProbe < 0) this.firstProbe = probe;
     let r = this.rings[ttl - 1];
     if (r === undefined) this.rings[ttl - 1] = r = new TtlRing(this.capacity);
+    if (ttl > this.highest) this.highest = ttl;
     r.push(probe, cycle);
+    r.sent++;
+    r.inFlight++;
   }
 
-  /** its answer: RTT in ms */
-  answered(ttl: number, probe: number, rtt: number, responder: string): void {
-    const r = this.rings[ttl - 1];
-    const s = r?.find(probe) ?? -1;
-    if (s >= 0) r!.settle(s, REPLY, rtt, responder);
+  /** its answer: RTT in ms; `reply` the answer's kind (and ICMP details) */
+  answered(ttl: number, probe: number, rtt: number, responder: string, reply: ResponderLike['reply']): void {
+    const r = this.ring(ttl, probe);
+    if (r === undefined) return;
+    if (r.inFlight > 0) r.inFlight--;
+    r.received++;
+    const s = r.find(probe);
+    if (s >= 0) r.settle(s, REPLY, rtt, responder);
+    const known = r.responders.find((x) => x.address === responder);
+    if (known !== undefined) known.reply = reply;
+    else if (r.responders.length < LOG_RESPONDERS) r.responders.push({ address: responder, reply });
   }
 
   /** no answer (timeout, send failure, the packet program gone) */
   lost(ttl: number, probe: number): void {
-    const r = this.rings[ttl - 1];
-    const s = r?.find(probe) ?? -1;
-    if (s >= 0) r!.settle(s, LOST, 0, undefined);
+    const r = this.ring(ttl, probe);
+    if (r === undefined) return;
+    if (r.inFlight > 0) r.inFlight--;
+    const s = r.find(probe);
+    if (s >= 0) r.settle(s, LOST, 0, undefined);
+  }
+
+  private ring(ttl: number, probe: number): TtlRing | undefined {
+    return this.firstProbe < 0 || probe < this.firstProbe ? undefined : this.rings[ttl - 1];
   }
 
   /** the probes at a TTL, oldest first */
@@ -162,5 +199,23 @@ export class ProbeLog {
   /** addresses interned at a TTL (the table's bound, for tests) */
   addressesAt(ttl: number): number {
     return this.rings[ttl - 1]?.addresses.length ?? 0;
+  }
+
+  /**
+   * The target as windowEvidence reads it (with `at` for the probes): TTL 1 up to the highest probed,
+   * the lifetime counts and responders; made per judged window, kept by nobody.
+   */
+  snapshot(t: LogTarget): SnapshotLike {
+    const hops: HopLike[] = [];
+    for (let ttl = 1; ttl <= this.highest; ttl++) {
+      const r = this.rings[ttl - 1];
+      hops.push({
+        ttl,
+        lifetime: { sent: r?.sent ?? 0, received: r?.received ?? 0, inFlight: r?.inFlight ?? 0 },
+        samples: [],
+        responders: r?.responders ?? [],
+      });
+    }
+    return { target: { address: t.address, family: t.family }, options: t.options, cycles: this.cycles, hops };
   }
 }

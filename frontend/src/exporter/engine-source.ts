@@ -12,7 +12,7 @@
 import { MtrPacket } from '@mtr-ts/client';
 import { createEngine } from '../engine/engine.js';
 import type { EngineEvent, ErrorStage } from '../engine/events.js';
-import type { Engine, EngineOptions, TargetId, TargetRef } from '../engine/types.js';
+import type { Engine, EngineOptions, TargetId, TargetOptions, TargetRef } from '../engine/types.js';
 import { lookupTarget } from '../targets.js';
 import {
   DiagnosisTracker,
@@ -45,6 +45,8 @@ interface Entry {
   diagnosis: PathJudge | undefined;
   /** this run's recent probes per TTL, what the diagnosis windows read (diagnosis on) */
   log: ProbeLog | undefined;
+  /** the options the engine runs the target with (from target-started) */
+  options: TargetOptions | undefined;
 }
 
 /**
@@ -186,6 +188,7 @@ export class EngineSource {
       timer: undefined,
       diagnosis: undefined,
       log: undefined,
+      options: undefined,
     };
     this.byName.set(spec.name, e);
     const delay = delayMs ?? this.opts.startDelay?.(spec) ?? Math.random() * spec.interval * 1000;
@@ -285,6 +288,7 @@ export class EngineSource {
     switch (ev.type) {
       case 'target-started':
         e.failures = 0;
+        e.options = ev.options;
         if (ev.target.address !== undefined && ev.target.family !== undefined) {
           e.address = ev.target.address;
           this.opts.emit({
@@ -303,7 +307,7 @@ export class EngineSource {
         this.opts.emit({ type: 'probe-sent', target: name, at: ev.ts, ttl: ev.probe.ttl });
         return;
       case 'probe-answered':
-        e.log?.answered(ev.probe.ttl, ev.probe.probe, ev.rtt, ev.responder);
+        e.log?.answered(ev.probe.ttl, ev.probe.probe, ev.rtt, ev.responder, ev.reply);
         this.settled(e);
         e.routers[ev.probe.ttl - 1] = ev.destination ? undefined : ev.responder;
         this.opts.emit({
@@ -339,6 +343,7 @@ export class EngineSource {
           destinationTtl: ev.destinationTtl,
           reached: ev.reached,
         });
+        if (e.log !== undefined) e.log.cycles++;
         if (e.diagnosis !== undefined) this.judge(e, ev);
         return;
       case 'path-changed':
@@ -365,7 +370,14 @@ export class EngineSource {
   /** After a trace: judges the window that became old enough, if any (the snapshot is taken only then). */
   private judge(e: Entry, ev: Extract<EngineEvent, { type: 'cycle-done' }>): void {
     const w = e.diagnosis?.due(ev.cycle);
-    const snap = w === undefined ? undefined : this.engine.snapshot(ev.target.id);
+    // the log has what the window reads; the engine's snapshot (frozen views of every hop and responder,
+    // cached by the hops until their next probe) only when the target's options are not known yet
+    const snap =
+      w === undefined
+        ? undefined
+        : e.log !== undefined && e.options !== undefined
+          ? e.log.snapshot({ address: ev.target.address, family: ev.target.family, options: e.options })
+          : this.engine.snapshot(ev.target.id);
     if (w === undefined || snap === undefined || e.diagnosis === undefined) return;
     const step = e.diagnosis.judge(snap, w, e.log);
     this.opts.emit({
