@@ -89,7 +89,9 @@ function procStat(pid) {
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return { ticks: Number(f[11]) + Number(f[12]), rss };
+    // context switches: how often the process went to sleep and woke (or was preempted)
+    const ctx = Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0) + Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    return { pid, ticks: Number(f[11]) + Number(f[12]), user: Number(f[11]), rss, ctx };
   } catch {
     return undefined;
   }
@@ -190,8 +192,14 @@ async function runOurs(ctx, lab, targets, seconds, dir) {
   child.kill('SIGTERM');
   const code = await Promise.race([exited, sleep(20_000).then(() => 'hung')]);
   const ticks = s1.reduce((a, s) => a + s.ticks, 0) - s0.reduce((a, s) => a + s.ticks, 0);
+  // per process (exporter first, then its packet program): CPU % and context switches per probe sent
+  const perProcess = s1.map((x) => {
+    const y = s0.find((z) => z.pid === x.pid) ?? { ticks: 0, ctx: 0 };
+    return { cpuPct: (100 * (x.ticks - y.ticks)) / CLK_TCK / wall, ctxPerProbe: (x.ctx - y.ctx) / Math.max(1, m1.sent - m0.sent) };
+  });
   const r = {
     cpuPct: (100 * ticks) / CLK_TCK / wall,
+    perProcess,
     rss,
     pps: (m1.sent - m0.sent) / wall,
     destLoss: 1 - (m1.destReplies - m0.destReplies) / Math.max(1, m1.destProbes - m0.destProbes),
@@ -275,7 +283,8 @@ export async function exporter(ctx) {
         note:
           `ours: RSS start/middle/end ${mb(ours.rss.start)}/${mb(ours.rss.middle)}/${mb(ours.rss.end)} MB (every tenth of the run: ${ours.rss.series.join(', ')} MB; ` +
           `flat from ${ours.rss.flat?.from} s: ${ours.rss.flat?.ok ? 'yes' : 'no'}, band ${ours.rss.flat?.band} MB around ${ours.rss.flat?.median}, fitted rise ${ours.rss.flat?.rise} MB), ` +
-          `load ${ours.load?.start?.join(' ')} -> ${ours.load?.end?.join(' ')}, ${fmtNum(ours.pps, 0)} probes/s (a trace per second of every hop is ${fmtNum(t.lo.length + 4 * t.lab.length, 0)}/s), ` +
+          `load ${ours.load?.start?.join(' ')} -> ${ours.load?.end?.join(' ')}, ` +
+          `CPU % / context switches per probe: ${(ours.perProcess ?? []).map((p) => `${fmtNum(p.cpuPct, 1)} / ${fmtNum(p.ctxPerProbe, 2)}`).join(' (exporter), ')} (packet program), ${fmtNum(ours.pps, 0)} probes/s (a trace per second of every hop is ${fmtNum(t.lo.length + 4 * t.lab.length, 0)}/s), ` +
           `destination loss ${fmtNum(100 * ours.destLoss, 2)} %, ${ours.errors} probe errors, ${ours.deferred} deferrals, ` +
           `${ours.daemons} packet program(s), ${ours.restarts} restarts, exit ${ours.exit}; ` +
           (ref.error ? '' : `ref: ${ref.started} mtr runs (${ref.failed} failed), ${ref.processes} processes, peak RSS (sum) ${fmtNum(ref.peakRssMb, 1)} MB, ${fmtNum(ref.wall, 0)} s wall incl. the last runs`),
