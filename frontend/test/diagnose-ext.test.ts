@@ -22,6 +22,7 @@ import {
   type Verdict,
 } from '../src/diagnose/index.js';
 import { simulate, type SimHop } from './diagnose-sim.js';
+import { pingsLikePath } from '../src/diagnose/rules.js';
 
 const PATH = ['10.0.1.2', '10.0.2.2', '10.0.3.2', '10.0.4.2'];
 
@@ -266,6 +267,18 @@ describe('--confirm: the suspect hop pinged directly, at two rates', () => {
     const change = diag.confirm([pings(0.5, 10), pings(0.02, 10)]);
     expect(change.cleared).toEqual([]);
     expect(diag.active().find((v) => v.rule === 'icmp-rate-limited')).toEqual(held);
+  });
+
+  it('pings weighed as losing like the path beyond or like the hop: the likelihood ratio', () => {
+    // the lab's rate-limited r2: 20 of 20, 19 of 20 answered against a trace losing 42%: like the path
+    expect(pingsLikePath(0, 20, 0, 0.42)).toBeGreaterThan(1000);
+    expect(pingsLikePath(2, 20, 0, 0.42)).toBeGreaterThanOrEqual(20);
+    // the lab's return-path loss: 11 of 20 lost against 86%, or 3 of 20 against 42%: not like the path
+    expect(pingsLikePath(11, 20, 0, 0.86)).toBeLessThan(1e-6);
+    expect(pingsLikePath(3, 20, 0, 0.42)).toBeLessThan(20);
+    // the hop loses no more than the path: nothing to weigh
+    expect(pingsLikePath(0, 20, 0.3, 0.3)).toBe(0);
+    expect(pingsLikePath(0, 0, 0, 0.5)).toBe(0);
   });
 
   it('too few pings lost to tell: the verdict keeps its confidence', () => {

@@ -755,8 +755,25 @@ function unstableLatency(hops: Hop[], o: DiagnoseOptions): Verdict | undefined {
   );
 }
 
-/** How sure the pings' lower loss must be before echo is called answered better than Time Exceeded. */
-const PINGS_BETTER = 0.975;
+/**
+ * How much likelier the pings' losses must be under the loss of the path beyond the hop than under the hop's
+ * own loss in the trace before echo is called answered where Time Exceeded is not ("strong" evidence).
+ */
+const PINGS_LIKE_PATH = 20;
+/** the path's loss the pings are weighed against is at least this (a clean path still loses a ping now and then) */
+const PATH_LOSS_FLOOR = 0.02;
+
+/**
+ * The likelihood ratio of `lost` of `n` pings lost at the loss of the path beyond (`pathLoss`, floored)
+ * against at the hop's loss in the trace (`hopLoss`): large when the pings behave like the path, not like
+ * the hop's Time Exceeded. 0 when the hop loses no more than the path.
+ */
+export function pingsLikePath(lost: number, n: number, pathLoss: number, hopLoss: number): number {
+  const pd = Math.min(0.999, Math.max(PATH_LOSS_FLOOR, pathLoss));
+  const ph = Math.min(0.999, Math.max(PATH_LOSS_FLOOR, hopLoss));
+  if (n <= 0 || ph <= pd) return 0;
+  return Math.exp(lost * Math.log(pd / ph) + (n - lost) * Math.log((1 - pd) / (1 - ph)));
+}
 
 /**
  * What --confirm's direct pings of a hop (ICMP echo to its own address, at a slow and a fast rate) say about
@@ -800,12 +817,12 @@ function directPings(
           `it answers fewer the faster it is asked (rate limiting, checked).`,
       };
   }
-  // echo answered where Time Exceeded is not: the router forwards and answers, it limits only those. Both
-  // losses are samples, so the pings' must be lower with 97.5% confidence (80% return loss once gave the
-  // pings 14 of 20 lost and the trace 45 of 50: 0.96, no difference)
+  // echo answered where Time Exceeded is not: the router forwards and answers, it limits only those. The
+  // pings must lose like the path beyond, not like the hop (lower than the hop's loss is not enough: with
+  // 80% of the answers lost on their way back, 20 pings once lost 11 and the trace 86%)
   const all = pings.reduce((a, p) => a + p.toDestination.sent, 0);
   const answered = pings.reduce((a, p) => a + p.toDestination.received, 0);
-  if (all > 0 && confidenceGreater(Math.round(h.loss.p * h.loss.n), h.loss.n, all - answered, all) >= PINGS_BETTER)
+  if (all > 0 && pingsLikePath(all - answered, all, down.loss.p, h.loss.p) >= PINGS_LIKE_PATH)
     return {
       confidence: 0.9,
       against: false,
