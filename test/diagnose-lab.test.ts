@@ -79,6 +79,11 @@ interface Scenario {
   textMatches?: RegExp;
   /** the packet program (MTR_PACKET), when not ours */
   packet?: string;
+  /**
+   * run the text report first and the rich JSON after it, with this in between (e.g. making the client's
+   * kernel forget what the first run taught it), instead of the two side by side
+   */
+  between?: (l: Lab) => Promise<void>;
 }
 
 const nftTable = (hook: 'forward' | 'input' | 'output', rule: string): string =>
@@ -120,6 +125,37 @@ async function standingQueue(l: Lab, toggleMs?: number): Promise<void> {
   udpLoad(l, 'client', l.hops4[3], 4, toggleMs !== undefined ? { toggleMs } : {});
   await delay(1000); // the queue fills
 }
+
+/** MTU 1400 on the r2-r3 link, both ends: hop 2 cannot forward a 1500-byte packet. */
+async function smallLink(l: Lab): Promise<void> {
+  for (const ns of ['r2', 'r3'] as const) {
+    const r = await l.exec(ns, ['ip', 'link', 'set', 'dev', 'l3', 'mtu', '1400']);
+    expect(r.code, r.stderr).toBe(0);
+  }
+}
+
+/**
+ * The client's kernel forgets the IPv6 path MTUs it learnt. IPv6 has no ip_no_pmtu_disc: after one run's
+ * first Packet Too Big it refuses the next 1500-byte IPV6_DONTFRAG probes itself (an mtu verdict without a
+ * hop), so the runs go one after the other with this in between.
+ */
+async function forgetPmtu6(l: Lab): Promise<void> {
+  const r = await l.exec('client', ['ip', '-6', 'route', 'flush', 'cache']);
+  expect(r.code, r.stderr).toBe(0);
+  const got = await l.exec('client', ['ip', '-6', 'route', 'get', l.hops6[3]]);
+  expect(got.stdout, got.stderr).not.toMatch(/\bmtu \d+/);
+}
+
+/** The IPv6 mtu scenario in one protocol: r2 answers ICMPv6 Packet Too Big (MTU 1400) at hop 2. */
+const mtu6 = (protocol: string[], name: string): Scenario => ({
+  name: `a smaller MTU on one link (r2-r3: 1400) over IPv6, ${name}, with --confirm: Packet Too Big from hop 2`,
+  expect: { rule: 'mtu', hop: 2 },
+  args: ['--confirm', ...protocol],
+  target: (l) => l.hops6[3],
+  textMatches: /MTU\s+of\s+1400;[^]*ICMPv6\s+"packet\s+too\s+big"/,
+  setup: smallLink,
+  between: forgetPmtu6,
+});
 
 const SCENARIOS: Scenario[] = [
   {
@@ -257,10 +293,7 @@ const SCENARIOS: Scenario[] = [
     args: ['--confirm'],
     textMatches: /MTU\s+of\s+1400/,
     setup: async (l) => {
-      for (const ns of ['r2', 'r3'] as const) {
-        const r = await l.exec(ns, ['ip', 'link', 'set', 'dev', 'l3', 'mtu', '1400']);
-        expect(r.code, r.stderr).toBe(0);
-      }
+      await smallLink(l);
       // The two runs side by side share the client's kernel: the first "fragmentation needed" would make it
       // refuse the other run's large probes (packet-too-big: an mtu verdict without a hop). Mode 2 keeps the
       // kernel from learning path MTUs here; the raw socket still sees every answer.
@@ -268,6 +301,8 @@ const SCENARIOS: Scenario[] = [
       expect(r.code, r.stderr).toBe(0);
     },
   },
+  mtu6([], 'ICMP'),
+  mtu6(['-u'], 'UDP'),
   {
     name: 'the path changes mid-run (r3 answers from a new address once probing is under way)',
     expect: { rule: 'path-changed', hop: 3 },
@@ -326,8 +361,14 @@ describeLab('mtr-ts --diagnose in the netns lab', () => {
             await s.setup?.(l);
             const target = s.target?.(l) ?? l.hops4[3];
             const args = ['--diagnose', '-n', '-c', String(CYCLES), '-i', '0.1', '-G', '1', ...(s.args ?? []), target];
-            // the text report and the rich JSON, from two runs side by side on the same path
-            const run = Promise.all([mtrTs(l, ['-r', ...args], s.packet), mtrTs(l, ['--json-rich', ...args], s.packet)]);
+            // the text report and the rich JSON, from two runs side by side on the same path (or one after the other)
+            const text = (): Promise<ExecResult> => mtrTs(l, ['-r', ...args], s.packet);
+            const json = (): Promise<ExecResult> => mtrTs(l, ['--json-rich', ...args], s.packet);
+            const between = s.between;
+            const run =
+              between === undefined
+                ? Promise.all([text(), json()])
+                : text().then(async (r) => [r, await between(l).then(json)] as const);
             await s.during?.(l);
             const [r, rich] = await run;
             checkRich(rich, s.expect, s.alsoAllowed, s.minConfidence);
