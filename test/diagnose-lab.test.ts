@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { createLab, type Lab, type ExecResult } from './lab/lab.js';
 import { describeLab } from './lab/use-lab.js';
 import { cleanEnv, showRun } from './support/run.js';
-import { ourFrontend, referencePacket } from './support/env.js';
+import { ourFrontend, ourPacket, referencePacket } from './support/env.js';
 import { explain, validateReport } from '../frontend/test/schemas.js';
 
 const CYCLES = 100;
@@ -144,6 +144,20 @@ async function forgetPmtu6(l: Lab): Promise<void> {
   expect(r.code, r.stderr).toBe(0);
   const got = await l.exec('client', ['ip', '-6', 'route', 'get', l.hops6[3]]);
   expect(got.stdout, got.stderr).not.toMatch(/\bmtu \d+/);
+}
+
+/**
+ * The client's kernel learns the IPv6 path MTU to dest (1400, from r2's Packet Too Big to one probe of ours;
+ * icmp-detail asked for too, or the daemon ignores the Packet Too Big as 0.95 does).
+ */
+async function learnPmtu6(l: Lab): Promise<void> {
+  const input =
+    '1 check-support feature icmp-detail\n2 check-support feature dont-fragment\n' +
+    `3 send-probe ip-6 ${l.hops6[3]} size 1500 dont-fragment 1 timeout 2\n`;
+  const r = await l.exec('client', [ourPacket], { input, timeoutMs: 20_000 });
+  expect(r.stdout, r.stderr).toMatch(new RegExp(`^3 no-route ip-6 ${l.hops6[1]} .* mtu 1400 `, 'm'));
+  const got = await l.exec('client', ['ip', '-6', 'route', 'get', l.hops6[3]]);
+  expect(got.stdout, got.stderr).toMatch(/\bmtu 1400\b/);
 }
 
 /** The IPv6 mtu scenario in one protocol: r2 answers ICMPv6 Packet Too Big (MTU 1400) at hop 2. */
@@ -304,6 +318,17 @@ const SCENARIOS: Scenario[] = [
   mtu6([], 'ICMP'),
   mtu6(['-u'], 'UDP'),
   {
+    name: 'a smaller MTU (r2-r3: 1400) this host already learnt over IPv6, with --confirm: its own refusals',
+    expect: { rule: 'mtu', hop: undefined },
+    args: ['--confirm'],
+    target: (l) => l.hops6[3],
+    textMatches: /already\s+knows\s+a\s+smaller\s+path\s+MTU[^]*`ip\s+-6\s+route\s+get\s+fd00:0:0:4::2`/,
+    setup: async (l) => {
+      await smallLink(l);
+      await learnPmtu6(l);
+    },
+  },
+  {
     name: 'the path changes mid-run (r3 answers from a new address once probing is under way)',
     expect: { rule: 'path-changed', hop: 3 },
     during: async (l) => {
@@ -355,7 +380,7 @@ describeLab('mtr-ts --diagnose in the netns lab', () => {
   describe.concurrent('scenarios', () => {
     for (const s of SCENARIOS) {
       it(
-        `${s.name}: ${s.expect ? `${s.expect.rule} at hop ${s.expect.hop}` : 'no verdict'}`,
+        `${s.name}: ${s.expect ? `${s.expect.rule} ${s.expect.hop !== undefined ? `at hop ${s.expect.hop}` : 'on the path'}` : 'no verdict'}`,
         async () => {
           await inLab(async (l) => {
             await s.setup?.(l);
