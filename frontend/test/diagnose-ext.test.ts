@@ -154,9 +154,23 @@ describe('--confirm: the mtu check', () => {
     const change = diag.confirm([alt]);
     expect(change.raised.map(verdictKey)).toEqual(['mtu@-']);
     expect(change.raised[0]!.summary).toContain('already knows a smaller path MTU');
-    // without the refusals, the same silence is not enough for a verdict (the destination is not known to drop)
-    const again = judged(clean(), 100);
-    expect(again.confirm([alternateOf(plan, lost, 64)]).raised).toEqual([]);
+  });
+
+  it('large probes all lost without a word where small ones pass: an MTU black hole; some lost: no verdict', () => {
+    const diag = judged(clean(), 100);
+    const plan = mtuPlan(diag.evidence!, 0.1)!;
+    const lost = simulate([...clean().slice(0, 3), { addr: PATH[3]!, loss: 1 }], plan.cycles);
+    const change = diag.confirm([alternateOf(plan, lost, 64)]);
+    expect(change.raised.map(verdictKey)).toEqual(['mtu@-']);
+    const v = change.raised[0]!;
+    expect(v.evidence).toMatchObject({ size: 1500, smallSize: 64, bigLoss: 1, smallLoss: 0 });
+    expect(v.confidence).toBeGreaterThanOrEqual(0.95);
+    expect(v.summary).toContain('without a "fragmentation needed" answer (an MTU black hole)');
+    // 10 probes, some answered: loss that few probes cannot tell from chance, no verdict
+    const some = alternateOf(plan, simulate([...clean().slice(0, 3), { addr: PATH[3]!, loss: 0.4 }], plan.cycles), 64);
+    expect(some.toDestination.received).toBeGreaterThan(0);
+    expect(some.toDestination.received).toBeLessThan(MTU_PROBES);
+    expect(judged(clean(), 100).confirm([some]).raised).toEqual([]);
   });
 
   it('large probes that reach the destination: no verdict', () => {
@@ -254,6 +268,16 @@ describe('--confirm: the mtu check over IPv6 (Packet Too Big, IPV6_DONTFRAG)', (
     expect(v.summary).toContain('learnt from an earlier "packet too big"');
     expect(v.advice).toContain(`\`ip -6 route get ${DEST6}\``);
     expect(v.advice).toContain('`ip -6 route flush cache`');
+  });
+
+  it('large probes all lost, no Packet Too Big (filtered): an MTU black hole, in ICMPv6 words', () => {
+    const diag = judged6();
+    const plan = mtuPlan(diag.evidence!, 0.1)!;
+    const lost = simulate([...clean6().slice(0, 3), { addr: DEST6, loss: 1 }], plan.cycles, { target: DEST6 });
+    const v = diag.confirm([alternateOf(plan, lost, 64)]).raised[0]!;
+    expect(verdictKey(v)).toBe('mtu@-');
+    expect(v.summary).toContain('without a "packet too big" answer (an MTU black hole)');
+    expect(v.advice).toContain('let ICMPv6 "packet too big" through');
   });
 
   it('large probes that reach the destination: no verdict', () => {

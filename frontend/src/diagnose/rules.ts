@@ -11,6 +11,7 @@
 // a hop with fewer than `minSamples` finished probes; a window in which the path changed yields only
 // `path-changed` (its loss and latency mix two paths).
 
+import { MTU_PROBES } from './confirm.js';
 import { confidenceFromZ, confidenceGreater, lossInterval, pct, roundConfidence, type Interval } from './interval.js';
 import {
   DEFAULT_DIAGNOSE_OPTIONS,
@@ -890,7 +891,11 @@ function mtuFromAlternates(path: PathEvidence, hops: Hop[], o: DiagnoseOptions):
           `\`${ip} route flush cache\`.`,
       );
     }
-    if (dest === undefined || big.toDestination.sent < o.minSamples || dest.sent < o.minSamples) continue;
+    if (dest === undefined || dest.sent < o.minSamples) continue;
+    // --confirm sends MTU_PROBES, fewer than minSamples: enough when every one of them was lost, as a black
+    // hole drops every large packet; only some of them lost is not told from chance on so few
+    const allLost = big.toDestination.sent >= MTU_PROBES && big.toDestination.received === 0;
+    if (big.toDestination.sent < o.minSamples && !allLost) continue;
     const bigLoss = lossInterval(big.toDestination.sent, big.toDestination.received);
     if (!(bigLoss.lo > dest.loss.hi) || bigLoss.p - dest.loss.p < o.minLoss) continue;
     const hop = big.lastAnsweredTtl !== undefined ? big.lastAnsweredTtl + 1 : undefined;
