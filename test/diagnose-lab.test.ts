@@ -171,6 +171,27 @@ const mtu6 = (protocol: string[], name: string): Scenario => ({
   between: forgetPmtu6,
 });
 
+/** A black hole at r2: the 1400-byte link, and r2 keeps to itself the ICMP that would say so. */
+const blackHole = (family: 4 | 6): Scenario => ({
+  name:
+    `an MTU black hole over IPv${family} (r2-r3: 1400, r2 drops its own ` +
+    `${family === 4 ? '"fragmentation needed"' : '"packet too big"'}), with --confirm: large probes lost`,
+  expect: { rule: 'mtu', hop: undefined },
+  args: ['--confirm'],
+  target: (l) => (family === 4 ? l.hops4[3] : l.hops6[3]),
+  textMatches:
+    family === 4
+      ? /without\s+a\s+"fragmentation\s+needed"\s+answer\s+\(an\s+MTU\s+black\s+hole\)/
+      : /without\s+a\s+"packet\s+too\s+big"\s+answer\s+\(an\s+MTU\s+black\s+hole\)[^]*ICMPv6/,
+  setup: async (l) => {
+    await smallLink(l);
+    await l.nft(
+      'r2',
+      nftTable('output', family === 4 ? 'icmp type destination-unreachable icmp code frag-needed drop' : 'icmpv6 type packet-too-big drop'),
+    );
+  },
+});
+
 const SCENARIOS: Scenario[] = [
   {
     name: 'a router rate-limiting its ICMP (r2: icmp_ratelimit 250 ms)',
@@ -317,6 +338,8 @@ const SCENARIOS: Scenario[] = [
   },
   mtu6([], 'ICMP'),
   mtu6(['-u'], 'UDP'),
+  blackHole(4),
+  blackHole(6),
   {
     name: 'a smaller MTU (r2-r3: 1400) this host already learnt over IPv6, with --confirm: its own refusals',
     expect: { rule: 'mtu', hop: undefined },
