@@ -251,6 +251,7 @@ describe('--confirm: the mtu check over IPv6 (Packet Too Big, IPV6_DONTFRAG)', (
     expect(v.evidence).toMatchObject({ mtu: 1200 });
     expect(v.summary).toContain("below IPv6's minimum of 1280");
     expect(v.advice).toContain('every link carries 1280-byte packets');
+    expect(v.advice).toContain('path MTU discovery cannot help');
     // 1280 itself is a legal IPv6 MTU: the ordinary advice
     const at1280 = judged6().confirm([alternateOf(plan, tooBigAt2(1280, plan.cycles), 64)]).raised[0]!;
     expect(at1280.summary).not.toContain('minimum');

@@ -869,8 +869,9 @@ function mtuFromAlternates(path: PathEvidence, hops: Hop[], o: DiagnoseOptions):
           `; ${path.probeSize}-byte probes pass.`,
         belowV6Minimum
           ? `The link after hop ${at} breaks IPv6's rule that every link carries ${IPV6_MIN_MTU}-byte packets: ` +
-              `packets between ${m.mtu} and ${IPV6_MIN_MTU} bytes are lost there. Ask the operator of hop ${at} ` +
-              `to raise that link's MTU (or to fragment and reassemble below IPv6).`
+              `packets above ${m.mtu} bytes are lost there, and path MTU discovery cannot help (senders go no ` +
+              `lower than ${IPV6_MIN_MTU}). Ask the operator of hop ${at} to raise that link's MTU (or to ` +
+              `fragment and reassemble below IPv6).`
           : `Packets above ${m.mtu} bytes need fragmentation or path MTU discovery on this path: make sure ` +
               `${icmp} ${answer} reaches senders, or lower the MTU / TCP MSS.`,
       );
