@@ -11,6 +11,7 @@
 // a hop with fewer than `minSamples` finished probes; a window in which the path changed yields only
 // `path-changed` (its loss and latency mix two paths).
 
+import { MTU_PROBES } from './confirm.js';
 import { confidenceFromZ, confidenceGreater, lossInterval, pct, roundConfidence, type Interval } from './interval.js';
 import {
   DEFAULT_DIAGNOSE_OPTIONS,
@@ -849,9 +850,21 @@ function directPings(
 // ---------------------------------------------------------------------------------------------------------
 // mtu from probes of several sizes, asymmetric-return from the answers' TTLs
 
+/** IPv6's minimum link MTU (RFC 8200, section 5): every IPv6 link carries packets of this size whole */
+const IPV6_MIN_MTU = 1280;
+
+/** how a router says a packet is too big for its next link, in the path's IP version */
+function tooBigWords(path: PathEvidence): { readonly answer: string; readonly icmp: string } {
+  return path.ipVersion === 6
+    ? { answer: '"packet too big"', icmp: 'ICMPv6' }
+    : { answer: '"fragmentation needed"', icmp: 'ICMP' };
+}
+
 function mtuFromAlternates(path: PathEvidence, hops: Hop[], o: DiagnoseOptions): Verdict | undefined {
   const alts = path.alternates ?? [];
   const dest = hops.find((h) => h.isDestination);
+  const { answer, icmp } = tooBigWords(path);
+  const ip = path.ipVersion === 6 ? 'ip -6' : 'ip';
   for (const big of alts) {
     if (big.protocol !== path.protocol || big.size <= path.probeSize) continue;
     if (big.reportedMtu !== undefined) {
@@ -859,6 +872,8 @@ function mtuFromAlternates(path: PathEvidence, hops: Hop[], o: DiagnoseOptions):
       // a router answers "fragmentation needed" to probes that would leave it, i.e. at TTLs beyond its own:
       // name it by the hop where the trace saw it (as destination-unreachable does)
       const at = hops.find((h) => m.address !== undefined && h.address === m.address)?.ttl ?? m.ttl;
+      // an IPv6 link must carry 1280 bytes: a smaller MTU is that link's fault, and senders go no lower
+      const belowV6Minimum = path.ipVersion === 6 && m.mtu < IPV6_MIN_MTU;
       return verdict(
         'mtu',
         at,
@@ -866,9 +881,16 @@ function mtuFromAlternates(path: PathEvidence, hops: Hop[], o: DiagnoseOptions):
         { mtu: m.mtu, size: big.size, smallSize: path.probeSize, answeredAtTtl: m.ttl },
         m.address !== undefined ? { responder: m.address } : {},
         `Probes of ${big.size} bytes with don't-fragment are refused at hop ${at}, which reports an MTU of ` +
-          `${m.mtu}; ${path.probeSize}-byte probes pass.`,
-        `Packets above ${m.mtu} bytes need fragmentation or path MTU discovery on this path: make sure ICMP ` +
-          `"fragmentation needed" reaches senders, or lower the MTU / TCP MSS.`,
+          `${m.mtu}` +
+          (belowV6Minimum ? `, below IPv6's minimum of ${IPV6_MIN_MTU} (senders will not go under it)` : '') +
+          `; ${path.probeSize}-byte probes pass.`,
+        belowV6Minimum
+          ? `The link after hop ${at} breaks IPv6's rule that every link carries ${IPV6_MIN_MTU}-byte packets: ` +
+              `packets above ${m.mtu} bytes are lost there, and path MTU discovery cannot help (senders go no ` +
+              `lower than ${IPV6_MIN_MTU}). Ask the operator of hop ${at} to raise that link's MTU (or to ` +
+              `fragment and reassemble below IPv6).`
+          : `Packets above ${m.mtu} bytes need fragmentation or path MTU discovery on this path: make sure ` +
+              `${icmp} ${answer} reaches senders, or lower the MTU / TCP MSS.`,
       );
     }
     const refused = big.refusedLocally ?? 0;
@@ -880,14 +902,18 @@ function mtuFromAlternates(path: PathEvidence, hops: Hop[], o: DiagnoseOptions):
         { refusedLocally: refused, size: big.size, smallSize: path.probeSize },
         {},
         `This host refuses to send ${big.size}-byte probes with don't-fragment to ${path.target} (${refused} ` +
-          `times): it already knows a smaller path MTU, learnt from an earlier "fragmentation needed"; ` +
+          `times): it already knows a smaller path MTU, learnt from an earlier ${answer}; ` +
           `${path.probeSize}-byte probes pass.`,
         `A link on this path has a smaller MTU. To see which hop, run again once the kernel has forgotten it ` +
-          `(about 10 minutes; \`ip route get ${path.target}\` shows the cached MTU), or flush it with ` +
-          `\`ip route flush cache\`.`,
+          `(about 10 minutes; \`${ip} route get ${path.target}\` shows the cached MTU), or flush it with ` +
+          `\`${ip} route flush cache\`.`,
       );
     }
-    if (dest === undefined || big.toDestination.sent < o.minSamples || dest.sent < o.minSamples) continue;
+    if (dest === undefined || dest.sent < o.minSamples) continue;
+    // --confirm sends MTU_PROBES, fewer than minSamples: enough when every one of them was lost, as a black
+    // hole drops every large packet; only some of them lost is not told from chance on so few
+    const allLost = big.toDestination.sent >= MTU_PROBES && big.toDestination.received === 0;
+    if (big.toDestination.sent < o.minSamples && !allLost) continue;
     const bigLoss = lossInterval(big.toDestination.sent, big.toDestination.received);
     if (!(bigLoss.lo > dest.loss.hi) || bigLoss.p - dest.loss.p < o.minLoss) continue;
     const hop = big.lastAnsweredTtl !== undefined ? big.lastAnsweredTtl + 1 : undefined;
@@ -912,10 +938,10 @@ function mtuFromAlternates(path: PathEvidence, hops: Hop[], o: DiagnoseOptions):
       {},
       `${big.size}-byte probes${big.dontFragment ? " with don't-fragment" : ''} lose ${pct(bigLoss.p)} on the way to ` +
         `the destination, ${path.probeSize}-byte probes ${pct(dest.loss.p)}: large packets are dropped without ` +
-        `a "fragmentation needed" answer (an MTU black hole)` +
+        `a ${answer} answer (an MTU black hole)` +
         (hop !== undefined ? `, after hop ${hop - 1}.` : '.'),
-      `A link on this path has a smaller MTU and the ICMP that would say so is lost or filtered: lower the MTU ` +
-        `or TCP MSS, or let ICMP "fragmentation needed" through.`,
+      `A link on this path has a smaller MTU and the ${icmp} that would say so is lost or filtered: lower the ` +
+        `MTU or TCP MSS, or let ${icmp} ${answer} through.`,
     );
   }
   return undefined;
