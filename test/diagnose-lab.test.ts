@@ -12,7 +12,7 @@ import { describe, expect, it } from 'vitest';
 import { createLab, type Lab, type ExecResult } from './lab/lab.js';
 import { describeLab } from './lab/use-lab.js';
 import { cleanEnv, showRun } from './support/run.js';
-import { ourFrontend, referencePacket } from './support/env.js';
+import { ourFrontend, ourPacket, referencePacket } from './support/env.js';
 import { explain, validateReport } from '../frontend/test/schemas.js';
 
 const CYCLES = 100;
@@ -79,6 +79,11 @@ interface Scenario {
   textMatches?: RegExp;
   /** the packet program (MTR_PACKET), when not ours */
   packet?: string;
+  /**
+   * run the text report first and the rich JSON after it, with this in between (e.g. making the client's
+   * kernel forget what the first run taught it), instead of the two side by side
+   */
+  between?: (l: Lab) => Promise<void>;
 }
 
 const nftTable = (hook: 'forward' | 'input' | 'output', rule: string): string =>
@@ -120,6 +125,72 @@ async function standingQueue(l: Lab, toggleMs?: number): Promise<void> {
   udpLoad(l, 'client', l.hops4[3], 4, toggleMs !== undefined ? { toggleMs } : {});
   await delay(1000); // the queue fills
 }
+
+/** MTU 1400 on the r2-r3 link, both ends: hop 2 cannot forward a 1500-byte packet. */
+async function smallLink(l: Lab): Promise<void> {
+  for (const ns of ['r2', 'r3'] as const) {
+    const r = await l.exec(ns, ['ip', 'link', 'set', 'dev', 'l3', 'mtu', '1400']);
+    expect(r.code, r.stderr).toBe(0);
+  }
+}
+
+/**
+ * The client's kernel forgets the IPv6 path MTUs it learnt. IPv6 has no ip_no_pmtu_disc: after one run's
+ * first Packet Too Big it refuses the next 1500-byte IPV6_DONTFRAG probes itself (an mtu verdict without a
+ * hop), so the runs go one after the other with this in between.
+ */
+async function forgetPmtu6(l: Lab): Promise<void> {
+  const r = await l.exec('client', ['ip', '-6', 'route', 'flush', 'cache']);
+  expect(r.code, r.stderr).toBe(0);
+  const got = await l.exec('client', ['ip', '-6', 'route', 'get', l.hops6[3]]);
+  expect(got.stdout, got.stderr).not.toMatch(/\bmtu \d+/);
+}
+
+/**
+ * The client's kernel learns the IPv6 path MTU to dest (1400, from r2's Packet Too Big to one probe of ours;
+ * icmp-detail asked for too, or the daemon ignores the Packet Too Big as 0.95 does).
+ */
+async function learnPmtu6(l: Lab): Promise<void> {
+  const input =
+    '1 check-support feature icmp-detail\n2 check-support feature dont-fragment\n' +
+    `3 send-probe ip-6 ${l.hops6[3]} size 1500 dont-fragment 1 timeout 2\n`;
+  const r = await l.exec('client', [ourPacket], { input, timeoutMs: 20_000 });
+  expect(r.stdout, r.stderr).toMatch(new RegExp(`^3 no-route ip-6 ${l.hops6[1]} .* mtu 1400 `, 'm'));
+  const got = await l.exec('client', ['ip', '-6', 'route', 'get', l.hops6[3]]);
+  expect(got.stdout, got.stderr).toMatch(/\bmtu 1400\b/);
+}
+
+/** The IPv6 mtu scenario in one protocol: r2 answers ICMPv6 Packet Too Big (MTU 1400) at hop 2. */
+const mtu6 = (protocol: string[], name: string): Scenario => ({
+  name: `a smaller MTU on one link (r2-r3: 1400) over IPv6, ${name}, with --confirm: Packet Too Big from hop 2`,
+  expect: { rule: 'mtu', hop: 2 },
+  args: ['--confirm', ...protocol],
+  target: (l) => l.hops6[3],
+  textMatches: /MTU\s+of\s+1400;[^]*ICMPv6\s+"packet\s+too\s+big"/,
+  setup: smallLink,
+  between: forgetPmtu6,
+});
+
+/** A black hole at r2: the 1400-byte link, and r2 keeps to itself the ICMP that would say so. */
+const blackHole = (family: 4 | 6): Scenario => ({
+  name:
+    `an MTU black hole over IPv${family} (r2-r3: 1400, r2 drops its own ` +
+    `${family === 4 ? '"fragmentation needed"' : '"packet too big"'}), with --confirm: large probes lost`,
+  expect: { rule: 'mtu', hop: undefined },
+  args: ['--confirm'],
+  target: (l) => (family === 4 ? l.hops4[3] : l.hops6[3]),
+  textMatches:
+    family === 4
+      ? /without\s+a\s+"fragmentation\s+needed"\s+answer\s+\(an\s+MTU\s+black\s+hole\)/
+      : /without\s+a\s+"packet\s+too\s+big"\s+answer\s+\(an\s+MTU\s+black\s+hole\)[^]*ICMPv6/,
+  setup: async (l) => {
+    await smallLink(l);
+    await l.nft(
+      'r2',
+      nftTable('output', family === 4 ? 'icmp type destination-unreachable icmp code frag-needed drop' : 'icmpv6 type packet-too-big drop'),
+    );
+  },
+});
 
 const SCENARIOS: Scenario[] = [
   {
@@ -257,15 +328,27 @@ const SCENARIOS: Scenario[] = [
     args: ['--confirm'],
     textMatches: /MTU\s+of\s+1400/,
     setup: async (l) => {
-      for (const ns of ['r2', 'r3'] as const) {
-        const r = await l.exec(ns, ['ip', 'link', 'set', 'dev', 'l3', 'mtu', '1400']);
-        expect(r.code, r.stderr).toBe(0);
-      }
+      await smallLink(l);
       // The two runs side by side share the client's kernel: the first "fragmentation needed" would make it
       // refuse the other run's large probes (packet-too-big: an mtu verdict without a hop). Mode 2 keeps the
       // kernel from learning path MTUs here; the raw socket still sees every answer.
       const r = await l.exec('client', ['sysctl', '-q', '-w', 'net.ipv4.ip_no_pmtu_disc=2']);
       expect(r.code, r.stderr).toBe(0);
+    },
+  },
+  mtu6([], 'ICMP'),
+  mtu6(['-u'], 'UDP'),
+  blackHole(4),
+  blackHole(6),
+  {
+    name: 'a smaller MTU (r2-r3: 1400) this host already learnt over IPv6, with --confirm: its own refusals',
+    expect: { rule: 'mtu', hop: undefined },
+    args: ['--confirm'],
+    target: (l) => l.hops6[3],
+    textMatches: /already\s+knows\s+a\s+smaller\s+path\s+MTU[^]*`ip\s+-6\s+route\s+get\s+fd00:0:0:4::2`/,
+    setup: async (l) => {
+      await smallLink(l);
+      await learnPmtu6(l);
     },
   },
   {
@@ -320,14 +403,20 @@ describeLab('mtr-ts --diagnose in the netns lab', () => {
   describe.concurrent('scenarios', () => {
     for (const s of SCENARIOS) {
       it(
-        `${s.name}: ${s.expect ? `${s.expect.rule} at hop ${s.expect.hop}` : 'no verdict'}`,
+        `${s.name}: ${s.expect ? `${s.expect.rule} ${s.expect.hop !== undefined ? `at hop ${s.expect.hop}` : 'on the path'}` : 'no verdict'}`,
         async () => {
           await inLab(async (l) => {
             await s.setup?.(l);
             const target = s.target?.(l) ?? l.hops4[3];
             const args = ['--diagnose', '-n', '-c', String(CYCLES), '-i', '0.1', '-G', '1', ...(s.args ?? []), target];
-            // the text report and the rich JSON, from two runs side by side on the same path
-            const run = Promise.all([mtrTs(l, ['-r', ...args], s.packet), mtrTs(l, ['--json-rich', ...args], s.packet)]);
+            // the text report and the rich JSON, from two runs side by side on the same path (or one after the other)
+            const text = (): Promise<ExecResult> => mtrTs(l, ['-r', ...args], s.packet);
+            const json = (): Promise<ExecResult> => mtrTs(l, ['--json-rich', ...args], s.packet);
+            const between = s.between;
+            const run =
+              between === undefined
+                ? Promise.all([text(), json()])
+                : text().then(async (r) => [r, await between(l).then(json)] as const);
             await s.during?.(l);
             const [r, rich] = await run;
             checkRich(rich, s.expect, s.alsoAllowed, s.minConfidence);

@@ -7,9 +7,9 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ipPackets, l4ChecksumOk, icmp4ChecksumOk, l4u16 } from './support/pcap-read.js';
-import { createEcmpLab, type EcmpLab } from './lab/ecmp-lab.js';
+import { useEcmpLab } from './lab/use-ecmp-lab.js';
 import { canRunLab } from './lab/lab.js';
 import { inCI, ourFrontend, ourPacket, referenceMtr, skipUnless } from './support/env.js';
 
@@ -67,17 +67,7 @@ if (!can.ok) console.warn(`[lab] skipping ECMP suite: ${can.reason}`);
 (can.ok ? describe : describe.skip).each([4, 6] as const)(
   'mtr-ts --members / --flows on an ECMP hop, IPv%i',
   (family) => {
-    let lab: EcmpLab | undefined;
-    beforeAll(async () => {
-      lab = await createEcmpLab({ lossPct: 30 });
-    }, 30_000);
-    afterAll(async () => {
-      await lab?.teardown();
-    });
-    const l = (): EcmpLab => {
-      if (lab === undefined) throw new Error('no lab');
-      return lab;
-    };
+    const l = useEcmpLab({ lossPct: 30 });
     const run = async (args: string[]): Promise<string> => {
       const target = family === 4 ? l().target4 : l().target6;
       const r = await l().exec(

@@ -1,8 +1,8 @@
 // The live view with --flows on the real ECMP lab (test/lab/ecmp-lab.ts: a layer-4 multipath hop over two
 // members, m2 dropping 30% of the probes), as a person sees it in tmux: under the balanced hop, one line per
 // member with its own statistics and share, the loss on the bad member only, then the hop's balancing.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEcmpLab, type EcmpLab } from './lab/ecmp-lab.js';
+import { describe, expect, it } from 'vitest';
+import { useEcmpLab } from './lab/use-ecmp-lab.js';
 import { canRunLab } from './lab/lab.js';
 import { ourFrontend, requirements } from './support/env.js';
 import { haveTmux, Tmux } from './live-view-tmux.js';
@@ -33,16 +33,10 @@ function members(screen: string[]): MemberLine[] {
 }
 
 describe.skipIf(skip !== undefined)('live view --flows on the ECMP lab', () => {
-  let lab: EcmpLab | undefined;
-  beforeAll(async () => {
-    lab = await createEcmpLab({ lossPct: 30 });
-  }, 30_000);
-  afterAll(async () => {
-    await lab?.teardown();
-  });
+  const lab = useEcmpLab({ lossPct: 30 });
 
   it('each member of the balanced hop on its own line, the loss on the bad member only', async () => {
-    const l = lab as EcmpLab;
+    const l = lab();
     const t = new Tmux();
     try {
       t.start(`ip netns exec ${l.names.client} ${process.execPath} ${ourFrontend} -n -u -i 0.1 --flows 8 ${l.target4}`, 100, 30);

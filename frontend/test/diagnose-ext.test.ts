@@ -22,6 +22,7 @@ import {
   type Verdict,
 } from '../src/diagnose/index.js';
 import { simulate, type SimHop } from './diagnose-sim.js';
+import { pingsLikePath } from '../src/diagnose/rules.js';
 
 const PATH = ['10.0.1.2', '10.0.2.2', '10.0.3.2', '10.0.4.2'];
 
@@ -103,7 +104,7 @@ describe('asymmetric-return from reply TTLs', () => {
 describe('--confirm: the mtu check', () => {
   const clean = (): SimHop[] => PATH.map((addr) => ({ addr }));
 
-  it('plans a few large DF probes at the destination TTL, for IPv4 ICMP/UDP traces only', () => {
+  it('plans a few large DF probes at the destination TTL, for ICMP/UDP traces only', () => {
     const diag = judged(clean(), 100);
     const plan = mtuPlan(diag.evidence!, 0.1)!;
     expect(plan).toMatchObject({
@@ -115,7 +116,7 @@ describe('--confirm: the mtu check', () => {
       size: MTU_PROBE_SIZE,
       dontFragment: true,
     });
-    expect(mtuPlan({ ...diag.evidence!, ipVersion: 6 }, 0.1)).toBeUndefined();
+    expect(mtuPlan({ ...diag.evidence!, protocol: 'udp' }, 0.1)).toMatchObject({ protocol: 'udp', size: 1500 });
     expect(mtuPlan({ ...diag.evidence!, protocol: 'tcp' }, 0.1)).toBeUndefined();
     expect(mtuPlan({ ...diag.evidence!, probeSize: 1500 }, 0.1)).toBeUndefined();
   });
@@ -154,15 +155,137 @@ describe('--confirm: the mtu check', () => {
     const change = diag.confirm([alt]);
     expect(change.raised.map(verdictKey)).toEqual(['mtu@-']);
     expect(change.raised[0]!.summary).toContain('already knows a smaller path MTU');
-    // without the refusals, the same silence is not enough for a verdict (the destination is not known to drop)
-    const again = judged(clean(), 100);
-    expect(again.confirm([alternateOf(plan, lost, 64)]).raised).toEqual([]);
+  });
+
+  it('large probes all lost without a word where small ones pass: an MTU black hole; some lost: no verdict', () => {
+    const diag = judged(clean(), 100);
+    const plan = mtuPlan(diag.evidence!, 0.1)!;
+    const lost = simulate([...clean().slice(0, 3), { addr: PATH[3]!, loss: 1 }], plan.cycles);
+    const change = diag.confirm([alternateOf(plan, lost, 64)]);
+    expect(change.raised.map(verdictKey)).toEqual(['mtu@-']);
+    const v = change.raised[0]!;
+    expect(v.evidence).toMatchObject({ size: 1500, smallSize: 64, bigLoss: 1, smallLoss: 0 });
+    expect(v.confidence).toBeGreaterThanOrEqual(0.95);
+    expect(v.summary).toContain('without a "fragmentation needed" answer (an MTU black hole)');
+    // 10 probes, some answered: loss that few probes cannot tell from chance, no verdict
+    const some = alternateOf(plan, simulate([...clean().slice(0, 3), { addr: PATH[3]!, loss: 0.4 }], plan.cycles), 64);
+    expect(some.toDestination.received).toBeGreaterThan(0);
+    expect(some.toDestination.received).toBeLessThan(MTU_PROBES);
+    expect(judged(clean(), 100).confirm([some]).raised).toEqual([]);
   });
 
   it('large probes that reach the destination: no verdict', () => {
     const diag = judged(clean(), 100);
     const plan = mtuPlan(diag.evidence!, 0.1)!;
     const alt = alternateOf(plan, simulate(clean(), plan.cycles), 64);
+    expect(alt.toDestination).toEqual({ sent: MTU_PROBES, received: MTU_PROBES });
+    expect(diag.confirm([alt]).raised).toEqual([]);
+    expect(diag.active()).toEqual([]);
+  });
+});
+
+describe('--confirm: the mtu check over IPv6 (Packet Too Big, IPV6_DONTFRAG)', () => {
+  const PATH6 = ['fd00:0:0:1::2', 'fd00:0:0:2::2', 'fd00:0:0:3::2', 'fd00:0:0:4::2'];
+  const DEST6 = PATH6[3]!;
+  const clean6 = (): SimHop[] => PATH6.map((addr) => ({ addr }));
+  const judged6 = (): TargetDiagnosis => {
+    const diag = new TargetDiagnosis(scheduleFor(100, 0.1));
+    const full = simulate(clean6(), 100, { target: DEST6 });
+    for (let c = 1; c <= 100; c++) diag.onCycle({ ...full, cycles: c });
+    diag.finish(full, true);
+    return diag;
+  };
+  /** the DF run's answers: hop 2 (r2) answers ICMPv6 Packet Too Big (type 2 code 0) with `mtu` to every probe */
+  const tooBigAt2 = (mtu: number, cycles: number) =>
+    simulate(
+      [
+        { addr: PATH6[0]! },
+        { addr: PATH6[1]! },
+        { addr: PATH6[2]! },
+        { addr: PATH6[1]!, unreachable: { icmpType: 2, icmpCode: 0, mtu } },
+      ],
+      cycles,
+      { target: DEST6 },
+    );
+
+  it('plans the same 1500-byte DF probes as for IPv4 (above the 1280 every IPv6 link carries), ICMP and UDP', () => {
+    const path = judged6().evidence!;
+    expect(path.ipVersion).toBe(6);
+    for (const protocol of ['icmp', 'udp'] as const)
+      expect(mtuPlan({ ...path, protocol }, 0.1)).toMatchObject({
+        protocol,
+        firstTtl: 4,
+        maxTtl: 4,
+        cycles: MTU_PROBES,
+        size: MTU_PROBE_SIZE,
+        dontFragment: true,
+      });
+    expect(MTU_PROBE_SIZE).toBeGreaterThan(1280);
+    expect(mtuPlan({ ...path, protocol: 'tcp' }, 0.1)).toBeUndefined();
+    expect(mtuPlan({ ...path, probeSize: 1500 }, 0.1)).toBeUndefined();
+  });
+
+  it('hop 2 answering "packet too big, MTU 1400": mtu at hop 2, the advice in ICMPv6 words', () => {
+    const diag = judged6();
+    const plan = mtuPlan(diag.evidence!, 0.1)!;
+    const alt = alternateOf(plan, tooBigAt2(1400, plan.cycles), 64);
+    expect(alt).toMatchObject({
+      size: 1500,
+      dontFragment: true,
+      reportedMtu: { mtu: 1400, ttl: 4, address: PATH6[1] },
+      toDestination: { sent: MTU_PROBES, received: 0 },
+    });
+    const change = diag.confirm([alt]);
+    expect(change.raised.map(verdictKey)).toEqual(['mtu@2']);
+    const v = change.raised[0]!;
+    expect(v.evidence).toMatchObject({ mtu: 1400, size: 1500, smallSize: 64, answeredAtTtl: 4 });
+    expect(v.summary).toContain('reports an MTU of 1400;');
+    expect(v.advice).toContain('ICMPv6 "packet too big" reaches senders');
+    expect(v.advice).not.toContain('fragmentation needed');
+  });
+
+  it('an MTU below IPv6\'s minimum of 1280 is named as the link\'s fault', () => {
+    const diag = judged6();
+    const plan = mtuPlan(diag.evidence!, 0.1)!;
+    const v = diag.confirm([alternateOf(plan, tooBigAt2(1200, plan.cycles), 64)]).raised[0]!;
+    expect(verdictKey(v)).toBe('mtu@2');
+    expect(v.evidence).toMatchObject({ mtu: 1200 });
+    expect(v.summary).toContain("below IPv6's minimum of 1280");
+    expect(v.advice).toContain('every link carries 1280-byte packets');
+    expect(v.advice).toContain('path MTU discovery cannot help');
+    // 1280 itself is a legal IPv6 MTU: the ordinary advice
+    const at1280 = judged6().confirm([alternateOf(plan, tooBigAt2(1280, plan.cycles), 64)]).raised[0]!;
+    expect(at1280.summary).not.toContain('minimum');
+    expect(at1280.advice).toContain('Packets above 1280 bytes');
+  });
+
+  it('large probes this host refuses (packet-too-big from the packet program): mtu on the path, ip -6 to see it', () => {
+    const diag = judged6();
+    const plan = mtuPlan(diag.evidence!, 0.1)!;
+    const lost = simulate([...clean6().slice(0, 3), { addr: DEST6, loss: 1 }], plan.cycles, { target: DEST6 });
+    const change = diag.confirm([{ ...alternateOf(plan, lost, 64), refusedLocally: MTU_PROBES }]);
+    expect(change.raised.map(verdictKey)).toEqual(['mtu@-']);
+    const v = change.raised[0]!;
+    expect(v.evidence).toMatchObject({ refusedLocally: MTU_PROBES, size: 1500 });
+    expect(v.summary).toContain('learnt from an earlier "packet too big"');
+    expect(v.advice).toContain(`\`ip -6 route get ${DEST6}\``);
+    expect(v.advice).toContain('`ip -6 route flush cache`');
+  });
+
+  it('large probes all lost, no Packet Too Big (filtered): an MTU black hole, in ICMPv6 words', () => {
+    const diag = judged6();
+    const plan = mtuPlan(diag.evidence!, 0.1)!;
+    const lost = simulate([...clean6().slice(0, 3), { addr: DEST6, loss: 1 }], plan.cycles, { target: DEST6 });
+    const v = diag.confirm([alternateOf(plan, lost, 64)]).raised[0]!;
+    expect(verdictKey(v)).toBe('mtu@-');
+    expect(v.summary).toContain('without a "packet too big" answer (an MTU black hole)');
+    expect(v.advice).toContain('let ICMPv6 "packet too big" through');
+  });
+
+  it('large probes that reach the destination: no verdict', () => {
+    const diag = judged6();
+    const plan = mtuPlan(diag.evidence!, 0.1)!;
+    const alt = alternateOf(plan, simulate(clean6(), plan.cycles, { target: DEST6 }), 64);
     expect(alt.toDestination).toEqual({ sent: MTU_PROBES, received: MTU_PROBES });
     expect(diag.confirm([alt]).raised).toEqual([]);
     expect(diag.active()).toEqual([]);
@@ -266,6 +389,18 @@ describe('--confirm: the suspect hop pinged directly, at two rates', () => {
     const change = diag.confirm([pings(0.5, 10), pings(0.02, 10)]);
     expect(change.cleared).toEqual([]);
     expect(diag.active().find((v) => v.rule === 'icmp-rate-limited')).toEqual(held);
+  });
+
+  it('pings weighed as losing like the path beyond or like the hop: the likelihood ratio', () => {
+    // the lab's rate-limited r2: 20 of 20, 19 of 20 answered against a trace losing 42%: like the path
+    expect(pingsLikePath(0, 20, 0, 0.42)).toBeGreaterThan(1000);
+    expect(pingsLikePath(2, 20, 0, 0.42)).toBeGreaterThanOrEqual(20);
+    // the lab's return-path loss: 11 of 20 lost against 86%, or 3 of 20 against 42%: not like the path
+    expect(pingsLikePath(11, 20, 0, 0.86)).toBeLessThan(1e-6);
+    expect(pingsLikePath(3, 20, 0, 0.42)).toBeLessThan(20);
+    // the hop loses no more than the path: nothing to weigh
+    expect(pingsLikePath(0, 20, 0.3, 0.3)).toBe(0);
+    expect(pingsLikePath(0, 0, 0, 0.5)).toBe(0);
   });
 
   it('too few pings lost to tell: the verdict keeps its confidence', () => {

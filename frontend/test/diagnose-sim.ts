@@ -92,7 +92,7 @@ export function simulate(
   const target = opts.target ?? '10.0.4.2';
   const destHop = out.find((h) => h.responders.some((r) => r.address === target));
   return {
-    target: { id: opts.id ?? 1, name: opts.name ?? target, address: target, family: 4 },
+    target: { id: opts.id ?? 1, name: opts.name ?? target, address: target, family: target.includes(':') ? 6 : 4 },
     options: {
       protocol: 'icmp',
       psize: 64,

@@ -163,18 +163,23 @@ export function needsSource(req: SendProbeRequest, family: IpVersion = 4, flow?:
   );
 }
 
+/** What a raw probe is built from (buildProbe, buildUdpProbe). */
+export interface ProbeSpec {
+  req: SendProbeRequest;
+  family: IpVersion;
+  dst: Uint8Array;
+  /** the source address: needed where needsSource says so; undefined in an IPv4 header is 0.0.0.0 */
+  src: Uint8Array | undefined;
+  id: ProbeIdentity;
+}
+
 /**
  * The bytes to send: for IPv4 the whole packet (IP header included, TTL and TOS cut to 8 bits
  * as mtr-packet 0.95 does), for IPv6 the transport message (hop limit and traffic class go
  * with the send). undefined when the request cannot be built (answered invalid-argument).
  */
-export function buildProbe(
-  req: SendProbeRequest,
-  family: IpVersion,
-  dst: Uint8Array,
-  src: Uint8Array | undefined,
-  id: ProbeIdentity,
-): BuiltProbe | undefined {
+export function buildProbe(spec: ProbeSpec): BuiltProbe | undefined {
+  const { req, family, dst, src, id } = spec;
   const limit = family === 4 ? PACKET_BUFFER_SIZE : PACKET_BUFFER_SIZE + IPV6_HEADER_LEN;
   if (req.size > limit) return undefined;
   const v4 = (protocol: number, payload: Uint8Array): Uint8Array =>
@@ -190,7 +195,7 @@ export function buildProbe(
     });
   if (req.protocol === 'udp') {
     // classic and flow alike (buildUdpProbe)
-    const udp = buildUdpProbe(req, family, dst, src, id);
+    const udp = buildUdpProbe(spec);
     return udp && { bytes: family === 6 ? udp.bytes : v4(IPPROTO_UDP, udp.bytes), srcPort: udp.srcPort, dstPort: udp.dstPort };
   }
   if (id.flow !== undefined) {
@@ -261,13 +266,7 @@ export function buildProbe(
  * given (the caller puts it in the IPv4 identification too: udpFlowIpId), and the daemon's tag after
  * the compensation, so two daemons' probes on the same ports differ; too small for that: undefined.
  */
-function buildUdpProbe(
-  req: SendProbeRequest,
-  family: IpVersion,
-  dst: Uint8Array,
-  src: Uint8Array | undefined,
-  id: ProbeIdentity,
-): BuiltProbe | undefined {
+function buildUdpProbe({ req, family, dst, src, id }: ProbeSpec): BuiltProbe | undefined {
   if (src === undefined) return undefined;
   const flow = id.flow !== undefined;
   const room = req.size - (family === 4 ? IPV4_HEADER_LEN : IPV6_HEADER_LEN) - UDP_HEADER_LEN;

@@ -82,11 +82,17 @@ export function sendRaw(
   const source = src ?? (needsSource(req, family, flow) ? c.sources.get(family, dst) : undefined);
   // a UDP flow probe's IPv4 identification carries its sequence too (codec.ts udpFlowIpId)
   const ipId = flow !== undefined && req.protocol === 'udp' ? udpFlowIpId(c.ipId, sequence) : c.ipId;
-  const built = buildProbe(req, family, dst, source, {
-    icmpId: c.icmpId,
-    sequence,
-    ipId,
-    ...(flow === undefined ? {} : { flow, flowPortBase: c.flowPortBase, flowTag: c.flowTag }),
+  const built = buildProbe({
+    req,
+    family,
+    dst,
+    src: source,
+    id: {
+      icmpId: c.icmpId,
+      sequence,
+      ipId,
+      ...(flow === undefined ? {} : { flow, flowPortBase: c.flowPortBase, flowTag: c.flowTag }),
+    },
   });
   if (built === undefined) return undefined;
   const sendOpts: SendOptions = {};

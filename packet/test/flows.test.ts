@@ -3,37 +3,13 @@
 // rewritten. A fake transport records the wire; answers are built with the wire fixtures.
 
 import { describe, expect, it } from 'vitest';
-import {
-  buildIcmpEchoReply,
-  buildIcmpTimeExceeded,
-  checksumValid,
-  icmpv6Checksum,
-  parseIPv4,
-  parseIPv6,
-  wrapIPv4,
-} from '@mtr-ts/native/wire';
-import { Daemon } from '../src/daemon.js';
+import { buildIcmpEchoReply, buildIcmpTimeExceeded, checksumValid, icmpv6Checksum, wrapIPv4 } from '@mtr-ts/native/wire';
 import { icmpFlowIdentity, udpFlowIpId, udpFlowSequence } from '../src/codec.js';
 import type { Received } from '../src/transport.js';
 import { ME4, ME6, RecordingTransport as FakeTransport, type SentPacket as Wire } from './recording-transport.js';
+import { askFlow, flowDaemon as setup, ROUTER4, u16, v4, v6 } from './flow-fixture.js';
 
-const v4 = (s: string): Uint8Array => parseIPv4(s)!;
-const v6 = (s: string): Uint8Array => parseIPv6(s)!;
 const DST4 = '10.0.4.2';
-const ROUTER4 = v4('10.0.2.2');
-const u16 = (b: Uint8Array, at: number): number => (b[at]! << 8) | b[at + 1]!;
-
-function setup(opts: ConstructorParameters<typeof Daemon>[2] = {}) {
-  const t = new FakeTransport();
-  const out: string[] = [];
-  const d = new Daemon(t, (l) => out.push(l), { icmpId: 0x1234, ipId: 0x0777, firstSequence: 40000, flowPortBase: 51000, ...opts });
-  return { t, out, d };
-}
-
-function askFlow(d: Daemon, out: string[]): void {
-  d.handleLine('1 check-support feature flow');
-  expect(out.shift()).toBe('1 feature-support support ok');
-}
 
 /** A router's Time Exceeded for an IPv4 probe, quoting its first 28 bytes (after `edit`). */
 function timeExceeded4(t: FakeTransport, sent: Wire, edit: (q: Uint8Array) => void = () => {}): Received {

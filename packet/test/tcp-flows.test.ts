@@ -8,36 +8,27 @@ import {
   buildIcmpTimeExceeded,
   buildIPv4Packet,
   checksumValid,
-  parseIPv4,
-  parseIPv6,
   sumPseudoHeaderV4,
   sumPseudoHeaderV6,
   wrapIPv4,
 } from '@mtr-ts/native/wire';
-import { Daemon } from '../src/daemon.js';
 import { tcpFlowIsn, tcpFlowTag } from '../src/codec.js';
 import type { Received } from '../src/transport.js';
 import { ME4, ME6, RecordingTransport, type SentPacket } from './recording-transport.js';
+import { askFlow, flowDaemon, ROUTER4, u16, v4, v6, type DaemonOptions, type FlowDaemon } from './flow-fixture.js';
 
-const v4 = (s: string): Uint8Array => parseIPv4(s)!;
-const v6 = (s: string): Uint8Array => parseIPv6(s)!;
 const DST4 = v4('10.0.4.2');
 const DST6 = v6('fd00:0:0:4::2');
-const ROUTER4 = v4('10.0.2.2');
 const ROUTER6 = v6('fd00:0:0:2::2');
 const TAG_A = Uint8Array.of(0xa1, 0xa2, 0xa3, 0xa4);
 const TAG_B = Uint8Array.of(0xb1, 0xb2, 0xb3, 0xb4);
-const u16 = (b: Uint8Array, at: number): number => (b[at]! << 8) | b[at + 1]!;
 const u32 = (b: Uint8Array, at: number): number => ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 
-function setup(opts: ConstructorParameters<typeof Daemon>[2] = {}, segments = { ip4: true, ip6: true }) {
-  const t = new RecordingTransport();
-  t.segments = segments;
-  const out: string[] = [];
-  const d = new Daemon(t, (l) => out.push(l), { icmpId: 0x1234, ipId: 0x0777, firstSequence: 40000, flowPortBase: 51000, flowTag: TAG_A, ...opts });
-  d.handleLine('1 check-support feature flow');
-  expect(out.shift()).toBe('1 feature-support support ok');
-  return { t, out, d };
+/** The daemon with TAG_A as its flow tag and flows asked for; both families' segments watched unless told. */
+function setup(opts: DaemonOptions = {}, segments = { ip4: true, ip6: true }): FlowDaemon {
+  const f = flowDaemon({ flowTag: TAG_A, ...opts }, segments);
+  askFlow(f.d, f.out);
+  return f;
 }
 
 /** the TCP segment of a sent probe (IPv4: past the IP header) */

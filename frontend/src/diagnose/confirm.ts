@@ -13,10 +13,12 @@
 //     the router limiting its answers; answers lost at the slow rate too are not a rate limit. The trace
 //     alone cannot tell these apart: its confidence is that the hop answers less than it lets through (the
 //     rule needs the 95% intervals apart, so it is never below UNCERTAIN), not that a limit is the cause.
-//   - mtu (IPv4, when the packet program has the `dont-fragment` extension): MTU_PROBES probes of
-//     MTU_PROBE_SIZE bytes with don't-fragment, in the trace's protocol, at the destination's TTL. A router
-//     whose next link is smaller answers "fragmentation needed" with its MTU (icmp-detail); large probes lost
-//     where small ones pass are a black hole.
+//   - mtu (ICMP and UDP traces, IPv4 and IPv6, when the packet program has the `dont-fragment` extension):
+//     MTU_PROBES probes of MTU_PROBE_SIZE bytes with don't-fragment (IPv4's DF bit; IPv6's IPV6_DONTFRAG,
+//     so this host does not fragment them either: IPv6 routers never do), in the trace's protocol, at the
+//     destination's TTL. A router whose next link is smaller answers "fragmentation needed" (IPv4) or
+//     "packet too big" (IPv6) with its MTU (icmp-detail); large probes lost where small ones pass are a
+//     black hole. 1500 bytes is above IPv6's minimum MTU of 1280, so the check means the same on both.
 
 import type { SnapshotLike } from './adapter.js';
 import type { AlternateEvidence, PathEvidence, ProbeProtocol, Verdict } from './types.js';
@@ -84,11 +86,12 @@ export function hopPingPlans(verdicts: readonly Verdict[], path: PathEvidence): 
 
 /**
  * The mtu check: MTU_PROBES don't-fragment probes of MTU_PROBE_SIZE bytes in the trace's protocol, at the
- * destination's TTL (or one beyond the last hop that answered). Undefined where it cannot tell anything:
- * IPv6 or TCP traces (the extension sets DF on raw IPv4 ICMP and UDP probes), or probes already this large.
+ * destination's TTL (or one beyond the last hop that answered), over IPv4 or IPv6. Undefined where it cannot
+ * tell anything: TCP traces (their probes go through connect(), where the extension cannot set DF), or
+ * probes already this large.
  */
 export function mtuPlan(path: PathEvidence, interval: number): ConfirmPlan | undefined {
-  if (path.ipVersion !== 4 || (path.protocol !== 'icmp' && path.protocol !== 'udp')) return undefined;
+  if (path.protocol !== 'icmp' && path.protocol !== 'udp') return undefined;
   if (path.probeSize >= MTU_PROBE_SIZE) return undefined;
   let last = 0;
   for (const h of path.hops) if (h.window.received > 0) last = h.ttl;

@@ -11,6 +11,7 @@
 // a hop with fewer than `minSamples` finished probes; a window in which the path changed yields only
 // `path-changed` (its loss and latency mix two paths).
 
+import { MTU_PROBES } from './confirm.js';
 import { confidenceFromZ, confidenceGreater, lossInterval, pct, roundConfidence, type Interval } from './interval.js';
 import {
   DEFAULT_DIAGNOSE_OPTIONS,
@@ -755,8 +756,25 @@ function unstableLatency(hops: Hop[], o: DiagnoseOptions): Verdict | undefined {
   );
 }
 
-/** How sure the pings' lower loss must be before echo is called answered better than Time Exceeded. */
-const PINGS_BETTER = 0.975;
+/**
+ * How much likelier the pings' losses must be under the loss of the path beyond the hop than under the hop's
+ * own loss in the trace before echo is called answered where Time Exceeded is not ("strong" evidence).
+ */
+const PINGS_LIKE_PATH = 20;
+/** the path's loss the pings are weighed against is at least this (a clean path still loses a ping now and then) */
+const PATH_LOSS_FLOOR = 0.02;
+
+/**
+ * The likelihood ratio of `lost` of `n` pings lost at the loss of the path beyond (`pathLoss`, floored)
+ * against at the hop's loss in the trace (`hopLoss`): large when the pings behave like the path, not like
+ * the hop's Time Exceeded. 0 when the hop loses no more than the path.
+ */
+export function pingsLikePath(lost: number, n: number, pathLoss: number, hopLoss: number): number {
+  const pd = Math.min(0.999, Math.max(PATH_LOSS_FLOOR, pathLoss));
+  const ph = Math.min(0.999, Math.max(PATH_LOSS_FLOOR, hopLoss));
+  if (n <= 0 || ph <= pd) return 0;
+  return Math.exp(lost * Math.log(pd / ph) + (n - lost) * Math.log((1 - pd) / (1 - ph)));
+}
 
 /**
  * What --confirm's direct pings of a hop (ICMP echo to its own address, at a slow and a fast rate) say about
@@ -800,12 +818,12 @@ function directPings(
           `it answers fewer the faster it is asked (rate limiting, checked).`,
       };
   }
-  // echo answered where Time Exceeded is not: the router forwards and answers, it limits only those. Both
-  // losses are samples, so the pings' must be lower with 97.5% confidence (80% return loss once gave the
-  // pings 14 of 20 lost and the trace 45 of 50: 0.96, no difference)
+  // echo answered where Time Exceeded is not: the router forwards and answers, it limits only those. The
+  // pings must lose like the path beyond, not like the hop (lower than the hop's loss is not enough: with
+  // 80% of the answers lost on their way back, 20 pings once lost 11 and the trace 86%)
   const all = pings.reduce((a, p) => a + p.toDestination.sent, 0);
   const answered = pings.reduce((a, p) => a + p.toDestination.received, 0);
-  if (all > 0 && confidenceGreater(Math.round(h.loss.p * h.loss.n), h.loss.n, all - answered, all) >= PINGS_BETTER)
+  if (all > 0 && pingsLikePath(all - answered, all, down.loss.p, h.loss.p) >= PINGS_LIKE_PATH)
     return {
       confidence: 0.9,
       against: false,
@@ -832,9 +850,21 @@ function directPings(
 // ---------------------------------------------------------------------------------------------------------
 // mtu from probes of several sizes, asymmetric-return from the answers' TTLs
 
+/** IPv6's minimum link MTU (RFC 8200, section 5): every IPv6 link carries packets of this size whole */
+const IPV6_MIN_MTU = 1280;
+
+/** how a router says a packet is too big for its next link, in the path's IP version */
+function tooBigWords(path: PathEvidence): { readonly answer: string; readonly icmp: string } {
+  return path.ipVersion === 6
+    ? { answer: '"packet too big"', icmp: 'ICMPv6' }
+    : { answer: '"fragmentation needed"', icmp: 'ICMP' };
+}
+
 function mtuFromAlternates(path: PathEvidence, hops: Hop[], o: DiagnoseOptions): Verdict | undefined {
   const alts = path.alternates ?? [];
   const dest = hops.find((h) => h.isDestination);
+  const { answer, icmp } = tooBigWords(path);
+  const ip = path.ipVersion === 6 ? 'ip -6' : 'ip';
   for (const big of alts) {
     if (big.protocol !== path.protocol || big.size <= path.probeSize) continue;
     if (big.reportedMtu !== undefined) {
@@ -842,6 +872,8 @@ function mtuFromAlternates(path: PathEvidence, hops: Hop[], o: DiagnoseOptions):
       // a router answers "fragmentation needed" to probes that would leave it, i.e. at TTLs beyond its own:
       // name it by the hop where the trace saw it (as destination-unreachable does)
       const at = hops.find((h) => m.address !== undefined && h.address === m.address)?.ttl ?? m.ttl;
+      // an IPv6 link must carry 1280 bytes: a smaller MTU is that link's fault, and senders go no lower
+      const belowV6Minimum = path.ipVersion === 6 && m.mtu < IPV6_MIN_MTU;
       return verdict(
         'mtu',
         at,
@@ -849,9 +881,16 @@ function mtuFromAlternates(path: PathEvidence, hops: Hop[], o: DiagnoseOptions):
         { mtu: m.mtu, size: big.size, smallSize: path.probeSize, answeredAtTtl: m.ttl },
         m.address !== undefined ? { responder: m.address } : {},
         `Probes of ${big.size} bytes with don't-fragment are refused at hop ${at}, which reports an MTU of ` +
-          `${m.mtu}; ${path.probeSize}-byte probes pass.`,
-        `Packets above ${m.mtu} bytes need fragmentation or path MTU discovery on this path: make sure ICMP ` +
-          `"fragmentation needed" reaches senders, or lower the MTU / TCP MSS.`,
+          `${m.mtu}` +
+          (belowV6Minimum ? `, below IPv6's minimum of ${IPV6_MIN_MTU} (senders will not go under it)` : '') +
+          `; ${path.probeSize}-byte probes pass.`,
+        belowV6Minimum
+          ? `The link after hop ${at} breaks IPv6's rule that every link carries ${IPV6_MIN_MTU}-byte packets: ` +
+              `packets above ${m.mtu} bytes are lost there, and path MTU discovery cannot help (senders go no ` +
+              `lower than ${IPV6_MIN_MTU}). Ask the operator of hop ${at} to raise that link's MTU (or to ` +
+              `fragment and reassemble below IPv6).`
+          : `Packets above ${m.mtu} bytes need fragmentation or path MTU discovery on this path: make sure ` +
+              `${icmp} ${answer} reaches senders, or lower the MTU / TCP MSS.`,
       );
     }
     const refused = big.refusedLocally ?? 0;
@@ -863,14 +902,18 @@ function mtuFromAlternates(path: PathEvidence, hops: Hop[], o: DiagnoseOptions):
         { refusedLocally: refused, size: big.size, smallSize: path.probeSize },
         {},
         `This host refuses to send ${big.size}-byte probes with don't-fragment to ${path.target} (${refused} ` +
-          `times): it already knows a smaller path MTU, learnt from an earlier "fragmentation needed"; ` +
+          `times): it already knows a smaller path MTU, learnt from an earlier ${answer}; ` +
           `${path.probeSize}-byte probes pass.`,
         `A link on this path has a smaller MTU. To see which hop, run again once the kernel has forgotten it ` +
-          `(about 10 minutes; \`ip route get ${path.target}\` shows the cached MTU), or flush it with ` +
-          `\`ip route flush cache\`.`,
+          `(about 10 minutes; \`${ip} route get ${path.target}\` shows the cached MTU), or flush it with ` +
+          `\`${ip} route flush cache\`.`,
       );
     }
-    if (dest === undefined || big.toDestination.sent < o.minSamples || dest.sent < o.minSamples) continue;
+    if (dest === undefined || dest.sent < o.minSamples) continue;
+    // --confirm sends MTU_PROBES, fewer than minSamples: enough when every one of them was lost, as a black
+    // hole drops every large packet; only some of them lost is not told from chance on so few
+    const allLost = big.toDestination.sent >= MTU_PROBES && big.toDestination.received === 0;
+    if (big.toDestination.sent < o.minSamples && !allLost) continue;
     const bigLoss = lossInterval(big.toDestination.sent, big.toDestination.received);
     if (!(bigLoss.lo > dest.loss.hi) || bigLoss.p - dest.loss.p < o.minLoss) continue;
     const hop = big.lastAnsweredTtl !== undefined ? big.lastAnsweredTtl + 1 : undefined;
@@ -895,10 +938,10 @@ function mtuFromAlternates(path: PathEvidence, hops: Hop[], o: DiagnoseOptions):
       {},
       `${big.size}-byte probes${big.dontFragment ? " with don't-fragment" : ''} lose ${pct(bigLoss.p)} on the way to ` +
         `the destination, ${path.probeSize}-byte probes ${pct(dest.loss.p)}: large packets are dropped without ` +
-        `a "fragmentation needed" answer (an MTU black hole)` +
+        `a ${answer} answer (an MTU black hole)` +
         (hop !== undefined ? `, after hop ${hop - 1}.` : '.'),
-      `A link on this path has a smaller MTU and the ICMP that would say so is lost or filtered: lower the MTU ` +
-        `or TCP MSS, or let ICMP "fragmentation needed" through.`,
+      `A link on this path has a smaller MTU and the ${icmp} that would say so is lost or filtered: lower the ` +
+        `MTU or TCP MSS, or let ${icmp} ${answer} through.`,
     );
   }
   return undefined;

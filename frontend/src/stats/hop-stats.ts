@@ -244,7 +244,7 @@ export class HopStats {
   /**
    * No answer (timeout, send failure): charged to the latest responder, or with a flow to that flow's latest
    * responder (the member the flow takes); before the flow's first answer here, to the member it answers from
-   * first (or, if it never answers, to the hop's latest at the end).
+   * first (or, if it never answers, at the end to the hop's only responder, and with several to none).
    */
   lost(slot: number, probe: number, flow?: number): void {
     this.cached = undefined;
@@ -277,7 +277,12 @@ export class HopStats {
     let flowPending = 0;
     for (const f of this.flowAccs.values()) {
       flowPending += f.rtt.inFlight;
-      charge((f.latest !== undefined ? this.byAddress.get(f.latest) : undefined) ?? this.latest, f.rtt.inFlight + f.unattributed);
+      // a flow that never answered here took an unknown member: with one responder it is that one; with
+      // several, charging the hop's latest would put a lossy member's losses on another (the ECMP lab once
+      // showed its good member at 24% that way), so they stay in the hop's loss and on no member
+      const member =
+        f.latest !== undefined ? this.byAddress.get(f.latest) : this.byAddress.size === 1 ? this.latest : undefined;
+      charge(member, f.rtt.inFlight + f.unattributed);
       const m = f.latest !== undefined ? f.members.get(f.latest) : undefined;
       if (m !== undefined && f.latest !== undefined) f.members.set(f.latest, withCounts(m, m.xmit + f.rtt.inFlight + f.unattributed, 0));
       f.unattributed = 0;

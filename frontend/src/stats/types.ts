@@ -84,7 +84,8 @@ export interface ReplyInfo {
 /**
  * One responder at a hop (ECMP members, or the old and new router of a path change).
  * Its `sent` is its replies plus the lost probes charged to it: a lost probe is charged to the hop's
- * latest responder at the time it is lost (with a flow key, later: to its flow's responder).
+ * latest responder at the time it is lost (with a flow key, later: to its flow's responder; a flow that never
+ * answers at an ECMP hop took an unknown member, and its losses are charged to none).
  */
 export interface ResponderSnapshot {
   readonly address: string;

@@ -19,57 +19,41 @@ constexpr uint32_t kTcpRst = 0x04;
 
 constexpr uint32_t kSynAck = 0x12;
 
-// Keeps a segment when its RST flag is set and its destination port is kMinPort or above. The
-// IPv4 socket sees the IP header first (X = its length); the IPv6 one starts at the TCP header.
-// Wide (flows): a RST or a SYN-ACK, to a port kMinFlowPort or above.
-SysResult AttachFilter(int fd, int family, bool wide) {
+// The filter of one family's socket. Keeps a segment when its RST flag is set and its destination
+// port is kMinPort or above; wide (flows): a RST or a SYN-ACK, to a port kMinFlowPort or above. The
+// IPv4 socket sees the IP header first (X = its length, loads past it); the IPv6 one starts at the
+// TCP header (loads from the start). Jumps are relative: the same for both.
+struct Filter {
+  struct sock_filter code[9];
+  unsigned short len = 0;
+  void Add(struct sock_filter s) { code[len++] = s; }
+};
+
+Filter BuildFilter(int family, bool wide) {
   const bool v4 = family == AF_INET;
-  struct sock_filter v4_code[] = {
-      BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),                  // X = IP header length
-      BPF_STMT(BPF_LD | BPF_B | BPF_IND, 13),                  // A = TCP flags
-      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, kTcpRst, 0, 3),     // RST? else drop
-      BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),                   // A = destination port
-      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, RstStamps::kMinPort, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, 0xffff),
-      BPF_STMT(BPF_RET | BPF_K, 0),
-  };
-  struct sock_filter v6_code[] = {
-      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
-      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, kTcpRst, 0, 3),
-      BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 2),
-      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, RstStamps::kMinPort, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, 0xffff),
-      BPF_STMT(BPF_RET | BPF_K, 0),
-  };
-  struct sock_filter v4_wide[] = {
-      BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0),                  // X = IP header length
-      BPF_STMT(BPF_LD | BPF_B | BPF_IND, 13),                  // A = TCP flags
-      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, kTcpRst, 2, 0),     // RST: to the port check
-      BPF_STMT(BPF_ALU | BPF_AND | BPF_K, kSynAck),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kSynAck, 0, 3),      // SYN-ACK? else drop
-      BPF_STMT(BPF_LD | BPF_H | BPF_IND, 2),                   // A = destination port
-      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, RstStamps::kMinFlowPort, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, 0xffff),
-      BPF_STMT(BPF_RET | BPF_K, 0),
-  };
-  struct sock_filter v6_wide[] = {
-      BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 13),
-      BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, kTcpRst, 2, 0),
-      BPF_STMT(BPF_ALU | BPF_AND | BPF_K, kSynAck),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kSynAck, 0, 3),
-      BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 2),
-      BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, RstStamps::kMinFlowPort, 0, 1),
-      BPF_STMT(BPF_RET | BPF_K, 0xffff),
-      BPF_STMT(BPF_RET | BPF_K, 0),
-  };
-  struct sock_fprog prog;
+  const uint16_t at = v4 ? BPF_IND : BPF_ABS;
+  Filter f;
+  if (v4) f.Add(BPF_STMT(BPF_LDX | BPF_B | BPF_MSH, 0));  // X = IP header length
+  f.Add(BPF_STMT(BPF_LD | BPF_B | at, 13));                // A = TCP flags
   if (wide) {
-    prog.filter = v4 ? v4_wide : v6_wide;
-    prog.len = static_cast<unsigned short>(v4 ? sizeof v4_wide / sizeof v4_wide[0] : sizeof v6_wide / sizeof v6_wide[0]);
+    f.Add(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, kTcpRst, 2, 0));  // RST: to the port check
+    f.Add(BPF_STMT(BPF_ALU | BPF_AND | BPF_K, kSynAck));
+    f.Add(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, kSynAck, 0, 3));   // SYN-ACK? else drop
   } else {
-    prog.filter = v4 ? v4_code : v6_code;
-    prog.len = static_cast<unsigned short>(v4 ? sizeof v4_code / sizeof v4_code[0] : sizeof v6_code / sizeof v6_code[0]);
+    f.Add(BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, kTcpRst, 0, 3));  // RST? else drop
   }
+  f.Add(BPF_STMT(BPF_LD | BPF_H | at, 2));  // A = destination port
+  f.Add(BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, wide ? RstStamps::kMinFlowPort : RstStamps::kMinPort, 0, 1));
+  f.Add(BPF_STMT(BPF_RET | BPF_K, 0xffff));
+  f.Add(BPF_STMT(BPF_RET | BPF_K, 0));
+  return f;
+}
+
+SysResult AttachFilter(int fd, int family, bool wide) {
+  Filter f = BuildFilter(family, wide);
+  struct sock_fprog prog;
+  prog.filter = f.code;
+  prog.len = f.len;
   if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof prog) != 0) return Fail(errno, "setsockopt");
   return Ok();
 }
