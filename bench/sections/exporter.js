@@ -8,9 +8,10 @@
 //
 // Duration per scale and side: MTRTS_BENCH_EXPORTER_SECONDS (default 600, the issue's 10 minutes; --quick: 30).
 // MTRTS_BENCH_EXPORTER_SCALES (default "100,1000") and MTRTS_BENCH_EXPORTER_SIDES (default "ours,mtr") pick a
-// part of the run, e.g. a short check of ours at 1,000 targets.
+// part of the run, e.g. a short check of ours at 1,000 targets. MTRTS_BENCH_EXPORTER_NODE_FLAGS: node options
+// for the exporter's process (heap flags to compare), MTRTS_BENCH_EXPORTER_STDOUT a file for its output. RSS is read every 5 s for the flatness test (flatness()).
 // Not in the default section list (2 scales x 2 sides x 10 minutes): run `pnpm bench -- --only exporter`.
-import { readFileSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, rmSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,43 @@ const TREEMON = join(dirname(fileURLToPath(import.meta.url)), '..', 'lib', 'tree
 const EXPORTER = join(ROOT, 'frontend', 'bin', 'mtr-ts-exporter.js');
 const LISTEN = '127.0.0.1:10310';
 const CLK_TCK = 100;
+/** RSS is read this often for the flatness test */
+const SAMPLE_MS = 5_000;
+
+/**
+ * The flatness test (samples: [seconds, MB]) over the last 80 % of the run (after a fifth of it as warm-up: 2 of 10 minutes): the band
+ * (max - min of the RSS samples, MB), the least-squares slope (MB per minute), and the rise the slope makes over
+ * those minutes. Flat means: the band within 5 % of the median and the fitted rise within 2 % of the median
+ * (at 450 MB: a 22 MB band, under ~1.1 MB a minute over 8 minutes). Both are reported, met or not.
+ */
+export function flatness(dense, seconds) {
+  const pts = dense.filter(([t]) => t >= seconds / 5);
+  if (pts.length < 3) return { ok: false, why: 'too few samples' };
+  const mbs = pts.map(([, mb]) => mb);
+  const sorted = [...mbs].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  const n = pts.length;
+  const mt = pts.reduce((a, [t]) => a + t, 0) / n;
+  const mm = mbs.reduce((a, b) => a + b, 0) / n;
+  let num = 0;
+  let den = 0;
+  pts.forEach(([t], i) => {
+    num += (t - mt) * (mbs[i] - mm);
+    den += (t - mt) * (t - mt);
+  });
+  const slopePerMin = (60 * num) / den;
+  const minutes = (pts[n - 1][0] - pts[0][0]) / 60;
+  const band = sorted[n - 1] - sorted[0];
+  const rise = slopePerMin * minutes;
+  return {
+    from: Math.round(pts[0][0]),
+    median: Math.round(median * 10) / 10,
+    band: Math.round(band * 10) / 10,
+    slopePerMin: Math.round(slopePerMin * 100) / 100,
+    rise: Math.round(rise * 10) / 10,
+    ok: band <= 0.05 * median && rise <= 0.02 * median,
+  };
+}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -51,10 +89,17 @@ function procStat(pid) {
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const status = readFileSync(`/proc/${pid}/status`, 'utf8');
     const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-    return { ticks: Number(f[11]) + Number(f[12]), rss };
+    // context switches: how often the process went to sleep and woke (or was preempted)
+    const ctx = Number(/voluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0) + Number(/nonvoluntary_ctxt_switches:\s+(\d+)/.exec(status)?.[1] ?? 0);
+    return { pid, ticks: Number(f[11]) + Number(f[12]), user: Number(f[11]), rss, ctx };
   } catch {
     return undefined;
   }
+}
+
+/** the host's 1/5/15-minute load averages */
+function loadavg() {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).map(Number);
 }
 
 function childrenOf(pid) {
@@ -91,6 +136,8 @@ async function runOurs(ctx, lab, targets, seconds, dir) {
     [
       'defaults: {interval: 1s, timeout: 2, max_ttl: 8}',
       'per_hop: counters',
+      // MTRTS_BENCH_EXPORTER_CONFIG: more top-level configuration lines (e.g. `diagnosis: false`, to compare)
+      ...(process.env.MTRTS_BENCH_EXPORTER_CONFIG ?? '').split('\\n').filter(Boolean),
       // lab routers do not limit their ICMP: the per-router budget would only slow the 500 lab targets down
       'budget: {probes_per_second: 20000, router_probes_per_second: 100000, router_burst: 100000, max_in_flight: 9000}',
       'targets:',
@@ -99,7 +146,17 @@ async function runOurs(ctx, lab, targets, seconds, dir) {
     ].join('\n'),
   );
   await waitForBuild();
-  const child = lab.spawnIn('client', process.execPath, [EXPORTER, `--config.file=${cfg}`, `--web.listen-address=${LISTEN}`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  // MTRTS_BENCH_EXPORTER_NODE_FLAGS: node options for the exporter's process (e.g. V8 heap flags, to compare)
+  const flags = (process.env.MTRTS_BENCH_EXPORTER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
+  // MTRTS_BENCH_EXPORTER_STDOUT: a file for the exporter's standard output (e.g. what --trace-gc writes)
+  // ('{n}' in it: the number of targets)
+  const out = process.env.MTRTS_BENCH_EXPORTER_STDOUT
+    ? openSync(process.env.MTRTS_BENCH_EXPORTER_STDOUT.replace('{n}', String(targets.length)), 'w')
+    : 'ignore';
+  const child = lab.spawnIn('client', process.execPath, [...flags, EXPORTER, `--config.file=${cfg}`, `--web.listen-address=${LISTEN}`], {
+    stdio: ['ignore', out, 'pipe'],
+  });
+  if (typeof out === 'number') closeSync(out);
   let err = '';
   child.stderr.setEncoding('utf8').on('data', (d) => (err += d));
   const exited = new Promise((r) => child.on('exit', (code) => r(code)));
@@ -109,16 +166,24 @@ async function runOurs(ctx, lab, targets, seconds, dir) {
   const warm = Math.min(10, seconds / 3);
   await sleep(warm * 1000);
   const m0 = await metrics(lab);
+  const load0 = loadavg();
   const s0 = sample();
   const t0 = Date.now();
   const rssNow = () => sample().reduce((a, s) => a + s.rss, 0);
-  const rss = { start: rssNow(), series: [] };
-  // RSS every tenth of the run (flat or growing?), the middle one named
-  for (let k = 1; k <= 10; k++) {
-    await sleep((seconds * 1000) / 10);
-    if (k < 10) rss.series.push(Math.round(rssNow() / 1024));
-    if (k === 5) rss.middle = rssNow();
+  const rss = { start: rssNow(), series: [], dense: [] };
+  // RSS every SAMPLE_MS (the flatness test below) and every tenth of the run (the table), the middle one named
+  let k = 0;
+  while (k < 10) {
+    await sleep(Math.min(SAMPLE_MS, t0 + ((k + 1) * seconds * 1000) / 10 - Date.now()));
+    const now = rssNow();
+    rss.dense.push([(Date.now() - t0) / 1000, now / 1024]);
+    if (Date.now() >= t0 + ((k + 1) * seconds * 1000) / 10 - 50) {
+      k++;
+      if (k < 10) rss.series.push(Math.round(now / 1024));
+      if (k === 5) rss.middle = now;
+    }
   }
+  rss.flat = flatness(rss.dense, seconds);
   const s1 = sample();
   const wall = (Date.now() - t0) / 1000;
   const m1 = await metrics(lab);
@@ -127,8 +192,14 @@ async function runOurs(ctx, lab, targets, seconds, dir) {
   child.kill('SIGTERM');
   const code = await Promise.race([exited, sleep(20_000).then(() => 'hung')]);
   const ticks = s1.reduce((a, s) => a + s.ticks, 0) - s0.reduce((a, s) => a + s.ticks, 0);
+  // per process (exporter first, then its packet program): CPU % and context switches per probe sent
+  const perProcess = s1.map((x) => {
+    const y = s0.find((z) => z.pid === x.pid) ?? { ticks: 0, ctx: 0 };
+    return { cpuPct: (100 * (x.ticks - y.ticks)) / CLK_TCK / wall, ctxPerProbe: (x.ctx - y.ctx) / Math.max(1, m1.sent - m0.sent) };
+  });
   const r = {
     cpuPct: (100 * ticks) / CLK_TCK / wall,
+    perProcess,
     rss,
     pps: (m1.sent - m0.sent) / wall,
     destLoss: 1 - (m1.destReplies - m0.destReplies) / Math.max(1, m1.destProbes - m0.destProbes),
@@ -136,6 +207,7 @@ async function runOurs(ctx, lab, targets, seconds, dir) {
     deferred: m1.deferred - m0.deferred,
     restarts: m1.restarts,
     heapUsedMb: { start: m0.heapUsed / 1048576, end: m1.heapUsed / 1048576 },
+    load: { start: load0, end: loadavg() },
     daemons,
     exit: code,
     err: err.trim().split('\n').slice(-3).join(' / '),
@@ -209,7 +281,10 @@ export async function exporter(ctx) {
         digits: 1,
         unit: '%',
         note:
-          `ours: RSS start/middle/end ${mb(ours.rss.start)}/${mb(ours.rss.middle)}/${mb(ours.rss.end)} MB (every tenth of the run: ${ours.rss.series.join(', ')} MB), ${fmtNum(ours.pps, 0)} probes/s (a trace per second of every hop is ${fmtNum(t.lo.length + 4 * t.lab.length, 0)}/s), ` +
+          `ours: RSS start/middle/end ${mb(ours.rss.start)}/${mb(ours.rss.middle)}/${mb(ours.rss.end)} MB (every tenth of the run: ${ours.rss.series.join(', ')} MB; ` +
+          `flat from ${ours.rss.flat?.from} s: ${ours.rss.flat?.ok ? 'yes' : 'no'}, band ${ours.rss.flat?.band} MB around ${ours.rss.flat?.median}, fitted rise ${ours.rss.flat?.rise} MB), ` +
+          `load ${ours.load?.start?.join(' ')} -> ${ours.load?.end?.join(' ')}, ` +
+          `CPU % / context switches per probe: ${(ours.perProcess ?? []).map((p) => `${fmtNum(p.cpuPct, 1)} / ${fmtNum(p.ctxPerProbe, 2)}`).join(' (exporter), ')} (packet program), ${fmtNum(ours.pps, 0)} probes/s (a trace per second of every hop is ${fmtNum(t.lo.length + 4 * t.lab.length, 0)}/s), ` +
           `destination loss ${fmtNum(100 * ours.destLoss, 2)} %, ${ours.errors} probe errors, ${ours.deferred} deferrals, ` +
           `${ours.daemons} packet program(s), ${ours.restarts} restarts, exit ${ours.exit}; ` +
           (ref.error ? '' : `ref: ${ref.started} mtr runs (${ref.failed} failed), ${ref.processes} processes, peak RSS (sum) ${fmtNum(ref.peakRssMb, 1)} MB, ${fmtNum(ref.wall, 0)} s wall incl. the last runs`),

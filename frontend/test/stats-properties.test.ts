@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { exactPercentiles, LogHistogram, QUANTILES, rankIndex, RELATIVE_ACCURACY } from '../src/stats/percentiles.js';
+import { exactPercentiles, LogHistogram, MAX_BUCKETS, MAX_VALUE, MIN_VALUE, QUANTILES, rankIndex, RELATIVE_ACCURACY } from '../src/stats/percentiles.js';
 import { HopStats } from '../src/stats/hop-stats.js';
 import { pathId } from '../src/stats/path.js';
 import { MAX_RESPONDERS } from '../src/stats/types.js';
@@ -46,7 +46,35 @@ describe('percentiles', () => {
     for (let x = 1; x < 60_000_000; x = Math.ceil(x * 1.001) + 1) h.add(x);
     // (1.0202)^k spans 1 us .. 60 s in fewer than 900 buckets
     expect(h.size).toBeLessThan(900);
+    expect(h.capacity).toBeLessThanOrEqual(1024);
     expect(new LogHistogram().quantile(0.5)).toBeUndefined();
+    // the whole value range: every bucket there is, and no more room than that
+    const all = new LogHistogram();
+    for (let x = MIN_VALUE; x < MAX_VALUE * 2; x *= 1.005) all.add(x);
+    expect(all.size).toBe(MAX_BUCKETS);
+    expect(all.capacity).toBe(MAX_BUCKETS);
+    expect(all.quantile(0)).toBeGreaterThan(0);
+  });
+
+  it('stops growing once the range of the values has been seen (storage, not just buckets in use)', () => {
+    const h = new LogHistogram();
+    let x = 7;
+    const next = (): number => {
+      x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+      return 200 + (x % 50_000); // 0.2 .. 50 ms in µs
+    };
+    for (let i = 0; i < 20_000; i++) h.add(next());
+    const warm = h.capacity;
+    for (let i = 0; i < 500_000; i++) h.add(next());
+    // rare buckets of the range may still come into use, within the room already there
+    expect(h.capacity).toBe(warm);
+    const gamma = (1 + RELATIVE_ACCURACY) / (1 - RELATIVE_ACCURACY);
+    expect(h.size).toBeLessThanOrEqual(Math.ceil(Math.log(50_200 / 200) / Math.log(gamma)) + 1);
+    expect(h.count).toBe(520_000);
+    // and its percentiles are still within 1% of the nearest-rank sample
+    const p50 = h.quantile(0.5) as number;
+    expect(p50).toBeGreaterThan(0.97 * 25_200);
+    expect(p50).toBeLessThan(1.03 * 25_200);
   });
 });
 

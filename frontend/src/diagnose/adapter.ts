@@ -23,6 +23,30 @@ export interface SampleLike {
   readonly responder: string | undefined;
 }
 
+/**
+ * A hop's recent probes, oldest first, read by index: the snapshot's samples (sampleView), or columns kept
+ * without an object per probe (ProbeLog, the exporter's).
+ */
+export interface SampleView {
+  readonly length: number;
+  cycle(i: number): number;
+  state(i: number): SampleLike['state'];
+  /** ms; undefined unless a reply */
+  rtt(i: number): number | undefined;
+  responder(i: number): string | undefined;
+}
+
+/** An array of samples as a SampleView. */
+export function sampleView(samples: readonly SampleLike[]): SampleView {
+  return {
+    length: samples.length,
+    cycle: (i) => samples[i]!.cycle,
+    state: (i) => samples[i]!.state,
+    rtt: (i) => samples[i]!.rtt,
+    responder: (i) => samples[i]!.responder,
+  };
+}
+
 export interface ResponderLike {
   readonly address: string;
   /**
@@ -123,31 +147,42 @@ export function rttSummary(values: readonly number[]): RttSummary | undefined {
  * at least `memory` cycles. Per-packet load balancing keeps every member answering, so it is not a change;
  * a router that starts or stops answering is loss, not a change.
  */
-export function changesAt(hop: HopLike, memory: number): Array<PathChange & { cycle: number }> {
-  const replies = hop.samples.filter((x) => x.state === 'reply' && x.responder !== undefined);
+export function changesAt(
+  hop: HopLike,
+  memory: number,
+  view: SampleView = sampleView(hop.samples),
+): Array<PathChange & { cycle: number }> {
+  // the replies, as indexes into the view
+  const replies: number[] = [];
+  for (let i = 0; i < view.length; i++) if (view.state(i) === 'reply' && view.responder(i) !== undefined) replies.push(i);
   const out: Array<PathChange & { cycle: number }> = [];
   const lastSeen = new Map<string, number>();
-  const firstCycle = replies[0]?.cycle ?? 0;
+  const firstCycle = replies.length > 0 ? view.cycle(replies[0]!) : 0;
   for (let i = 0; i < replies.length; i++) {
-    const r = replies[i]!;
-    const addr = r.responder!;
+    const cycle = view.cycle(replies[i]!);
+    const addr = view.responder(replies[i]!)!;
     const seen = lastSeen.get(addr);
-    if ((seen === undefined || r.cycle - seen > memory) && r.cycle - firstCycle >= memory) {
+    if ((seen === undefined || cycle - seen > memory) && cycle - firstCycle >= memory) {
       let other: string | undefined;
-      for (const [a, c] of lastSeen) if (a !== addr && r.cycle - c <= memory) other = a;
-      const again = replies.slice(i + 1).some((x) => x.responder === addr);
-      if (other !== undefined && again) out.push({ ttl: hop.ttl, from: other, to: addr, cycle: r.cycle });
+      for (const [a, c] of lastSeen) if (a !== addr && cycle - c <= memory) other = a;
+      let again = false;
+      for (let j = i + 1; j < replies.length && !again; j++) again = view.responder(replies[j]!) === addr;
+      if (other !== undefined && again) out.push({ ttl: hop.ttl, from: other, to: addr, cycle });
     }
-    lastSeen.set(addr, r.cycle);
+    lastSeen.set(addr, cycle);
   }
   return out;
 }
 
-/** One window of a snapshot as the rules' evidence. */
+/**
+ * One window of a snapshot as the rules' evidence. `samplesOf` gives a hop's probes another way than its
+ * `samples` (the exporter's ProbeLog); default: the snapshot's.
+ */
 export function windowEvidence(
   s: SnapshotLike,
   w: WindowSpec,
   alternates?: readonly AlternateEvidence[],
+  samplesOf: (hop: HopLike) => SampleView = (hop) => sampleView(hop.samples),
 ): PathEvidence {
   const target = s.target.address ?? '';
   const inWindow = (c: number): boolean => c >= w.from && c <= w.to;
@@ -155,19 +190,32 @@ export function windowEvidence(
   const changes: PathChange[] = [];
   let destTtl: number | undefined;
   let lastTtl = 0;
-  for (const h of s.hops) {
-    if (h.ttl < s.options.firstTtl) continue;
-    const ws = h.samples.filter((x) => inWindow(x.cycle));
-    if (ws.length === 0) continue;
-    lastTtl = Math.max(lastTtl, h.ttl);
-  }
-  for (const h of s.hops) {
-    if (h.ttl < s.options.firstTtl || h.ttl > lastTtl) continue;
-    const ws = h.samples.filter((x) => inWindow(x.cycle) && (x.state !== 'pending' || w.pendingIsLost));
-    const replies = ws.filter((x) => x.state === 'reply');
+  const views = s.hops.map((h) => (h.ttl < s.options.firstTtl ? undefined : samplesOf(h)));
+  s.hops.forEach((h, k) => {
+    const v = views[k];
+    if (v === undefined) return;
+    for (let i = 0; i < v.length; i++)
+      if (inWindow(v.cycle(i))) {
+        lastTtl = Math.max(lastTtl, h.ttl);
+        return;
+      }
+  });
+  for (let k = 0; k < s.hops.length; k++) {
+    const h = s.hops[k]!;
+    const v = views[k];
+    if (v === undefined || h.ttl > lastTtl) continue;
+    let sent = 0;
+    const rtts: number[] = [];
     const byResponder = new Map<string, number>();
-    for (const r of replies)
-      if (r.responder !== undefined) byResponder.set(r.responder, (byResponder.get(r.responder) ?? 0) + 1);
+    for (let i = 0; i < v.length; i++) {
+      const state = v.state(i);
+      if (!inWindow(v.cycle(i)) || (state === 'pending' && !w.pendingIsLost)) continue;
+      sent++;
+      if (state !== 'reply') continue;
+      rtts.push(v.rtt(i) ?? 0);
+      const r = v.responder(i);
+      if (r !== undefined) byResponder.set(r, (byResponder.get(r) ?? 0) + 1);
+    }
     const responders: ResponderCount[] = [...byResponder]
       .map(([address, count]) => ({ address, count }))
       .sort((a, b) => b.count - a.count);
@@ -186,12 +234,12 @@ export function windowEvidence(
       };
     }
     const replyTtls = w.replyTtls?.(h.ttl, w.from, w.to);
-    for (const c of changesAt(h, w.memory)) if (inWindow(c.cycle)) changes.push({ ttl: c.ttl, from: c.from, to: c.to });
+    for (const c of changesAt(h, w.memory, v)) if (inWindow(c.cycle)) changes.push({ ttl: c.ttl, from: c.from, to: c.to });
     hops.push({
       ttl: h.ttl,
-      window: { sent: ws.length, received: replies.length },
+      window: { sent, received: rtts.length },
       lifetime: { sent: h.lifetime.sent - h.lifetime.inFlight, received: h.lifetime.received },
-      rtt: rttSummary(replies.map((x) => x.rtt ?? 0)),
+      rtt: rttSummary(rtts),
       responders,
       unreachable,
       ...(replyTtls !== undefined && replyTtls.length > 0 ? { replyTtls } : {}),

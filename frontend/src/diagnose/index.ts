@@ -17,15 +17,18 @@ export { renderDiagnosis, verdictHeadline, wrap, type DiagnosisContext, type Ear
 export { renderHtml, latencyChart, escapeHtml, HTML_COLOURS, type HtmlReport, type HtmlHop } from './html.js';
 export {
   windowEvidence,
+  sampleView,
   ReplyTtlLog,
   changesAt,
   rttSummary,
   type SnapshotLike,
   type HopLike,
   type SampleLike,
+  type SampleView,
   type ResponderLike,
   type WindowSpec,
 } from './adapter.js';
+export { ProbeLog } from './probe-log.js';
 export { TargetDiagnosis, scheduleFor, LATE_AFTER_SECONDS, type DiagnosisSchedule } from './run.js';
 export {
   diagnosisOutput,

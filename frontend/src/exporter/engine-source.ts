@@ -12,10 +12,11 @@
 import { MtrPacket } from '@mtr-ts/client';
 import { createEngine } from '../engine/engine.js';
 import type { EngineEvent, ErrorStage } from '../engine/events.js';
-import type { Engine, EngineOptions, TargetId, TargetRef } from '../engine/types.js';
+import type { Engine, EngineOptions, TargetId, TargetOptions, TargetRef } from '../engine/types.js';
 import { lookupTarget } from '../targets.js';
 import {
   DiagnosisTracker,
+  ProbeLog,
   scheduleFor,
   windowEvidence,
   type DiagnosisSchedule,
@@ -42,6 +43,10 @@ interface Entry {
   timer: NodeJS.Timeout | undefined;
   /** this run's diagnosis (diagnosis on) */
   diagnosis: PathJudge | undefined;
+  /** this run's recent probes per TTL, what the diagnosis windows read (diagnosis on) */
+  log: ProbeLog | undefined;
+  /** the options the engine runs the target with (from target-started) */
+  options: TargetOptions | undefined;
 }
 
 /**
@@ -72,8 +77,12 @@ export class PathJudge {
     return { from: Math.max(1, to - this.schedule.windowCycles + 1), to };
   }
 
-  judge(s: Parameters<typeof windowEvidence>[0], w: { from: number; to: number }): TrackerStep {
-    return this.tracker.update(windowEvidence(s, { ...w, pendingIsLost: true, memory: this.schedule.memory }));
+  /** `log`: the hops' probes, instead of the snapshot's samples */
+  judge(s: Parameters<typeof windowEvidence>[0], w: { from: number; to: number }, log?: ProbeLog): TrackerStep {
+    const spec = { ...w, pendingIsLost: true, memory: this.schedule.memory };
+    return this.tracker.update(
+      log === undefined ? windowEvidence(s, spec) : windowEvidence(s, spec, undefined, (h) => log.at(h.ttl)),
+    );
   }
 }
 
@@ -178,6 +187,8 @@ export class EngineSource {
       failures: 0,
       timer: undefined,
       diagnosis: undefined,
+      log: undefined,
+      options: undefined,
     };
     this.byName.set(spec.name, e);
     const delay = delayMs ?? this.opts.startDelay?.(spec) ?? Math.random() * spec.interval * 1000;
@@ -189,13 +200,14 @@ export class EngineSource {
     if (this.stopped || this.byName.get(e.spec.name) !== e) return;
     const s = e.spec;
     this.starting = e;
-    // the probes kept per hop: what a diagnosis window needs (the engine's 400 are for mtr-ts's charts;
-    // every judged window's snapshot copies them)
+    // the probes kept per hop: what a diagnosis window needs, in this run's ProbeLog (columns, nothing per
+    // probe); the engine keeps one (its 400 are for mtr-ts's charts, and its snapshots hand each out as an
+    // object: a thousand targets' windows made ~2,500 a second, each kept a minute)
     const schedule = scheduleFor(undefined, s.interval);
     const keep = schedule.windowCycles + schedule.lagCycles + 8;
     const ref = this.engine.add(s.host, {
-      windowSize: keep,
-      ringSize: keep,
+      windowSize: 1,
+      ringSize: 1,
       protocol: s.protocol,
       port: s.port ?? 0,
       interval: s.interval,
@@ -214,6 +226,7 @@ export class EngineSource {
       this.diagnosis && !s.name.startsWith('\u0000')
         ? new PathJudge(schedule, this.opts.judgePhase?.(s, schedule.step) ?? Math.floor(Math.random() * schedule.step))
         : undefined;
+    e.log = e.diagnosis !== undefined ? new ProbeLog(keep, s.maxTtl) : undefined;
     this.byId.set(ref.id, e);
   }
 
@@ -229,6 +242,7 @@ export class EngineSource {
     if (e.timer !== undefined) clearTimeout(e.timer);
     e.timer = undefined;
     e.diagnosis = undefined;
+    e.log = undefined;
     if (e.id !== undefined) {
       this.byId.delete(e.id);
       this.engine.remove(e.id);
@@ -274,6 +288,7 @@ export class EngineSource {
     switch (ev.type) {
       case 'target-started':
         e.failures = 0;
+        e.options = ev.options;
         if (ev.target.address !== undefined && ev.target.family !== undefined) {
           e.address = ev.target.address;
           this.opts.emit({
@@ -286,11 +301,13 @@ export class EngineSource {
         }
         return;
       case 'probe-sent':
+        e.log?.sent(ev.probe.ttl, ev.probe.probe, ev.probe.cycle);
         e.inFlight++;
         this.inFlightTotal++;
         this.opts.emit({ type: 'probe-sent', target: name, at: ev.ts, ttl: ev.probe.ttl });
         return;
       case 'probe-answered':
+        e.log?.answered(ev.probe.ttl, ev.probe.probe, ev.rtt, ev.responder, ev.reply);
         this.settled(e);
         e.routers[ev.probe.ttl - 1] = ev.destination ? undefined : ev.responder;
         this.opts.emit({
@@ -305,6 +322,7 @@ export class EngineSource {
         });
         return;
       case 'probe-lost':
+        e.log?.lost(ev.probe.ttl, ev.probe.probe);
         this.settled(e);
         this.opts.emit({
           type: 'probe-lost',
@@ -325,6 +343,7 @@ export class EngineSource {
           destinationTtl: ev.destinationTtl,
           reached: ev.reached,
         });
+        if (e.log !== undefined) e.log.cycles++;
         if (e.diagnosis !== undefined) this.judge(e, ev);
         return;
       case 'path-changed':
@@ -336,6 +355,10 @@ export class EngineSource {
           this.opts.emit({ type: 'target-error', target: name, at: ev.ts, kind, message: ev.message });
         return;
       }
+      case 'target-reset':
+        // the engine's statistics start over: so do the probes the windows read
+        if (e.log !== undefined) e.log = new ProbeLog(e.log.capacity, e.log.maxTtl);
+        return;
       case 'target-done':
         if (ev.reason === 'failed') this.retry(e);
         return;
@@ -347,9 +370,16 @@ export class EngineSource {
   /** After a trace: judges the window that became old enough, if any (the snapshot is taken only then). */
   private judge(e: Entry, ev: Extract<EngineEvent, { type: 'cycle-done' }>): void {
     const w = e.diagnosis?.due(ev.cycle);
-    const snap = w === undefined ? undefined : this.engine.snapshot(ev.target.id);
+    // the log has what the window reads; the engine's snapshot (frozen views of every hop and responder,
+    // cached by the hops until their next probe) only when the target's options are not known yet
+    const snap =
+      w === undefined
+        ? undefined
+        : e.log !== undefined && e.options !== undefined
+          ? e.log.snapshot({ address: ev.target.address, family: ev.target.family, options: e.options })
+          : this.engine.snapshot(ev.target.id);
     if (w === undefined || snap === undefined || e.diagnosis === undefined) return;
-    const step = e.diagnosis.judge(snap, w);
+    const step = e.diagnosis.judge(snap, w, e.log);
     this.opts.emit({
       type: 'diagnosis',
       target: e.spec.name,

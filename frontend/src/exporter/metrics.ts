@@ -26,6 +26,9 @@ interface HopWindow {
 
 interface TargetState {
   spec: TargetSpec;
+  /** { target } and, by TTL, { target, ttl }: made once, not per event (prom-client keeps the first it sees) */
+  labels: { target: string };
+  hopLabels: Array<{ target: string; ttl: string } | undefined>;
   address: string;
   family: 4 | 6 | 0;
   ttls: Set<number>;
@@ -281,6 +284,8 @@ export class ExporterMetrics {
     if (this.targets.has(spec.name)) this.removeTarget(spec.name);
     const t: TargetState = {
       spec,
+      labels: { target: spec.name },
+      hopLabels: [],
       address: '',
       family: 0,
       ttls: new Set(),
@@ -346,7 +351,11 @@ export class ExporterMetrics {
   private hop(t: TargetState, ttl: number, answered: boolean): void {
     if (this.hopProbes === undefined || this.hopReplies === undefined) return;
     if (t.destTtl !== undefined && ttl > t.destTtl) return; // beyond the destination: not a hop of the path
-    const hl = { target: t.spec.name, ttl: String(ttl) };
+    let hl = t.hopLabels[ttl];
+    if (hl === undefined) {
+      hl = { target: t.spec.name, ttl: String(ttl) };
+      t.hopLabels[ttl] = hl;
+    }
     if (!t.ttls.has(ttl)) {
       t.ttls.add(ttl);
       this.hopReplies.inc(hl, 0);
@@ -368,7 +377,7 @@ export class ExporterMetrics {
     }
     const t = this.targets.get(e.target);
     if (t === undefined) return;
-    const l = { target: e.target };
+    const l = t.labels;
     switch (e.type) {
       case 'target-address':
         t.address = e.address;

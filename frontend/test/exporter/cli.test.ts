@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { skipUnless } from '../needs.js';
-import { DEFAULT_LISTEN, HELP } from '../../src/exporter/main.js';
+import { DEFAULT_LISTEN, HELP, HEAP_GROWING_PERCENT, heapFlag } from '../../src/exporter/main.js';
 
 const BIN = fileURLToPath(new URL('../../bin/mtr-ts-exporter.js', import.meta.url));
 const configs = fileURLToPath(new URL('./configs/', import.meta.url));
@@ -61,6 +61,22 @@ const root = process.getuid?.() === 0;
 const MAN = fileURLToPath(new URL('../../man/mtr-ts-exporter.8', import.meta.url));
 const README = fileURLToPath(new URL('../../../README.md', import.meta.url));
 const PKG = fileURLToPath(new URL('../../package.json', import.meta.url));
+
+describe('mtr-ts-exporter heap flag', () => {
+  it('sets V8\'s heap growing factor unless node was given one', () => {
+    expect(heapFlag([], undefined)).toBe(`--heap-growing-percent=${HEAP_GROWING_PERCENT}`);
+    expect(heapFlag(['--enable-source-maps'], '--max-old-space-size=512')).toBe('--heap-growing-percent=100');
+    expect(heapFlag(['--heap-growing-percent=50'], undefined)).toBeUndefined();
+    expect(heapFlag(['--heap_growing_percent', '50'], undefined)).toBeUndefined();
+    expect(heapFlag([], ' --heap-growing-percent=300')).toBeUndefined();
+    expect(heapFlag(['--heap-growing-percentage=1'], undefined)).toBe('--heap-growing-percent=100');
+  });
+
+  it('the man page and the README say the factor', () => {
+    expect(readFileSync(MAN, 'utf8')).toContain('heap\\-growing\\-percent=100');
+    expect(readFileSync(README, 'utf8')).toContain('--heap-growing-percent=100');
+  });
+});
 
 describe('mtr-ts-exporter documentation', () => {
   const man = readFileSync(MAN, 'utf8');

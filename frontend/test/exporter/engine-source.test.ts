@@ -116,6 +116,9 @@ describe('exporter targets over the engine', () => {
     const loss = second?.active.find((v) => v.rule === 'forwarding-loss');
     expect(loss?.hop).toBe(2);
     expect(loss?.confidence).toBeGreaterThan(0.8);
+    // the windows came from the exporter's own probe log: the engine keeps one probe per hop
+    const snap = src.engine.snapshot(src.engine.targets()[0]!.id);
+    expect(Math.max(...(snap?.hops ?? []).map((h) => h.samples.length))).toBe(1);
     await src.stop();
   });
 
