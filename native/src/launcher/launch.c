@@ -371,7 +371,7 @@ int main(int argc, char **argv) {
   }
   envp[n] = NULL;
 
-  char **args = calloc((size_t)argc + 7, sizeof(char *));
+  char **args = calloc((size_t)argc + 6, sizeof(char *));
   if (args == NULL) die("out of memory", 0);
   size_t a = 0;
   args[a++] = (char *)MTR_NODE_PATH;
@@ -382,11 +382,6 @@ int main(int argc, char **argv) {
   /* No V8 helper threads (concurrent GC and compilation): the daemon is one event loop, and each
    * helper's stack and malloc arena cost about 3 MB of RSS in a flood for no gain in CPU. */
   args[a++] = (char *)"--single-threaded";
-  /* A daemon that answers tens of probes a second runs each function rarely: with V8's default
-   * budget (66 KB of bytecode before it considers optimizing a function) the per-probe path stays
-   * in baseline code for minutes. An eighth of it gets that path optimized within seconds (CPU per
-   * minute of `mtr-ts -i 0.1`'s packet process, first minute: about -15 %; see the README). */
-  args[a++] = (char *)"--interrupt-budget=8192";
   args[a++] = (char *)MTR_DAEMON_SCRIPT;
   for (int i = 1; i < argc; i++) args[a++] = argv[i];
   args[a] = NULL;
