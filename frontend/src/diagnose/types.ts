@@ -104,7 +104,8 @@ export interface AlternateEvidence {
   readonly direct?: { readonly address: string; readonly hopTtl: number; readonly interval: number } | undefined;
   /**
    * don't-fragment probes this host refused to send (the packet program's `packet-too-big`): larger than the
-   * path MTU the kernel already learnt for the destination from an earlier Fragmentation Needed
+   * path MTU the kernel already learnt for the destination from an earlier Fragmentation Needed (IPv4) or
+   * Packet Too Big (IPv6)
    */
   readonly refusedLocally?: number | undefined;
   /** an MTU a router reported (frag-needed / packet-too-big), and the TTL it came from */
