@@ -5,8 +5,16 @@ import { join } from 'node:path';
 import type { Lab } from './lab.js';
 import { parseIcmpPcap, type IcmpPacket } from './pcap.js';
 
-/** Capture ICMP on the client's only interface (kernel timestamps) while `fn` runs. */
-export async function captureOnClient<T>(lab: Lab, fn: () => Promise<T>): Promise<{ result: T; packets: IcmpPacket[] }> {
+/**
+ * Capture ICMP on the client's only interface (kernel timestamps) while `fn` runs. When `until` is given,
+ * wait (up to 5 s) after `fn` until the packets written satisfy it: tcpdump drops what it has not read yet
+ * when it stops, and on a loaded host it can be behind.
+ */
+export async function captureOnClient<T>(
+  lab: Lab,
+  fn: () => Promise<T>,
+  until?: (packets: IcmpPacket[]) => boolean,
+): Promise<{ result: T; packets: IcmpPacket[] }> {
   const dir = mkdtempSync(join(tmpdir(), 'mtrts-lab-pcap-'));
   const file = join(dir, 'l1.pcap');
   try {
@@ -27,6 +35,7 @@ export async function captureOnClient<T>(lab: Lab, fn: () => Promise<T>): Promis
     });
     const result = await fn();
     await new Promise((r) => setTimeout(r, 50));
+    if (until !== undefined) await waitForCapture(() => parseIcmpPcap(readFileSync(file)), until, 5_000);
     td.kill('SIGINT');
     await closed;
     return { result, packets: parseIcmpPcap(readFileSync(file)) };
@@ -35,3 +44,16 @@ export async function captureOnClient<T>(lab: Lab, fn: () => Promise<T>): Promis
   }
 }
 
+/** Poll `read` every 50 ms until `until` holds of what it returns or `waitMs` pass (a pcap cut mid-record reads short). */
+export async function waitForCapture<T>(read: () => T, until: (got: T) => boolean, waitMs: number): Promise<void> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    try {
+      if (until(read())) return;
+    } catch {
+      // the file header not written yet
+    }
+    if (Date.now() >= deadline) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -4,12 +4,25 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Lab, NsName } from '../lab/lab.js';
+import { waitForCapture } from '../lab/capture.js';
 import { ipPackets, type IpPacket } from './pcap-read.js';
+
+export interface StopOptions {
+  /**
+   * Before stopping, wait (polling the file) until the packets written so far satisfy this, for at most
+   * `waitMs`: tcpdump stops reading on SIGINT, so whatever still sits in its socket's ring is never written,
+   * and a capture on a loaded host can be that far behind (3 of 20 answers missing in one CI run).
+   */
+  until?: (packets: IpPacket[]) => boolean;
+  /** the most to wait for `until` (default 5 s) */
+  waitMs?: number;
+}
 
 export interface Capture {
   /** Stop tcpdump (SIGINT, it flushes) and return the IP packets it saw. Idempotent. */
-  stop(): Promise<IpPacket[]>;
+  stop(opts?: StopOptions): Promise<IpPacket[]>;
 }
+
 
 /**
  * Start `tcpdump -i <ifname> -w <file> -U --immediate-mode` in `ns` and resolve once it prints "listening on".
@@ -50,9 +63,12 @@ export async function startCapture(lab: Lab, ns: NsName, ifname: string, filter 
   }
   let result: Promise<IpPacket[]> | undefined;
   return {
-    stop() {
+    stop(opts = {}) {
       result ??= (async () => {
         try {
+          const until = opts.until;
+          if (until !== undefined)
+            await waitForCapture(() => ipPackets(new Uint8Array(readFileSync(file))), until, opts.waitMs ?? 5_000);
           td.kill('SIGINT');
           const killer = setTimeout(() => td.kill('SIGKILL'), 5_000);
           await exited;
