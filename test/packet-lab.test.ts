@@ -51,7 +51,11 @@ describeLab('mtr-packet-ts in the netns lab', () => {
         lines.push(`${round * 10 + 9} send-probe ip-${family} ${dest} timeout 2`);
       }
       await lab().pathLatenessMs({ reset: true });
-      const { result: r, packets } = await captureOnClient(lab(), () => ours(lines.join('\n') + '\n'));
+      const { result: r, packets } = await captureOnClient(
+        lab(),
+        () => ours(lines.join('\n') + '\n'),
+        (got) => pairRoundTrips(got.filter((p) => p.family === family)).length >= 25,
+      );
       const late = await lab().pathLatenessMs();
       const got = parseLines(r.stdout);
       expect(got.size).toBe(25);
@@ -78,10 +82,13 @@ describeLab('mtr-packet-ts in the netns lab', () => {
           .map((w) => Math.round(w.rttMs * 1000))
           .sort((a, b) => a - b);
         expect(onWire).toHaveLength(mine.length);
-        // Our round trips are the wire's: both come from kernel stamps of the same packets, so each (in
-        // order) within 0.5 ms of the capture, however late a busy host made the path itself.
+        // Our round trips are the wire's: both come from kernel stamps of the same packets, so none (in
+        // order) is more than 0.5 ms longer than the capture's, however late a busy host made the path itself
+        // or woke the daemon. Shorter is the kernel's doing: it stamps for tcpdump and for us at different points
+        // of the same paths (a probe is tapped before the driver takes our transmit stamp), 0.8 ms apart once on
+        // a loaded CI machine; the floor below still holds ours to the configured delays.
         for (let i = 0; i < mine.length; i++) {
-          expect(Math.abs(mine[i]! - onWire[i]!), `hop ${h + 1}: ours ${mine.join()} µs, wire ${onWire.join()} µs`).toBeLessThanOrEqual(500);
+          expect(mine[i]! - onWire[i]!, `hop ${h + 1}: ours ${mine.join()} µs, wire ${onWire.join()} µs`).toBeLessThanOrEqual(500);
         }
         // And the path: never faster than the configured delays (0.1 ms for the stamps), and the best of the
         // rounds within 1.5 ms of them plus what the lab's forwarders report of their own lateness.
