@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Lab, NsName } from '../lab/lab.js';
 import { waitForCapture } from '../lab/capture.js';
-import { ipPackets, type IpPacket } from './pcap-read.js';
+import { ipPackets, type IpPacket } from '../lab/pcap.js';
 
 export interface StopOptions {
   /**
