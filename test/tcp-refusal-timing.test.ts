@@ -5,7 +5,7 @@
 import { expect, it } from 'vitest';
 import type { Lab } from './lab/lab.js';
 import { describeLab, useLab } from './lab/use-lab.js';
-import { startCapture } from './support/capture.js';
+import { startCapture } from './lab/capture.js';
 import { ourPacket } from './support/env.js';
 import type { IpPacket } from './lab/pcap.js';
 
