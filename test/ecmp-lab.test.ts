@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ipPackets, l4ChecksumOk, icmp4ChecksumOk, l4u16 } from './support/pcap-read.js';
+import { ipPackets, l4ChecksumOk, icmp4ChecksumOk, l4u16 } from './lab/pcap.js';
 import { useEcmpLab } from './lab/use-ecmp-lab.js';
 import { canRunLab } from './lab/lab.js';
 import { inCI, ourFrontend, ourPacket, referenceMtr, skipUnless } from './support/env.js';

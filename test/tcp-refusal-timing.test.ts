@@ -5,9 +5,9 @@
 import { expect, it } from 'vitest';
 import type { Lab } from './lab/lab.js';
 import { describeLab, useLab } from './lab/use-lab.js';
-import { startCapture } from './support/capture.js';
+import { startCapture } from './lab/capture.js';
 import { ourPacket } from './support/env.js';
-import type { IpPacket } from './support/pcap-read.js';
+import type { IpPacket } from './lab/pcap.js';
 
 const ROUNDS = 20;
 const CLOSED_PORT = 33999;

@@ -7,9 +7,9 @@
 import { describe, expect, it } from 'vitest';
 import { canRunLab, type Lab } from './lab/lab.js';
 import { describeLab, useLab } from './lab/use-lab.js';
-import { startCapture } from './support/capture.js';
+import { startCapture } from './lab/capture.js';
 import { ourPacket, referenceNeed, referencePacket, requirements } from './support/env.js';
-import { icmp4ChecksumOk, l4ChecksumOk, l4u16, type IpPacket } from './support/pcap-read.js';
+import { icmp4ChecksumOk, l4ChecksumOk, l4u16, type IpPacket } from './lab/pcap.js';
 import { byToken } from './support/run.js';
 import { spawnSync } from 'node:child_process';
 

@@ -3,20 +3,10 @@
 // measured after a full garbage collection before and after.
 
 import { getPriority, setPriority } from 'node:os';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { TargetStats } from '../src/stats/target-stats.js';
 import type { ReplyInfo } from '../src/stats/types.js';
-
-// what `node --expose-gc` gives, in this test's own process
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
-
-function heapAfterGc(): number {
-  for (let i = 0; i < 3; i++) gc();
-  return process.memoryUsage().heapUsed;
-}
+import { heapAfterGc } from './heap.js';
 
 const SAMPLES = 10_000_000;
 const HOPS = 10;

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { isRoot, skipUnless } from '../../test/support/env.js';
 import type { ReceivedPacket, TcpEnd } from '../src/index.js';
+import { buildIcmpEcho, buildIPv4Packet } from '../src/wire/index.js';
 
 /** A predicate for the end of TCP probe `id`. */
 export const tcpEndOf =
@@ -41,6 +42,29 @@ export function echoRequest(family: 4 | 6, seq: number, dataLength = 24): Uint8A
 }
 
 export const u16 = (b: Uint8Array, at: number): number => (b[at]! << 8) | b[at + 1]!;
+
+/**
+ * Raw echo requests on loopback with identifier `id`, 64 bytes of ICMP: IPv4 with its IP header (LO4 to LO4),
+ * IPv6 the ICMPv6 message (the kernel adds the header); and whether a raw packet is the reply to one.
+ */
+export function loopbackEchoes(id: number): {
+  echo4(seq: number): Uint8Array;
+  echo6(seq: number): Uint8Array;
+  isReply(p: ReceivedPacket, family: 4 | 6, seq: number): boolean;
+} {
+  return {
+    echo4: (seq) => {
+      const icmp = buildIcmpEcho({ v6: false, id, seq, size: 64, bitPattern: 0 });
+      return buildIPv4Packet({ src: LO4, dst: LO4, ttl: 64, protocol: 1, payload: icmp });
+    },
+    echo6: (seq) => buildIcmpEcho({ v6: true, id, seq, size: 64, bitPattern: 0 }),
+    isReply: (p, family, seq) => {
+      if (p.source !== 'raw' || p.family !== family) return false;
+      const at = family === 4 ? (p.data[0]! & 0x0f) * 4 : 0;
+      return p.data[at] === (family === 4 ? 0 : 129) && u16(p.data, at + 4) === id && u16(p.data, at + 6) === seq;
+    },
+  };
+}
 
 /** Collects batches and lets a test wait for a packet. */
 export class Collector {

@@ -8,26 +8,14 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRoot, skipUnless } from '../../test/support/env.js';
-import { Engine, SendBatch, type ReceivedPacket, type TxStampRecord } from '../src/index.js';
-import { buildIcmpEcho, buildIPv4Packet } from '../src/wire/index.js';
-import { Collector, LO4, LO6, distIndex, rootReason, skipRoot, u16 } from './probe-lab.js';
+import { Engine, SendBatch, type TxStampRecord } from '../src/index.js';
+import { Collector, LO4, LO6, distIndex, loopbackEchoes, rootReason, skipRoot } from './probe-lab.js';
 
 if (skipRoot) console.warn(`native/test/send-batch: root-only tests skipped:${rootReason}`);
 
 const ID = 0x5b7c;
 
-function echo4(seq: number): Uint8Array {
-  const icmp = buildIcmpEcho({ v6: false, id: ID, seq, size: 64, bitPattern: 0 });
-  return buildIPv4Packet({ src: LO4, dst: LO4, ttl: 64, protocol: 1, payload: icmp });
-}
-
-const echo6 = (seq: number): Uint8Array => buildIcmpEcho({ v6: true, id: ID, seq, size: 64, bitPattern: 0 });
-
-function isReply(p: ReceivedPacket, family: 4 | 6, seq: number): boolean {
-  if (p.source !== 'raw' || p.family !== family) return false;
-  const at = family === 4 ? (p.data[0]! & 0x0f) * 4 : 0;
-  return p.data[at] === (family === 4 ? 0 : 129) && u16(p.data, at + 4) === ID && u16(p.data, at + 6) === seq;
-}
+const { echo4, echo6, isReply } = loopbackEchoes(ID);
 
 describe.skipIf(skipRoot)('send batches on loopback', () => {
   let engine: Engine;

@@ -48,6 +48,20 @@ async function closedTcpPort(host: string): Promise<number> {
 
 const tick = (ms = 20): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** An opened engine with its collector, and a server listening on `host`: both closed after `body`. */
+async function withEngineAndServer(host: string, body: (e: Engine, c: Collector, server: Server) => Promise<void>): Promise<void> {
+  const c = new Collector();
+  const e = new Engine(c.onBatch);
+  const server = await listen(host);
+  try {
+    e.open();
+    await body(e, c, server);
+  } finally {
+    e.close();
+    await closeServer(server);
+  }
+}
+
 describe('TCP API without sockets (no root needed)', () => {
   it('connectTcp before open is EBADF; bad arguments throw before any syscall', () => {
     const e = new Engine(() => {});
@@ -85,13 +99,9 @@ describe(`TCP probes${rootReason}`, { skip: skipRoot }, () => {
     const lo = family === 4 ? LO4 : LO6;
 
     it(`IPv${family}: a listening port completes with tcpErrno 0, a closed one with 111; nothing is left open`, async () => {
-      const c = new Collector();
-      const e = new Engine(c.onBatch);
-      const server = await listen(host);
-      let accepted = 0;
-      server.on('connection', () => accepted++);
-      try {
-        e.open();
+      await withEngineAndServer(host, async (e, c, server) => {
+        let accepted = 0;
+        server.on('connection', () => accepted++);
         const base = openFds();
         const open = e.connectTcp(family, lo, portOf(server), 0, { ttl: 64, tos: 0 });
         const closedPort = await closedTcpPort(host);
@@ -113,10 +123,7 @@ describe(`TCP probes${rootReason}`, { skip: skipRoot }, () => {
         await tick(100); // the server side (in this process) sees the RST and closes its end
         expect(accepted).toBe(1);
         expect(openFds()).toBe(base);
-      } finally {
-        e.close();
-        await closeServer(server);
-      }
+      });
     });
   }
 
@@ -151,11 +158,7 @@ describe(`TCP probes${rootReason}`, { skip: skipRoot }, () => {
   });
 
   it('synchronous failures throw Node-style: ENETUNREACH from connect, ENODEV from setsockopt; device and mark apply', async () => {
-    const c = new Collector();
-    const e = new Engine(c.onBatch);
-    const server = await listen('127.0.0.1');
-    try {
-      e.open();
+    await withEngineAndServer('127.0.0.1', async (e, c, server) => {
       const base = openFds();
       try {
         e.connectTcp(4, new Uint8Array([224, 0, 0, 1]), 80, 0, { ttl: 1, tos: 0 }); // TCP to multicast
@@ -172,18 +175,11 @@ describe(`TCP probes${rootReason}`, { skip: skipRoot }, () => {
       expect(openFds()).toBe(base);
       const ok = e.connectTcp(4, LO4, portOf(server), 0, { ttl: 64, tos: 0, device: 'lo', mark: 7, src: LO4 });
       expect((await c.waitFor(tcpEndOf(ok.id))).tcpErrno).toBe(0);
-    } finally {
-      e.close();
-      await closeServer(server);
-    }
+    });
   });
 
   it("quarantineMs keeps a finished probe's port bound for that long, then lets it go", async () => {
-    const c = new Collector();
-    const e = new Engine(c.onBatch);
-    const server = await listen('127.0.0.1');
-    try {
-      e.open();
+    await withEngineAndServer('127.0.0.1', async (e, c, server) => {
       const src = await closedTcpPort('0.0.0.0');
       const a = e.connectTcp(4, LO4, portOf(server), src, { ttl: 64, tos: 0, quarantineMs: 400 });
       expect((await c.waitFor(tcpEndOf(a.id))).tcpErrno).toBe(0);
@@ -213,18 +209,11 @@ describe(`TCP probes${rootReason}`, { skip: skipRoot }, () => {
       e.connectTcp(4, LO4, portOf(server), 0, { ttl: 64, tos: 0, quarantineMs: 60_000 });
       await c.waitCount(isTcpEnd, 3);
       expect(e.stats().quarantinedPorts).toBe(1);
-    } finally {
-      e.close();
-      await closeServer(server);
-    }
+    });
   });
 
   it('closeTcp closes early and is idempotent; close() ends every probe in flight', async () => {
-    const c = new Collector();
-    const e = new Engine(c.onBatch);
-    const server = await listen('127.0.0.1');
-    try {
-      e.open();
+    await withEngineAndServer('127.0.0.1', async (e, c, server) => {
       const base = openFds();
       const a = e.connectTcp(4, LO4, portOf(server), 0, { ttl: 64, tos: 0 });
       expect(e.stats().tcpInFlight).toBe(1);
@@ -237,10 +226,7 @@ describe(`TCP probes${rootReason}`, { skip: skipRoot }, () => {
       expect(openFds()).toBe(base - 2 - 5 - 2); // the engine's own sockets went too (raw: v4 2, v6 5, RST receivers 2)
       await tick(50);
       expect(c.packets.filter((p) => p.source === 'tcp')).toHaveLength(0);
-    } finally {
-      e.close();
-      await closeServer(server);
-    }
+    });
   });
 
   it('a terminated worker closes its probes in flight (a listener that never accepts keeps them pending)', async () => {

@@ -4,28 +4,14 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Engine, type ReceivedPacket, type TxStampRecord } from '../src/index.js';
-import { buildIcmpEcho, buildIPv4Packet } from '../src/wire/index.js';
-import { Collector, LO4, LO6, RouterLab, Scratch, lastJson, rootReason, skipRoot, u16 } from './probe-lab.js';
+import { Engine, type TxStampRecord } from '../src/index.js';
+import { Collector, LO4, LO6, RouterLab, Scratch, lastJson, loopbackEchoes, rootReason, skipRoot } from './probe-lab.js';
 
 if (skipRoot) console.warn(`native/test/txstamp: root-only tests skipped:${rootReason}`);
 
 const ID = 0x7a55;
 
-function echo4(dst: Uint8Array, seq: number): Uint8Array {
-  const icmp = buildIcmpEcho({ v6: false, id: ID, seq, size: 64, bitPattern: 0 });
-  return buildIPv4Packet({ src: LO4, dst, ttl: 64, protocol: 1, payload: icmp });
-}
-
-const echo6 = (seq: number): Uint8Array => buildIcmpEcho({ v6: true, id: ID, seq, size: 64, bitPattern: 0 });
-
-/** Our echo reply with this sequence (IPv4: after the IP header; IPv6: the ICMPv6 message). */
-function isReply(p: ReceivedPacket, family: 4 | 6, seq: number): boolean {
-  if (p.source !== 'raw' || p.family !== family) return false;
-  const at = family === 4 ? (p.data[0]! & 0x0f) * 4 : 0;
-  const type = p.data[at];
-  return type === (family === 4 ? 0 : 129) && u16(p.data, at + 4) === ID && u16(p.data, at + 6) === seq;
-}
+const { echo4, echo6, isReply } = loopbackEchoes(ID);
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -51,14 +37,14 @@ describe.skipIf(skipRoot)('transmit timestamps on loopback', () => {
       const txId = 0xffffff00 + base + i; // ids are the caller's: any uint32
       const pre =
         family === 4
-          ? engine.sendIPv4(echo4(LO4, seq), LO4, { txId })
+          ? engine.sendIPv4(echo4(seq), LO4, { txId })
           : engine.sendIPv6(58, echo6(seq), LO6, { hopLimit: 64, trafficClass: 0, txId });
       sends.push({ seq, txId, pre });
       await new Promise((r) => setTimeout(r, 2));
     }
     // one more without a txId: stamped by the kernel too, but nobody asked for it
     const unnamed = base + 50;
-    if (family === 4) engine.sendIPv4(echo4(LO4, unnamed), LO4);
+    if (family === 4) engine.sendIPv4(echo4(unnamed), LO4);
     else engine.sendIPv6(58, echo6(unnamed), LO6, { hopLimit: 64, trafficClass: 0 });
     await got.waitFor((p) => isReply(p, family, unnamed));
 
@@ -82,7 +68,7 @@ describe.skipIf(skipRoot)('transmit timestamps on loopback', () => {
   });
 
   it('rejects a txId that is not a uint32', () => {
-    expect(() => engine.sendIPv4(echo4(LO4, 1), LO4, { txId: -1 })).toThrow(RangeError);
+    expect(() => engine.sendIPv4(echo4(1), LO4, { txId: -1 })).toThrow(RangeError);
     expect(() => engine.sendIPv6(58, echo6(1), LO6, { hopLimit: 1, trafficClass: 0, txId: 2 ** 32 })).toThrow(RangeError);
   });
 });

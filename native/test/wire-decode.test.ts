@@ -49,6 +49,27 @@ function asError(d: DecodedPacket): IcmpError {
   return d;
 }
 
+/**
+ * Every truncation of each fixture decodes without throwing: either as the whole does (but for MPLS labels,
+ * which appear only when the whole extension is there), or as ignored, and then it is shorter than `decodes`.
+ */
+function expectTruncationsDecode(fixtures: readonly string[], decode: (b: Uint8Array) => DecodedPacket, decodes: number): void {
+  for (const fx of fixtures) {
+    const full = bytes(fx);
+    const complete = decode(full);
+    for (let n = 0; n <= full.length; n++) {
+      const d = decode(full.subarray(0, n));
+      expect(typeof d.kind).toBe('string');
+      if (d.kind !== 'ignored') {
+        expect(plain({ ...d, mpls: undefined } as DecodedPacket)).toEqual(plain({ ...complete, mpls: undefined } as DecodedPacket));
+        if (d.kind !== 'echo-reply' && d.mpls !== undefined) expect(n).toBe(full.length);
+      } else {
+        expect(n).toBeLessThan(decodes);
+      }
+    }
+  }
+}
+
 // ---- hand-written fixtures -----------------------------------------------------------------
 
 // Linux router 10.0.2.1 -> prober 10.0.0.1: Time Exceeded (11/0) quoting our 36-byte ICMP echo
@@ -138,8 +159,11 @@ describe('fixtures are internally consistent (checksums as a router computes the
 });
 
 describe('decodeIPv4Packet', () => {
-  it('Time Exceeded quoting an ICMP echo', () => {
-    expect(plain(decodeIPv4Packet(bytes(TE_ECHO_V4)))).toEqual({
+  it.each([
+    ['Time Exceeded quoting an ICMP echo', TE_ECHO_V4, undefined],
+    ['RFC 4884 compliant message with two MPLS labels', TE_MPLS_V4, TWO_LABELS],
+  ])('%s', (_name, h, mpls) => {
+    expect(plain(decodeIPv4Packet(bytes(h)))).toEqual({
       kind: 'time-exceeded',
       family: 4,
       from: '10.0.2.1',
@@ -147,7 +171,7 @@ describe('decodeIPv4Packet', () => {
       code: 0,
       replyTtl: 64,
       quoted: ECHO_QUOTE_V4,
-      mpls: undefined,
+      mpls,
       mtu: undefined,
     });
   });
@@ -183,21 +207,6 @@ describe('decodeIPv4Packet', () => {
     const d = asError(decodeIPv4Packet(bytes(TE_TCP_V4)));
     expect(d.quoted).toMatchObject({ protocol: 'tcp', srcPort: 33000, dstPort: 80, tcpSeq: 0x01020304, ttl: 1, ipId: 0x2222 });
     expect(d.quoted.icmpId).toBeUndefined();
-  });
-
-  it('RFC 4884 compliant message with two MPLS labels', () => {
-    const d = asError(decodeIPv4Packet(bytes(TE_MPLS_V4)));
-    expect(plain(d)).toEqual({
-      kind: 'time-exceeded',
-      family: 4,
-      from: '10.0.2.1',
-      type: 11,
-      code: 0,
-      replyTtl: 64,
-      quoted: ECHO_QUOTE_V4,
-      mpls: TWO_LABELS,
-      mtu: undefined,
-    });
   });
 
   it('pre-RFC 4884 (length 0) message: extension found at 128 bytes', () => {
@@ -270,49 +279,24 @@ describe('decodeIPv4Packet', () => {
   });
 
   it('never throws on any truncation of the fixtures, and never reports wrong quoted values', () => {
-    for (const fx of [TE_ECHO_V4, TE_UDP_V4, TE_TCP_V4, TE_MPLS_V4, TE_MPLS_LEGACY_V4]) {
-      const full = bytes(fx);
-      const complete = decodeIPv4Packet(full);
-      for (let n = 0; n <= full.length; n++) {
-        // a capture cut short: the total length still claims the full size
-        const d = decodeIPv4Packet(full.subarray(0, n));
-        expect(typeof d.kind).toBe('string');
-        if (d.kind !== 'ignored') {
-          expect(plain({ ...d, mpls: undefined } as DecodedPacket)).toEqual(plain({ ...complete, mpls: undefined } as DecodedPacket));
-          // labels appear only when the whole extension is there
-          if (d.kind !== 'echo-reply' && d.mpls !== undefined) expect(n).toBe(full.length);
-        } else {
-          expect(n).toBeLessThan(56); // 20 + 8 + 20 + 8 transport bytes
-        }
-      }
-    }
+    // a capture cut short: the total length still claims the full size; 20 + 8 + 20 + 8 transport bytes decode
+    expectTruncationsDecode([TE_ECHO_V4, TE_UDP_V4, TE_TCP_V4, TE_MPLS_V4, TE_MPLS_LEGACY_V4], decodeIPv4Packet, 56);
   });
 });
 
 describe('decodeIcmpv6Message', () => {
-  it('Time Exceeded quoting an ICMPv6 echo', () => {
-    expect(plain(decodeIcmpv6Message(bytes(TE_ECHO_V6), ROUTER_V6))).toEqual({
+  it.each([
+    ['Time Exceeded quoting an ICMPv6 echo', TE_ECHO_V6, undefined],
+    ['RFC 4884 compliant ICMPv6 message with two MPLS labels', TE_MPLS_V6, TWO_LABELS],
+  ])('%s', (_name, h, mpls) => {
+    expect(plain(decodeIcmpv6Message(bytes(h), ROUTER_V6))).toEqual({
       kind: 'time-exceeded',
       family: 6,
       from: '2001:db8:2::1',
       type: 3,
       code: 0,
       quoted: ECHO_QUOTE_V6,
-      mpls: undefined,
-      mtu: undefined,
-    });
-  });
-
-  it('RFC 4884 compliant ICMPv6 message with two MPLS labels', () => {
-    const d = asError(decodeIcmpv6Message(bytes(TE_MPLS_V6), ROUTER_V6));
-    expect(plain(d)).toEqual({
-      kind: 'time-exceeded',
-      family: 6,
-      from: '2001:db8:2::1',
-      type: 3,
-      code: 0,
-      quoted: ECHO_QUOTE_V6,
-      mpls: TWO_LABELS,
+      mpls,
       mtu: undefined,
     });
   });
@@ -385,19 +369,8 @@ describe('decodeIcmpv6Message', () => {
   });
 
   it('never throws on any truncation, and never reports wrong quoted values', () => {
-    for (const fx of [TE_ECHO_V6, TE_MPLS_V6]) {
-      const full = bytes(fx);
-      const complete = decodeIcmpv6Message(full, ROUTER_V6);
-      for (let n = 0; n <= full.length; n++) {
-        const d = decodeIcmpv6Message(full.subarray(0, n), ROUTER_V6);
-        if (d.kind === 'ignored') {
-          expect(n).toBeLessThan(56);
-        } else {
-          expect(plain({ ...d, mpls: undefined } as DecodedPacket)).toEqual(plain({ ...complete, mpls: undefined } as DecodedPacket));
-          if (d.kind !== 'echo-reply' && d.mpls !== undefined) expect(n).toBe(full.length);
-        }
-      }
-    }
+    // 8 + 40 + 8 transport bytes decode
+    expectTruncationsDecode([TE_ECHO_V6, TE_MPLS_V6], (b) => decodeIcmpv6Message(b, ROUTER_V6), 56);
   });
 });
 

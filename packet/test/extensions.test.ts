@@ -14,7 +14,7 @@ import {
 } from '@mtr-ts/native/wire';
 import { Daemon } from '../src/daemon.js';
 import type { FamilyMode } from '../src/transport.js';
-import { ME4, ME6, RecordingTransport as Fake } from './recording-transport.js';
+import { ME4, ME6, RecordingTransport as Fake, type SentPacket } from './recording-transport.js';
 
 const v4 = (s: string) => parseIPv4(s)!;
 const ROUTER = v4('10.0.2.2');
@@ -116,30 +116,21 @@ describe('extensions: dont-fragment', () => {
     expect(t.sent[0]!.packet[6]! & 0x40).toBe(0);
   });
 
-  it('after asking, `dont-fragment 1` sets DF in the raw IPv4 header; 0 and absent leave it clear', () => {
-    const { t, out, d } = setup();
-    d.handleLine('1 check-support feature dont-fragment');
-    d.handleLine('2 send-probe ip-4 10.0.4.2 dont-fragment 1 size 1400');
-    d.handleLine('3 send-probe ip-4 10.0.4.2 dont-fragment 0');
-    d.handleLine('4 send-probe ip-4 10.0.4.2 protocol udp dont-fragment 1');
-    d.handleLine('5 send-probe ip-4 10.0.4.2');
-    d.handleLine('6 send-probe ip-4 10.0.4.2 dont-fragment 2');
-    expect(out).toEqual(['1 feature-support support ok', '6 invalid-argument']);
-    expect(t.sent.map((s) => s.packet[6]! & 0x40)).toEqual([0x40, 0, 0x40, 0]);
-    expect(t.sent[0]!.packet.length).toBe(1400);
-  });
-
-  it('after asking, IPv6 `dont-fragment 1` sends with IPV6_DONTFRAG (ICMP and UDP); 0 and absent without', () => {
-    const { t, out, d } = setup();
-    d.handleLine('1 check-support feature dont-fragment');
-    d.handleLine('2 send-probe ip-6 fd00::2 dont-fragment 1 size 1400');
-    d.handleLine('3 send-probe ip-6 fd00::2 dont-fragment 0');
-    d.handleLine('4 send-probe ip-6 fd00::2 protocol udp dont-fragment 1');
-    d.handleLine('5 send-probe ip-6 fd00::2');
-    expect(out).toEqual(['1 feature-support support ok']);
-    expect(t.sent.map((s) => s.opts6?.dontFragment === true)).toEqual([true, false, true, false]);
+  it.each([
+    [4, 'sets DF in the raw IPv4 header', '10.0.4.2', (s: SentPacket) => (s.packet[6]! & 0x40) !== 0, 1400],
     // the ICMPv6 message of a 1400-byte packet (the kernel adds the 40-byte header)
-    expect(t.sent[0]!.packet.length).toBe(1360);
+    [6, 'sends with IPV6_DONTFRAG', 'fd00::2', (s: SentPacket) => s.opts6?.dontFragment === true, 1360],
+  ] as const)('after asking, IPv%i `dont-fragment 1` %s (ICMP and UDP); 0 and absent without; 2 is invalid', (family, _how, dst, df, length) => {
+    const { t, out, d } = setup();
+    d.handleLine('1 check-support feature dont-fragment');
+    d.handleLine(`2 send-probe ip-${family} ${dst} dont-fragment 1 size 1400`);
+    d.handleLine(`3 send-probe ip-${family} ${dst} dont-fragment 0`);
+    d.handleLine(`4 send-probe ip-${family} ${dst} protocol udp dont-fragment 1`);
+    d.handleLine(`5 send-probe ip-${family} ${dst}`);
+    d.handleLine(`6 send-probe ip-${family} ${dst} dont-fragment 2`);
+    expect(out).toEqual(['1 feature-support support ok', '6 invalid-argument']);
+    expect(t.sent.map(df)).toEqual([true, false, true, false]);
+    expect(t.sent[0]!.packet.length).toBe(length);
   });
 
   it('refuses what it cannot send with DF: TCP, and everything in datagram mode', () => {

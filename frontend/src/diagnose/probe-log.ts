@@ -7,23 +7,16 @@
 // oldest overwritten), and per TTL a table of at most capacity + ADDRESS_TABLE responder addresses (rebuilt
 // from the slots when full, so an address that left the ring leaves the table).
 
+import { LOST, ProbeRing, REPLY, STATE_NAMES } from '../stats/probe-ring.js';
 import type { HopLike, ResponderLike, SampleLike, SampleView, SnapshotLike } from './adapter.js';
 
 /** responders kept per TTL with their latest answer's kind (the engine's MAX_RESPONDERS) */
 export const LOG_RESPONDERS = 16;
 
-const PENDING = 0;
-const REPLY = 1;
-const LOST = 2;
-const STATES: readonly SampleLike['state'][] = ['pending', 'reply', 'lost'];
 /** addresses per TTL's table beyond the ring's capacity (a compaction keeps at most `capacity`) */
 export const ADDRESS_TABLE = 256;
 
-class TtlRing implements SampleView {
-  readonly probe: Float64Array;
-  readonly cycles: Float64Array;
-  readonly states: Uint8Array;
-  readonly rtts: Float64Array;
+class TtlRing extends ProbeRing implements SampleView {
   /** index + 1 into `addresses`; 0: none */
   readonly who: Uint16Array;
   private readonly tableSize: number;
@@ -35,50 +28,25 @@ class TtlRing implements SampleView {
   inFlight = 0;
   /** the first LOG_RESPONDERS addresses that answered here, each with its latest answer's kind */
   readonly responders: Array<{ address: string; reply: ResponderLike['reply'] }> = [];
-  /** the slot the next probe takes */
-  private next = 0;
-  length = 0;
 
-  constructor(readonly capacity: number) {
+  constructor(capacity: number) {
     if (!(capacity >= 1 && capacity <= 0xffff - ADDRESS_TABLE)) throw new RangeError(`ProbeLog capacity ${capacity}`);
-    this.probe = new Float64Array(capacity);
-    this.cycles = new Float64Array(capacity);
-    this.states = new Uint8Array(capacity);
-    this.rtts = new Float64Array(capacity);
+    super(capacity);
     this.who = new Uint16Array(capacity);
     this.tableSize = capacity + ADDRESS_TABLE;
   }
 
-  /** the slot of the i-th entry, oldest first */
-  private slot(i: number): number {
-    const s = this.next - this.length + i;
-    return s < 0 ? s + this.capacity : s;
-  }
-
-  push(probe: number, cycle: number): void {
-    const s = this.next;
-    this.probe[s] = probe;
-    this.cycles[s] = cycle;
-    this.states[s] = PENDING;
-    this.rtts[s] = 0;
-    this.who[s] = 0;
-    this.next = s + 1 === this.capacity ? 0 : s + 1;
-    if (this.length < this.capacity) this.length++;
+  protected setResponder(slot: number, address: string | undefined): void {
+    this.who[slot] = address === undefined ? 0 : this.intern(address);
   }
 
   /** the slot holding `probe`, newest first (answers come soon after their probe); -1 when overwritten */
   find(probe: number): number {
     for (let i = this.length - 1; i >= 0; i--) {
       const s = this.slot(i);
-      if (this.probe[s] === probe) return s;
+      if (this.probes[s] === probe) return s;
     }
     return -1;
-  }
-
-  settle(s: number, state: number, rtt: number, address: string | undefined): void {
-    this.states[s] = state;
-    this.rtts[s] = rtt;
-    this.who[s] = address === undefined ? 0 : this.intern(address);
   }
 
   private intern(address: string): number {
@@ -114,7 +82,7 @@ class TtlRing implements SampleView {
   }
 
   state(i: number): SampleLike['state'] {
-    return STATES[this.states[this.slot(i)] as number] as SampleLike['state'];
+    return STATE_NAMES[this.states[this.slot(i)] as number] as SampleLike['state'];
   }
 
   rtt(i: number): number | undefined {

@@ -9,6 +9,7 @@ import type { MplsLabel } from '@mtr-ts/protocol';
 import { EMPTY_HOP, reduceHop, type HopError, type HopState } from '../stats.js';
 import { addRtt, EMPTY_RTT, viewRtt, withCounts, type RttState } from './rtt.js';
 import { exactPercentiles, LogHistogram } from './percentiles.js';
+import { LOST, PENDING, ProbeRing, REPLY, STATE_NAMES } from './probe-ring.js';
 import { MAX_RESPONDERS, type Balancing, type FlowSnapshot, type HopSnapshot, type LastProbe, type ReplyInfo, type ResponderSnapshot, type RttView, type Sample, type SampleState } from './types.js';
 
 /** One answer, as the hop records it. */
@@ -48,86 +49,43 @@ interface FlowAcc {
   readonly members: Map<string, RttState>;
 }
 
-const PENDING = 0;
-const REPLY = 1;
-const LOST = 2;
-const STATE_NAMES: readonly SampleState[] = ['pending', 'reply', 'lost'];
-
-/** A ring of the latest probes at a hop, in parallel typed arrays. */
-class ProbeRing {
-  readonly probe: Float64Array;
-  readonly cycle: Float64Array;
-  readonly state: Uint8Array;
-  readonly rtt: Float64Array;
+/** The hop's ring of its latest probes: each slot's responder, and the Sample last handed out for it. */
+class SampleRing extends ProbeRing {
   readonly responder: Array<string | undefined>;
   /** each slot's Sample as last handed out; cleared when the slot changes, so unchanged ones are reused */
   readonly shown: Array<Sample | undefined>;
-  /** the slot the next probe takes */
-  private next = 0;
-  length = 0;
 
-  constructor(readonly capacity: number) {
-    this.probe = new Float64Array(capacity);
-    this.cycle = new Float64Array(capacity);
-    this.state = new Uint8Array(capacity);
-    this.rtt = new Float64Array(capacity);
+  constructor(capacity: number) {
+    super(capacity);
     this.responder = new Array<string | undefined>(capacity).fill(undefined);
     this.shown = new Array<Sample | undefined>(capacity).fill(undefined);
   }
 
-  push(probe: number, cycle: number): number {
-    const slot = this.next;
-    this.probe[slot] = probe;
-    this.cycle[slot] = cycle;
-    this.state[slot] = PENDING;
-    this.rtt[slot] = 0;
-    this.responder[slot] = undefined;
+  protected setResponder(slot: number, responder: string | undefined): void {
+    this.responder[slot] = responder;
     this.shown[slot] = undefined;
-    this.next = (slot + 1) % this.capacity;
-    if (this.length < this.capacity) this.length++;
-    return slot;
   }
 
   /** true while the slot still holds this probe (a wrapped ring has overwritten it otherwise) */
   holds(slot: number, probe: number): boolean {
-    return slot >= 0 && slot < this.capacity && this.probe[slot] === probe;
-  }
-
-  /** the slot's state changes */
-  settle(slot: number, state: number, rtt: number, responder: string | undefined): void {
-    this.state[slot] = state;
-    this.rtt[slot] = rtt;
-    this.responder[slot] = responder;
-    this.shown[slot] = undefined;
+    return slot >= 0 && slot < this.capacity && this.probes[slot] === probe;
   }
 
   /** the slot as a frozen Sample (the same object while the slot does not change) */
   sample(slot: number): Sample {
     let x = this.shown[slot];
     if (x === undefined) {
-      const st = this.state[slot] as number;
+      const st = this.states[slot] as number;
       x = Object.freeze({
-        probe: this.probe[slot] as number,
-        cycle: this.cycle[slot] as number,
+        probe: this.probes[slot] as number,
+        cycle: this.cycles[slot] as number,
         state: STATE_NAMES[st] as SampleState,
-        rtt: st === REPLY ? (this.rtt[slot] as number) / 1000 : undefined,
+        rtt: st === REPLY ? (this.rtts[slot] as number) / 1000 : undefined,
         responder: this.responder[slot],
       });
       this.shown[slot] = x;
     }
     return x;
-  }
-
-  /** the slots of the last n entries, oldest first */
-  last(n: number): number[] {
-    const k = Math.min(n, this.length);
-    const out = new Array<number>(k);
-    let slot = (this.next - k + this.capacity) % this.capacity;
-    for (let i = 0; i < k; i++) {
-      out[i] = slot;
-      slot = slot + 1 === this.capacity ? 0 : slot + 1;
-    }
-    return out;
   }
 }
 
@@ -143,7 +101,7 @@ export class HopStats {
   /** the responder the next loss is charged to */
   private latest: ResponderAcc | undefined;
   private reply: ReplyInfo | undefined;
-  private readonly ring: ProbeRing;
+  private readonly ring: SampleRing;
   private lastProbeNo = 0;
   private lastProbeState: LastProbe = 'none';
   /** answers with `nat` set */
@@ -158,7 +116,7 @@ export class HopStats {
     readonly windowSize: number,
     readonly ringSize: number,
   ) {
-    this.ring = new ProbeRing(Math.max(1, windowSize, ringSize));
+    this.ring = new SampleRing(Math.max(1, windowSize, ringSize));
   }
 
   private flowAcc(flow: number): FlowAcc {
@@ -290,7 +248,7 @@ export class HopStats {
     }
     charge(this.latest, this.state.inFlight - flowPending);
     this.state = reduceHop(this.state, { kind: 'end' });
-    for (const slot of this.ring.last(this.ring.length)) if (this.ring.state[slot] === PENDING) this.ring.settle(slot, LOST, 0, undefined);
+    for (const slot of this.ring.last(this.ring.length)) if (this.ring.states[slot] === PENDING) this.ring.settle(slot, LOST, 0, undefined);
     if (this.lastProbeState === 'pending') this.lastProbeState = 'lost';
   }
 
@@ -301,10 +259,10 @@ export class HopStats {
     const rtts: number[] = [];
     for (const slot of this.ring.last(this.windowSize)) {
       xmit++;
-      const st = this.ring.state[slot];
+      const st = this.ring.states[slot];
       if (st === PENDING) inFlight++;
       else if (st === REPLY) {
-        const rtt = this.ring.rtt[slot] as number;
+        const rtt = this.ring.rtts[slot] as number;
         acc = addRtt(acc, rtt);
         rtts.push(rtt);
       }

@@ -4,40 +4,26 @@
 //
 // Times are milliseconds, loss in percent, as the engine's RttView has them.
 
+import type { MplsLabel, ProbeProtocol } from '@mtr-ts/protocol';
+import type { Percentiles, RttView, SampleState } from '../stats/types.js';
 import type { LiveDiagnosis } from './diagnosis.js';
 
-export type LiveProtocol = 'icmp' | 'udp' | 'tcp' | 'sctp';
+export type LiveProtocol = ProbeProtocol;
 
-export interface LiveMpls {
-  readonly label: number;
-  readonly tc: number;
-  readonly bottomOfStack: number;
-  readonly ttl: number;
-}
+export type LiveMpls = Readonly<MplsLabel>;
 
-/** The numbers one row shows (the engine's RttView, same names). */
-export interface LiveStats {
-  readonly sent: number;
-  readonly received: number;
-  readonly drop: number;
-  readonly lossPercent: number;
-  readonly last: number;
-  readonly best: number;
-  readonly avg: number;
-  readonly worst: number;
-  readonly stdev: number;
-  readonly gmean: number;
-  readonly jitter: number;
-  readonly javg: number;
-  readonly jmax: number;
-  readonly jint: number;
+/** The numbers one row shows: the engine's RttView but inFlight, and of its percentiles p50 and p95. */
+export type LiveStats = Pick<
+  RttView,
+  'sent' | 'received' | 'drop' | 'lossPercent' | 'last' | 'best' | 'avg' | 'worst' | 'stdev' | 'gmean' | 'jitter' | 'javg' | 'jmax' | 'jint'
+> & {
   /** undefined until a reply */
-  readonly percentiles?: { readonly p50: number; readonly p95: number } | undefined;
-}
+  readonly percentiles?: Pick<Percentiles, 'p50' | 'p95'> | undefined;
+};
 
 /** One probe in a hop's recent history; `rtt` in ms for 'reply'. */
 export interface LiveSample {
-  readonly state: 'pending' | 'reply' | 'lost';
+  readonly state: SampleState;
   readonly rtt?: number | undefined;
 }
 

@@ -16,25 +16,19 @@ const spec = (name: string, extra = ''): TargetSpec =>
 const A = ['10.0.1.2', '10.0.2.2', '10.0.3.2'];
 const DEST = '192.0.2.9';
 
+/** An answer at `ttl`: from the destination (a reply) or, with another responder, a router (TTL expired). */
+function answered(target: string, at: number, ttl: number, rtt: number, responder = DEST): ExporterEvent {
+  const destination = responder === DEST;
+  return { type: 'probe-answered', target, at, ttl, kind: destination ? 'reply' : 'ttl-expired', responder, rtt, destination };
+}
+
 /** One trace of `target` through three routers to the destination, with the TTLs in `lose` lost. */
 function trace(target: string, at: number, cycle: number, lose: number[] = []): ExporterEvent[] {
   const out: ExporterEvent[] = [];
   for (let ttl = 1; ttl <= 4; ttl++) {
     out.push({ type: 'probe-sent', target, at, ttl });
     if (lose.includes(ttl)) out.push({ type: 'probe-lost', target, at: at + 2000, ttl, reason: 'no-reply' });
-    else {
-      const dest = ttl === 4;
-      out.push({
-        type: 'probe-answered',
-        target,
-        at: at + ttl,
-        ttl,
-        kind: dest ? 'reply' : 'ttl-expired',
-        responder: dest ? DEST : (A[ttl - 1] as string),
-        rtt: ttl * 1.5,
-        destination: dest,
-      });
-    }
+    else out.push(answered(target, at + ttl, ttl, ttl * 1.5, ttl === 4 ? DEST : (A[ttl - 1] as string)));
   }
   out.push({
     type: 'cycle-done',
@@ -127,16 +121,7 @@ describe('exporter metrics from events', () => {
     let now = 0;
     const m = new ExporterMetrics({ perHop: 'off', window: 60, now: () => now });
     m.addTarget(spec('t'));
-    m.onEvent({
-      type: 'probe-answered',
-      target: 't',
-      at: 0,
-      ttl: 1,
-      kind: 'reply',
-      responder: DEST,
-      rtt: 1,
-      destination: true,
-    });
+    m.onEvent(answered('t', 0, 1, 1));
     now = 5000;
     expect(value(await m.render(), 'mtrts_destination_reachable{target="t"}')).toBe(1);
     now = 5001;
@@ -183,18 +168,7 @@ describe('exporter metrics from events', () => {
     const m = new ExporterMetrics({ perHop: 'full', window: 10, now: () => now });
     m.addTarget(spec('t'));
     const rtts = [1, 2, 3, 4, 100];
-    rtts.forEach((rtt, i) =>
-      m.onEvent({
-        type: 'probe-answered',
-        target: 't',
-        at: now + i,
-        ttl: 2,
-        kind: 'ttl-expired',
-        responder: i === 4 ? '10.0.9.2' : '10.0.2.2',
-        rtt,
-        destination: false,
-      }),
-    );
+    rtts.forEach((rtt, i) => m.onEvent(answered('t', now + i, 2, rtt, i === 4 ? '10.0.9.2' : '10.0.2.2')));
     let text = await m.render();
     expect(value(text, 'mtrts_hop_rtt_min_seconds{target="t",ttl="2"}')).toBeCloseTo(0.001);
     expect(value(text, 'mtrts_hop_rtt_median_seconds{target="t",ttl="2"}')).toBeCloseTo(0.003);
@@ -209,18 +183,7 @@ describe('exporter metrics from events', () => {
   it('counts answers from beyond the destination for the destination, not as hops', async () => {
     const m = new ExporterMetrics({ perHop: 'counters', window: 60 });
     m.addTarget(spec('t'));
-    for (const ttl of [5, 4, 6]) {
-      m.onEvent({
-        type: 'probe-answered',
-        target: 't',
-        at: 0,
-        ttl,
-        kind: 'reply',
-        responder: DEST,
-        rtt: 1,
-        destination: true,
-      });
-    }
+    for (const ttl of [5, 4, 6]) m.onEvent(answered('t', 0, ttl, 1));
     const text = await m.render();
     expect(value(text, 'mtrts_destination_replies_total{target="t"}')).toBe(3);
     expect(value(text, 'mtrts_hop_probes_total{target="t",ttl="4"}')).toBe(1);
@@ -319,19 +282,17 @@ describe('series budget per target', () => {
     m.addTarget(spec('gone', ', labels: {rack: b}'));
     feed(m, trace('keep', 0, 1));
     feed(m, trace('gone', 0, 1));
-    const before = seriesOf(await m.render(), 'keep').filter(
-      (l) =>
-        !l.startsWith('mtrts_target_info') && !l.startsWith('mtrts_hop_rtt') && !l.startsWith('mtrts_hop_responders'),
-    );
+    // the kept target's series but target_info and the window gauges
+    const kept = (text: string): string[] =>
+      seriesOf(text, 'keep').filter(
+        (l) => !l.startsWith('mtrts_target_info') && !l.startsWith('mtrts_hop_rtt') && !l.startsWith('mtrts_hop_responders'),
+      );
+    const before = kept(await m.render());
     m.removeTarget('gone');
     const text = await m.render();
     expect(text).not.toContain('"gone"');
     expect(text).not.toContain('rack=');
-    const after = seriesOf(text, 'keep').filter(
-      (l) =>
-        !l.startsWith('mtrts_target_info') && !l.startsWith('mtrts_hop_rtt') && !l.startsWith('mtrts_hop_responders'),
-    );
-    expect(after).toEqual(before);
+    expect(kept(text)).toEqual(before);
     expect(text).toMatch(/mtrts_target_info\{[^}]*site="a"\} 1/);
   });
 });

@@ -3,20 +3,12 @@
 // fakes (a manual clock: no waiting) with loss, ECMP and varied RTTs; counted after 300 traces and after
 // 3,000 more, and the heap measured after full garbage collections at both points.
 
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import { describe, expect, it } from 'vitest';
 import { parseConfig, type TargetSpec } from '../../src/exporter/config.js';
 import { EngineSource } from '../../src/exporter/engine-source.js';
 import { ExporterMetrics } from '../../src/exporter/metrics.js';
 import { FakeClock, fakeEngineOptions, type Script } from '../engine-fakes.js';
-
-v8.setFlagsFromString('--expose-gc');
-const gc = vm.runInNewContext('gc') as () => void;
-function heapAfterGc(): number {
-  for (let i = 0; i < 3; i++) gc();
-  return process.memoryUsage().heapUsed;
-}
+import { heapAfterGc } from '../heap.js';
 
 const DEST = '10.0.0.9';
 /** TTL 1: one router; TTL 2: two ECMP members, 10 % loss; TTL 3: the destination; RTTs 1..21 ms */
