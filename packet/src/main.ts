@@ -1,6 +1,7 @@
 // mtr-packet-ts: the process. Opens the sockets while privileged, drops privileges, then
 // frames stdin into commands for the Daemon and writes its replies to stdout.
 
+import { setFlagsFromString } from 'node:v8';
 import { setParentDeathSignal } from '@mtr-ts/native';
 import { Daemon } from './daemon.js';
 import { dialectFromEnv } from './dialect.js';
@@ -10,6 +11,7 @@ import type { Received } from './transport.js';
 import { PACKAGE_VERSION, parseArgs, USAGE } from './args.js';
 import { CommandPump } from './command-pump.js';
 import { endOnSignals, endWithParent } from './lifetime.js';
+import { WarmUp } from './warm-up.js';
 
 function fail(message: string, code = 1): never {
   const text = message.startsWith('mtr-packet-ts: ') ? message : `mtr-packet-ts: ${message}`;
@@ -113,8 +115,12 @@ function main(): void {
     maybeFinish();
   };
 
+  const warmUp = new WarmUp(setFlagsFromString);
   const pump = new CommandPump(process.stdin, {
-    line: (text) => d.handleLine(text),
+    line: (text) => {
+      warmUp.command();
+      d.handleLine(text);
+    },
     overflow: () => d.handleOverflow(),
     afterSlice: () => {
       d.flushSends();
