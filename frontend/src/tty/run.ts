@@ -90,8 +90,9 @@ function sourceAddressFor(address: string): Promise<string | undefined> {
  * process: an eighth of the default (66 KB). The view runs for minutes at tens of probes a second,
  * each function of the per-probe path a few times per probe: with the default budget that path stays
  * in baseline code for a minute or more. With this one it is optimized within seconds (CPU of the
- * front-end in its first minute at -i 0.1: about -25 %, README "Live view"). Only here: the packet
- * process keeps the default (with this budget its peak RSS went over its 50 MB target).
+ * front-end in its first minute at -i 0.1: about -25 %, README "Live view"). For good only here: the packet
+ * process lowers it only for 20 s of a slow session (packet/src/warm-up.ts), since from its start its peak
+ * RSS went over its 50 MB target.
  */
 export const LIVE_INTERRUPT_BUDGET = 8192;
 
