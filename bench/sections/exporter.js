@@ -9,7 +9,9 @@
 // Duration per scale and side: MTRTS_BENCH_EXPORTER_SECONDS (default 600, the issue's 10 minutes; --quick: 30).
 // MTRTS_BENCH_EXPORTER_SCALES (default "100,1000") and MTRTS_BENCH_EXPORTER_SIDES (default "ours,mtr") pick a
 // part of the run, e.g. a short check of ours at 1,000 targets. MTRTS_BENCH_EXPORTER_NODE_FLAGS: node options
-// for the exporter's process (heap flags to compare), MTRTS_BENCH_EXPORTER_STDOUT a file for its output. RSS is read every 5 s for the flatness test (flatness()).
+// for the exporter's process (heap flags to compare); MTRTS_BENCH_EXPORTER_STDOUT: a file for its output
+// (e.g. what --trace-gc writes; '{n}' in it: the number of targets); MTRTS_BENCH_EXPORTER_CONFIG: more
+// top-level configuration lines (e.g. `diagnosis: false`, to compare). RSS is read every 5 s (flatness()).
 // Not in the default section list (2 scales x 2 sides x 10 minutes): run `pnpm bench -- --only exporter`.
 import { readFileSync, writeFileSync, mkdtempSync, rmSync, openSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -136,7 +138,6 @@ async function runOurs(ctx, lab, targets, seconds, dir) {
     [
       'defaults: {interval: 1s, timeout: 2, max_ttl: 8}',
       'per_hop: counters',
-      // MTRTS_BENCH_EXPORTER_CONFIG: more top-level configuration lines (e.g. `diagnosis: false`, to compare)
       ...(process.env.MTRTS_BENCH_EXPORTER_CONFIG ?? '').split('\\n').filter(Boolean),
       // lab routers do not limit their ICMP: the per-router budget would only slow the 500 lab targets down
       'budget: {probes_per_second: 20000, router_probes_per_second: 100000, router_burst: 100000, max_in_flight: 9000}',
@@ -146,10 +147,7 @@ async function runOurs(ctx, lab, targets, seconds, dir) {
     ].join('\n'),
   );
   await waitForBuild();
-  // MTRTS_BENCH_EXPORTER_NODE_FLAGS: node options for the exporter's process (e.g. V8 heap flags, to compare)
   const flags = (process.env.MTRTS_BENCH_EXPORTER_NODE_FLAGS ?? '').split(' ').filter(Boolean);
-  // MTRTS_BENCH_EXPORTER_STDOUT: a file for the exporter's standard output (e.g. what --trace-gc writes)
-  // ('{n}' in it: the number of targets)
   const out = process.env.MTRTS_BENCH_EXPORTER_STDOUT
     ? openSync(process.env.MTRTS_BENCH_EXPORTER_STDOUT.replace('{n}', String(targets.length)), 'w')
     : 'ignore';
