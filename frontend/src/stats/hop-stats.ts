@@ -7,7 +7,7 @@
 
 import type { MplsLabel } from '@mtr-ts/protocol';
 import { EMPTY_HOP, reduceHop, type HopError, type HopState } from '../stats.js';
-import { addRtt, EMPTY_RTT, viewRtt, withCounts, type RttState } from './rtt.js';
+import { addRtt, EMPTY_RTT, foldRtts, viewRtt, withCounts, type RttState } from './rtt.js';
 import { exactPercentiles, LogHistogram } from './percentiles.js';
 import { LOST, PENDING, ProbeRing, REPLY, STATE_NAMES } from './probe-ring.js';
 import { MAX_RESPONDERS, type Balancing, type FlowSnapshot, type HopSnapshot, type LastProbe, type ReplyInfo, type ResponderSnapshot, type RttView, type Sample, type SampleState } from './types.js';
@@ -253,21 +253,19 @@ export class HopStats {
   }
 
   private windowView(): RttView {
-    let acc: RttState = EMPTY_RTT;
     let xmit = 0;
     let inFlight = 0;
     const rtts: number[] = [];
-    for (const slot of this.ring.last(this.windowSize)) {
+    const ring = this.ring;
+    const n = Math.min(this.windowSize, ring.length);
+    for (let i = ring.length - n; i < ring.length; i++) {
+      const slot = ring.slot(i);
       xmit++;
-      const st = this.ring.states[slot];
+      const st = ring.states[slot];
       if (st === PENDING) inFlight++;
-      else if (st === REPLY) {
-        const rtt = this.ring.rtts[slot] as number;
-        acc = addRtt(acc, rtt);
-        rtts.push(rtt);
-      }
+      else if (st === REPLY) rtts.push(ring.rtts[slot] as number);
     }
-    acc = withCounts(acc, xmit, inFlight);
+    const acc = foldRtts(rtts, xmit, inFlight);
     return freezeView({ ...viewRtt(acc), inFlight, percentiles: freezeOpt(exactPercentiles(rtts)) });
   }
 
