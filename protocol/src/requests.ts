@@ -211,7 +211,7 @@ export function formatCommand(
 export function formatRequest(req: Request): string {
   switch (req.command) {
     case 'send-probe':
-      return formatSendProbe(req);
+      return formatSendProbe(req.token, req);
     case 'check-support':
       return formatCommand(req.token, COMMAND.checkSupport, [[ARG.feature, req.feature]]);
     case 'unknown':
@@ -233,12 +233,13 @@ function intArg(name: string, n: number): string {
 }
 
 /**
- * The send-probe line, built as one string (the probe path formats one per probe): the arguments in
- * 0.95's order, each checked as formatCommand checks it, with the same errors.
+ * The send-probe line (no newline), built as one string (the probe path formats one per probe): what
+ * formatRequest writes for `{ ...req, token, command: 'send-probe' }`, the arguments in 0.95's order,
+ * each checked as formatCommand checks it, with the same errors.
  */
-function formatSendProbe(req: SendProbeRequest): string {
+export function formatSendProbe(token: number, req: Omit<SendProbeRequest, 'token' | 'command'>): string {
   const d = SEND_PROBE_DEFAULTS;
-  let line = `${checkInt(req.token, 'token')} ${COMMAND.sendProbe}`;
+  let line = `${checkInt(token, 'token')} ${COMMAND.sendProbe}`;
   if (req.address !== undefined || req.ipVersion !== undefined) {
     if (req.ipVersion !== 4 && req.ipVersion !== 6) throw new RangeError('send-probe address needs ipVersion 4 or 6');
     if (req.address === undefined) throw new RangeError('send-probe ipVersion needs an address');

@@ -18,7 +18,7 @@ import { isIP } from 'node:net';
 import {
   defaultSendProbe,
   formatCommand,
-  formatRequest,
+  formatSendProbe,
   LineFramer,
   parseReply,
   type Reply,
@@ -474,7 +474,7 @@ export class MtrPacket {
     const token = this.takeProbeToken();
     let line: string;
     try {
-      line = formatRequest({ ...fields, token, command: 'send-probe' });
+      line = formatSendProbe(token, fields);
     } catch (e) {
       throw new InvalidArgument(`cannot send this probe: ${(e as Error).message}`, true);
     }
