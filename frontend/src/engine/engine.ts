@@ -21,6 +21,8 @@ export function createEngine(options: EngineOptions): Engine {
 class EngineImpl implements Engine {
   private seq = 0;
   private readonly listeners = new Set<(e: EngineEvent) => void>();
+  /** the listeners as an array, made again only when they change (not copied for every event) */
+  private listenerList: readonly ((e: EngineEvent) => void)[] = [];
   private readonly queue: EngineEvent[] = [];
   private delivering = false;
   private readonly runs = new Map<TargetId, TargetRun>();
@@ -71,12 +73,13 @@ class EngineImpl implements Engine {
     this.delivering = true;
     try {
       for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
-        for (const l of [...this.listeners]) {
+        for (const l of this.listenerList) {
           if (!this.listeners.has(l)) continue;
           try {
             l(next);
           } catch (err) {
             this.listeners.delete(l);
+            this.listenerList = [...this.listeners];
             this.queue.push(
               Object.freeze({
                 type: 'error',
@@ -249,8 +252,10 @@ class EngineImpl implements Engine {
 
   subscribe(listener: (event: EngineEvent) => void): Unsubscribe {
     this.listeners.add(listener);
+    this.listenerList = [...this.listeners];
     return () => {
       this.listeners.delete(listener);
+      this.listenerList = [...this.listeners];
     };
   }
 
