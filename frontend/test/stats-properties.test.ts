@@ -3,10 +3,24 @@ import { describe, expect, it } from 'vitest';
 import { exactPercentiles, LogHistogram, MAX_BUCKETS, MAX_VALUE, MIN_VALUE, QUANTILES, rankIndex, RELATIVE_ACCURACY } from '../src/stats/percentiles.js';
 import { HopStats } from '../src/stats/hop-stats.js';
 import { pathId } from '../src/stats/path.js';
+import { addRtt, EMPTY_RTT, foldRtts, withCounts } from '../src/stats/rtt.js';
 import { MAX_RESPONDERS } from '../src/stats/types.js';
 
 /** µs RTTs as the packet process reports them: whole microseconds, zero included, up to 60 s */
 const rtt = fc.oneof(fc.integer({ min: 0, max: 60_000_000 }), fc.integer({ min: 100, max: 50_000 }));
+
+describe('rtt fold', () => {
+  it('foldRtts gives exactly the state of addRtt applied one by one (property)', () => {
+    fc.assert(
+      fc.property(fc.array(rtt, { maxLength: 300 }), fc.nat(1000), fc.nat(10), (xs, xmit, inFlight) => {
+        let chained = EMPTY_RTT;
+        for (const x of xs) chained = addRtt(chained, x);
+        expect(foldRtts(xs, xmit, inFlight)).toStrictEqual(withCounts(chained, xmit, inFlight));
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
 
 describe('percentiles', () => {
   it('the lifetime histogram is within 1% of the exact nearest-rank percentile (property)', () => {

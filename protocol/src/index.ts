@@ -16,6 +16,7 @@ export {
   defaultSendProbe,
   formatCommand,
   formatRequest,
+  formatSendProbe,
   invalidArgument,
   isReply,
   isRequest,

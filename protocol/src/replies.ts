@@ -214,6 +214,7 @@ function parseProbeResult(token: number, type: ProbeResultName, tokens: string[]
   let roundTripTime: number | undefined;
   let mpls: MplsLabel[] | undefined;
   const ext: Partial<Record<'icmpType' | 'icmpCode' | 'mtu' | 'replyTtl', number>> = {};
+  let hasExt = false;
   let nat: true | undefined;
   for (let i = 2; i < tokens.length; i += 2) {
     const key = tokens[i] as string;
@@ -246,11 +247,14 @@ function parseProbeResult(token: number, type: ProbeResultName, tokens: string[]
         const n = strictInt(value);
         if (n === undefined) return undefined;
         ext[field] = n;
+        hasExt = true;
       }
     }
   }
   if (ipVersion === undefined || address === undefined || roundTripTime === undefined) return undefined;
-  const reply: ProbeResultReply = { token, type, ipVersion, address, roundTripTime, mpls, ...ext };
+  const reply: ProbeResultReply = { token, type, ipVersion, address, roundTripTime, mpls };
+  // the extension's words, when any came (a spread of an empty object per reply is V8's slow path)
+  if (hasExt) Object.assign(reply, ext);
   if (nat) reply.nat = nat;
   return reply;
 }

@@ -14,7 +14,7 @@ import type {
   Request,
   SendProbeRequest,
 } from './types.js';
-import { assertNever, checkInt, checkWord } from './words.js';
+import { assertNever, checkInt, checkWord, isWord } from './words.js';
 
 export function invalidArgument(token: number, reason?: string): InvalidArgumentReply {
   return { token, type: 'invalid-argument', reason };
@@ -211,7 +211,7 @@ export function formatCommand(
 export function formatRequest(req: Request): string {
   switch (req.command) {
     case 'send-probe':
-      return formatCommand(req.token, COMMAND.sendProbe, sendProbeArgs(req));
+      return formatSendProbe(req.token, req);
     case 'check-support':
       return formatCommand(req.token, COMMAND.checkSupport, [[ARG.feature, req.feature]]);
     case 'unknown':
@@ -221,37 +221,48 @@ export function formatRequest(req: Request): string {
   }
 }
 
-function sendProbeArgs(req: SendProbeRequest): Array<[string, string]> {
+/** ` NAME VALUE` for a word argument; the message names the argument only when the value is refused. */
+function wordArg(name: string, value: string): string {
+  if (typeof value !== 'string' || !isWord(value)) checkWord(value, `value of ${name}`);
+  return ` ${name} ${value}`;
+}
+
+/** ` NAME N` for an integer argument (checkInt's rules and message). */
+function intArg(name: string, n: number): string {
+  return ` ${name} ${String(checkInt(n, name))}`;
+}
+
+/**
+ * The send-probe line (no newline), built as one string (the probe path formats one per probe): what
+ * formatRequest writes for `{ ...req, token, command: 'send-probe' }`, the arguments in 0.95's order,
+ * each checked as formatCommand checks it, with the same errors.
+ */
+export function formatSendProbe(token: number, req: Omit<SendProbeRequest, 'token' | 'command'>): string {
   const d = SEND_PROBE_DEFAULTS;
-  const args: Array<[string, string]> = [];
-  const num = (name: string, n: number): void => {
-    args.push([name, String(checkInt(n, name))]);
-  };
+  let line = `${checkInt(token, 'token')} ${COMMAND.sendProbe}`;
   if (req.address !== undefined || req.ipVersion !== undefined) {
     if (req.ipVersion !== 4 && req.ipVersion !== 6) throw new RangeError('send-probe address needs ipVersion 4 or 6');
     if (req.address === undefined) throw new RangeError('send-probe ipVersion needs an address');
-    args.push([req.ipVersion === 6 ? ARG.ip6 : ARG.ip4, req.address]);
+    line += wordArg(req.ipVersion === 6 ? ARG.ip6 : ARG.ip4, req.address);
   }
-  if (req.localAddress !== undefined) {
-    args.push([req.ipVersion === 6 ? ARG.localIp6 : ARG.localIp4, req.localAddress]);
-  }
+  if (req.localAddress !== undefined) line += wordArg(req.ipVersion === 6 ? ARG.localIp6 : ARG.localIp4, req.localAddress);
   if (req.protocol !== d.protocol) {
     if (!PROTOCOL_BY_NAME.has(req.protocol)) throw new RangeError(`unknown protocol ${String(req.protocol)}`);
-    args.push([ARG.protocol, req.protocol]);
+    line += wordArg(ARG.protocol, req.protocol);
   }
-  if (req.port !== d.port) num(ARG.port, req.port);
+  if (req.port !== d.port) line += intArg(ARG.port, req.port);
   if (req.localPort !== d.localPort) {
     if (req.localPort < MIN_LOCAL_PORT) throw new RangeError(`local-port below ${MIN_LOCAL_PORT} is refused`);
-    num(ARG.localPort, req.localPort);
+    line += intArg(ARG.localPort, req.localPort);
   }
-  num(ARG.ttl, req.ttl);
-  if (req.size !== d.size) num(ARG.size, req.size);
-  if (req.bitPattern !== d.bitPattern) num(ARG.bitPattern, req.bitPattern);
-  if (req.tos !== d.tos) num(ARG.tos, req.tos);
-  if (req.mark !== undefined) num(ARG.mark, req.mark);
-  num(ARG.timeout, req.timeout);
-  if (req.localDevice !== undefined) args.push([ARG.localDevice, req.localDevice]);
-  if (req.dontFragment === true) args.push([EXT_ARG.dontFragment, '1']);
-  if (req.flow !== undefined) num(FLOW_ARG, req.flow);
-  return args;
+  line += intArg(ARG.ttl, req.ttl);
+  if (req.size !== d.size) line += intArg(ARG.size, req.size);
+  if (req.bitPattern !== d.bitPattern) line += intArg(ARG.bitPattern, req.bitPattern);
+  if (req.tos !== d.tos) line += intArg(ARG.tos, req.tos);
+  if (req.mark !== undefined) line += intArg(ARG.mark, req.mark);
+  line += intArg(ARG.timeout, req.timeout);
+  if (req.localDevice !== undefined) line += wordArg(ARG.localDevice, req.localDevice);
+  if (req.dontFragment === true) line += ` ${EXT_ARG.dontFragment} 1`;
+  if (req.flow !== undefined) line += intArg(FLOW_ARG, req.flow);
+  return line;
 }

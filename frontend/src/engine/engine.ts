@@ -21,6 +21,8 @@ export function createEngine(options: EngineOptions): Engine {
 class EngineImpl implements Engine {
   private seq = 0;
   private readonly listeners = new Set<(e: EngineEvent) => void>();
+  /** the listeners as an array, made again only when they change (not copied for every event) */
+  private listenerList: readonly ((e: EngineEvent) => void)[] = [];
   private readonly queue: EngineEvent[] = [];
   private delivering = false;
   private readonly runs = new Map<TargetId, TargetRun>();
@@ -59,18 +61,25 @@ class EngineImpl implements Engine {
   }
 
   private emit(d: Draft): void {
-    const e = Object.freeze({ ...d, seq: ++this.seq, ts: this.host.clock.now() }) as EngineEvent;
+    // every draft is a fresh literal of its emitter (target-run.ts, here): it becomes the event itself,
+    // stamped and frozen, instead of being copied (a spread of some twenty event shapes per probe was
+    // the slow path of V8's object literals)
+    const stamp = d as unknown as { seq: number; ts: number };
+    stamp.seq = ++this.seq;
+    stamp.ts = this.host.clock.now();
+    const e = Object.freeze(d) as unknown as EngineEvent;
     this.queue.push(e);
     if (this.delivering) return; // delivered in order by the loop below
     this.delivering = true;
     try {
       for (let next = this.queue.shift(); next !== undefined; next = this.queue.shift()) {
-        for (const l of [...this.listeners]) {
+        for (const l of this.listenerList) {
           if (!this.listeners.has(l)) continue;
           try {
             l(next);
           } catch (err) {
             this.listeners.delete(l);
+            this.listenerList = [...this.listeners];
             this.queue.push(
               Object.freeze({
                 type: 'error',
@@ -243,8 +252,10 @@ class EngineImpl implements Engine {
 
   subscribe(listener: (event: EngineEvent) => void): Unsubscribe {
     this.listeners.add(listener);
+    this.listenerList = [...this.listeners];
     return () => {
       this.listeners.delete(listener);
+      this.listenerList = [...this.listeners];
     };
   }
 

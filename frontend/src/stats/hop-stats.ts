@@ -7,10 +7,10 @@
 
 import type { MplsLabel } from '@mtr-ts/protocol';
 import { EMPTY_HOP, reduceHop, type HopError, type HopState } from '../stats.js';
-import { addRtt, EMPTY_RTT, viewRtt, withCounts, type RttState } from './rtt.js';
+import { addRtt, EMPTY_RTT, foldRtts, viewRtt, withCounts, type HopView, type RttState } from './rtt.js';
 import { exactPercentiles, LogHistogram } from './percentiles.js';
 import { LOST, PENDING, ProbeRing, REPLY, STATE_NAMES } from './probe-ring.js';
-import { MAX_RESPONDERS, type Balancing, type FlowSnapshot, type HopSnapshot, type LastProbe, type ReplyInfo, type ResponderSnapshot, type RttView, type Sample, type SampleState } from './types.js';
+import { MAX_RESPONDERS, type Balancing, type FlowSnapshot, type HopSnapshot, type LastProbe, type ReplyInfo, type ResponderSnapshot, type Percentiles, type RttView, type Sample, type SampleState } from './types.js';
 
 /** One answer, as the hop records it. */
 export interface HopAnswer {
@@ -89,7 +89,16 @@ class SampleRing extends ProbeRing {
   }
 }
 
-const freezeView = (v: RttView): RttView => Object.freeze(v);
+/**
+ * The RTT view of an accumulator with its probes in flight and percentiles, frozen: viewRtt's literal
+ * with the two added (a spread of it, some thirty a frame, is the slow path of V8's object literals).
+ */
+function rttView(s: RttState, inFlight: number, percentiles: Percentiles | undefined): RttView {
+  const v = viewRtt(s) as HopView & { inFlight: number; percentiles: Percentiles | undefined };
+  v.inFlight = inFlight;
+  v.percentiles = percentiles === undefined ? undefined : Object.freeze(percentiles);
+  return Object.freeze(v);
+}
 
 export class HopStats {
   /** the lifetime accumulator in mtr's terms (immutable, replaced on each event) */
@@ -253,22 +262,20 @@ export class HopStats {
   }
 
   private windowView(): RttView {
-    let acc: RttState = EMPTY_RTT;
     let xmit = 0;
     let inFlight = 0;
     const rtts: number[] = [];
-    for (const slot of this.ring.last(this.windowSize)) {
+    const ring = this.ring;
+    const n = Math.min(this.windowSize, ring.length);
+    for (let i = ring.length - n; i < ring.length; i++) {
+      const slot = ring.slot(i);
       xmit++;
-      const st = this.ring.states[slot];
+      const st = ring.states[slot];
       if (st === PENDING) inFlight++;
-      else if (st === REPLY) {
-        const rtt = this.ring.rtts[slot] as number;
-        acc = addRtt(acc, rtt);
-        rtts.push(rtt);
-      }
+      else if (st === REPLY) rtts.push(ring.rtts[slot] as number);
     }
-    acc = withCounts(acc, xmit, inFlight);
-    return freezeView({ ...viewRtt(acc), inFlight, percentiles: freezeOpt(exactPercentiles(rtts)) });
+    const acc = foldRtts(rtts, xmit, inFlight);
+    return rttView(acc, inFlight, exactPercentiles(rtts));
   }
 
   snapshot(): HopSnapshot {
@@ -282,7 +289,7 @@ export class HopStats {
     const responders: ResponderSnapshot[] = this.responders.map((r) =>
       Object.freeze({
         address: r.address,
-        stats: freezeView({ ...viewRtt(r.rtt), inFlight: 0, percentiles: freezeOpt(r.histogram.percentiles()) }),
+        stats: rttView(r.rtt, 0, r.histogram.percentiles()),
         mpls: r.mpls,
         reply: r.reply,
         firstSeen: r.firstSeen,
@@ -293,9 +300,9 @@ export class HopStats {
     );
     const s = this.state;
     const flows = this.flowSnapshots();
-    return Object.freeze({
+    const snap: { -readonly [K in keyof HopSnapshot]: HopSnapshot[K] } = {
       ttl: this.ttl,
-      lifetime: freezeView({ ...viewRtt(s), inFlight: s.inFlight, percentiles: freezeOpt(this.histogram.percentiles()) }),
+      lifetime: rttView(s, s.inFlight, this.histogram.percentiles()),
       window: this.windowView(),
       address: s.address,
       mpls: s.mpls,
@@ -306,9 +313,14 @@ export class HopStats {
       respondersOverflow: this.overflow,
       samples: Object.freeze(samples),
       state: freezeState(s),
-      ...(flows === undefined ? {} : { flows, balancing: balancingOf(flows) }),
-      ...(this.natAnswers > 0 ? { nat: this.natAnswers } : {}),
-    });
+    };
+    // added to the literal in the spread's order, not spread into it (a frame builds every hop's)
+    if (flows !== undefined) {
+      snap.flows = flows;
+      snap.balancing = balancingOf(flows);
+    }
+    if (this.natAnswers > 0) snap.nat = this.natAnswers;
+    return Object.freeze(snap);
   }
 
   private flowSnapshots(): readonly FlowSnapshot[] | undefined {
@@ -318,7 +330,7 @@ export class HopStats {
       .map((f) =>
         Object.freeze({
           flow: f.flow,
-          stats: freezeView({ ...viewRtt(f.rtt), inFlight: f.rtt.inFlight, percentiles: undefined }),
+          stats: rttView(f.rtt, f.rtt.inFlight, undefined),
           responder: f.latest,
           responders: Object.freeze([...f.seen]),
           changes: f.changes,
@@ -326,7 +338,7 @@ export class HopStats {
             f.seen.map((address) =>
               Object.freeze({
                 address,
-                stats: freezeView({ ...viewRtt(f.members.get(address) ?? EMPTY_RTT), inFlight: 0, percentiles: undefined }),
+                stats: rttView(f.members.get(address) ?? EMPTY_RTT, 0, undefined),
               }),
             ),
           ),
@@ -341,10 +353,6 @@ export function balancingOf(flows: readonly FlowSnapshot[]): Balancing {
   if (flows.some((f) => f.responders.length > 1)) return 'per-packet';
   const members = new Set(flows.flatMap((f) => f.responders));
   return members.size > 1 ? 'per-flow' : 'none';
-}
-
-function freezeOpt<T extends object>(x: T | undefined): T | undefined {
-  return x === undefined ? undefined : Object.freeze(x);
 }
 
 /** The lifetime state is replaced, never changed, inside; frozen so no consumer can change it either. */

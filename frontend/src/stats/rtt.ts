@@ -88,6 +88,47 @@ export function addRtt(s: RttState, rtt: number, xmit = s.xmit, inFlight = s.inF
   };
 }
 
+/**
+ * addRtt over a list of RTTs (µs) from EMPTY_RTT, in order, as one loop: the same arithmetic in the same
+ * order, so the same state, without a state object per sample (a window is folded ten times a second).
+ */
+export function foldRtts(rtts: readonly number[], xmit: number, inFlight: number): RttState {
+  if (rtts.length === 0) return withCounts(EMPTY_RTT, xmit, inFlight);
+  let n = 0;
+  let last = 0;
+  let best = 0;
+  let worst = 0;
+  let mean = 0;
+  let m2 = 0;
+  let logSum = 0;
+  let jitter = 0;
+  let jitterCount = 0;
+  let jitterMean = 0;
+  let jitterMax = 0;
+  let jitterInterarrival = 0;
+  for (let i = 0; i < rtts.length; i++) {
+    const rtt = rtts[i] as number;
+    const first = n === 0;
+    n += 1;
+    const delta = rtt - mean;
+    mean = mean + delta / n;
+    m2 = m2 + delta * (rtt - mean);
+    jitter = 0;
+    if (!first) {
+      jitter = Math.abs(rtt - last);
+      jitterCount += 1;
+      jitterMean += (jitter - jitterMean) / jitterCount;
+      if (jitter > jitterMax) jitterMax = jitter;
+      jitterInterarrival += (jitter - jitterInterarrival) / 16;
+    }
+    best = first || rtt < best ? rtt : best;
+    worst = first || rtt > worst ? rtt : worst;
+    logSum = logSum + Math.log(rtt);
+    last = rtt;
+  }
+  return { xmit, inFlight, returned: n, last, best, worst, mean, m2, logSum, jitter, jitterCount, jitterMean, jitterMax, jitterInterarrival };
+}
+
 /** The same RTT fields with other probe counts. */
 export function withCounts(s: RttState, xmit: number, inFlight: number): RttState {
   return {

@@ -109,7 +109,7 @@ function liveHop(h: EngineHop | undefined, ttl: number): LiveHop {
   // with flows, each member's own statistics and share, counted as the report's member lines count it
   const flows = h.flows !== undefined;
   const total = flows ? memberProbes(h.responders) : 0;
-  return {
+  const hop: { -readonly [K in keyof LiveHop]: LiveHop[K] } = {
     ttl,
     responders: h.responders.map((r) =>
       flows
@@ -125,9 +125,11 @@ function liveHop(h: EngineHop | undefined, ttl: number): LiveHop {
     down: isDown(h.samples),
     stats: h.lifetime,
     samples,
-    ...(h.balancing !== undefined ? { balancing: h.balancing } : {}),
-    ...(h.nat !== undefined && h.nat > 0 ? { nat: h.nat } : {}),
   };
+  // added, not spread (every hop, every frame)
+  if (h.balancing !== undefined) hop.balancing = h.balancing;
+  if (h.nat !== undefined && h.nat > 0) hop.nat = h.nat;
+  return hop;
 }
 
 
@@ -183,8 +185,9 @@ export function engineSource(
     snapshot: () => {
       const s = engine.snapshot(id);
       if (s !== undefined) {
-        last = liveSnapshot(s, facts(), now());
-        if (diagnosis !== undefined) last = { ...last, diagnosis: diagnosis() };
+        const snap: { -readonly [K in keyof LiveSnapshot]: LiveSnapshot[K] } = liveSnapshot(s, facts(), now());
+        if (diagnosis !== undefined) snap.diagnosis = diagnosis();
+        last = snap;
       }
       return (
         last ?? {

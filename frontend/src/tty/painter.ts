@@ -23,8 +23,9 @@ export const QUERY_SYNC = `${ESC}[?2026$p`;
 /** One row of cells: a grapheme per cell ('' for the right half of a wide one) and its attributes. */
 interface Cells {
   readonly ch: string[];
-  /** bit 0 bold, bits 1-3 colour (0 = default) */
-  readonly attr: Uint8Array;
+  /** bit 0 bold, bits 1-3 colour (0 = default); a plain array: a typed one of a row's size is an
+   * off-heap buffer, allocated for every changed row ten times a second */
+  readonly attr: number[];
 }
 
 export interface PainterOptions {
@@ -47,7 +48,7 @@ function keyOf(line: Line, color: boolean): string {
 
 function cellsOf(line: Line, cols: number, color: boolean): Cells {
   const ch = new Array<string>(cols).fill(' ');
-  const attr = new Uint8Array(cols);
+  const attr = new Array<number>(cols).fill(0);
   let x = 0;
   for (const seg of line) {
     const a = attrOf(seg, color);
@@ -94,34 +95,43 @@ export class Painter {
     return this.opts.sync;
   }
 
+  /** the frame being built by paint() (fields, not closures: paint runs ten times a second) */
+  private out = '';
+  private attr = 0;
+
+  /** Row y's cells a..b; eraseTail: then reset the attributes and erase to the end of the line. */
+  private emit(row: Cells, y: number, a: number, b: number, eraseTail: boolean): void {
+    let out = `${ESC}[${y + 1};${a + 1}H`;
+    let attr = this.attr;
+    for (let x = a; x <= b; x++) {
+      const c = row.ch[x] as string;
+      if (c === '') continue;
+      const ca = row.attr[x] as number;
+      if (ca !== attr) {
+        out += sgr(ca);
+        attr = ca;
+      }
+      out += c;
+    }
+    if (eraseTail) {
+      if (attr !== 0) {
+        out += SGR_RESET;
+        attr = 0;
+      }
+      out += `${ESC}[K`;
+    }
+    this.out += out;
+    this.attr = attr;
+  }
+
   /** Bytes for this frame ('' when nothing changed). */
   paint(lines: readonly Line[], cols: number, rows: number): string {
     const full = this.prev === undefined || cols !== this.cols || rows !== this.rows;
     const prev = full ? undefined : this.prev;
     const next: Cells[] = new Array<Cells>(rows);
     const keys: string[] = new Array<string>(rows);
-    let out = full ? CLEAR : '';
-    let attr = 0;
-    const emit = (row: Cells, y: number, a: number, b: number, eraseTail: boolean): void => {
-      out += `${ESC}[${y + 1};${a + 1}H`;
-      for (let x = a; x <= b; x++) {
-        const c = row.ch[x] as string;
-        if (c === '') continue;
-        const ca = row.attr[x] as number;
-        if (ca !== attr) {
-          out += sgr(ca);
-          attr = ca;
-        }
-        out += c;
-      }
-      if (eraseTail) {
-        if (attr !== 0) {
-          out += SGR_RESET;
-          attr = 0;
-        }
-        out += `${ESC}[K`;
-      }
-    };
+    this.out = full ? CLEAR : '';
+    this.attr = 0;
     for (let y = 0; y < rows; y++) {
       const line = lines[y] ?? [];
       const key = keyOf(line, this.opts.color);
@@ -137,25 +147,26 @@ export class Painter {
       let tail = cols;
       while (tail > 0 && row.ch[tail - 1] === ' ' && row.attr[tail - 1] === 0) tail--;
       if (prev === undefined) {
-        if (tail > 0) emit(row, y, 0, tail - 1, false);
+        if (tail > 0) this.emit(row, y, 0, tail - 1, false);
         continue;
       }
       const old = prev[y] as Cells;
-      const same = (x: number): boolean => row.ch[x] === old.ch[x] && row.attr[x] === old.attr[x];
       let a = 0;
-      while (a < cols && same(a)) a++;
+      while (a < cols && row.ch[a] === old.ch[a] && row.attr[a] === old.attr[a]) a++;
       if (a === cols) continue;
       let b = cols - 1;
-      while (b > a && same(b)) b--;
+      while (b > a && row.ch[b] === old.ch[b] && row.attr[b] === old.attr[b]) b--;
       // never start on the right half of a wide character, nor end on its left half
       if (a > 0 && row.ch[a] === '') a--;
       while (b + 1 < cols && row.ch[b + 1] === '') b++;
       if (tail <= b) {
-        if (a >= tail) emit(row, y, a, a - 1, true);
-        else emit(row, y, a, tail - 1, true);
-      } else emit(row, y, a, b, false);
+        if (a >= tail) this.emit(row, y, a, a - 1, true);
+        else this.emit(row, y, a, tail - 1, true);
+      } else this.emit(row, y, a, b, false);
     }
-    if (attr !== 0) out += SGR_RESET;
+    let out = this.out;
+    this.out = '';
+    if (this.attr !== 0) out += SGR_RESET;
     this.prev = next;
     this.prevKeys = keys;
     this.cols = cols;

@@ -18,7 +18,7 @@ import { isIP } from 'node:net';
 import {
   defaultSendProbe,
   formatCommand,
-  formatRequest,
+  formatSendProbe,
   LineFramer,
   parseReply,
   type Reply,
@@ -401,30 +401,36 @@ export class MtrPacket {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<Reply>((resolve, reject) => {
       const entry: Pending = { resolve, reject, abandoned: false, forget: undefined, detach: undefined };
-      const giveUp = (reason: unknown): void => {
-        if (this.pending.get(token) !== entry || entry.abandoned) return;
-        entry.abandoned = true;
-        entry.detach?.();
-        entry.forget = setTimeout(() => {
-          if (this.pending.get(token) === entry) this.pending.delete(token);
-        }, forgetAfterMs);
-        entry.forget.unref();
-        reject(reason);
-      };
-      const onAbort = (): void => giveUp(signal?.reason);
-      const timer =
-        timeoutMs === undefined
-          ? undefined
-          : setTimeout(() => giveUp(new RequestTimeout(`no answer from ${this.command} within ${timeoutMs} ms`, timeoutMs)), timeoutMs);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      entry.detach = () => {
-        signal?.removeEventListener('abort', onAbort);
-        if (timer !== undefined) clearTimeout(timer);
-        entry.detach = undefined;
-      };
+      // a probe has neither a signal nor a timeout: nothing to arm, no closure per probe
+      if (signal !== undefined || timeoutMs !== undefined) this.arm(token, entry, forgetAfterMs, signal, timeoutMs);
       this.pending.set(token, entry); // reserved before the line is written
       this.child.stdin?.write(line + '\n');
     });
+  }
+
+  /** The ways a caller gives up on a request: its signal aborts, or no answer within timeoutMs. */
+  private arm(token: number, entry: Pending, forgetAfterMs: number, signal: AbortSignal | undefined, timeoutMs: number | undefined): void {
+    const giveUp = (reason: unknown): void => {
+      if (this.pending.get(token) !== entry || entry.abandoned) return;
+      entry.abandoned = true;
+      entry.detach?.();
+      entry.forget = setTimeout(() => {
+        if (this.pending.get(token) === entry) this.pending.delete(token);
+      }, forgetAfterMs);
+      entry.forget.unref();
+      entry.reject(reason);
+    };
+    const onAbort = (): void => giveUp(signal?.reason);
+    const timer =
+      timeoutMs === undefined
+        ? undefined
+        : setTimeout(() => giveUp(new RequestTimeout(`no answer from ${this.command} within ${timeoutMs} ms`, timeoutMs)), timeoutMs);
+    signal?.addEventListener('abort', onAbort, { once: true });
+    entry.detach = () => {
+      signal?.removeEventListener('abort', onAbort);
+      if (timer !== undefined) clearTimeout(timer);
+      entry.detach = undefined;
+    };
   }
 
   /**
@@ -468,7 +474,7 @@ export class MtrPacket {
     const token = this.takeProbeToken();
     let line: string;
     try {
-      line = formatRequest({ ...fields, token, command: 'send-probe' });
+      line = formatSendProbe(token, fields);
     } catch (e) {
       throw new InvalidArgument(`cannot send this probe: ${(e as Error).message}`, true);
     }

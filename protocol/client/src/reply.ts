@@ -4,7 +4,7 @@
 
 import type { MplsLabel as ProtocolMplsLabel, ProbeProtocol as ProtocolProbeProtocol, Reply, SendProbeRequest } from '@mtr-ts/protocol';
 import type { ProbeFields } from './mtr-packet.js';
-import type { IcmpDetail, MplsLabel, ProbeOutcome, ProbeProtocol, RefusalReason } from './outcome.js';
+import type { MplsLabel, ProbeOutcome, ProbeProtocol, RefusalReason } from './outcome.js';
 
 // The published types restate a few of @mtr-ts/protocol's (the declarations must not name that
 // private package); these fail to compile the day the two drift apart.
@@ -32,19 +32,21 @@ function refused(reason: Exclude<RefusalReason, 'unknown-reply'>, detail?: strin
   return { kind: 'refused', reason, message: MESSAGES[reason] + extra, detail };
 }
 
-/** The icmp-detail extension's fields of a probe result (none unless the session asked for them). */
-function detailOf(r: { icmpType?: number | undefined; icmpCode?: number | undefined; mtu?: number | undefined; replyTtl?: number | undefined }): IcmpDetail {
-  const d: { -readonly [K in keyof IcmpDetail]: IcmpDetail[K] } = {};
+type Detailed = { icmpType?: number | undefined; icmpCode?: number | undefined; mtu?: number | undefined; replyTtl?: number | undefined; nat?: true };
+
+/**
+ * An answered outcome with the icmp-detail extension's fields of its reply (none unless the session asked
+ * for them) and `nat 1` (extension `flow`) carried over, added in that order; absent otherwise, so 0.95's
+ * outcomes are unchanged. Added to the literal, not spread into it: a spread per reply is V8's slow path.
+ */
+function detailed(o: ProbeOutcome, r: Detailed): ProbeOutcome {
+  const d = o as { -readonly [K in keyof Detailed]: Detailed[K] };
   if (r.icmpType !== undefined) d.icmpType = r.icmpType;
   if (r.icmpCode !== undefined) d.icmpCode = r.icmpCode;
   if (r.mtu !== undefined) d.mtu = r.mtu;
   if (r.replyTtl !== undefined) d.replyTtl = r.replyTtl;
-  return d;
-}
-
-/** `nat 1` (extension `flow`) carried over; absent otherwise, so 0.95's outcomes are unchanged. */
-function nat(r: { nat?: true }): { nat?: true } {
-  return r.nat === true ? { nat: true } : {};
+  if (r.nat === true) d.nat = true;
+  return o;
 }
 
 /** The outcome of the reply to a send-probe. */
@@ -52,16 +54,16 @@ export function outcomeOf(r: Reply): ProbeOutcome {
   switch (r.type) {
     case 'reply':
     case 'ttl-expired':
-      return { kind: r.type, address: r.address, rtt: r.roundTripTime, mpls: r.mpls, ...detailOf(r), ...nat(r) };
+      return detailed({ kind: r.type, address: r.address, rtt: r.roundTripTime, mpls: r.mpls }, r);
     case 'no-route':
-      if ('address' in r) return { kind: 'unreachable', reason: 'no-route', address: r.address, rtt: r.roundTripTime, mpls: r.mpls, ...detailOf(r), ...nat(r) };
+      if ('address' in r) return detailed({ kind: 'unreachable', reason: 'no-route', address: r.address, rtt: r.roundTripTime, mpls: r.mpls }, r);
       return { kind: 'send-failed', reason: 'no-route' };
     case 'no-route-network':
     case 'no-route-host':
     case 'host-down':
       // the 0.96 dialect also says these bare, for a send that failed
       if (!('address' in r)) return { kind: 'send-failed', reason: 'no-route' };
-      return { kind: 'unreachable', reason: r.type, address: r.address, rtt: r.roundTripTime, mpls: r.mpls, ...detailOf(r), ...nat(r) };
+      return detailed({ kind: 'unreachable', reason: r.type, address: r.address, rtt: r.roundTripTime, mpls: r.mpls }, r);
     case 'no-reply':
       return { kind: 'no-reply' };
     case 'network-down':
