@@ -422,14 +422,15 @@ export class Daemon {
       heapIndex: -1,
       addOrder: 0,
       txId: sent.txId ?? -1,
+      // one shape for every probe (see send-probe.ts): absent fields are there, undefined
+      ipId: sent.ipId,
+      icmpLength: sent.icmpLength,
+      icmpPattern: sent.icmpPattern,
+      flow: sent.flow,
+      flowIcmpId: sent.flowIcmpId,
+      flowChecksum: sent.flowChecksum,
+      src: sent.src,
     };
-    if (sent.ipId !== undefined) probe.ipId = sent.ipId;
-    if (sent.icmpLength !== undefined) probe.icmpLength = sent.icmpLength;
-    if (sent.icmpPattern !== undefined) probe.icmpPattern = sent.icmpPattern;
-    if (sent.flow !== undefined) probe.flow = sent.flow;
-    if (sent.flowIcmpId !== undefined) probe.flowIcmpId = sent.flowIcmpId;
-    if (sent.flowChecksum !== undefined) probe.flowChecksum = sent.flowChecksum;
-    if (sent.src !== undefined) probe.src = sent.src;
     if (sent.queued !== undefined) {
       // in flight once flushSends has sent it
       this.pendingSends.push({ probe, index: sent.queued, timeoutNs: req.timeout * 1e9, dontFragment: req.dontFragment === true });
