@@ -152,7 +152,7 @@ export class Daemon {
     // don't-fragment: raw sockets (IPv4: the DF bit of the header we build; IPv6: IPV6_DONTFRAG per packet)
     this.extensions = new Extensions({ dontFragment: (family) => (family === 4 ? transport.mode4 : transport.mode6) === 'raw' });
     this.flowTag = opts.flowTag ?? pickFlowTag(transport);
-    this.sources = new SourceCache((family, dst) => transport.sourceAddress(family, dst), () => transport.now());
+    this.sources = new SourceCache((family, dst) => transport.sourceAddress(family, dst));
     let nextTxId = 0;
     this.sender = {
       transport,
@@ -600,6 +600,11 @@ export class Daemon {
       this.release(probe);
       this.reply(probe.failedErrno ? replyForErrno(probe.token, probe.failedErrno, this.dialect) : { token: probe.token, type: 'no-reply' });
     }
+  }
+
+  /** the earliest deadline (ns, on the transport's clock), or undefined when nothing is in flight */
+  nextDeadline(): number | undefined {
+    return this.probes.peekDeadline()?.deadlineNs;
   }
 
   /** ns until the earliest deadline, or undefined when nothing is in flight */

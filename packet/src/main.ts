@@ -81,14 +81,18 @@ function main(): void {
   let timer: NodeJS.Timeout | undefined;
   let timerAt = Infinity;
   const arm = (): void => {
-    const waitNs = d.nextDeadlineIn();
-    if (waitNs === undefined) {
+    const deadline = d.nextDeadline();
+    if (deadline === undefined) {
       if (timer) clearTimeout(timer);
       timer = undefined;
       timerAt = Infinity;
       return;
     }
-    const at = transport.now() + waitNs;
+    // the timer set fires by then: no clock read (an addon call) needed
+    if (timer !== undefined && deadline >= timerAt) return;
+    const now = transport.now();
+    const waitNs = Math.max(0, deadline - now);
+    const at = now + waitNs;
     if (timer !== undefined && at >= timerAt) return;
     if (timer) clearTimeout(timer);
     timerAt = at;
