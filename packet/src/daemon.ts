@@ -27,6 +27,7 @@ import { destinationKind, echoSource } from './destination.js';
 import { matchAnswer, matchNatRewrite, quotedSourceRewritten, type MatchLookup } from './matcher.js';
 import { sendDgram, sendRaw, sendStream, type SenderContext, type Sent } from './send-probe.js';
 import { SourceCache } from './source-cache.js';
+import { IdMap } from './id-map.js';
 import { ProbeTable, type Probe, DEFAULT_MAX_IN_FLIGHT } from './probes.js';
 import {
   isSendError,
@@ -116,9 +117,9 @@ export class Daemon {
   /** the protocol extensions this session turned on (none at start: 0.95's protocol) */
   readonly extensions: Extensions;
   /** TCP probes by the native probe id */
-  private readonly tcpProbes = new Map<number, Probe>();
+  private readonly tcpProbes = new IdMap<Probe>();
   /** raw probes waiting for their kernel transmit stamp, by the txId their send was given */
-  private readonly txProbes = new Map<number, Probe>();
+  private readonly txProbes = new IdMap<Probe>();
   /** TCP flows: which families deliver SYN-ACKs and RSTs (asked of the transport at the first TCP flow probe) */
   private segments: { ip4: boolean; ip6: boolean } | undefined;
   /** datagram mode: the ping sockets' ports, which the kernel uses as ICMP identifiers (IPv4, IPv6) */
