@@ -182,21 +182,10 @@ export function buildProbe(spec: ProbeSpec): BuiltProbe | undefined {
   const { req, family, dst, src, id } = spec;
   const limit = family === 4 ? PACKET_BUFFER_SIZE : PACKET_BUFFER_SIZE + IPV6_HEADER_LEN;
   if (req.size > limit) return undefined;
-  const v4 = (protocol: number, payload: Uint8Array): Uint8Array =>
-    buildIPv4Packet({
-      src: src ?? ZERO_V4,
-      dst,
-      ttl: req.ttl,
-      tos: req.tos,
-      protocol,
-      payload,
-      id: id.ipId ?? 0,
-      dontFragment: req.dontFragment === true,
-    });
   if (req.protocol === 'udp') {
     // classic and flow alike (buildUdpProbe)
     const udp = buildUdpProbe(spec);
-    return udp && { bytes: family === 6 ? udp.bytes : v4(IPPROTO_UDP, udp.bytes), srcPort: udp.srcPort, dstPort: udp.dstPort };
+    return udp && { bytes: family === 6 ? udp.bytes : v4(spec, IPPROTO_UDP, udp.bytes), srcPort: udp.srcPort, dstPort: udp.dstPort };
   }
   if (id.flow !== undefined) {
     switch (req.protocol) {
@@ -222,7 +211,7 @@ export function buildProbe(spec: ProbeSpec): BuiltProbe | undefined {
         } catch {
           return undefined; // too small to carry the compensation
         }
-        return { bytes: family === 6 ? icmp : v4(IPPROTO_ICMP, icmp), srcPort: 0, dstPort: 0 };
+        return { bytes: family === 6 ? icmp : v4(spec, IPPROTO_ICMP, icmp), srcPort: 0, dstPort: 0 };
       }
       case 'tcp': {
         // a raw SYN: both ports fixed, the sequence (and the daemon's tag) in the sequence number
@@ -237,7 +226,7 @@ export function buildProbe(spec: ProbeSpec): BuiltProbe | undefined {
           dst,
           size: 0, // a bare SYN (0.95 ignores size for TCP): a RST then acks exactly ISN + 1
         });
-        return { bytes: family === 6 ? syn : v4(IPPROTO_TCP, syn), srcPort: ports.srcPort, dstPort: ports.dstPort };
+        return { bytes: family === 6 ? syn : v4(spec, IPPROTO_TCP, syn), srcPort: ports.srcPort, dstPort: ports.dstPort };
       }
       default:
         return undefined;
@@ -252,11 +241,25 @@ export function buildProbe(spec: ProbeSpec): BuiltProbe | undefined {
         size: req.size,
         bitPattern: req.bitPattern,
       });
-      return { bytes: family === 6 ? icmp : v4(IPPROTO_ICMP, icmp), srcPort: 0, dstPort: 0 };
+      return { bytes: family === 6 ? icmp : v4(spec, IPPROTO_ICMP, icmp), srcPort: 0, dstPort: 0 };
     }
     default:
       return undefined;
   }
+}
+
+/** The IPv4 packet around a probe's transport bytes (a function of its own: no closure per probe). */
+function v4({ req, dst, src, id }: ProbeSpec, protocol: number, payload: Uint8Array): Uint8Array {
+  return buildIPv4Packet({
+    src: src ?? ZERO_V4,
+    dst,
+    ttl: req.ttl,
+    tos: req.tos,
+    protocol,
+    payload,
+    id: id.ipId ?? 0,
+    dontFragment: req.dontFragment === true,
+  });
 }
 
 /**

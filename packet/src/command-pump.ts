@@ -43,7 +43,8 @@ export class CommandPump {
   ) {}
 
   start(): void {
-    this.input.on('data', (chunk: Buffer) => this.enqueue(this.framer.push(chunk)));
+    // (an input read through a socket's onread callback emits no 'data': it calls take())
+    this.input.on('data', (chunk: Buffer) => this.take(chunk));
     this.input.on('end', () => {
       this.inputEnded = true;
       this.enqueue(this.framer.end());
@@ -52,6 +53,11 @@ export class CommandPump {
       this.inputEnded = true;
       this.enqueue([]);
     });
+  }
+
+  /** Bytes read from the input (used before this call returns: the buffer may be reused). */
+  take(chunk: Uint8Array): void {
+    this.enqueue(this.framer.push(chunk));
   }
 
   /** The output drained: take commands again. */

@@ -27,6 +27,7 @@ import { destinationKind, echoSource } from './destination.js';
 import { matchAnswer, matchNatRewrite, quotedSourceRewritten, type MatchLookup } from './matcher.js';
 import { sendDgram, sendRaw, sendStream, type SenderContext, type Sent } from './send-probe.js';
 import { SourceCache } from './source-cache.js';
+import { IdMap } from './id-map.js';
 import { ProbeTable, type Probe, DEFAULT_MAX_IN_FLIGHT } from './probes.js';
 import {
   isSendError,
@@ -116,9 +117,9 @@ export class Daemon {
   /** the protocol extensions this session turned on (none at start: 0.95's protocol) */
   readonly extensions: Extensions;
   /** TCP probes by the native probe id */
-  private readonly tcpProbes = new Map<number, Probe>();
+  private readonly tcpProbes = new IdMap<Probe>();
   /** raw probes waiting for their kernel transmit stamp, by the txId their send was given */
-  private readonly txProbes = new Map<number, Probe>();
+  private readonly txProbes = new IdMap<Probe>();
   /** TCP flows: which families deliver SYN-ACKs and RSTs (asked of the transport at the first TCP flow probe) */
   private segments: { ip4: boolean; ip6: boolean } | undefined;
   /** datagram mode: the ping sockets' ports, which the kernel uses as ICMP identifiers (IPv4, IPv6) */
@@ -152,7 +153,7 @@ export class Daemon {
     // don't-fragment: raw sockets (IPv4: the DF bit of the header we build; IPv6: IPV6_DONTFRAG per packet)
     this.extensions = new Extensions({ dontFragment: (family) => (family === 4 ? transport.mode4 : transport.mode6) === 'raw' });
     this.flowTag = opts.flowTag ?? pickFlowTag(transport);
-    this.sources = new SourceCache((family, dst) => transport.sourceAddress(family, dst), () => transport.now());
+    this.sources = new SourceCache((family, dst) => transport.sourceAddress(family, dst));
     let nextTxId = 0;
     this.sender = {
       transport,
@@ -422,14 +423,15 @@ export class Daemon {
       heapIndex: -1,
       addOrder: 0,
       txId: sent.txId ?? -1,
+      // one shape for every probe (see send-probe.ts): absent fields are there, undefined
+      ipId: sent.ipId,
+      icmpLength: sent.icmpLength,
+      icmpPattern: sent.icmpPattern,
+      flow: sent.flow,
+      flowIcmpId: sent.flowIcmpId,
+      flowChecksum: sent.flowChecksum,
+      src: sent.src,
     };
-    if (sent.ipId !== undefined) probe.ipId = sent.ipId;
-    if (sent.icmpLength !== undefined) probe.icmpLength = sent.icmpLength;
-    if (sent.icmpPattern !== undefined) probe.icmpPattern = sent.icmpPattern;
-    if (sent.flow !== undefined) probe.flow = sent.flow;
-    if (sent.flowIcmpId !== undefined) probe.flowIcmpId = sent.flowIcmpId;
-    if (sent.flowChecksum !== undefined) probe.flowChecksum = sent.flowChecksum;
-    if (sent.src !== undefined) probe.src = sent.src;
     if (sent.queued !== undefined) {
       // in flight once flushSends has sent it
       this.pendingSends.push({ probe, index: sent.queued, timeoutNs: req.timeout * 1e9, dontFragment: req.dontFragment === true });
@@ -599,6 +601,11 @@ export class Daemon {
       this.release(probe);
       this.reply(probe.failedErrno ? replyForErrno(probe.token, probe.failedErrno, this.dialect) : { token: probe.token, type: 'no-reply' });
     }
+  }
+
+  /** the earliest deadline (ns, on the transport's clock), or undefined when nothing is in flight */
+  nextDeadline(): number | undefined {
+    return this.probes.peekDeadline()?.deadlineNs;
   }
 
   /** ns until the earliest deadline, or undefined when nothing is in flight */

@@ -13,11 +13,18 @@ export type DestinationKind =
   | 'ordinary';
 
 export function destinationKind(family: IpVersion, dst: Uint8Array): DestinationKind {
-  if (dst.every((b) => b === 0)) return 'unspecified';
+  // loops, not every(): this runs for every probe (no closure, no subarray per call)
+  if (zeroes(dst, dst.length)) return 'unspecified';
   if (family === 4) return 'ordinary';
   if (dst[0] === 0xff) return 'ipv6-multicast';
-  if (dst.subarray(0, 10).every((b) => b === 0) && dst[10] === 0xff && dst[11] === 0xff) return 'ipv4-mapped';
+  if (zeroes(dst, 10) && dst[10] === 0xff && dst[11] === 0xff) return 'ipv4-mapped';
   return 'ordinary';
+}
+
+/** Whether dst's first n bytes are all 0. */
+function zeroes(dst: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (dst[i] !== 0) return false;
+  return true;
 }
 
 const LOOPBACK4 = new Uint8Array([127, 0, 0, 1]);

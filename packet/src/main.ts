@@ -1,6 +1,8 @@
 // mtr-packet-ts: the process. Opens the sockets while privileged, drops privileges, then
 // frames stdin into commands for the Daemon and writes its replies to stdout.
 
+import { fstatSync, type Stats } from 'node:fs';
+import { Socket, type SocketConstructorOpts } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { setParentDeathSignal } from '@mtr-ts/native';
 import { Daemon } from './daemon.js';
@@ -12,6 +14,9 @@ import { PACKAGE_VERSION, parseArgs, USAGE } from './args.js';
 import { CommandPump } from './command-pump.js';
 import { endOnSignals, endWithParent } from './lifetime.js';
 import { WarmUp } from './warm-up.js';
+
+/** bytes read from stdin at a time, as process.stdin reads */
+const COMMAND_READ_BYTES = 65536;
 
 function fail(message: string, code = 1): never {
   const text = message.startsWith('mtr-packet-ts: ') ? message : `mtr-packet-ts: ${message}`;
@@ -26,6 +31,38 @@ function fail(message: string, code = 1): never {
  */
 function ignoreInspectorSignal(): void {
   process.on('SIGUSR1', () => {});
+}
+
+/**
+ * Where commands come from: stdin. A pipe or a socket (how every client runs us) is read through a
+ * socket of our own with an onread buffer: each read goes to `take` in one reused buffer, without
+ * the Buffer, the stream's bookkeeping and the 'data' event that process.stdin costs per read.
+ * pause() and resume() stop and start its reads as process.stdin's; it still emits 'end' and
+ * 'error'. Anything else (a terminal, a file) is process.stdin.
+ */
+function commandInput(take: (bytes: Uint8Array) => void): NodeJS.ReadableStream {
+  let kind: Stats;
+  try {
+    kind = fstatSync(0);
+  } catch {
+    return process.stdin;
+  }
+  if (!kind.isFIFO() && !kind.isSocket()) return process.stdin;
+  const buffer = Buffer.allocUnsafe(COMMAND_READ_BYTES);
+  return new Socket({
+    fd: 0,
+    readable: true,
+    writable: false,
+    allowHalfOpen: true,
+    manualStart: true,
+    onread: {
+      buffer,
+      callback: (nread: number, buf: Buffer) => {
+        take(buf.subarray(0, nread));
+        return true;
+      },
+    },
+  } as SocketConstructorOpts & { manualStart: boolean });
 }
 
 function main(): void {
@@ -81,14 +118,18 @@ function main(): void {
   let timer: NodeJS.Timeout | undefined;
   let timerAt = Infinity;
   const arm = (): void => {
-    const waitNs = d.nextDeadlineIn();
-    if (waitNs === undefined) {
+    const deadline = d.nextDeadline();
+    if (deadline === undefined) {
       if (timer) clearTimeout(timer);
       timer = undefined;
       timerAt = Infinity;
       return;
     }
-    const at = transport.now() + waitNs;
+    // the timer set fires by then: no clock read (an addon call) needed
+    if (timer !== undefined && deadline >= timerAt) return;
+    const now = transport.now();
+    const waitNs = Math.max(0, deadline - now);
+    const at = now + waitNs;
     if (timer !== undefined && at >= timerAt) return;
     if (timer) clearTimeout(timer);
     timerAt = at;
@@ -116,7 +157,9 @@ function main(): void {
   };
 
   const warmUp = new WarmUp(setFlagsFromString);
-  const pump = new CommandPump(process.stdin, {
+  // Set once the pump exists; the input reads nothing before pump.start().
+  let take: (bytes: Uint8Array) => void = () => {};
+  const pump = new CommandPump(commandInput((bytes) => take(bytes)), {
     line: (text) => {
       warmUp.command();
       d.handleLine(text);
@@ -133,6 +176,7 @@ function main(): void {
       maybeFinish();
     },
   });
+  take = (bytes) => pump.take(bytes);
   out.onDrain = () => pump.resume();
   let eof = false;
 

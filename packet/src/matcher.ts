@@ -46,41 +46,48 @@ export function matchAnswer(a: Answer, p: Received, lookup: MatchLookup): Probe 
   return probe;
 }
 
-function find(a: Answer, p: Received, lookup: MatchLookup): Probe | undefined {
-  const same = (
-    probe: Probe | undefined,
-    protocol: Probe['protocol'],
-    dst: Uint8Array | undefined,
-    echo = false,
-  ): Probe | undefined =>
-    probe !== undefined &&
+/**
+ * The probe, if it has p's family, this protocol and (when given) this destination (echo: where
+ * its echo reply comes from). A function of its own, not a closure made per answer.
+ */
+function same(
+  p: Received,
+  probe: Probe | undefined,
+  protocol: Probe['protocol'],
+  dst: Uint8Array | undefined,
+  echo = false,
+): Probe | undefined {
+  return probe !== undefined &&
     probe.family === p.family &&
     probe.protocol === protocol &&
     (dst === undefined || sameBytes(dst, echo ? (probe.echoFrom ?? probe.dst) : probe.dst))
-      ? probe
-      : undefined;
+    ? probe
+    : undefined;
+}
+
+function find(a: Answer, p: Received, lookup: MatchLookup): Probe | undefined {
   const icmpId = lookup.icmpId(p.source, p.family);
   switch (a.kind) {
     case 'segment': {
       // the destination's SYN-ACK or RST: from the probe's destination and port, to its source port,
       // acknowledging its ISN + 1 (the daemon's tag and the sequence)
       const probe = tcpFlowProbe(lookup, (a.ack - 1) >>> 0);
-      return same(probe, 'tcp', p.from) !== undefined && probe!.srcPort === a.dstPort && probe!.dstPort === a.srcPort
+      return same(p, probe, 'tcp', p.from) !== undefined && probe!.srcPort === a.dstPort && probe!.dstPort === a.srcPort
         ? probe
         : undefined;
     }
     case 'echo': {
-      const probe = same(lookup.bySequence(a.sequence), 'icmp', p.from, true);
+      const probe = same(p, lookup.bySequence(a.sequence), 'icmp', p.from, true);
       // a flow probe's echo carries its flow's identifier
       return probe !== undefined && a.id === (probe.flowIcmpId ?? icmpId) ? probe : undefined;
     }
     case 'queued':
       switch (a.protocol) {
         case 'icmp':
-          return a.icmpId === icmpId && a.icmpSeq !== undefined ? same(lookup.bySequence(a.icmpSeq), 'icmp', a.dst) : undefined;
+          return a.icmpId === icmpId && a.icmpSeq !== undefined ? same(p, lookup.bySequence(a.icmpSeq), 'icmp', a.dst) : undefined;
         case 'udp': {
           const seq = a.payloadSeq !== undefined && lookup.bySequence(a.dstPort ?? -1) === undefined ? a.payloadSeq : a.dstPort;
-          const probe = same(lookup.bySequence(seq ?? -1), 'udp', a.dst);
+          const probe = same(p, lookup.bySequence(seq ?? -1), 'udp', a.dst);
           return probe !== undefined && probe.dstPort === a.dstPort && probe.srcPort === a.srcPort ? probe : undefined;
         }
         case 'tcp':
@@ -92,7 +99,7 @@ function find(a: Answer, p: Received, lookup: MatchLookup): Probe | undefined {
       switch (q.protocol) {
         case 'icmp': {
           if (q.icmpSeq === undefined) return undefined;
-          const probe = same(lookup.bySequence(q.icmpSeq), 'icmp', q.dst);
+          const probe = same(p, lookup.bySequence(q.icmpSeq), 'icmp', q.dst);
           if (probe === undefined) return undefined;
           // a flow probe: its flow's identifier and checksum, both as sent
           if (probe.flow !== undefined) {
@@ -103,7 +110,7 @@ function find(a: Answer, p: Received, lookup: MatchLookup): Probe | undefined {
         case 'udp': {
           // a flow probe carries its sequence in the checksum only (its source port is no sequence)
           if (q.udpChecksum !== undefined) {
-            const probe = same(lookup.bySequence(q.udpChecksum), 'udp', q.dst);
+            const probe = same(p, lookup.bySequence(q.udpChecksum), 'udp', q.dst);
             if (probe?.flow !== undefined) {
               const tagged = lookup.flowTag === undefined || flowTagOk(q.tail, lookup.flowTag());
               return tagged && probe.srcPort === q.srcPort && probe.dstPort === q.dstPort ? probe : undefined;
@@ -111,7 +118,7 @@ function find(a: Answer, p: Received, lookup: MatchLookup): Probe | undefined {
           }
           for (const s of [q.dstPort, q.srcPort, q.udpChecksum]) {
             if (s === undefined) continue;
-            const probe = same(lookup.bySequence(s), 'udp', q.dst);
+            const probe = same(p, lookup.bySequence(s), 'udp', q.dst);
             if (probe !== undefined && probe.flow === undefined && probe.srcPort === q.srcPort && probe.dstPort === q.dstPort) {
               return probe;
             }
@@ -123,10 +130,10 @@ function find(a: Answer, p: Received, lookup: MatchLookup): Probe | undefined {
           if (q.srcPort === undefined) return undefined;
           if (q.tcpSeq !== undefined) {
             // a flow probe: its quoted sequence number, with both ports as sent
-            const flowProbe = same(tcpFlowProbe(lookup, q.tcpSeq), 'tcp', q.dst);
+            const flowProbe = same(p, tcpFlowProbe(lookup, q.tcpSeq), 'tcp', q.dst);
             if (flowProbe !== undefined && flowProbe.srcPort === q.srcPort && flowProbe.dstPort === q.dstPort) return flowProbe;
           }
-          const probe = same(lookup.bySequence(q.srcPort), q.protocol, q.dst);
+          const probe = same(p, lookup.bySequence(q.srcPort), q.protocol, q.dst);
           return probe !== undefined && probe.flow === undefined && probe.dstPort === q.dstPort ? probe : undefined;
         }
       }

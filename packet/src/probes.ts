@@ -3,6 +3,7 @@
 // and nothing answered lingers in memory until its timeout.
 
 import type { IpVersion, ProbeProtocol } from '@mtr-ts/protocol';
+import { IdMap } from './id-map.js';
 
 /** Sequence numbers live where a port can carry them too (UDP/TCP/SCTP), as mtr-packet's do. */
 export const MIN_SEQUENCE = 33434;
@@ -54,7 +55,7 @@ export interface Probe {
 }
 
 export class ProbeTable {
-  private readonly bySequence = new Map<number, Probe>();
+  private readonly bySequence = new IdMap<Probe>();
   private readonly heap: Probe[] = [];
   private cursor: number;
   private adds = 0;

@@ -82,24 +82,22 @@ export function sendRaw(
   const source = src ?? (needsSource(req, family, flow) ? c.sources.get(family, dst) : undefined);
   // a UDP flow probe's IPv4 identification carries its sequence too (codec.ts udpFlowIpId)
   const ipId = flow !== undefined && req.protocol === 'udp' ? udpFlowIpId(c.ipId, sequence) : c.ipId;
+  // Objects on this path are built whole, each with one shape: no spread (a runtime call in V8),
+  // and no property added later (the maps such objects pass through are held weakly; when one
+  // dies in a GC, the optimized code that checked it is thrown away).
   const built = buildProbe({
     req,
     family,
     dst,
     src: source,
-    id: {
-      icmpId: c.icmpId,
-      sequence,
-      ipId,
-      ...(flow === undefined ? {} : { flow, flowPortBase: c.flowPortBase, flowTag: c.flowTag }),
-    },
+    id:
+      flow === undefined
+        ? { icmpId: c.icmpId, sequence, ipId, flow: undefined, flowPortBase: undefined, flowTag: undefined }
+        : { icmpId: c.icmpId, sequence, ipId, flow, flowPortBase: c.flowPortBase, flowTag: c.flowTag },
   });
   if (built === undefined) return undefined;
-  const sendOpts: SendOptions = {};
-  if (opts.mark !== undefined) sendOpts.mark = opts.mark;
-  if (opts.device !== undefined) sendOpts.device = opts.device;
   const txId = c.takeTxId();
-  sendOpts.txId = txId;
+  const sendOpts: SendOptions = { mark: opts.mark, device: opts.device, txId };
   // A probe with a device goes alone (its interface is looked up per send); the others wait for
   // the slice's batch when the transport has one.
   const queue = opts.device === undefined ? c.transport.rawQueue : undefined;
@@ -116,25 +114,45 @@ export function sendRaw(
         ? c.transport.sendIPv4(built.bytes, dst, sendOpts)
         : c.transport.sendIPv6(PROTOCOL_NUMBERS_V6[req.protocol], built.bytes, dst, v6Options(sendOpts, req, src));
   }
-  // No object spread on this path: V8 makes each one a runtime call.
-  const sent: Sent = { txNs, srcPort: built.srcPort, dstPort: built.dstPort, sequence, tcpId: -1, txId };
-  if (queued !== undefined) sent.queued = queued;
-  if (family === 4) sent.ipId = ipId;
-  if (req.protocol === 'icmp') {
-    sent.icmpLength = family === 4 ? built.bytes.length - 20 : built.bytes.length;
+  const icmp = req.protocol === 'icmp';
+  const f = flow !== undefined && icmp ? icmpFlowIdentity(c.icmpId, flow) : undefined;
+  return {
+    txNs,
+    srcPort: built.srcPort,
+    dstPort: built.dstPort,
+    sequence,
+    tcpId: -1,
+    txId,
+    queued,
+    ipId: family === 4 ? ipId : undefined,
+    icmpLength: icmp ? (family === 4 ? built.bytes.length - 20 : built.bytes.length) : undefined,
     // a flow probe's data starts with its checksum compensation: not the pattern alone
-    if (flow === undefined) sent.icmpPattern = req.bitPattern & 0xff;
-  }
-  if (flow !== undefined) {
-    sent.flow = flow;
-    if (source !== undefined) sent.src = source;
-    if (req.protocol === 'icmp') {
-      const f = icmpFlowIdentity(c.icmpId, flow);
-      sent.flowIcmpId = f.id;
-      sent.flowChecksum = f.checksum;
-    }
-  }
-  return sent;
+    icmpPattern: icmp && flow === undefined ? req.bitPattern & 0xff : undefined,
+    flow,
+    flowIcmpId: f?.id,
+    flowChecksum: f?.checksum,
+    src: flow !== undefined ? source : undefined,
+  };
+}
+
+/** A Sent of the datagram or stream strategies: the raw-only fields absent. */
+function sentOf(txNs: number, srcPort: number, dstPort: number, sequence: number, tcpId: number): Sent {
+  return {
+    txNs,
+    srcPort,
+    dstPort,
+    sequence,
+    tcpId,
+    txId: undefined,
+    queued: undefined,
+    ipId: undefined,
+    icmpLength: undefined,
+    icmpPattern: undefined,
+    flow: undefined,
+    flowIcmpId: undefined,
+    flowChecksum: undefined,
+    src: undefined,
+  };
 }
 
 function v6Options(o: SendOptions, req: SendProbeRequest, src: Uint8Array | undefined): SendOptions6 {
@@ -163,7 +181,7 @@ export function sendDgram(
   const dstPort = proto === 'udp' ? req.port || sequence : 0;
   const r = c.transport.sendDgram(family, proto, payload, dst, dstPort, opts);
   if (proto === 'icmp') c.pingSocketPort(family, r.localPort);
-  const sent: Sent = { txNs: r.txNs, srcPort: proto === 'udp' ? r.localPort : 0, dstPort, sequence, tcpId: -1 };
+  const sent = sentOf(r.txNs, proto === 'udp' ? r.localPort : 0, dstPort, sequence, -1);
   if (proto === 'icmp') {
     sent.icmpLength = payload.length;
     sent.icmpPattern = req.bitPattern & 0xff;
@@ -193,7 +211,7 @@ export function sendStream(
     const sequence = c.probes.allocateSequence();
     try {
       const r = c.transport.connectTcp(family, dst, dstPort, sequence, { ...opts, protocol, quarantineMs });
-      return { txNs: r.txNs, srcPort: sequence, dstPort, sequence, tcpId: r.id };
+      return sentOf(r.txNs, sequence, dstPort, sequence, r.id);
     } catch (e) {
       const retry = isSendError(e) && (e.errno === ERRNO.EADDRINUSE || e.errno === ERRNO.EADDRNOTAVAIL);
       if (!retry || attempt >= MAX_PORT_ATTEMPTS) throw e;

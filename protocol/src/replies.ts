@@ -63,15 +63,17 @@ function formatProbeResult(token: number, r: ProbeResultReply): string {
 
 /** The `icmp-detail` extension's words (empty when the reply has none of its fields). */
 function formatIcmpDetail(r: ProbeResultReply): string {
-  let s = '';
-  const add = (name: string, v: number | undefined): void => {
-    if (v !== undefined) s += ` ${name} ${checkInt(v, name)}`;
-  };
-  add(EXT_REPLY_ARG.icmpType, r.icmpType);
-  add(EXT_REPLY_ARG.icmpCode, r.icmpCode);
-  add(EXT_REPLY_ARG.mtu, r.mtu);
-  add(EXT_REPLY_ARG.replyTtl, r.replyTtl);
-  return s;
+  // no closure per reply: this runs for every probe's answer
+  return (
+    detailWord(EXT_REPLY_ARG.icmpType, r.icmpType) +
+    detailWord(EXT_REPLY_ARG.icmpCode, r.icmpCode) +
+    detailWord(EXT_REPLY_ARG.mtu, r.mtu) +
+    detailWord(EXT_REPLY_ARG.replyTtl, r.replyTtl)
+  );
+}
+
+function detailWord(name: string, v: number | undefined): string {
+  return v === undefined ? '' : ` ${name} ${checkInt(v, name)}`;
 }
 
 function checkIpVersion(v: unknown): 4 | 6 {
