@@ -21,6 +21,12 @@ export function createEngine(options: EngineOptions): Engine {
 class EngineImpl implements Engine {
   private seq = 0;
   private readonly listeners = new Set<(e: EngineEvent) => void>();
+  /**
+   * The latest event of each type (some twenty), kept: events live for one delivery, and the maps an
+   * event passes through as it is stamped and frozen are held weakly; with none alive at a major GC they
+   * went, and the optimized code of the engine and its listeners with them ('weak objects' deopts).
+   */
+  private readonly lastOfType = new Map<string, EngineEvent>();
   /** the listeners as an array, made again only when they change (not copied for every event) */
   private listenerList: readonly ((e: EngineEvent) => void)[] = [];
   private readonly queue: EngineEvent[] = [];
@@ -68,6 +74,7 @@ class EngineImpl implements Engine {
     stamp.seq = ++this.seq;
     stamp.ts = this.host.clock.now();
     const e = Object.freeze(d) as unknown as EngineEvent;
+    this.lastOfType.set(e.type, e);
     this.queue.push(e);
     if (this.delivering) return; // delivered in order by the loop below
     this.delivering = true;

@@ -58,6 +58,13 @@ class Row {
   private readonly attr: number[] = [];
   constructor(private readonly cols: number) {}
 
+  /**
+   * One Row kept for good: rows live for one frame, and the maps an object passes through while its
+   * fields are set are held weakly; with none alive at a major GC they went, and the screen's optimized
+   * code with them ('weak objects' deopts). A live instance keeps them.
+   */
+  static readonly keep = new Row(0);
+
   /** writes text starting at column x; returns the column after it (text is clipped at the edge) */
   put(x: number, text: string, bold = false, fg: Colour = 0): number {
     const a = (bold ? 1 : 0) | (fg << 1);
@@ -114,11 +121,16 @@ class Row {
   }
 }
 
+/**
+ * A segment as one of four whole literals, never grown a property at a time: segments live for one frame,
+ * and the maps an object passes through while it grows are held weakly, so at a major GC with no segment
+ * alive they went, and the screen's optimized code with them ('weak objects' deopts).
+ */
 function seg(text: string, a: number): Seg {
-  const s: { text: string; bold?: boolean; fg?: Colour } = { text };
-  if (a & 1) s.bold = true;
-  if (a >> 1 !== 0) s.fg = (a >> 1) as Colour;
-  return s;
+  const bold = (a & 1) !== 0;
+  const fg = (a >> 1) as Colour;
+  if (fg === 0) return bold ? { text, bold: true } : { text };
+  return bold ? { text, bold: true, fg } : { text, fg };
 }
 
 /** The plain text of a line (tests, the report). */
