@@ -163,7 +163,10 @@ export interface Resolved {
 }
 
 interface Pending {
-  resolve(r: Reply): void;
+  /** with the reply, or with its outcome (`outcome`) */
+  resolve(v: Reply | ProbeOutcome): void;
+  /** a probe's request: settles with outcomeOf(reply), in the same step */
+  outcome: boolean;
   reject(e: unknown): void;
   /** the caller gave up; the token waits for its late reply or its forget timer */
   abandoned: boolean;
@@ -355,7 +358,7 @@ export class MtrPacket {
       this.lateReplies++;
       return;
     }
-    p.resolve(r);
+    p.resolve(p.outcome ? outcomeOf(r) : r);
   }
 
   /** The first fatal error wins: every waiting request rejects with it, once. */
@@ -396,11 +399,30 @@ export class MtrPacket {
 
   /** Reserve `token`, write `line`; settles with the reply, or rejects when the caller gives up or the program dies. */
   private request(token: number, line: string, forgetAfterMs: number, signal?: AbortSignal, timeoutMs?: number): Promise<Reply> {
+    return this.reserve<Reply>(token, line, forgetAfterMs, signal, timeoutMs, false);
+  }
+
+  /**
+   * request() for a probe: settles with the reply's outcome, converted when the reply is read (one promise
+   * and one microtask per probe, not two).
+   */
+  private probeRequest(token: number, line: string, forgetAfterMs: number, signal?: AbortSignal): Promise<ProbeOutcome> {
+    return this.reserve<ProbeOutcome>(token, line, forgetAfterMs, signal, undefined, true);
+  }
+
+  private reserve<T extends Reply | ProbeOutcome>(
+    token: number,
+    line: string,
+    forgetAfterMs: number,
+    signal: AbortSignal | undefined,
+    timeoutMs: number | undefined,
+    outcome: boolean,
+  ): Promise<T> {
     const bad = this.unusable();
     if (bad !== undefined) return Promise.reject(bad);
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<Reply>((resolve, reject) => {
-      const entry: Pending = { resolve, reject, abandoned: false, forget: undefined, detach: undefined };
+    return new Promise<T>((resolve, reject) => {
+      const entry: Pending = { resolve: resolve as (v: Reply | ProbeOutcome) => void, outcome, reject, abandoned: false, forget: undefined, detach: undefined };
       // a probe has neither a signal nor a timeout: nothing to arm, no closure per probe
       if (signal !== undefined || timeoutMs !== undefined) this.arm(token, entry, forgetAfterMs, signal, timeoutMs);
       this.pending.set(token, entry); // reserved before the line is written
@@ -479,7 +501,7 @@ export class MtrPacket {
       throw new InvalidArgument(`cannot send this probe: ${(e as Error).message}`, true);
     }
     const forgetAfterMs = Math.max(0, fields.timeout) * 1000 + LATE_REPLY_MARGIN_MS;
-    return { token, result: this.request(token, line, forgetAfterMs, options.signal).then(outcomeOf) };
+    return { token, result: this.probeRequest(token, line, forgetAfterMs, options.signal) };
   }
 
   /** A host name or address -> the address to probe, through a cache of lookups. */
