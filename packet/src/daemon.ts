@@ -610,8 +610,8 @@ export class Daemon {
 
   /** ns until the earliest deadline, or undefined when nothing is in flight */
   nextDeadlineIn(nowNs: number = this.transport.now()): number | undefined {
-    const p = this.probes.peekDeadline();
-    return p === undefined ? undefined : Math.max(0, p.deadlineNs - nowNs);
+    const deadline = this.nextDeadline();
+    return deadline === undefined ? undefined : Math.max(0, deadline - nowNs);
   }
 
   get inFlight(): number {
